@@ -1,0 +1,56 @@
+// Package pipeline is medflow's engine: it turns a Spec (one variant of a
+// pipelines.yaml) into a validated Plan, and runs the plan as a DAG of
+// concurrent stages that stream Arrow record batches to each other. It
+// knows nothing of X-rays, object stores or models; stage kinds are
+// registered by other packages.
+//
+// # Stages
+//
+// A stage kind is a Definition in a Registry: a name, a Role, declared
+// Params and a constructor. Roles:
+//
+//   - Source: no inputs; Produce emits batches.
+//   - Transform: Process maps each input batch to zero or more output
+//     batches; Workers > 1 runs Process concurrently. Output keeps input
+//     order unless RunOptions.Unordered.
+//   - Sink: Consume takes every batch on one goroutine; Close commits,
+//     Abort discards.
+//   - Barrier: Run gets each input whole as a re-iterable Dataset (for
+//     training, joins). Inputs beyond RunOptions.SpillBytes are spilled
+//     to an Arrow IPC file so memory stays bounded.
+//
+// Transforms and sinks with several inputs receive them merged (the
+// schemas must be equal); barriers receive one Dataset per input.
+//
+// # Ownership
+//
+// Edges are bounded channels of arrow.RecordBatch (capacity
+// StageSpec.Buffer, default DefaultBuffer), which gives backpressure.
+// Emit takes ownership of a batch; fan-out Retains once per extra
+// consumer; the engine Releases a transform's or sink's input after the
+// callback returns; batches left in edges after a failure are released
+// before Execute returns. Tests run with a checked allocator.
+//
+// # Errors
+//
+// Planning reports every problem at once as *PlanError values naming the
+// variant, stage and key, wrapping sentinels such as ErrUnknownKind,
+// ErrMissingInput, ErrCycle, ErrSchemaMismatch and ErrMissingParam. At run
+// time the first failure cancels the run and is returned as a *StageError
+// ("stage "X": record N: cause"); a stage names the record with
+// RecordError. Panics in stages become errors wrapping ErrPanic.
+// Per-record faults that should not stop the run go to the Quarantine,
+// limited by PlanOptions.MaxQuarantined.
+//
+// # Observability
+//
+// Run.Stats gives live per-stage counters (rows, batches, bytes, busy time,
+// time blocked on downstream, time idle waiting for upstream).
+//
+// # Not implemented yet (slots reserved)
+//
+// Node.Fingerprint is computed (hash of kind, version, code version,
+// params and upstream fingerprints) but nothing reuses outputs by it yet;
+// materialized stage outputs with committed manifests and Shard-aware
+// sources are designed to hang off Node and BuildContext.Shard.
+package pipeline

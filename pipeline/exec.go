@@ -1,0 +1,537 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/sourcegraph/conc"
+)
+
+// RunOptions tune one execution of a Plan.
+type RunOptions struct {
+	// SpillDir holds barrier inputs that exceed SpillBytes; default
+	// os.TempDir().
+	SpillDir string
+	// SpillBytes is how much of each barrier input stays in memory before
+	// the rest is spilled to disk; default 256 MiB, < 0 never spills.
+	SpillBytes int64
+	// Unordered lets multi-worker transforms emit in completion order. By
+	// default their output keeps input order, so runs are reproducible.
+	Unordered bool
+}
+
+// Run is one execution of a Plan. Create it with Plan.NewRun, then call
+// Execute once; Stats may be called concurrently at any time.
+type Run struct {
+	plan  *Plan
+	opts  RunOptions
+	stats []*stageStats
+
+	cancel  context.CancelCauseFunc
+	errOnce sync.Once
+	err     error
+	cleanup []func()
+}
+
+// NewRun prepares an execution of p.
+func (p *Plan) NewRun(opts RunOptions) *Run {
+	if opts.SpillDir == "" {
+		opts.SpillDir = os.TempDir()
+	}
+	if opts.SpillBytes == 0 {
+		opts.SpillBytes = 256 << 20
+	}
+	r := &Run{plan: p, opts: opts, stats: make([]*stageStats, len(p.Nodes))}
+	for i := range r.stats {
+		r.stats[i] = &stageStats{}
+	}
+	return r
+}
+
+// Stats returns a snapshot of every stage's counters, in plan order.
+func (r *Run) Stats() []StageStats {
+	now := time.Now()
+	out := make([]StageStats, len(r.plan.Nodes))
+	for i, n := range r.plan.Nodes {
+		out[i] = r.stats[i].snapshot(n, now)
+	}
+	return out
+}
+
+// Quarantined returns the records stages set aside so far.
+func (r *Run) Quarantined() []QuarantineEntry { return r.plan.quar.snapshot() }
+
+// edge is a bounded channel of batches between stages. Several producers
+// may share one edge (fan-in); the last one to finish closes it.
+type edge struct {
+	ch        chan arrow.RecordBatch
+	producers atomic.Int32
+}
+
+func (e *edge) producerDone() {
+	if e.producers.Add(-1) == 0 {
+		close(e.ch)
+	}
+}
+
+// Execute runs the plan to completion. The first failure cancels every
+// stage and is returned as a *StageError naming the stage (and the record,
+// when the stage said which). Every batch in flight is released before
+// Execute returns.
+func (r *Run) Execute(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r.cancel = cancel
+
+	nodes := r.plan.Nodes
+	inboxes := make([][]*edge, len(nodes)) // per node, per input position
+	outs := make([][]*edge, len(nodes))
+	idx := map[*Node]int{}
+	for i, n := range nodes {
+		idx[n] = i
+	}
+	var all []*edge
+	for i, n := range nodes {
+		if len(n.Inputs) == 0 {
+			continue
+		}
+		inboxes[i] = make([]*edge, len(n.Inputs))
+		if n.Def.Role == RoleBarrier {
+			for j, up := range n.Inputs {
+				e := &edge{ch: make(chan arrow.RecordBatch, up.Buffer)}
+				e.producers.Store(1)
+				inboxes[i][j] = e
+				outs[idx[up]] = append(outs[idx[up]], e)
+				all = append(all, e)
+			}
+			continue
+		}
+		capacity := 0
+		for _, up := range n.Inputs {
+			capacity = max(capacity, up.Buffer)
+		}
+		e := &edge{ch: make(chan arrow.RecordBatch, capacity)}
+		e.producers.Store(int32(len(n.Inputs)))
+		all = append(all, e)
+		for j, up := range n.Inputs {
+			inboxes[i][j] = e
+			outs[idx[up]] = append(outs[idx[up]], e)
+		}
+	}
+
+	var wg conc.WaitGroup
+	for i, n := range nodes {
+		sr := &stageRun{run: r, node: n, st: r.stats[i], in: inboxes[i]}
+		sr.out = &emitter{stageRun: sr, outs: outs[i]}
+		sr.start(ctx, &wg)
+	}
+	wg.Wait()
+
+	// Every producer closed its edges on exit; release what is left.
+	for _, e := range all {
+		for b := range e.ch {
+			b.Release()
+		}
+	}
+	for _, f := range r.cleanup {
+		f()
+	}
+	if r.err != nil {
+		return r.err
+	}
+	return context.Cause(ctx)
+}
+
+// fail records the run's first error and cancels the rest.
+func (r *Run) fail(err error) {
+	r.errOnce.Do(func() { r.err = err })
+	r.cancel(err)
+}
+
+type stageRun struct {
+	run    *Run
+	node   *Node
+	st     *stageStats
+	in     []*edge
+	out    *emitter
+	active atomic.Int32
+	offset atomic.Int64 // rows received so far, for record numbers
+}
+
+// start launches the stage's goroutines on wg.
+func (s *stageRun) start(ctx context.Context, wg *conc.WaitGroup) {
+	var bodies []func(context.Context) error
+	switch st := s.node.Stage.(type) {
+	case Source:
+		bodies = append(bodies, func(ctx context.Context) error {
+			return s.call(-1, func() error { return st.Produce(ctx, s.out) })
+		})
+	case Transform:
+		bodies = s.transformBodies(st)
+	case Sink:
+		bodies = append(bodies, func(ctx context.Context) error { return s.sink(ctx, st) })
+	case Barrier:
+		bodies = append(bodies, func(ctx context.Context) error { return s.barrier(ctx, st) })
+	}
+	s.active.Store(int32(len(bodies)))
+	s.st.state.Store(int32(Running))
+	s.st.startNs.Store(time.Now().UnixNano())
+	for _, body := range bodies {
+		wg.Go(func() {
+			var err error
+			defer func() {
+				if p := recover(); p != nil {
+					err = panicError(p)
+				}
+				s.exit(ctx, err)
+			}()
+			err = body(ctx)
+		})
+	}
+}
+
+// exit ends one goroutine of the stage; the last one closes its outputs.
+func (s *stageRun) exit(ctx context.Context, err error) {
+	if err != nil {
+		if !(errors.Is(err, context.Canceled) && ctx.Err() != nil) {
+			s.run.fail(wrapStage(s.node.Spec.Name, -1, err))
+		}
+		s.st.state.Store(int32(Failed))
+	}
+	if s.active.Add(-1) > 0 {
+		return
+	}
+	for _, e := range s.out.outs {
+		e.producerDone()
+	}
+	s.st.endNs.Store(time.Now().UnixNano())
+	if State(s.st.state.Load()) == Running {
+		if ctx.Err() != nil {
+			s.st.state.Store(int32(Failed))
+		} else {
+			s.st.state.Store(int32(Done))
+		}
+	}
+}
+
+// call runs one stage callback, timing it and turning a panic into an
+// error; base is the stream index of the callback's first record.
+func (s *stageRun) call(base int64, f func() error) (err error) {
+	t0 := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			err = panicError(p)
+		}
+		s.st.busyNs.Add(int64(time.Since(t0)))
+		if err != nil {
+			err = wrapStage(s.node.Spec.Name, base, err)
+		}
+	}()
+	return f()
+}
+
+func panicError(p any) error {
+	stack := strings.Split(string(debug.Stack()), "\n")
+	if len(stack) > 24 {
+		stack = stack[:24]
+	}
+	return fmt.Errorf("%w: %v\n%s", ErrPanic, p, strings.Join(stack, "\n"))
+}
+
+// recv takes the next batch of input position i; ok is false at the end of
+// the input or when ctx is done (err says which).
+func (s *stageRun) recv(ctx context.Context, i int) (b arrow.RecordBatch, base int64, ok bool, err error) {
+	ch := s.in[i].ch
+	select {
+	case b, ok = <-ch:
+	default:
+		t0 := time.Now()
+		select {
+		case b, ok = <-ch:
+		case <-ctx.Done():
+			return nil, 0, false, ctx.Err()
+		}
+		s.st.idleNs.Add(int64(time.Since(t0)))
+	}
+	if !ok {
+		return nil, 0, false, nil
+	}
+	rows := b.NumRows()
+	s.st.rowsIn.Add(rows)
+	s.st.batchesIn.Add(1)
+	return b, s.offset.Add(rows) - rows, true, nil
+}
+
+func (s *stageRun) transformBodies(t Transform) []func(context.Context) error {
+	w := s.node.Workers
+	process := func(ctx context.Context, out Emitter) error {
+		for {
+			b, base, ok, err := s.recv(ctx, 0)
+			if !ok {
+				return err
+			}
+			err = s.call(base, func() error { return t.Process(ctx, b, out) })
+			b.Release()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if w == 1 || s.run.opts.Unordered {
+		bodies := make([]func(context.Context) error, w)
+		for i := range bodies {
+			bodies[i] = func(ctx context.Context) error { return process(ctx, s.out) }
+		}
+		return bodies
+	}
+	return s.orderedBodies(t, w)
+}
+
+// orderedBodies runs w workers while keeping output in input order: a
+// dispatcher numbers input batches, workers collect their output per
+// batch, and a sequencer emits the collections in number order. At most 2w
+// batches are in flight, so memory stays bounded.
+func (s *stageRun) orderedBodies(t Transform, w int) []func(context.Context) error {
+	type job struct {
+		seq  int64
+		b    arrow.RecordBatch
+		base int64
+	}
+	type result struct {
+		seq int64
+		out []arrow.RecordBatch
+	}
+	tokens := make(chan struct{}, 2*w)
+	jobs := make(chan job)
+	results := make(chan result, w)
+	var workers atomic.Int32
+	workers.Store(int32(w))
+	s.run.cleanup = append(s.run.cleanup, func() {
+		for res := range results {
+			releaseAll(res.out)
+		}
+	})
+
+	dispatch := func(ctx context.Context) error {
+		defer close(jobs)
+		for seq := int64(0); ; seq++ {
+			b, base, ok, err := s.recv(ctx, 0)
+			if !ok {
+				return err
+			}
+			select {
+			case tokens <- struct{}{}:
+			case <-ctx.Done():
+				b.Release()
+				return ctx.Err()
+			}
+			select {
+			case jobs <- job{seq, b, base}:
+			case <-ctx.Done():
+				b.Release()
+				return ctx.Err()
+			}
+		}
+	}
+	work := func(ctx context.Context) error {
+		defer func() {
+			if workers.Add(-1) == 0 {
+				close(results)
+			}
+		}()
+		for {
+			var j job
+			var ok bool
+			select {
+			case j, ok = <-jobs:
+				if !ok {
+					return nil
+				}
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			col := &collector{s: s}
+			err := s.call(j.base, func() error { return t.Process(ctx, j.b, col) })
+			j.b.Release()
+			if err != nil {
+				releaseAll(col.out)
+				return err
+			}
+			select {
+			case results <- result{j.seq, col.out}:
+			case <-ctx.Done():
+				releaseAll(col.out)
+				return ctx.Err()
+			}
+		}
+	}
+	sequence := func(ctx context.Context) error {
+		pending := map[int64][]arrow.RecordBatch{}
+		defer func() {
+			for _, out := range pending {
+				releaseAll(out)
+			}
+		}()
+		next := int64(0)
+		for res := range results {
+			pending[res.seq] = res.out
+			for out, ok := pending[next]; ok; out, ok = pending[next] {
+				delete(pending, next)
+				for i, b := range out {
+					if err := s.out.Emit(ctx, b); err != nil {
+						releaseAll(out[i+1:])
+						return err
+					}
+				}
+				<-tokens
+				next++
+			}
+		}
+		return nil
+	}
+	bodies := []func(context.Context) error{dispatch, sequence}
+	for range w {
+		bodies = append(bodies, work)
+	}
+	return bodies
+}
+
+func releaseAll(bs []arrow.RecordBatch) {
+	for _, b := range bs {
+		b.Release()
+	}
+}
+
+func (s *stageRun) sink(ctx context.Context, k Sink) (err error) {
+	defer func() {
+		if err != nil || ctx.Err() != nil {
+			k.Abort()
+		}
+	}()
+	for {
+		b, base, ok, err := s.recv(ctx, 0)
+		if !ok {
+			if err != nil {
+				return err
+			}
+			return s.call(-1, func() error { return k.Close(ctx) })
+		}
+		err = s.call(base, func() error { return k.Consume(ctx, b) })
+		b.Release()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (s *stageRun) barrier(ctx context.Context, k Barrier) error {
+	inputs := make([]*spillDataset, len(s.in))
+	datasets := make([]Dataset, len(s.in))
+	defer func() {
+		for _, d := range inputs {
+			d.release()
+		}
+	}()
+	// Drain every input concurrently: reading them one after another could
+	// deadlock when they share an upstream.
+	errs := make([]error, len(s.in))
+	var wg conc.WaitGroup
+	for i, up := range s.node.Inputs {
+		d := newSpillDataset(up.Stage.Schema(), s.run.plan.opts.Alloc, s.run.opts.SpillBytes, s.run.opts.SpillDir)
+		inputs[i], datasets[i] = d, d
+		wg.Go(func() {
+			for {
+				b, _, ok, err := s.recv(ctx, i)
+				if !ok {
+					if err == nil {
+						err = d.seal()
+					}
+					errs[i] = err
+					return
+				}
+				if err := d.add(b); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return s.call(-1, func() error { return k.Run(ctx, datasets, s.out) })
+}
+
+// checkSchema verifies that b matches the stage's declared schema.
+func (s *stageRun) checkSchema(b arrow.RecordBatch) error {
+	want := s.node.Stage.Schema()
+	if got := b.Schema(); got != want && !got.Equal(want) {
+		return fmt.Errorf("%w: emitted batch {%s}, declared {%s}", ErrSchemaMismatch, SchemaString(got), SchemaString(want))
+	}
+	return nil
+}
+
+// emitter sends a stage's batches to every consumer edge.
+type emitter struct {
+	*stageRun
+	outs []*edge
+}
+
+func (e *emitter) Emit(ctx context.Context, b arrow.RecordBatch) error {
+	if err := e.checkSchema(b); err != nil {
+		b.Release()
+		return err
+	}
+	e.st.rowsOut.Add(b.NumRows())
+	e.st.batchesOut.Add(1)
+	e.st.bytesOut.Add(BatchBytes(b))
+	if len(e.outs) == 0 {
+		b.Release()
+		return nil
+	}
+	for range len(e.outs) - 1 {
+		b.Retain()
+	}
+	for i, o := range e.outs {
+		select {
+		case o.ch <- b:
+			continue
+		default:
+		}
+		t0 := time.Now()
+		select {
+		case o.ch <- b:
+			e.st.blockedNs.Add(int64(time.Since(t0)))
+		case <-ctx.Done():
+			for range len(e.outs) - i {
+				b.Release()
+			}
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// collector gathers one batch's output for the ordered sequencer.
+type collector struct {
+	s   *stageRun
+	out []arrow.RecordBatch
+}
+
+func (c *collector) Emit(_ context.Context, b arrow.RecordBatch) error {
+	if err := c.s.checkSchema(b); err != nil {
+		b.Release()
+		return err
+	}
+	c.out = append(c.out, b)
+	return nil
+}

@@ -1,0 +1,380 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// runSpec plans and runs stages with a checked allocator, failing the test
+// on any leaked byte or goroutine. It returns the sinks and the run.
+func runSpec(t *testing.T, ctx context.Context, opts RunOptions, stages ...StageSpec) (map[string]*collectSink, *Run, error) {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	goroutines := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		mem.AssertSize(t, 0)
+		deadline := time.Now().Add(2 * time.Second)
+		for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > goroutines {
+			t.Errorf("goroutines: %d before, %d after the run", goroutines, n)
+		}
+	})
+	sinks := map[string]*collectSink{}
+	plan, err := testRegistry(sinks).Plan(Spec{Variant: "t", Stages: stages}, PlanOptions{Alloc: mem})
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
+	run := plan.NewRun(opts)
+	return sinks, run, run.Execute(ctx)
+}
+
+// sumTo is 0+1+...+(n-1).
+func sumTo(n int64) int64 { return n * (n - 1) / 2 }
+
+func TestChain(t *testing.T) {
+	sinks, run, err := runSpec(t, context.Background(), RunOptions{},
+		stage("gen", "gen", nil, map[string]any{"batches": 10, "rows": 1000}),
+		stage("a", "add", []string{"gen"}, map[string]any{"delta": 1}),
+		stage("b", "add", []string{"a"}, map[string]any{"delta": 2}),
+		stage("out", "collect", []string{"b"}, nil),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, s := sinks["out"].sum()
+	if n != 10000 || s != sumTo(10000)+3*10000 {
+		t.Fatalf("got %d rows sum %d", n, s)
+	}
+	if !sinks["out"].closed || sinks["out"].aborted {
+		t.Fatal("sink not closed cleanly")
+	}
+	for _, st := range run.Stats() {
+		if st.State != Done {
+			t.Errorf("%s: state %s", st.Stage, st.State)
+		}
+		if st.Role != RoleSink && (st.RowsOut != 10000 || st.BatchesOut != 10 || st.BytesOut < 80000 || st.BytesOut > 90000) {
+			t.Errorf("%s: out %d rows %d batches %d bytes", st.Stage, st.RowsOut, st.BatchesOut, st.BytesOut)
+		}
+		if st.Role != RoleSource && st.RowsIn != 10000 {
+			t.Errorf("%s: in %d rows", st.Stage, st.RowsIn)
+		}
+	}
+}
+
+func TestFanOutFanIn(t *testing.T) {
+	// gen feeds a and b (fan-out); out merges both (fan-in); cnt is a
+	// barrier over both, and all feeds a second sink.
+	sinks, _, err := runSpec(t, context.Background(), RunOptions{},
+		stage("gen", "gen", nil, map[string]any{"batches": 20, "rows": 500}),
+		stage("a", "add", []string{"gen"}, map[string]any{"delta": 0}),
+		stage("b", "add", []string{"gen"}, map[string]any{"delta": 1}),
+		stage("out", "collect", []string{"a", "b"}, nil),
+		stage("cnt", "count", []string{"a", "b", "gen"}, nil),
+		stage("counts", "collect", []string{"cnt"}, nil),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rows = 20 * 500
+	n, s := sinks["out"].sum()
+	if n != 2*rows || s != 2*sumTo(rows)+rows {
+		t.Fatalf("merged sink: %d rows sum %d", n, s)
+	}
+	if got := sinks["counts"].xs; !slices.Equal(got, []int64{rows, rows, rows}) {
+		t.Fatalf("barrier counts %v", got)
+	}
+}
+
+func TestWorkersKeepOrder(t *testing.T) {
+	for _, unordered := range []bool{false, true} {
+		t.Run(map[bool]string{false: "ordered", true: "unordered"}[unordered], func(t *testing.T) {
+			spec := stage("a", "add", []string{"gen"}, map[string]any{"delta": 0, "jitter": true})
+			spec.Workers = 4
+			sinks, run, err := runSpec(t, context.Background(), RunOptions{Unordered: unordered},
+				stage("gen", "gen", nil, map[string]any{"batches": 64, "rows": 100}),
+				spec,
+				stage("out", "collect", []string{"a"}, nil),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			xs := sinks["out"].xs
+			if len(xs) != 6400 {
+				t.Fatalf("%d rows", len(xs))
+			}
+			sorted := slices.IsSorted(xs)
+			if !unordered && !sorted {
+				t.Fatal("ordered transform reordered its output")
+			}
+			slices.Sort(xs)
+			for i, x := range xs {
+				if x != int64(i) {
+					t.Fatalf("row %d = %d: lost or duplicated rows", i, x)
+				}
+			}
+			if st := run.Stats()[1]; st.Workers != 4 || st.BatchesIn != 64 {
+				t.Fatalf("stats %+v", st)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		stages  []StageSpec
+		workers int
+		want    string
+		is      error
+		record  int64
+	}{
+		{
+			name: "transform record",
+			stages: []StageSpec{
+				stage("gen", "gen", nil, map[string]any{"batches": 50, "rows": 100}),
+				stage("a", "add", []string{"gen"}, map[string]any{"delta": 0, "fail_on": 1234}),
+				stage("out", "collect", []string{"a"}, nil),
+			},
+			want: `stage "a": record 1234: value 1234: boom`, is: errBoom, record: 1234,
+		},
+		{
+			name: "transform record with workers",
+			stages: []StageSpec{
+				stage("gen", "gen", nil, map[string]any{"batches": 50, "rows": 100}),
+				stage("a", "add", []string{"gen"}, map[string]any{"delta": 0, "fail_on": 2345}),
+				stage("out", "collect", []string{"a"}, nil),
+			},
+			workers: 3,
+			want:    `stage "a": record 2345: value 2345: boom`, is: errBoom, record: 2345,
+		},
+		{
+			name: "source record",
+			stages: []StageSpec{
+				stage("gen", "gen", nil, map[string]any{"batches": 50, "rows": 100, "fail_at": 777}),
+				stage("out", "collect", []string{"gen"}, nil),
+			},
+			want: `stage "gen": record 777: boom`, is: errBoom, record: 777,
+		},
+		{
+			name: "transform panic",
+			stages: []StageSpec{
+				stage("gen", "gen", nil, map[string]any{"batches": 50, "rows": 100}),
+				stage("a", "add", []string{"gen"}, map[string]any{"delta": 0, "panic_on": 4321}),
+				stage("out", "collect", []string{"a"}, nil),
+			},
+			want: `stage "a": batch at record 4300: stage panicked: assignment to entry in nil map`, is: ErrPanic, record: 4300,
+		},
+		{
+			name: "source panic",
+			stages: []StageSpec{
+				stage("gen", "gen", nil, map[string]any{"batches": 50, "rows": 100, "panic_at": 500}),
+				stage("out", "collect", []string{"gen"}, nil),
+			},
+			want: `stage "gen": stage panicked: source exploded`, is: ErrPanic, record: -1,
+		},
+		{
+			name: "wrong schema emitted",
+			stages: []StageSpec{
+				stage("gen", "gen", nil, map[string]any{"batches": 5, "wrong_schema_at_batch": 3}),
+				stage("out", "collect", []string{"gen"}, nil),
+			},
+			want: `stage "gen": schema mismatch: emitted batch {y: int64}, declared {x: int64}`, is: ErrSchemaMismatch, record: -1,
+		},
+		{
+			name: "sink close",
+			stages: []StageSpec{
+				stage("gen", "gen", nil, nil),
+				stage("out", "collect", []string{"gen"}, map[string]any{"fail_close": true}),
+			},
+			want: `stage "out": commit failed`, record: -1,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.workers > 0 {
+				tc.stages[1].Workers = tc.workers
+			}
+			sinks, run, err := runSpec(t, context.Background(), RunOptions{}, tc.stages...)
+			if err == nil {
+				t.Fatal("run succeeded")
+			}
+			if got := strings.SplitN(err.Error(), "\n", 2)[0]; got != tc.want {
+				t.Errorf("error\n got: %s\nwant: %s", got, tc.want)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("errors.Is(%v) false", tc.is)
+			}
+			var se *StageError
+			if !errors.As(err, &se) || se.Record != tc.record {
+				t.Errorf("StageError record: %+v", se)
+			}
+			if out := sinks["out"]; !out.aborted {
+				t.Error("sink of a failed run was not aborted")
+			}
+			failed := 0
+			for _, st := range run.Stats() {
+				if st.State == Failed {
+					failed++
+				}
+			}
+			if failed == 0 {
+				t.Error("no stage marked failed")
+			}
+		})
+	}
+}
+
+func TestCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	sinks, _, err := runSpec(t, ctx, RunOptions{},
+		stage("gen", "gen", nil, map[string]any{"batches": 100000, "rows": 10}),
+		stage("a", "add", []string{"gen"}, map[string]any{"delta": 1}),
+		stage("out", "collect", []string{"a"}, map[string]any{"delay": "1ms"}),
+	)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("cancel took %v", d)
+	}
+	if !sinks["out"].aborted {
+		t.Fatal("sink not aborted")
+	}
+}
+
+// peakAllocator tracks the most bytes live at once.
+type peakAllocator struct {
+	*memory.CheckedAllocator
+	mu   sync.Mutex
+	peak int
+}
+
+func (p *peakAllocator) Allocate(n int) []byte {
+	b := p.CheckedAllocator.Allocate(n)
+	p.mu.Lock()
+	p.peak = max(p.peak, p.CurrentAlloc())
+	p.mu.Unlock()
+	return b
+}
+
+func TestBackpressure(t *testing.T) {
+	// A fast source into a slow sink: the source must spend most of its
+	// time blocked and live memory must stay at a few batches, not grow
+	// with the 200 batches produced.
+	mem := &peakAllocator{CheckedAllocator: memory.NewCheckedAllocator(memory.NewGoAllocator())}
+	defer mem.AssertSize(t, 0)
+	const rows = 1024
+	plan, err := testRegistry(nil).Plan(Spec{Variant: "bp", Stages: []StageSpec{
+		stage("gen", "gen", nil, map[string]any{"batches": 200, "rows": rows}),
+		stage("a", "add", []string{"gen"}, map[string]any{"delta": 1}),
+		stage("out", "collect", []string{"a"}, map[string]any{"delay": "2ms"}),
+	}}, PlanOptions{Alloc: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := plan.NewRun(RunOptions{})
+	if err := run.Execute(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// gen->a and a->out each hold DefaultBuffer batches; each stage holds
+	// up to two more (its input and the output it is blocked emitting).
+	batch := rows * 8
+	if limit := (2*DefaultBuffer + 8) * batch; mem.peak > limit {
+		t.Fatalf("peak live memory %d bytes > %d (%d batches)", mem.peak, limit, mem.peak/batch)
+	}
+	st := run.Stats()
+	if st[0].Blocked < st[0].Busy/2 {
+		t.Fatalf("source blocked %v of %v busy: no backpressure", st[0].Blocked, st[0].Busy)
+	}
+	if st[2].Idle > st[2].Busy {
+		t.Fatalf("slow sink idle %v > busy %v", st[2].Idle, st[2].Busy)
+	}
+}
+
+func TestBarrierSpills(t *testing.T) {
+	dir := t.TempDir()
+	sinks, _, err := runSpec(t, context.Background(), RunOptions{SpillDir: dir, SpillBytes: 64 << 10},
+		stage("gen", "gen", nil, map[string]any{"batches": 40, "rows": 4096}),
+		stage("cnt", "count", []string{"gen"}, nil),
+		stage("out", "collect", []string{"cnt"}, nil),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sinks["out"].xs; !slices.Equal(got, []int64{40 * 4096}) {
+		t.Fatalf("count %v", got)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(left) != 0 {
+		t.Fatalf("spill files left behind: %v", left)
+	}
+}
+
+func TestBarrierSpillIsUsed(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	d := newSpillDataset(xSchema, mem, 100, t.TempDir())
+	defer d.release()
+	g := &genSource{alloc: mem, batches: 3, rows: 10, failAt: -1, panicAt: -1, wrongSchemaAtBatch: -1}
+	col := &collector{s: &stageRun{node: &Node{Stage: g}}}
+	if err := g.Produce(context.Background(), col); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range col.out {
+		if err := d.add(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.seal(); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.mem) != 1 || d.spilled != 2 {
+		t.Fatalf("mem %d spilled %d, want 1 and 2", len(d.mem), d.spilled)
+	}
+	if _, err := os.Stat(d.file.Name()); err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for b, err := range d.Batches(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, b.NumRows())
+	}
+	if !slices.Equal(got, []int64{10, 10, 10}) || d.NumRows() != 30 {
+		t.Fatalf("batches %v rows %d", got, d.NumRows())
+	}
+}
+
+func TestQuarantineBudget(t *testing.T) {
+	plan, err := testRegistry(nil).Plan(Spec{Variant: "q", Stages: []StageSpec{stage("gen", "gen", nil, nil)}},
+		PlanOptions{MaxQuarantined: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := plan.quar.forStage("gen")
+	for i, want := range []bool{true, true, false} {
+		if err := q.Add("key"+string(rune('a'+i)), "bad"); (err == nil) != want {
+			t.Fatalf("add %d: %v", i, err)
+		} else if err != nil && !errors.Is(err, ErrErrorBudget) {
+			t.Fatalf("add %d: %v", i, err)
+		}
+	}
+	run := plan.NewRun(RunOptions{})
+	if got := run.Quarantined(); len(got) != 3 || got[0] != (QuarantineEntry{"gen", "keya", "bad"}) {
+		t.Fatalf("quarantined %+v", got)
+	}
+}

@@ -1,0 +1,233 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Test stage kinds. They work on one int64 column "x".
+
+var xSchema = arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Int64}}, nil)
+
+var errBoom = errors.New("boom")
+
+type genSource struct {
+	alloc              memory.Allocator
+	batches, rows      int
+	failAt, panicAt    int
+	delay              time.Duration
+	emitted            *atomic.Int64
+	wrongSchemaAtBatch int
+}
+
+func (g *genSource) Schema() *arrow.Schema { return xSchema }
+
+func (g *genSource) Produce(ctx context.Context, out Emitter) error {
+	v := int64(0)
+	for i := range g.batches {
+		if g.failAt >= 0 && g.failAt/g.rows == i {
+			return RecordError(g.failAt, errBoom)
+		}
+		if g.panicAt >= 0 && g.panicAt/g.rows == i {
+			panic("source exploded")
+		}
+		schema := xSchema
+		if i == g.wrongSchemaAtBatch {
+			schema = ySchema
+		}
+		bld := array.NewInt64Builder(g.alloc)
+		bld.Reserve(g.rows)
+		for range g.rows {
+			bld.UnsafeAppend(v)
+			v++
+		}
+		col := bld.NewArray()
+		bld.Release()
+		rec := array.NewRecordBatch(schema, []arrow.Array{col}, int64(g.rows))
+		col.Release()
+		if err := out.Emit(ctx, rec); err != nil {
+			return err
+		}
+		if g.emitted != nil {
+			g.emitted.Add(1)
+		}
+		if g.delay > 0 {
+			time.Sleep(g.delay)
+		}
+	}
+	return nil
+}
+
+type addTransform struct {
+	alloc           memory.Allocator
+	delta           int64
+	failOn, panicOn int64
+	jitter          bool
+}
+
+func (a *addTransform) Schema() *arrow.Schema { return xSchema }
+
+func (a *addTransform) Process(ctx context.Context, in arrow.RecordBatch, out Emitter) error {
+	if a.jitter {
+		time.Sleep(time.Duration(rand.IntN(3)) * time.Millisecond)
+	}
+	xs := in.Column(0).(*array.Int64).Int64Values()
+	bld := array.NewInt64Builder(a.alloc)
+	defer bld.Release()
+	bld.Reserve(len(xs))
+	for i, x := range xs {
+		if x == a.failOn {
+			return RecordError(i, fmt.Errorf("value %d: %w", x, errBoom))
+		}
+		if x == a.panicOn {
+			var m map[string]int
+			m["nil map"] = 1
+		}
+		bld.UnsafeAppend(x + a.delta)
+	}
+	col := bld.NewArray()
+	defer col.Release()
+	return out.Emit(ctx, array.NewRecordBatch(xSchema, []arrow.Array{col}, int64(len(xs))))
+}
+
+// collectSink records every x it sees, in order.
+type collectSink struct {
+	mu        sync.Mutex
+	xs        []int64
+	delay     time.Duration
+	closed    bool
+	aborted   bool
+	failClose bool
+}
+
+func (c *collectSink) Schema() *arrow.Schema { return nil }
+func (c *collectSink) Consume(ctx context.Context, in arrow.RecordBatch) error {
+	if c.delay > 0 {
+		time.Sleep(c.delay)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.xs = append(c.xs, in.Column(0).(*array.Int64).Int64Values()...)
+	return nil
+}
+func (c *collectSink) Close(context.Context) error {
+	c.closed = true
+	if c.failClose {
+		return errors.New("commit failed")
+	}
+	return nil
+}
+func (c *collectSink) Abort() { c.aborted = true }
+
+func (c *collectSink) sum() (n int, s int64) {
+	for _, x := range c.xs {
+		s += x
+	}
+	return len(c.xs), s
+}
+
+// countBarrier iterates each input twice and emits one row per input with
+// its row count (checking both epochs agree).
+type countBarrier struct{ alloc memory.Allocator }
+
+func (c *countBarrier) Schema() *arrow.Schema { return xSchema }
+func (c *countBarrier) Run(ctx context.Context, in []Dataset, out Emitter) error {
+	bld := array.NewInt64Builder(c.alloc)
+	defer bld.Release()
+	for _, d := range in {
+		var counts [2]int64
+		var sums [2]int64
+		for epoch := range 2 {
+			for b, err := range d.Batches(ctx) {
+				if err != nil {
+					return err
+				}
+				counts[epoch] += b.NumRows()
+				for _, x := range b.Column(0).(*array.Int64).Int64Values() {
+					sums[epoch] += x
+				}
+			}
+		}
+		if counts[0] != counts[1] || sums[0] != sums[1] || counts[0] != d.NumRows() {
+			return fmt.Errorf("epochs disagree: %v %v (NumRows %d)", counts, sums, d.NumRows())
+		}
+		bld.Append(counts[0])
+	}
+	col := bld.NewArray()
+	defer col.Release()
+	return out.Emit(ctx, array.NewRecordBatch(xSchema, []arrow.Array{col}, int64(col.Len())))
+}
+
+// ySource declares a column "y" (and emits nothing).
+type ySource struct{}
+
+var ySchema = arrow.NewSchema([]arrow.Field{{Name: "y", Type: arrow.PrimitiveTypes.Int64}}, nil)
+
+func (ySource) Schema() *arrow.Schema                  { return ySchema }
+func (ySource) Produce(context.Context, Emitter) error { return nil }
+
+// testRegistry registers the kit. sinks collects every collectSink built,
+// by stage name.
+func testRegistry(sinks map[string]*collectSink) *Registry {
+	r := NewRegistry()
+	r.MustRegister(Definition{Kind: "gen", Role: RoleSource, Version: "1",
+		Params: []Param{
+			{Name: "batches", Type: Int, Default: 4},
+			{Name: "rows", Type: Int, Default: 1000},
+			{Name: "fail_at", Type: Int, Default: -1},
+			{Name: "panic_at", Type: Int, Default: -1},
+			{Name: "wrong_schema_at_batch", Type: Int, Default: -1},
+			{Name: "delay", Type: Duration},
+		},
+		New: func(b *BuildContext) (Stage, error) {
+			return &genSource{alloc: b.Alloc, batches: b.Params.Int("batches"), rows: b.Params.Int("rows"),
+				failAt: b.Params.Int("fail_at"), panicAt: b.Params.Int("panic_at"),
+				wrongSchemaAtBatch: b.Params.Int("wrong_schema_at_batch"), delay: b.Params.Duration("delay")}, nil
+		}})
+	r.MustRegister(Definition{Kind: "add", Role: RoleTransform, Version: "1",
+		Params: []Param{
+			{Name: "delta", Type: Int, Required: true},
+			{Name: "fail_on", Type: Int, Default: -1},
+			{Name: "panic_on", Type: Int, Default: -1},
+			{Name: "jitter", Type: Bool, Default: false},
+		},
+		MinInputs: 1, MaxInputs: -1,
+		New: func(b *BuildContext) (Stage, error) {
+			if f := b.Inputs[0].Field(0); f.Name != "x" {
+				return nil, fmt.Errorf("%w: want int64 column \"x\", got %q", ErrSchemaMismatch, f.Name)
+			}
+			return &addTransform{alloc: b.Alloc, delta: int64(b.Params.Int("delta")),
+				failOn: int64(b.Params.Int("fail_on")), panicOn: int64(b.Params.Int("panic_on")),
+				jitter: b.Params.Bool("jitter")}, nil
+		}})
+	r.MustRegister(Definition{Kind: "collect", Role: RoleSink, MinInputs: 1, MaxInputs: -1,
+		Params: []Param{{Name: "delay", Type: Duration}, {Name: "fail_close", Type: Bool}},
+		New: func(b *BuildContext) (Stage, error) {
+			s := &collectSink{delay: b.Params.Duration("delay"), failClose: b.Params.Bool("fail_close")}
+			if sinks != nil {
+				sinks[b.Stage] = s
+			}
+			return s, nil
+		}})
+	r.MustRegister(Definition{Kind: "count", Role: RoleBarrier, MinInputs: 1, MaxInputs: -1,
+		New: func(b *BuildContext) (Stage, error) { return &countBarrier{alloc: b.Alloc}, nil }})
+	r.MustRegister(Definition{Kind: "renamed", Role: RoleSource,
+		New: func(b *BuildContext) (Stage, error) {
+			return &genSource{alloc: b.Alloc, batches: 1, rows: 1, failAt: -1, panicAt: -1, wrongSchemaAtBatch: -1}, nil
+		}})
+	return r
+}
+
+// stage is shorthand for a StageSpec.
+func stage(name, kind string, inputs []string, params map[string]any) StageSpec {
+	return StageSpec{Name: name, Kind: kind, Inputs: inputs, Params: params}
+}

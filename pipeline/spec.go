@@ -1,0 +1,48 @@
+package pipeline
+
+// Spec is one resolved pipeline variant: what the config loader produces and
+// what Plan validates. It is plain data with no Arrow or I/O dependency, so
+// it can be built by hand in tests and examples.
+type Spec struct {
+	// Variant is the variant's name in the config file.
+	Variant string
+	// Description is free text shown by `medflow list`.
+	Description string
+	// File is the config file the variant came from, for error messages.
+	File string
+	// Stages in declaration order. Execution order is derived from Inputs.
+	Stages []StageSpec
+}
+
+// StageSpec declares one stage of a variant.
+type StageSpec struct {
+	// Name is unique within the variant and is how other stages refer to it.
+	Name string
+	// Kind selects the registered Definition, e.g. "csv.read".
+	Kind string
+	// Inputs names the upstream stages, in order.
+	Inputs []string
+	// Params are the kind-specific parameters, as decoded from YAML:
+	// string, bool, int, float64, []any, map[string]any.
+	Params map[string]any
+	// Workers is the number of concurrent workers for a transform; 0 means 1.
+	Workers int
+	// Buffer is the capacity, in batches, of each of this stage's output
+	// edges; 0 means DefaultBuffer.
+	Buffer int
+	// Line is the line of the stage in File, 0 if unknown.
+	Line int
+}
+
+// Shard selects the i-th of n deterministic input shards. The zero value
+// (and Count <= 1) means "everything".
+type Shard struct {
+	Index, Count int
+}
+
+// All reports whether the shard covers the whole input.
+func (s Shard) All() bool { return s.Count <= 1 }
+
+// Owns reports whether item number i (a stable, deterministic index of an
+// input unit such as a file or a study) belongs to this shard.
+func (s Shard) Owns(i int) bool { return s.All() || i%s.Count == s.Index }

@@ -1,0 +1,90 @@
+package pipeline
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// stageStats are a stage's live counters, updated with atomics by its
+// goroutines and read by progress displays while the run goes on.
+type stageStats struct {
+	rowsIn, batchesIn   atomic.Int64
+	rowsOut, batchesOut atomic.Int64
+	bytesOut            atomic.Int64
+	busyNs              atomic.Int64 // inside the stage's own callbacks
+	blockedNs           atomic.Int64 // of busy: waiting for downstream to take a batch
+	idleNs              atomic.Int64 // waiting for upstream to deliver a batch
+	startNs, endNs      atomic.Int64 // unix nanoseconds; 0 = not yet
+	state               atomic.Int32
+}
+
+// State is where a stage is in its life.
+type State int32
+
+const (
+	Pending State = iota
+	Running
+	Done
+	Failed
+)
+
+func (s State) String() string {
+	return [...]string{"pending", "running", "done", "failed"}[s]
+}
+
+// StageStats is a consistent-enough snapshot of one stage's counters.
+type StageStats struct {
+	Stage, Kind string
+	Role        Role
+	State       State
+	Workers     int
+	RowsIn      int64
+	BatchesIn   int64
+	RowsOut     int64
+	BatchesOut  int64
+	BytesOut    int64
+	// Busy is the time spent in the stage's callbacks, summed over
+	// workers; Blocked is the part of it spent waiting for downstream
+	// (backpressure); Idle is time spent waiting for input.
+	Busy, Blocked, Idle time.Duration
+	// Elapsed is wall time from the stage's start to its end (or now).
+	Elapsed time.Duration
+}
+
+// Work is Busy minus Blocked: time the stage really worked.
+func (s StageStats) Work() time.Duration { return s.Busy - s.Blocked }
+
+// RowsPerSec is the stage's output (for sinks: input) rate over its
+// elapsed time.
+func (s StageStats) RowsPerSec() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	rows := s.RowsOut
+	if s.Role == RoleSink {
+		rows = s.RowsIn
+	}
+	return float64(rows) / s.Elapsed.Seconds()
+}
+
+func (st *stageStats) snapshot(n *Node, now time.Time) StageStats {
+	s := StageStats{
+		Stage: n.Spec.Name, Kind: n.Spec.Kind, Role: n.Def.Role, Workers: n.Workers,
+		State:     State(st.state.Load()),
+		RowsIn:    st.rowsIn.Load(),
+		BatchesIn: st.batchesIn.Load(),
+		RowsOut:   st.rowsOut.Load(), BatchesOut: st.batchesOut.Load(),
+		BytesOut: st.bytesOut.Load(),
+		Busy:     time.Duration(st.busyNs.Load()),
+		Blocked:  time.Duration(st.blockedNs.Load()),
+		Idle:     time.Duration(st.idleNs.Load()),
+	}
+	if start := st.startNs.Load(); start > 0 {
+		end := st.endNs.Load()
+		if end == 0 {
+			end = now.UnixNano()
+		}
+		s.Elapsed = time.Duration(end - start)
+	}
+	return s
+}
