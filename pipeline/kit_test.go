@@ -16,7 +16,10 @@ import (
 
 // Test stage kinds. They work on one int64 column "x".
 
-var xSchema = arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Int64}}, nil)
+var (
+	xSchema = arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	ySchema = arrow.NewSchema([]arrow.Field{{Name: "y", Type: arrow.PrimitiveTypes.Int64}}, nil)
+)
 
 var errBoom = errors.New("boom")
 
@@ -170,8 +173,6 @@ func (c *countBarrier) Run(ctx context.Context, in []Dataset, out Emitter) error
 // ySource declares a column "y" (and emits nothing).
 type ySource struct{}
 
-var ySchema = arrow.NewSchema([]arrow.Field{{Name: "y", Type: arrow.PrimitiveTypes.Int64}}, nil)
-
 func (ySource) Schema() *arrow.Schema                  { return ySchema }
 func (ySource) Produce(context.Context, Emitter) error { return nil }
 
@@ -220,10 +221,8 @@ func testRegistry(sinks map[string]*collectSink) *Registry {
 		}})
 	r.MustRegister(Definition{Kind: "count", Role: RoleBarrier, MinInputs: 1, MaxInputs: -1,
 		New: func(b *BuildContext) (Stage, error) { return &countBarrier{alloc: b.Alloc}, nil }})
-	r.MustRegister(Definition{Kind: "renamed", Role: RoleSource,
-		New: func(b *BuildContext) (Stage, error) {
-			return &genSource{alloc: b.Alloc, batches: 1, rows: 1, failAt: -1, panicAt: -1, wrongSchemaAtBatch: -1}, nil
-		}})
+	r.MustRegister(Definition{Kind: "ysrc", Role: RoleSource,
+		New: func(b *BuildContext) (Stage, error) { return ySource{}, nil }})
 	return r
 }
 

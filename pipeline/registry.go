@@ -72,4 +72,3 @@ func (r *Registry) kindNames() []string {
 	}
 	return names
 }
-
