@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/medflow/medflow/schemas"
 )
 
 // Sentinel errors. Every error the engine returns wraps one of them, so
@@ -13,7 +15,7 @@ var (
 	ErrUnknownKind    = errors.New("unknown stage kind")
 	ErrMissingInput   = errors.New("missing input")
 	ErrCycle          = errors.New("cycle")
-	ErrSchemaMismatch = errors.New("schema mismatch")
+	ErrSchemaMismatch = schemas.ErrMismatch
 	ErrMissingParam   = errors.New("missing required param")
 	ErrUnknownParam   = errors.New("unknown param")
 	ErrParamType      = errors.New("wrong param type")

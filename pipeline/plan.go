@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/medflow/medflow/internal/suggest"
+	"github.com/medflow/medflow/schemas"
 )
 
 // DefaultBuffer is the capacity, in batches, of an edge when the stage does
@@ -252,20 +253,8 @@ func sameSchemas(names []string, ins []*arrow.Schema) error {
 	return nil
 }
 
-// SchemaString renders a schema on one line: "a: int64, b: utf8".
-func SchemaString(s *arrow.Schema) string {
-	if s == nil {
-		return "(none)"
-	}
-	parts := make([]string, s.NumFields())
-	for i, f := range s.Fields() {
-		parts[i] = f.Name + ": " + f.Type.String()
-		if f.Nullable {
-			parts[i] += "?"
-		}
-	}
-	return strings.Join(parts, ", ")
-}
+// SchemaString renders a schema on one line: "a: int64, b: utf8?".
+func SchemaString(s *arrow.Schema) string { return schemas.String(s) }
 
 // topoSort orders stages so that inputs come first, keeping declaration
 // order among independent stages. On a cycle it returns the cycle's path.
