@@ -1,0 +1,93 @@
+// Package pipelinetest runs small pipelines in tests: a checked allocator
+// that fails the test on any leaked byte, and a test.collect sink that
+// keeps what reaches it as Go values for assertions.
+package pipelinetest
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/medflow/medflow/pipeline"
+)
+
+// Result holds what each test.collect sink received.
+type Result struct {
+	mu      sync.Mutex
+	columns map[string]map[string][]any // sink -> column -> values
+	rows    map[string]int
+	// Run is the finished run (stats, quarantine).
+	Run *pipeline.Run
+}
+
+// Column returns the values of column name that reached sink, in order.
+func (r *Result) Column(sink, name string) []any { return r.columns[sink][name] }
+
+// Rows returns the number of rows that reached sink.
+func (r *Result) Rows(sink string) int { return r.rows[sink] }
+
+// Register adds the test.collect sink kind, recording into res.
+func Register(reg *pipeline.Registry, res *Result) {
+	reg.MustRegister(pipeline.Definition{Kind: "test.collect", Role: pipeline.RoleSink, MinInputs: 1, MaxInputs: -1,
+		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return &collect{res: res, name: b.Stage}, nil }})
+}
+
+type collect struct {
+	res  *Result
+	name string
+}
+
+func (c *collect) Schema() *arrow.Schema       { return nil }
+func (c *collect) Close(context.Context) error { return nil }
+func (c *collect) Abort()                      {}
+func (c *collect) Consume(_ context.Context, b arrow.RecordBatch) error {
+	c.res.mu.Lock()
+	defer c.res.mu.Unlock()
+	cols := c.res.columns[c.name]
+	if cols == nil {
+		cols = map[string][]any{}
+		c.res.columns[c.name] = cols
+	}
+	for i, f := range b.Schema().Fields() {
+		col := b.Column(i)
+		for j := range col.Len() {
+			if col.IsNull(j) {
+				cols[f.Name] = append(cols[f.Name], nil)
+			} else {
+				cols[f.Name] = append(cols[f.Name], col.GetOneForMarshal(j))
+			}
+		}
+	}
+	c.res.rows[c.name] += int(b.NumRows())
+	return nil
+}
+
+// Run plans and runs stages of variant "test" on reg (test.collect is added
+// to it) with a checked allocator; it fails t on a plan error or a leak and
+// returns the result and the run's error.
+func Run(t testing.TB, reg *pipeline.Registry, opts pipeline.PlanOptions, stages ...pipeline.StageSpec) (*Result, error) {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	t.Cleanup(func() { mem.AssertSize(t, 0) })
+	res := &Result{columns: map[string]map[string][]any{}, rows: map[string]int{}}
+	if _, ok := reg.Lookup("test.collect"); !ok {
+		Register(reg, res)
+	} else {
+		t.Fatal("pipelinetest.Run: registry already has test.collect; use a fresh registry")
+	}
+	opts.Alloc = mem
+	plan, err := reg.Plan(pipeline.Spec{Variant: "test", Stages: stages}, opts)
+	if err != nil {
+		return nil, err
+	}
+	res.Run = plan.NewRun(pipeline.RunOptions{SpillDir: t.TempDir()})
+	return res, res.Run.Execute(context.Background())
+}
+
+// Stage is shorthand for a StageSpec.
+func Stage(name, kind string, inputs []string, params map[string]any) pipeline.StageSpec {
+	return pipeline.StageSpec{Name: name, Kind: kind, Inputs: inputs, Params: params}
+}
