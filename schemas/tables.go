@@ -9,3 +9,11 @@ var Demo = arrow.NewSchema([]arrow.Field{
 	{Name: "group", Type: arrow.BinaryTypes.String},
 	{Name: "value", Type: arrow.PrimitiveTypes.Float64},
 }, nil)
+
+// Quarantine is the table of records a run set aside: which stage, which
+// record (a file key, study id, ...) and why.
+var Quarantine = arrow.NewSchema([]arrow.Field{
+	{Name: "stage", Type: arrow.BinaryTypes.String},
+	{Name: "key", Type: arrow.BinaryTypes.String},
+	{Name: "reason", Type: arrow.BinaryTypes.String},
+}, nil)
