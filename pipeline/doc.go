@@ -12,7 +12,8 @@
 //   - Source: no inputs; Produce emits batches.
 //   - Transform: Process maps each input batch to zero or more output
 //     batches; Workers > 1 runs Process concurrently. Output keeps input
-//     order unless RunOptions.Unordered.
+//     order unless RunOptions.Unordered. A transform that holds rows back
+//     (batching, bucketing) implements Flusher to emit them at the end.
 //   - Sink: Consume takes every batch on one goroutine; Close commits,
 //     Abort discards.
 //   - Barrier: Run gets each input whole as a re-iterable Dataset (for

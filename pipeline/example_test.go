@@ -56,7 +56,7 @@ func Example() {
 	})
 	reg.MustRegister(pipeline.Definition{
 		Kind: "sum", Role: pipeline.RoleSink,
-		New:  func(*pipeline.BuildContext) (pipeline.Stage, error) { return &sum{}, nil },
+		New: func(*pipeline.BuildContext) (pipeline.Stage, error) { return &sum{}, nil },
 	})
 
 	spec := pipeline.Spec{Variant: "example", Stages: []pipeline.StageSpec{

@@ -209,6 +209,12 @@ func (s *stageRun) exit(ctx context.Context, err error) {
 	if s.active.Add(-1) > 0 {
 		return
 	}
+	if f, ok := s.node.Stage.(Flusher); ok && err == nil && ctx.Err() == nil {
+		if ferr := s.call(-1, func() error { return f.Flush(ctx, s.out) }); ferr != nil {
+			s.run.fail(ferr)
+			s.st.state.Store(int32(Failed))
+		}
+	}
 	for _, e := range s.out.outs {
 		e.producerDone()
 	}

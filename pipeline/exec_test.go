@@ -378,3 +378,29 @@ func TestQuarantineBudget(t *testing.T) {
 		t.Fatalf("quarantined %+v", got)
 	}
 }
+
+func TestFlush(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		sinks, holds := map[string]*collectSink{}, map[string]*holdTransform{}
+		h := stage("h", "hold", []string{"gen"}, nil)
+		h.Workers = workers
+		plan, err := testRegistryHolds(sinks, holds).Plan(Spec{Variant: "f", Stages: []StageSpec{
+			stage("gen", "gen", nil, map[string]any{"batches": 9, "rows": 10}), h,
+			stage("out", "collect", []string{"h"}, nil),
+		}}, PlanOptions{Alloc: mem})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := plan.NewRun(RunOptions{}).Execute(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n, s := sinks["out"].sum(); n != 90 || s != sumTo(90) {
+			t.Errorf("workers %d: %d rows sum %d after flush", workers, n, s)
+		}
+		if f := holds["h"].flushes.Load(); f != 1 {
+			t.Errorf("workers %d: Flush called %d times", workers, f)
+		}
+		mem.AssertSize(t, 0)
+	}
+}

@@ -179,6 +179,10 @@ func (ySource) Produce(context.Context, Emitter) error { return nil }
 // testRegistry registers the kit. sinks collects every collectSink built,
 // by stage name.
 func testRegistry(sinks map[string]*collectSink) *Registry {
+	return testRegistryHolds(sinks, nil)
+}
+
+func testRegistryHolds(sinks map[string]*collectSink, holds map[string]*holdTransform) *Registry {
 	r := NewRegistry()
 	r.MustRegister(Definition{Kind: "gen", Role: RoleSource, Version: "1",
 		Params: []Param{
@@ -221,6 +225,14 @@ func testRegistry(sinks map[string]*collectSink) *Registry {
 		}})
 	r.MustRegister(Definition{Kind: "count", Role: RoleBarrier, MinInputs: 1, MaxInputs: -1,
 		New: func(b *BuildContext) (Stage, error) { return &countBarrier{alloc: b.Alloc}, nil }})
+	r.MustRegister(Definition{Kind: "hold", Role: RoleTransform,
+		New: func(b *BuildContext) (Stage, error) {
+			h := &holdTransform{}
+			if holds != nil {
+				holds[b.Stage] = h
+			}
+			return h, nil
+		}})
 	r.MustRegister(Definition{Kind: "ysrc", Role: RoleSource,
 		New: func(b *BuildContext) (Stage, error) { return ySource{}, nil }})
 	return r
@@ -229,4 +241,33 @@ func testRegistry(sinks map[string]*collectSink) *Registry {
 // stage is shorthand for a StageSpec.
 func stage(name, kind string, inputs []string, params map[string]any) StageSpec {
 	return StageSpec{Name: name, Kind: kind, Inputs: inputs, Params: params}
+}
+
+// holdTransform keeps every batch and emits them all in Flush, counting
+// its Flush calls.
+type holdTransform struct {
+	mu      sync.Mutex
+	held    []arrow.RecordBatch
+	flushes atomic.Int32
+}
+
+func (h *holdTransform) Schema() *arrow.Schema { return xSchema }
+func (h *holdTransform) Process(_ context.Context, in arrow.RecordBatch, _ Emitter) error {
+	in.Retain()
+	h.mu.Lock()
+	h.held = append(h.held, in)
+	h.mu.Unlock()
+	return nil
+}
+func (h *holdTransform) Flush(ctx context.Context, out Emitter) error {
+	h.flushes.Add(1)
+	held := h.held
+	h.held = nil
+	for i, b := range held {
+		if err := out.Emit(ctx, b); err != nil {
+			releaseAll(held[i+1:])
+			return err
+		}
+	}
+	return nil
 }

@@ -71,6 +71,14 @@ type Transform interface {
 	Process(ctx context.Context, in arrow.RecordBatch, out Emitter) error
 }
 
+// Flusher is implemented by transforms that hold rows back (batching,
+// bucketing) or report totals: Flush is called once, after the last input
+// batch has been processed by every worker, and may still emit. It is not
+// called when the run fails.
+type Flusher interface {
+	Flush(ctx context.Context, out Emitter) error
+}
+
 // Sink consumes the stream from a single goroutine. Close is called once
 // after the last batch when the run succeeded; Abort instead when it failed
 // (a sink must leave no visible partial output then).
