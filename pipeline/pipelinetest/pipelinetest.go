@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/medflow/medflow/pipeline"
@@ -54,15 +55,30 @@ func (c *collect) Consume(_ context.Context, b arrow.RecordBatch) error {
 	for i, f := range b.Schema().Fields() {
 		col := b.Column(i)
 		for j := range col.Len() {
-			if col.IsNull(j) {
-				cols[f.Name] = append(cols[f.Name], nil)
-			} else {
-				cols[f.Name] = append(cols[f.Name], col.GetOneForMarshal(j))
-			}
+			cols[f.Name] = append(cols[f.Name], Value(col, j))
 		}
 	}
 	c.res.rows[c.name] += int(b.NumRows())
 	return nil
+}
+
+// Value returns element i of a as a Go value: nil for null, []any for
+// lists (recursively), else what GetOneForMarshal gives (int64, float64,
+// string, bool, ...).
+func Value(a arrow.Array, i int) any {
+	if a.IsNull(i) {
+		return nil
+	}
+	if l, ok := a.(array.ListLike); ok {
+		start, end := l.ValueOffsets(i)
+		vals := l.ListValues()
+		out := make([]any, 0, end-start)
+		for k := start; k < end; k++ {
+			out = append(out, Value(vals, int(k)))
+		}
+		return out
+	}
+	return a.GetOneForMarshal(i)
 }
 
 // Run plans and runs stages of variant "test" on reg (test.collect is added
