@@ -1,0 +1,163 @@
+package dataset
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/medflow/medflow/connectors/formats"
+	"github.com/medflow/medflow/connectors/objstore"
+)
+
+// Dataset is a committed dataset opened for reading. It is immutable and
+// safe for concurrent use; each Reader is one pass over it.
+type Dataset struct {
+	store    objstore.Store
+	prefix   string
+	manifest Manifest
+	schema   *arrow.Schema
+}
+
+// Open reads the manifest under prefix. Without one it fails with an error
+// wrapping ErrNotCommitted.
+func Open(ctx context.Context, store objstore.Store, prefix string) (*Dataset, error) {
+	mkey := join(prefix, ManifestName)
+	b, err := objstore.ReadAll(ctx, store, mkey)
+	if errors.Is(err, objstore.ErrNotFound) {
+		return nil, objstore.Errorf("open dataset", store, mkey, ErrNotCommitted)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := &Dataset{store: store, prefix: prefix}
+	if err := json.Unmarshal(b, &d.manifest); err != nil {
+		return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("bad manifest: %w", err))
+	}
+	if v := d.manifest.Version; v != ManifestVersion {
+		return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("manifest version %d not supported (want %d)", v, ManifestVersion))
+	}
+	if d.schema, err = DecodeSchema(d.manifest.Schema); err != nil {
+		return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("manifest schema: %w", err))
+	}
+	return d, nil
+}
+
+// Manifest returns the committed manifest.
+func (d *Dataset) Manifest() Manifest { return d.manifest }
+
+// Schema returns the dataset schema.
+func (d *Dataset) Schema() *arrow.Schema { return d.schema }
+
+// NumRows returns the committed row count.
+func (d *Dataset) NumRows() int64 { return d.manifest.Rows }
+
+// NewReader starts one pass over the parts, in manifest order. Call it
+// again for another epoch.
+func (d *Dataset) NewReader(ctx context.Context, mem memory.Allocator, opts formats.ReaderOptions) *Reader {
+	r := &Reader{ctx: ctx, d: d, mem: mem, opts: opts}
+	r.refs.Store(1)
+	return r
+}
+
+// Reader iterates the batches of every part. It implements
+// array.RecordReader; a batch is valid until the next Next.
+type Reader struct {
+	ctx  context.Context
+	d    *Dataset
+	mem  memory.Allocator
+	opts formats.ReaderOptions
+	next int // index of the next part to open
+	cur  *formats.Reader
+	err  error
+	refs atomic.Int64
+}
+
+var _ array.RecordReader = (*Reader)(nil)
+
+// Schema returns the dataset schema.
+func (r *Reader) Schema() *arrow.Schema { return r.d.schema }
+
+// Next advances to the next batch, crossing part boundaries.
+func (r *Reader) Next() bool {
+	for r.err == nil {
+		if r.cur != nil {
+			if r.cur.Next() {
+				return true
+			}
+			r.err = r.cur.Err()
+			r.closeCur()
+			continue
+		}
+		if r.next >= len(r.d.manifest.Parts) {
+			return false
+		}
+		r.err = r.openPart(r.d.manifest.Parts[r.next])
+		r.next++
+	}
+	return false
+}
+
+func (r *Reader) openPart(p Part) error {
+	key := join(r.d.prefix, p.Key)
+	info, err := r.d.store.Stat(r.ctx, key)
+	if err != nil {
+		return err
+	}
+	if info.Size != p.Size {
+		return objstore.Errorf("read dataset", r.d.store, key, fmt.Errorf("part size %d differs from committed size %d: part changed after commit", info.Size, p.Size))
+	}
+	opts := r.opts
+	opts.Size = p.Size
+	if r.d.manifest.Format == formats.CSV {
+		opts.Schema = r.d.schema // CSV carries no types: read with the committed schema
+	}
+	cur, err := formats.NewReader(r.ctx, r.d.store, key, r.d.manifest.Format, r.mem, opts)
+	if err != nil {
+		return err
+	}
+	if !cur.Schema().Equal(r.d.schema) {
+		cur.Release()
+		return objstore.Errorf("read dataset", r.d.store, key, fmt.Errorf("part schema %s differs from manifest schema %s", cur.Schema(), r.d.schema))
+	}
+	r.cur = cur
+	return nil
+}
+
+func (r *Reader) closeCur() {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+}
+
+// RecordBatch returns the current batch.
+func (r *Reader) RecordBatch() arrow.RecordBatch {
+	if r.cur == nil {
+		return nil
+	}
+	return r.cur.RecordBatch()
+}
+
+// Record returns the current batch.
+//
+// Deprecated: use RecordBatch (kept for array.RecordReader).
+func (r *Reader) Record() arrow.RecordBatch { return r.RecordBatch() }
+
+// Err returns the first error, naming the part.
+func (r *Reader) Err() error { return r.err }
+
+// Retain adds a reference.
+func (r *Reader) Retain() { r.refs.Add(1) }
+
+// Release drops a reference; the last one closes the open part.
+func (r *Reader) Release() {
+	if r.refs.Add(-1) == 0 {
+		r.closeCur()
+	}
+}

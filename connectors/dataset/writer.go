@@ -1,0 +1,154 @@
+package dataset
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/medflow/medflow/connectors/formats"
+	"github.com/medflow/medflow/connectors/objstore"
+)
+
+// WriterOptions tunes a Writer. The zero value writes zstd Parquet parts
+// of up to DefaultMaxRowsPerPart rows.
+type WriterOptions struct {
+	Format         formats.Format        // formats.Parquet (default), formats.IPC or formats.CSV
+	MaxRowsPerPart int64                 // start a new part once a part has this many rows
+	Overwrite      bool                  // allow replacing a committed dataset
+	Part           formats.WriterOptions // compression, temp folder
+}
+
+// DefaultMaxRowsPerPart is used when WriterOptions.MaxRowsPerPart is 0.
+const DefaultMaxRowsPerPart = 1 << 20
+
+// Writer writes a dataset. It is not safe for concurrent use.
+type Writer struct {
+	ctx    context.Context
+	store  objstore.Store
+	prefix string
+	schema *arrow.Schema
+	mem    memory.Allocator
+	opts   WriterOptions
+	cur    *formats.Writer
+	parts  []Part
+	done   bool
+}
+
+// NewWriter starts a dataset under prefix ("" = store root).
+func NewWriter(ctx context.Context, store objstore.Store, prefix string, schema *arrow.Schema, mem memory.Allocator, opts WriterOptions) (*Writer, error) {
+	if opts.Format == "" {
+		opts.Format = formats.Parquet
+	}
+	if !opts.Format.Valid() {
+		return nil, fmt.Errorf("dataset %s/%s: part format must be parquet, arrow or csv, not %q", store, prefix, opts.Format)
+	}
+	if opts.MaxRowsPerPart <= 0 {
+		opts.MaxRowsPerPart = DefaultMaxRowsPerPart
+	}
+	mkey := join(prefix, ManifestName)
+	switch _, err := store.Stat(ctx, mkey); {
+	case err == nil && !opts.Overwrite:
+		return nil, objstore.Errorf("create dataset", store, mkey, fmt.Errorf("%w (set Overwrite to replace it)", ErrExists))
+	case err == nil:
+		if err := store.Delete(ctx, mkey); err != nil {
+			return nil, err
+		}
+	case !errors.Is(err, objstore.ErrNotFound):
+		return nil, err
+	}
+	return &Writer{ctx: ctx, store: store, prefix: prefix, schema: schema, mem: mem, opts: opts}, nil
+}
+
+// Write appends a batch, starting a new part when the current one is full.
+// A batch is never split across parts.
+func (w *Writer) Write(rec arrow.RecordBatch) error {
+	if w.done {
+		return fmt.Errorf("dataset %s/%s: writer already committed or aborted", w.store, w.prefix)
+	}
+	if w.cur == nil {
+		key := join(w.prefix, PartName(len(w.parts), w.opts.Format))
+		cur, err := formats.NewWriter(w.ctx, w.store, key, w.opts.Format, w.schema, w.mem, w.opts.Part)
+		if err != nil {
+			return err
+		}
+		w.cur = cur
+	}
+	if err := w.cur.Write(rec); err != nil {
+		return err
+	}
+	if w.cur.Rows() >= w.opts.MaxRowsPerPart {
+		return w.FlushPart()
+	}
+	return nil
+}
+
+// FlushPart closes the current part (if any), making it a complete object.
+func (w *Writer) FlushPart() error {
+	if w.cur == nil {
+		return nil
+	}
+	cur := w.cur
+	w.cur = nil
+	if err := cur.Close(); err != nil {
+		return err
+	}
+	w.parts = append(w.parts, Part{Key: PartName(len(w.parts), w.opts.Format), Rows: cur.Rows(), Size: cur.Size()})
+	return nil
+}
+
+// Commit flushes the last part and writes the manifest; the dataset is
+// visible to Open only once Commit returns nil.
+func (w *Writer) Commit() (*Manifest, error) {
+	if w.done {
+		return nil, fmt.Errorf("dataset %s/%s: writer already committed or aborted", w.store, w.prefix)
+	}
+	if err := w.FlushPart(); err != nil {
+		return nil, err
+	}
+	w.done = true
+	schema, err := EncodeSchema(w.schema)
+	if err != nil {
+		return nil, err
+	}
+	fp, err := Fingerprint(w.schema)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifest{Version: ManifestVersion, Format: w.opts.Format, SchemaFingerprint: fp, Schema: schema,
+		Parts: append([]Part{}, w.parts...), Created: time.Now().UTC()}
+	for _, p := range m.Parts {
+		m.Rows += p.Rows
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := w.store.Put(w.ctx, join(w.prefix, ManifestName), bytes.NewReader(b), int64(len(b))); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Abort discards the part in progress and deletes the parts written so
+// far (best effort); nothing is committed.
+func (w *Writer) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	var errs []error
+	if w.cur != nil {
+		errs = append(errs, w.cur.Abort())
+		w.cur = nil
+	}
+	for _, p := range w.parts {
+		errs = append(errs, w.store.Delete(context.WithoutCancel(w.ctx), join(w.prefix, p.Key)))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,24 @@
+// Package formats reads and writes Arrow record batches as objects of an
+// objstore.Store: Arrow IPC file format (".arrow"), Parquet (".parquet",
+// through parquet/pqarrow) and CSV (".csv", through arrow/csv).
+//
+// Writers stream into a local temporary file (memory stays bounded by one
+// batch) and Put it to the store on Close, so an object is atomic: it
+// appears complete or not at all. Abort removes the temporary file without
+// writing anything. Parquet writers write one row group per Write call and
+// store the Arrow schema in the file metadata; readers re-label batches with
+// it, so the schema (types, nested field names, metadata) round-trips
+// exactly.
+//
+// Readers implement array.RecordReader. Parquet and IPC need random access:
+// they read through objstore.ReaderAt (ranged Gets; on S3 each one is a
+// resumable ranged GET). CSV is read as one stream, with a header, either
+// against a given schema or with simple type inference.
+//
+// Every allocation goes through the caller's memory.Allocator; errors name
+// the store URI and key, and the batch index where known.
+//
+// Not implemented: CSV without a header row, Parquet column projection and
+// row-group filtering (read everything), IPC stream format, JSON, and
+// reading compressed CSV.
+package formats

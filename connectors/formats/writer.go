@@ -1,0 +1,137 @@
+package formats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/medflow/medflow/connectors/objstore"
+)
+
+// WriterOptions tunes a Writer. The zero value is fine.
+type WriterOptions struct {
+	Compression Compression // see Compression; CSV ignores it
+	TempDir     string      // folder for the staging file; "" = os.TempDir()
+}
+
+// encoder is one format's streaming writer.
+type encoder interface {
+	Write(rec arrow.RecordBatch) error
+	Close() error
+}
+
+// Writer writes record batches to one object. It is not safe for
+// concurrent use. Close or Abort it exactly once.
+type Writer struct {
+	ctx    context.Context
+	store  objstore.Store
+	key    string
+	schema *arrow.Schema
+	tmp    *os.File
+	enc    encoder
+	rows   int64
+	size   int64
+	done   bool
+}
+
+// NewWriter starts an object of the given format under key.
+func NewWriter(ctx context.Context, store objstore.Store, key string, format Format, schema *arrow.Schema, mem memory.Allocator, opts WriterOptions) (*Writer, error) {
+	if err := objstore.ValidateKey(key); err != nil {
+		return nil, objstore.Errorf("write", store, key, err)
+	}
+	tmp, err := os.CreateTemp(opts.TempDir, "medflow-write-*"+format.Ext())
+	if err != nil {
+		return nil, objstore.Errorf("write", store, key, err)
+	}
+	w := &Writer{ctx: ctx, store: store, key: key, schema: schema, tmp: tmp}
+	sink := struct{ io.Writer }{tmp} // hide Close: the Writer owns the file
+	switch format {
+	case IPC:
+		w.enc, err = newIPCEncoder(sink, schema, mem, opts.Compression)
+	case Parquet:
+		w.enc, err = newParquetEncoder(sink, schema, mem, opts.Compression)
+	case CSV:
+		w.enc, err = newCSVEncoder(sink, schema)
+	default:
+		err = fmt.Errorf("unknown format %q", format)
+	}
+	if err != nil {
+		w.removeTemp()
+		return nil, objstore.Errorf("write", store, key, err)
+	}
+	return w, nil
+}
+
+// Key returns the destination key.
+func (w *Writer) Key() string { return w.key }
+
+// Rows returns the number of rows written so far.
+func (w *Writer) Rows() int64 { return w.rows }
+
+// Size returns the object size once Close has succeeded.
+func (w *Writer) Size() int64 { return w.size }
+
+// Write appends one record batch; its schema must equal the writer's.
+func (w *Writer) Write(rec arrow.RecordBatch) error {
+	if w.done {
+		return objstore.Errorf("write", w.store, w.key, errors.New("writer already closed"))
+	}
+	if !rec.Schema().Equal(w.schema) {
+		return objstore.Errorf("write", w.store, w.key, fmt.Errorf("row %d: batch schema %s differs from writer schema %s", w.rows, rec.Schema(), w.schema))
+	}
+	if err := w.ctx.Err(); err != nil {
+		return objstore.Errorf("write", w.store, w.key, err)
+	}
+	if err := w.enc.Write(rec); err != nil {
+		return objstore.Errorf("write", w.store, w.key, fmt.Errorf("batch at row %d: %w", w.rows, err))
+	}
+	w.rows += rec.NumRows()
+	return nil
+}
+
+// Close finishes the file and Puts it; the object exists only if Close
+// returns nil. The staging file is removed in every case.
+func (w *Writer) Close() error {
+	if w.done {
+		return objstore.Errorf("write", w.store, w.key, errors.New("writer already closed"))
+	}
+	w.done = true
+	defer w.removeTemp()
+	if err := w.enc.Close(); err != nil {
+		return objstore.Errorf("write", w.store, w.key, err)
+	}
+	size, err := w.tmp.Seek(0, io.SeekCurrent)
+	if err == nil {
+		_, err = w.tmp.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		return objstore.Errorf("write", w.store, w.key, err)
+	}
+	if err := w.store.Put(w.ctx, w.key, w.tmp, size); err != nil {
+		return err
+	}
+	w.size = size
+	return nil
+}
+
+// Abort discards everything written; nothing is Put. Abort after Close is
+// a no-op.
+func (w *Writer) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	err := w.enc.Close()
+	w.removeTemp()
+	return err
+}
+
+func (w *Writer) removeTemp() {
+	w.tmp.Close()
+	os.Remove(w.tmp.Name())
+}

@@ -1,0 +1,76 @@
+package objstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+)
+
+// ReadAll returns the whole content of key.
+func ReadAll(ctx context.Context, s Store, key string) ([]byte, error) {
+	rc, err := s.Get(ctx, key, All)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, Errorf("read", s, key, err)
+	}
+	return b, nil
+}
+
+// PutBytes stores b under key.
+func PutBytes(ctx context.Context, s Store, key string, b []byte) error {
+	return s.Put(ctx, key, bytes.NewReader(b), int64(len(b)))
+}
+
+// ReaderAt returns a random-access reader over key whose every ReadAt is a
+// ranged Get. size is the object size; pass -1 to Stat it. The returned
+// *io.SectionReader also implements io.Seeker and io.Reader, as required by
+// the Parquet and Arrow IPC file readers. It holds no resources: there is
+// nothing to close.
+func ReaderAt(ctx context.Context, s Store, key string, size int64) (*io.SectionReader, error) {
+	if size < 0 {
+		info, err := s.Stat(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		size = info.Size
+	}
+	return io.NewSectionReader(&rangeReaderAt{ctx: ctx, s: s, key: key, size: size}, 0, size), nil
+}
+
+type rangeReaderAt struct {
+	ctx  context.Context
+	s    Store
+	key  string
+	size int64
+}
+
+func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off >= r.size {
+		if len(p) == 0 && off == r.size {
+			return 0, nil
+		}
+		return 0, io.EOF
+	}
+	n := int64(len(p))
+	if rest := r.size - off; n > rest {
+		n = rest
+	}
+	rc, err := r.s.Get(r.ctx, r.key, Range{Off: off, Len: n})
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	got, err := io.ReadFull(rc, p[:n])
+	if err != nil {
+		return got, Errorf("read", r.s, r.key, fmt.Errorf("at offset %d: %w", off+int64(got), err))
+	}
+	if got < len(p) {
+		return got, io.EOF
+	}
+	return got, nil
+}

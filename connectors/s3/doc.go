@@ -1,0 +1,29 @@
+// Package s3 implements objstore.Store over an S3 bucket (AWS S3, MinIO,
+// versitygw, ...) through github.com/minio/minio-go/v7.
+//
+// A store is addressed as s3://bucket/prefix; the prefix is prepended to
+// every key. Put uses minio PutObject (one PUT, or a multipart upload with
+// 16 MiB parts when the size is unknown); both are atomic on S3.
+//
+// Resumable reads: minio-go retries a request that fails before its
+// response, but a body that dies mid-stream (connection reset, unexpected
+// EOF, server restart) surfaces as a read error. Get returns a reader that,
+// on any read error other than io.EOF, re-opens the object with a ranged GET
+// starting at the next byte not yet delivered, pinned with If-Match to the
+// first response's ETag (a changed object fails with ErrObjectChanged
+// instead of splicing two versions). Re-opens, and the initial open, are
+// retried with exponential backoff and full jitter until Retry.Deadline has
+// passed since the last progress; the give-up error names the bucket, key,
+// offset and last cause. Context cancellation stops retries at once.
+//
+// Secrets: Options implements String, GoString, LogValue and MarshalJSON
+// with the access key, secret key and session token redacted, and every
+// error returned by this package is rebuilt from the minio error text with
+// those values replaced by "REDACTED" (the minio error is not wrapped, so no
+// caller can reach an unredacted message through errors.As).
+//
+// Not implemented: server-side encryption options, storage classes, object
+// tags/metadata, anonymous access, and a stall timeout for a body that stops
+// delivering bytes without an error (the transport's response-header
+// timeout bounds only the wait for a response).
+package s3

@@ -1,0 +1,81 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/medflow/medflow/connectors/objstore"
+)
+
+// ErrObjectChanged reports that an object changed (its ETag no longer
+// matches) while a resumable read was re-opening it.
+var ErrObjectChanged = errors.New("object changed during read")
+
+// errRangeIgnored: the server answered a ranged GET with other bytes.
+var errRangeIgnored = errors.New("server ignored the Range header")
+
+// Error is the sanitized form of an S3 or transport error: its message has
+// credentials redacted, and it unwraps only to a sentinel (objstore
+// ErrNotFound/ErrInvalidRange, ErrObjectChanged, context errors) never to
+// the original error.
+type Error struct {
+	Code       string // S3 error code, e.g. "AccessDenied"; empty for transport errors
+	StatusCode int    // HTTP status; 0 for transport errors
+	msg        string
+	kind       error
+}
+
+func (e *Error) Error() string { return e.msg }
+
+// Unwrap returns the sentinel classifying the error, if any.
+func (e *Error) Unwrap() error { return e.kind }
+
+// sanitize converts err into an *Error with secrets redacted.
+func (o Options) sanitize(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *Error
+	if errors.As(err, &se) {
+		return err
+	}
+	e := &Error{msg: o.redact(err.Error())}
+	resp := minio.ToErrorResponse(err)
+	e.Code, e.StatusCode = resp.Code, resp.StatusCode
+	switch {
+	case errors.Is(err, context.Canceled):
+		e.kind = context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		e.kind = context.DeadlineExceeded
+	case errors.Is(err, errRangeIgnored):
+		e.kind = errRangeIgnored
+	case resp.Code == "NoSuchKey" || resp.Code == "NotFound" || resp.StatusCode == http.StatusNotFound && resp.Code != "NoSuchBucket":
+		e.kind = objstore.ErrNotFound
+	case resp.Code == "InvalidRange" || resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+		e.kind = objstore.ErrInvalidRange
+	case resp.Code == "PreconditionFailed" || resp.StatusCode == http.StatusPreconditionFailed:
+		e.kind = ErrObjectChanged
+	}
+	return e
+}
+
+// retryable reports whether a failed open may succeed later: transport
+// errors and server-side (5xx, throttling) errors are; client errors and
+// context cancellation are not.
+func retryable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errRangeIgnored) {
+		return false
+	}
+	var se *Error
+	if !errors.As(err, &se) {
+		return true
+	}
+	switch se.Code {
+	case "SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "RequestTimeTooSkewed":
+		return true
+	}
+	return se.StatusCode == 0 || se.StatusCode >= 500
+}
