@@ -27,6 +27,8 @@ type File struct {
 
 	settings      map[string]any // nested, lower-case keys, interpolated
 	settingsLines map[string]int // "log.format" -> line
+
+	broken map[string][]error // per-variant problems (LoadEach only)
 }
 
 // Name returns the file name given to Load or Parse.
@@ -80,10 +82,82 @@ func Load(path string) (*File, error) {
 // Parse reports every problem it finds, joined with errors.Join; each is an
 // *Error wrapping one of the Err* sentinels. On error the *File is nil.
 func Parse(name string, data []byte) (*File, error) {
-	return parse(name, data, os.LookupEnv)
+	f, el, err := parse(name, data, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	if err := el.err(); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
-func parse(name string, data []byte, lookup func(string) (string, bool)) (*File, error) {
+// LoadEach is Load for tools that work on one variant at a time, like the
+// CLI: a problem confined to a variant (or to a variant it extends) does
+// not fail the file; Variant returns it for that variant and Errors returns
+// all of them. Problems outside variants (YAML syntax, settings) still fail
+// it.
+func LoadEach(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: cannot read pipelines file %q: %w", path, err)
+	}
+	return ParseEach(path, data)
+}
+
+// ParseEach is Parse with LoadEach's per-variant error handling.
+func ParseEach(name string, data []byte) (*File, error) {
+	f, el, err := parse(name, data, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	var global errList
+	global.file = name
+	f.broken = map[string][]error{}
+	for _, e := range el.errs {
+		if v := e.(*Error).Variant; v != "" {
+			f.broken[v] = append(f.broken[v], e)
+		} else {
+			global.errs = append(global.errs, e)
+		}
+	}
+	if err := global.err(); err != nil {
+		return nil, err
+	}
+	f.propagateBroken()
+	return f, nil
+}
+
+// propagateBroken marks variants that extend a broken variant as broken.
+func (f *File) propagateBroken() {
+	for changed := true; changed; {
+		changed = false
+		for name, v := range f.variants {
+			if _, bad := f.broken[name]; bad || v.extends == "" {
+				continue
+			}
+			if _, bad := f.broken[v.extends]; bad {
+				f.broken[name] = []error{&Error{File: f.name, Line: v.extendsLine, Variant: name, Key: "extends",
+					Err: ErrExtends, Msg: fmt.Sprintf("extends variant %q, which is invalid", v.extends)}}
+				changed = true
+			}
+		}
+	}
+}
+
+// Errors returns every variant's problems (nil for a file from Load or
+// Parse, which fail on any), sorted by line.
+func (f *File) Errors() error {
+	var el errList
+	for _, errs := range f.broken {
+		el.errs = append(el.errs, errs...)
+	}
+	return el.err()
+}
+
+// parse decodes data; err is a failure that stops decoding (YAML syntax),
+// el every problem found in the decoded document.
+func parse(name string, data []byte, lookup func(string) (string, bool)) (*File, *errList, error) {
 	d := &decoder{
 		el:     errList{file: name},
 		lookup: lookup,
@@ -99,7 +173,7 @@ func parse(name string, data []byte, lookup func(string) (string, bool)) (*File,
 	}
 	root, err := readYAML(name, data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if root != nil {
 		d.top(f, root)
@@ -107,10 +181,7 @@ func parse(name string, data []byte, lookup func(string) (string, bool)) (*File,
 	// Resolve even after decode errors, so extends problems are reported
 	// too; a variant with broken stages may then report follow-on errors.
 	f.resolveAll(&d.el)
-	if err := d.el.err(); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return f, &d.el, nil
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

@@ -189,6 +189,11 @@ func copySpec(s *pipeline.Spec) pipeline.Spec {
 // Unknown variants are ErrUnknownVariant; overrides naming a stage the
 // variant does not have are ErrUnknownStage.
 func (f *File) Variant(name string, overrides []Override) (pipeline.Spec, error) {
+	if errs, bad := f.broken[name]; bad {
+		var el errList
+		el.errs = append(el.errs, errs...)
+		return pipeline.Spec{}, el.err()
+	}
 	res, ok := f.resolved[name]
 	if !ok {
 		return pipeline.Spec{}, &Error{File: f.name, Variant: name, Err: ErrUnknownVariant,
