@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sourcegraph/conc"
+	"github.com/spf13/cobra"
+
+	"github.com/medflow/medflow/internal/progress"
+	"github.com/medflow/medflow/pipeline"
+)
+
+func (a *app) runCmd() *cobra.Command {
+	var (
+		sets       []string
+		shard      string
+		noProgress bool
+		maxQuar    int
+		spillDir   string
+	)
+	cmd := &cobra.Command{
+		Use:   "run VARIANT",
+		Short: "Run a variant, with live per-stage progress and a summary table",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.load(cmd); err != nil {
+				return err
+			}
+			sh, err := parseShard(shard)
+			if err != nil {
+				return err
+			}
+			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar})
+			if err != nil {
+				return err
+			}
+			return a.execute(plan, spillDir, !noProgress)
+		},
+	}
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a param: stage.param=value (repeatable)")
+	cmd.Flags().StringVar(&shard, "shard", "", "run shard i of n of the sharded sources: i/n")
+	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no live progress display")
+	cmd.Flags().IntVar(&maxQuar, "max-quarantined", 0, "fail once more records than this are quarantined (0: no limit, -1: none allowed)")
+	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "folder for barrier inputs that exceed memory (default: system temp)")
+	return cmd
+}
+
+func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	run := plan.NewRun(pipeline.RunOptions{SpillDir: spillDir})
+	a.log.Info("run started", "variant", plan.Spec.Variant, "stages", len(plan.Nodes), "version", version)
+
+	// Progress is owned here and stopped before the summary is printed.
+	pctx, stopProgress := context.WithCancel(ctx)
+	var wg conc.WaitGroup
+	if showProgress {
+		if isTerminal(a.stderr) {
+			wg.Go(func() { progress.Live(pctx, a.stderr, run.Stats, 200*time.Millisecond) })
+		} else {
+			wg.Go(func() { progress.Log(pctx, a.log, run.Stats, 10*time.Second) })
+		}
+	}
+	start := time.Now()
+	err := run.Execute(ctx)
+	stopProgress()
+	wg.Wait()
+
+	fmt.Fprintln(a.stderr)
+	progress.Table(a.stderr, run.Stats())
+	q := run.Quarantined()
+	if len(q) > 0 {
+		if uri, werr := a.writeQuarantine(context.WithoutCancel(ctx), plan.Spec.Variant, q); werr != nil {
+			a.log.Error("writing the quarantine table failed", "err", werr)
+		} else {
+			a.log.Warn("records quarantined", "count", len(q), "table", uri)
+		}
+		for i, e := range q {
+			if i == 20 {
+				fmt.Fprintf(a.stderr, "  ... and %d more\n", len(q)-20)
+				break
+			}
+			fmt.Fprintf(a.stderr, "  quarantined: stage %q: %s: %s\n", e.Stage, e.Key, e.Reason)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("run %s: interrupted: %w", plan.Spec.Variant, err)
+		}
+		return fmt.Errorf("run %s: %w", plan.Spec.Variant, err)
+	}
+	a.log.Info("run finished", "variant", plan.Spec.Variant, "elapsed", time.Since(start).Round(time.Millisecond),
+		"quarantined", len(q))
+	return nil
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func (a *app) planCmd() *cobra.Command {
+	var (
+		sets   []string
+		format string
+	)
+	cmd := &cobra.Command{
+		Use:   "plan VARIANT",
+		Short: "Show a variant's DAG as a table and as a Mermaid flowchart",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.load(cmd); err != nil {
+				return err
+			}
+			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{})
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "text":
+				return plan.WriteText(a.stdout)
+			case "mermaid":
+				return plan.WriteMermaid(a.stdout)
+			case "both":
+				if err := plan.WriteText(a.stdout); err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, "\n```mermaid")
+				plan.WriteMermaid(a.stdout)
+				fmt.Fprintln(a.stdout, "```")
+				return nil
+			}
+			return fmt.Errorf("--format %q: want text, mermaid or both", format)
+		},
+	}
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a param: stage.param=value (repeatable)")
+	cmd.Flags().StringVar(&format, "format", "both", "text, mermaid or both")
+	return cmd
+}
+
+func (a *app) validateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check every variant; exit 1 listing every error",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.load(cmd); err != nil {
+				return err
+			}
+			var errs []error
+			variants := a.file.Variants()
+			for _, v := range variants {
+				if _, err := a.plan(v, nil, pipeline.PlanOptions{}); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			if len(errs) > 0 {
+				for _, e := range errs {
+					fmt.Fprintln(a.stderr, e)
+				}
+				fmt.Fprintf(a.stderr, "%s: %d of %d variants invalid\n", a.cfgPath, len(errs), len(variants))
+				return errSilent
+			}
+			fmt.Fprintf(a.stdout, "%s: %d variants valid\n", a.cfgPath, len(variants))
+			return nil
+		},
+	}
+}
+
+func (a *app) listCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the variants in the config file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.load(cmd); err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "VARIANT\tSTAGES\tDESCRIPTION")
+			for _, v := range a.file.Variants() {
+				spec, err := a.file.Variant(v, nil)
+				if err != nil {
+					fmt.Fprintf(tw, "%s\t-\t(invalid: run medflow validate)\n", v)
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\n", v, len(spec.Stages), spec.Description)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func (a *app) kindsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "kinds",
+		Short: "List the registered stage kinds and their params",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reg, err := a.registry()
+			if err != nil {
+				return err
+			}
+			for _, d := range reg.Kinds() {
+				fmt.Fprintf(a.stdout, "%s (%s): %s\n", d.Kind, d.Role, d.Doc)
+				params := append([]pipeline.Param(nil), d.Params...)
+				sort.SliceStable(params, func(i, j int) bool { return params[i].Required && !params[j].Required })
+				for _, p := range params {
+					req := ""
+					if p.Required {
+						req = " (required)"
+					} else if p.Default != nil {
+						req = fmt.Sprintf(" (default %v)", p.Default)
+					}
+					fmt.Fprintf(a.stdout, "    %-14s %-8s%s %s\n", p.Name, p.Type, req, strings.TrimSpace(p.Doc))
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, args []string) {
+			fmt.Fprintf(cmd.OutOrStdout(), "medflow %s %s %s/%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		},
+	}
+}

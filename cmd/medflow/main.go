@@ -1,0 +1,39 @@
+// Command medflow runs YAML-defined pipelines of concurrent Arrow stages.
+//
+//	medflow list                       variants in pipelines.yaml
+//	medflow validate                   check every variant; exit 1 listing all errors
+//	medflow plan VARIANT               the DAG as a table and as Mermaid
+//	medflow run VARIANT [--set s.p=v]  run it, with live per-stage progress
+//	medflow kinds                      registered stage kinds and their params
+//	medflow version
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set with -ldflags "-X main.version=..." by the Makefile.
+var version = "dev"
+
+func main() {
+	os.Exit(execute(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// errSilent is returned by commands that already printed their failure.
+var errSilent = errors.New("failed")
+
+func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetIn(stdin)
+	root.SetArgs(args)
+	if err := root.Execute(); err != nil {
+		if !errors.Is(err, errSilent) {
+			fmt.Fprintln(stderr, "medflow:", err)
+		}
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/medflow/medflow/connectors/dataset"
+	"github.com/medflow/medflow/connectors/formats"
+	"github.com/medflow/medflow/connectors/local"
+)
+
+// medflow runs the CLI in-process and returns exit code, stdout, stderr.
+func medflow(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	return medflowIn(t, "", args...)
+}
+
+// medflowIn is medflow with stdin.
+func medflowIn(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := execute(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// writeConfig writes a pipelines file whose data lives under dir.
+func writeConfig(t *testing.T, dir, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, "pipelines.yaml")
+	if err := os.WriteFile(p, []byte(strings.ReplaceAll(body, "DIR", dir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const demoConfig = `
+settings:
+  log: {level: warn}
+variants:
+  data:
+    description: make input
+    stages:
+      - {name: rows, kind: gen.rows, params: {rows: 20000, batch_rows: 3000, groups: 3}}
+      - {name: csv, kind: files.write, inputs: [rows], params: {uri: DIR/in, format: csv, rows_per_part: 7000}}
+  demo:
+    description: read, filter, rescale, write
+    stages:
+      - name: read
+        kind: files.read
+        params: {uri: DIR/in, format: csv, columns: ["id:int64", "group:utf8", "value:float64"], batch_rows: 1000}
+      - {name: keep, kind: filter.range, inputs: [read], params: {column: value, min: 0, max: 50}}
+      - {name: rescale, kind: col.scale, inputs: [keep], workers: 2, params: {column: value, factor: 2, output: v2}}
+      - {name: rows, kind: files.write, inputs: [rescale], params: {uri: DIR/out/rows}}
+      - {name: stats, kind: agg.group_stats, inputs: [rescale], params: {key: group, value: v2}}
+      - {name: stats-out, kind: files.write, inputs: [stats], params: {uri: DIR/out/stats, format: arrow}}
+`
+
+func TestDemoEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, demoConfig)
+	if code, _, errs := medflow(t, "run", "data", "--config", cfg, "--no-progress"); code != 0 {
+		t.Fatalf("run data: exit %d\n%s", code, errs)
+	}
+	code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--no-progress")
+	if code != 0 {
+		t.Fatalf("run demo: exit %d\n%s", code, errs)
+	}
+	for _, want := range []string{"STAGE", "rescale", "col.scale", "20000"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("summary lacks %q:\n%s", want, errs)
+		}
+	}
+	// The outputs are committed datasets with the expected rows.
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	store, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(prefix string) (rows int64) {
+		d, err := dataset.Open(t.Context(), store, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := d.NewReader(t.Context(), mem, formats.ReaderOptions{})
+		defer r.Release()
+		for r.Next() {
+			rows += r.RecordBatch().NumRows()
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	if n := count("in"); n != 20000 {
+		t.Errorf("input rows %d", n)
+	}
+	kept := count("out/rows")
+	if kept < 8000 || kept > 12000 { // values are uniform in [0,100): about half are <= 50
+		t.Errorf("kept %d rows of 20000", kept)
+	}
+	if n := count("out/stats"); n != 3 {
+		t.Errorf("stats rows %d, want 3 groups", n)
+	}
+}
+
+func TestValidateListsAllErrors(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, `
+variants:
+  ok:
+    stages:
+      - {name: g, kind: gen.rows, params: {rows: 1}}
+      - {name: d, kind: discard, inputs: [g]}
+  bad1:
+    stages:
+      - {name: g, kind: gen.rowz, params: {rows: 1}}
+  bad2:
+    stages:
+      - {name: g, kind: gen.rows, params: {rows: 1}}
+      - {name: s, kind: col.scale, inputs: [gg], params: {column: value}}
+`)
+	code, _, errs := medflow(t, "validate", "--config", cfg)
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{
+		`variant "bad1": stage "g": key "kind": unknown stage kind "gen.rowz" (did you mean "gen.rows"?)`,
+		`pipelines.yaml:13: variant "bad2": stage "s": key "inputs": unknown stage "gg" (did you mean "g"?)`,
+		"2 of 3 variants invalid",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, errs)
+		}
+	}
+}
+
+func TestCommands(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, demoConfig)
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  []string // substrings of stdout+stderr
+	}{
+		{[]string{"list"}, 0, []string{"data", "demo", "read, filter, rescale, write"}},
+		{[]string{"validate"}, 0, []string{"2 variants valid"}},
+		{[]string{"plan", "demo"}, 0, []string{"variant demo: 6 stages", "flowchart LR", "s1 --> s2", "v2: float64"}},
+		{[]string{"plan", "demo", "--format", "mermaid"}, 0, []string{"flowchart LR"}},
+		{[]string{"plan", "demo", "--set", "keep.min=oops"}, 1, []string{`stage "keep": key "params.min": wrong param type`}},
+		{[]string{"plan", "demo", "--set", "nope.min=1"}, 1, []string{`"nope"`}},
+		{[]string{"plan", "nosuch"}, 1, []string{"nosuch"}},
+		{[]string{"run", "demo", "--shard", "3/2"}, 1, []string{`--shard "3/2": want i/n with 0 <= i < n`}},
+		{[]string{"run", "demo", "--log-format", "yaml"}, 1, []string{"yaml"}},
+		{[]string{"kinds"}, 0, []string{"files.read (source)", "columns", "(required)"}},
+		{[]string{"version"}, 0, []string{"medflow dev"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out, errs := medflow(t, append(tc.args, "--config", cfg)...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\n%s%s", code, tc.code, out, errs)
+			}
+			for _, want := range tc.out {
+				if !strings.Contains(out+errs, want) {
+					t.Errorf("output lacks %q:\n%s%s", want, out, errs)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingConfig(t *testing.T) {
+	code, _, errs := medflow(t, "list", "--config", filepath.Join(t.TempDir(), "nope.yaml"))
+	if code != 1 || !strings.Contains(errs, "nope.yaml") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"path"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/medflow/medflow/connectors"
+	"github.com/medflow/medflow/connectors/dataset"
+	"github.com/medflow/medflow/pipeline"
+	"github.com/medflow/medflow/schemas"
+)
+
+// writeQuarantine commits the run's quarantined records as a dataset
+// (schemas.Quarantine) under <work>/<variant>/quarantine and returns its
+// URI.
+func (a *app) writeQuarantine(ctx context.Context, variant string, q []pipeline.QuarantineEntry) (string, error) {
+	store, err := connectors.Open(ctx, a.settings.Work, a.storeOptions())
+	if err != nil {
+		return "", err
+	}
+	prefix := path.Join(variant, "quarantine")
+	mem := memory.DefaultAllocator
+	w, err := dataset.NewWriter(ctx, store, prefix, schemas.Quarantine, mem, dataset.WriterOptions{Overwrite: true})
+	if err != nil {
+		return "", err
+	}
+	b := array.NewRecordBuilder(mem, schemas.Quarantine)
+	defer b.Release()
+	for _, e := range q {
+		b.Field(0).(*array.StringBuilder).Append(e.Stage)
+		b.Field(1).(*array.StringBuilder).Append(e.Key)
+		b.Field(2).(*array.StringBuilder).Append(e.Reason)
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	if err := w.Write(rec); err != nil {
+		w.Abort()
+		return "", err
+	}
+	if _, err := w.Commit(); err != nil {
+		return "", err
+	}
+	return store.String() + "/" + prefix, nil
+}

@@ -1,0 +1,11 @@
+// Package stages registers every stage kind medflow ships. Each family
+// lives in its own subpackage (gen, columns, aggregate, files) and adds its
+// kinds with a Register function; NewRegistry wires them all with the
+// dependencies they need (an object-store opener), so the engine itself
+// never imports a stage.
+//
+// Implemented: the generic kinds of the demo pipeline. Not yet: the
+// flagship kinds (mimic.index, image.decode, report.sections,
+// text.tokenize, text.embed, train.*, eval.*), which arrive with their
+// issues.
+package stages

@@ -1,0 +1,246 @@
+package files
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/medflow/medflow/connectors/dataset"
+	"github.com/medflow/medflow/connectors/formats"
+	"github.com/medflow/medflow/connectors/objstore"
+	"github.com/medflow/medflow/pipeline"
+	"github.com/medflow/medflow/schemas"
+)
+
+// Deps gives the stages access to object stores.
+type Deps struct {
+	// Open returns the store for a URI (local folder or s3://).
+	Open func(ctx context.Context, uri string) (objstore.Store, error)
+}
+
+var formatNames = []string{string(formats.CSV), string(formats.Parquet), string(formats.IPC)}
+
+func parseFormat(s string) (formats.Format, error) {
+	f := formats.Format(s)
+	if !f.Valid() {
+		return "", fmt.Errorf("%w: params.format %q: want one of %s", pipeline.ErrParamType, s, strings.Join(formatNames, ", "))
+	}
+	return f, nil
+}
+
+// Register adds files.read and files.write to r.
+func Register(r *pipeline.Registry, d Deps) error {
+	if d.Open == nil {
+		return errors.New("files: Deps.Open is nil")
+	}
+	if err := r.Register(pipeline.Definition{
+		Kind: "files.read", Role: pipeline.RoleSource, Version: "1",
+		Doc: "read CSV/Parquet/Arrow files under a URI, in key order",
+		Params: []pipeline.Param{
+			{Name: "uri", Type: pipeline.String, Required: true, Doc: "folder or s3://bucket/prefix"},
+			{Name: "format", Type: pipeline.String, Default: "csv", Doc: "csv, parquet or arrow"},
+			{Name: "columns", Type: pipeline.List, Required: true, Doc: `schema as ["name:type", ...]`},
+			{Name: "pattern", Type: pipeline.String, Doc: "glob on the key relative to uri; default *.<format>"},
+			{Name: "batch_rows", Type: pipeline.Int, Default: 65536},
+			{Name: "on_error", Type: pipeline.String, Default: "fail", Doc: "fail or quarantine (per file)"},
+		},
+		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newRead(b, d) },
+	}); err != nil {
+		return err
+	}
+	return r.Register(pipeline.Definition{
+		Kind: "files.write", Role: pipeline.RoleSink, Version: "1",
+		Doc: "write a dataset (parts + manifest committed last) under a URI",
+		Params: []pipeline.Param{
+			{Name: "uri", Type: pipeline.String, Required: true},
+			{Name: "format", Type: pipeline.String, Default: "parquet", Doc: "parquet, arrow or csv"},
+			{Name: "rows_per_part", Type: pipeline.Int, Default: int(dataset.DefaultMaxRowsPerPart)},
+			{Name: "overwrite", Type: pipeline.Bool, Default: true, Doc: "replace a committed dataset"},
+		},
+		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newWrite(b, d) },
+	})
+}
+
+// Read is files.read.
+type Read struct {
+	deps    Deps
+	uri     string
+	format  formats.Format
+	schema  *arrow.Schema
+	pattern string
+	batch   int64
+	quar    bool
+	shard   pipeline.Shard
+	alloc   memory.Allocator
+	q       pipeline.Quarantine
+}
+
+func newRead(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+	f, err := parseFormat(b.Params.String("format"))
+	if err != nil {
+		return nil, err
+	}
+	var cols []string
+	for _, c := range b.Params.List("columns") {
+		s, ok := c.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: params.columns: want strings like \"id:int64\", got %v", pipeline.ErrParamType, c)
+		}
+		cols = append(cols, s)
+	}
+	schema, err := schemas.ParseColumns(cols)
+	if err != nil {
+		return nil, fmt.Errorf("%w: params.columns: %v", pipeline.ErrParamType, err)
+	}
+	pat := b.Params.String("pattern")
+	if pat == "" {
+		pat = "*" + f.Ext()
+	}
+	if _, err := path.Match(pat, ""); err != nil {
+		return nil, fmt.Errorf("%w: params.pattern %q: %v", pipeline.ErrParamType, pat, err)
+	}
+	onErr := b.Params.String("on_error")
+	if onErr != "fail" && onErr != "quarantine" {
+		return nil, fmt.Errorf("%w: params.on_error %q: want fail or quarantine", pipeline.ErrParamType, onErr)
+	}
+	if b.Params.Int("batch_rows") <= 0 {
+		return nil, fmt.Errorf("%w: params.batch_rows must be > 0", pipeline.ErrParamType)
+	}
+	return &Read{deps: d, uri: b.Params.String("uri"), format: f, schema: schema, pattern: pat,
+		batch: int64(b.Params.Int("batch_rows")), quar: onErr == "quarantine", shard: b.Shard, alloc: b.Alloc,
+		q: b.Quarantine}, nil
+}
+
+func (r *Read) Schema() *arrow.Schema { return r.schema }
+
+func (r *Read) Produce(ctx context.Context, out pipeline.Emitter) error {
+	store, err := r.deps.Open(ctx, r.uri)
+	if err != nil {
+		return err
+	}
+	objs, err := store.List(ctx, "")
+	if err != nil {
+		return err
+	}
+	i := 0
+	for _, o := range objs {
+		if ok, _ := path.Match(r.pattern, o.Key); !ok {
+			continue
+		}
+		mine := r.shard.Owns(i)
+		i++
+		if !mine {
+			continue
+		}
+		err := r.readFile(ctx, store, o, out)
+		switch {
+		case err == nil:
+		case r.quar && ctx.Err() == nil && !errors.Is(err, errEmit):
+			if qerr := r.q.Add(store.String()+"/"+o.Key, err.Error()); qerr != nil {
+				return qerr
+			}
+		default:
+			return err
+		}
+	}
+	if i == 0 {
+		return fmt.Errorf("no files matching %q under %s", r.pattern, store)
+	}
+	return nil
+}
+
+// errEmit marks failures downstream of the file (cancellation), which are
+// never the file's fault.
+var errEmit = errors.New("emit")
+
+func (r *Read) readFile(ctx context.Context, store objstore.Store, o objstore.ObjectInfo, out pipeline.Emitter) error {
+	opts := formats.ReaderOptions{BatchSize: r.batch, Size: o.Size}
+	if r.format == formats.CSV {
+		opts.Schema = r.schema
+	}
+	rd, err := formats.NewReader(ctx, store, o.Key, r.format, r.alloc, opts)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	if !rd.Schema().Equal(r.schema) {
+		return fmt.Errorf("%s/%s: %w: file has {%s}, params.columns declare {%s}", store, o.Key,
+			schemas.ErrMismatch, schemas.String(rd.Schema()), schemas.String(r.schema))
+	}
+	for rd.Next() {
+		b := rd.RecordBatch()
+		b.Retain()
+		if err := out.Emit(ctx, b); err != nil {
+			return fmt.Errorf("%w: %w", errEmit, err)
+		}
+	}
+	return rd.Err()
+}
+
+// Write is files.write.
+type Write struct {
+	deps   Deps
+	uri    string
+	opts   dataset.WriterOptions
+	schema *arrow.Schema
+	alloc  memory.Allocator
+	log    interface{ Info(string, ...any) }
+	w      *dataset.Writer
+}
+
+func newWrite(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+	f, err := parseFormat(b.Params.String("format"))
+	if err != nil {
+		return nil, err
+	}
+	if b.Params.Int("rows_per_part") <= 0 {
+		return nil, fmt.Errorf("%w: params.rows_per_part must be > 0", pipeline.ErrParamType)
+	}
+	return &Write{deps: d, uri: b.Params.String("uri"), schema: b.Inputs[0], alloc: b.Alloc, log: b.Logger,
+		opts: dataset.WriterOptions{Format: f, MaxRowsPerPart: int64(b.Params.Int("rows_per_part")),
+			Overwrite: b.Params.Bool("overwrite")}}, nil
+}
+
+func (w *Write) Schema() *arrow.Schema { return nil }
+
+func (w *Write) open(ctx context.Context) error {
+	if w.w != nil {
+		return nil
+	}
+	store, err := w.deps.Open(ctx, w.uri)
+	if err != nil {
+		return err
+	}
+	w.w, err = dataset.NewWriter(ctx, store, "", w.schema, w.alloc, w.opts)
+	return err
+}
+
+func (w *Write) Consume(ctx context.Context, in arrow.RecordBatch) error {
+	if err := w.open(ctx); err != nil {
+		return err
+	}
+	return w.w.Write(in)
+}
+
+func (w *Write) Close(ctx context.Context) error {
+	if err := w.open(ctx); err != nil {
+		return err
+	}
+	m, err := w.w.Commit()
+	if err != nil {
+		return err
+	}
+	w.log.Info("dataset committed", "uri", w.uri, "rows", m.Rows, "parts", len(m.Parts))
+	return nil
+}
+
+func (w *Write) Abort() {
+	if w.w != nil {
+		w.w.Abort()
+	}
+}

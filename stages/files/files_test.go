@@ -1,0 +1,138 @@
+package files_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/medflow/medflow/connectors"
+	"github.com/medflow/medflow/connectors/objstore"
+	"github.com/medflow/medflow/pipeline"
+	pt "github.com/medflow/medflow/pipeline/pipelinetest"
+	"github.com/medflow/medflow/stages/files"
+	"github.com/medflow/medflow/stages/gen"
+)
+
+func registry(t *testing.T) *pipeline.Registry {
+	r := pipeline.NewRegistry()
+	deps := files.Deps{Open: func(ctx context.Context, uri string) (objstore.Store, error) {
+		return connectors.Open(ctx, uri, connectors.Options{})
+	}}
+	if err := files.Register(r, deps); err != nil {
+		t.Fatal(err)
+	}
+	if err := gen.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+var demoColumns = []any{"id:int64", "group:utf8", "value:float64"}
+
+func put(t *testing.T, dir, key, body string) {
+	t.Helper()
+	s, err := connectors.Open(t.Context(), dir, connectors.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := objstore.PutBytes(t.Context(), s, key, []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWriteThenRead(t *testing.T) {
+	for _, format := range []string{"csv", "parquet", "arrow"} {
+		t.Run(format, func(t *testing.T) {
+			dir := t.TempDir()
+			_, err := pt.Run(t, registry(t), pipeline.PlanOptions{},
+				pt.Stage("g", "gen.rows", nil, map[string]any{"rows": 5000, "batch_rows": 1000}),
+				pt.Stage("w", "files.write", []string{"g"}, map[string]any{"uri": dir, "format": format, "rows_per_part": 2000}),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := pt.Run(t, registry(t), pipeline.PlanOptions{},
+				pt.Stage("r", "files.read", nil, map[string]any{"uri": dir, "format": format, "columns": demoColumns, "batch_rows": 700}),
+				pt.Stage("out", "test.collect", []string{"r"}, nil),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := res.Column("out", "id")
+			if len(ids) != 5000 {
+				t.Fatalf("read %d rows", len(ids))
+			}
+			for i, id := range ids {
+				if id != int64(i) {
+					t.Fatalf("row %d has id %v: files read out of order", i, id)
+				}
+			}
+		})
+	}
+}
+
+func TestReadBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	put(t, dir, "a.csv", "id,group,value\n1,g1,0.5\n2,g2,1.5\n")
+	put(t, dir, "b.csv", "id,group,value\n3,g1,not-a-number\n")
+	put(t, dir, "c.csv", "id,group,value\n4,g3,2.5\n")
+	read := func(onError string) (*pt.Result, error) {
+		return pt.Run(t, registry(t), pipeline.PlanOptions{},
+			pt.Stage("r", "files.read", nil, map[string]any{"uri": dir, "columns": demoColumns, "on_error": onError}),
+			pt.Stage("out", "test.collect", []string{"r"}, nil),
+		)
+	}
+	_, err := read("fail")
+	if err == nil || !strings.Contains(err.Error(), `stage "r"`) || !strings.Contains(err.Error(), "b.csv") {
+		t.Fatalf("fail mode: %v (want an error naming the stage and b.csv)", err)
+	}
+	res, err := read("quarantine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Column("out", "id"); len(got) != 3 || got[2] != int64(4) {
+		t.Fatalf("good rows %v, want ids 1 2 4", got)
+	}
+	q := res.Run.Quarantined()
+	if len(q) != 1 || q[0].Stage != "r" || !strings.HasSuffix(q[0].Key, "/b.csv") || q[0].Reason == "" {
+		t.Fatalf("quarantine %+v", q)
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	dir := t.TempDir()
+	put(t, dir, "x.txt", "not matched")
+	for _, tc := range []struct {
+		params map[string]any
+		want   string
+	}{
+		{map[string]any{"uri": dir, "columns": demoColumns}, `no files matching "*.csv"`},
+		{map[string]any{"uri": dir, "columns": demoColumns, "format": "xls"}, `params.format "xls"`},
+		{map[string]any{"uri": dir, "columns": []any{"id:int65"}}, `unknown type "int65"`},
+		{map[string]any{"uri": dir, "columns": demoColumns, "on_error": "ignore"}, `params.on_error "ignore"`},
+		{map[string]any{"uri": dir, "columns": demoColumns, "pattern": "[x"}, `params.pattern "[x"`},
+	} {
+		_, err := pt.Run(t, registry(t), pipeline.PlanOptions{},
+			pt.Stage("r", "files.read", nil, tc.params), pt.Stage("out", "test.collect", []string{"r"}, nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err %v, want %q", tc.params, err, tc.want)
+		}
+	}
+}
+
+func TestReadSchemaMismatch(t *testing.T) {
+	dir := t.TempDir()
+	_, err := pt.Run(t, registry(t), pipeline.PlanOptions{},
+		pt.Stage("g", "gen.rows", nil, map[string]any{"rows": 10}),
+		pt.Stage("w", "files.write", []string{"g"}, map[string]any{"uri": dir}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pt.Run(t, registry(t), pipeline.PlanOptions{},
+		pt.Stage("r", "files.read", nil, map[string]any{"uri": dir, "format": "parquet", "columns": []any{"id:int32"}}),
+		pt.Stage("out", "test.collect", []string{"r"}, nil))
+	if err == nil || !strings.Contains(err.Error(), "part-00000.parquet: schema mismatch: file has {id: int64") {
+		t.Fatalf("err %v", err)
+	}
+}

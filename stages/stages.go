@@ -1,0 +1,36 @@
+package stages
+
+import (
+	"github.com/medflow/medflow/pipeline"
+	"github.com/medflow/medflow/stages/aggregate"
+	"github.com/medflow/medflow/stages/columns"
+	"github.com/medflow/medflow/stages/files"
+	"github.com/medflow/medflow/stages/gen"
+	"github.com/medflow/medflow/stages/text"
+)
+
+// Deps are what stage kinds need from the outside world.
+type Deps = files.Deps
+
+// Register adds every kind to r.
+func Register(r *pipeline.Registry, d Deps) error {
+	for _, reg := range []func(*pipeline.Registry) error{
+		gen.Register,
+		gen.RegisterDiscard,
+		columns.Register,
+		aggregate.Register,
+		text.Register,
+		func(r *pipeline.Registry) error { return files.Register(r, d) },
+	} {
+		if err := reg(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NewRegistry returns a registry holding every kind.
+func NewRegistry(d Deps) (*pipeline.Registry, error) {
+	r := pipeline.NewRegistry()
+	return r, Register(r, d)
+}
