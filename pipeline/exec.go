@@ -391,12 +391,16 @@ func (s *stageRun) orderedBodies(t Transform, w int) []func(context.Context) err
 			pending[res.seq] = res.out
 			for out, ok := pending[next]; ok; out, ok = pending[next] {
 				delete(pending, next)
+				// Emitting is the stage's work too: count it as busy, so
+				// that the blocked time measured inside Emit is part of it.
+				t0 := time.Now()
 				for i, b := range out {
 					if err := s.out.Emit(ctx, b); err != nil {
 						releaseAll(out[i+1:])
 						return err
 					}
 				}
+				s.st.busyNs.Add(int64(time.Since(t0)))
 				<-tokens
 				next++
 			}

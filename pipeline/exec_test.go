@@ -404,3 +404,27 @@ func TestFlush(t *testing.T) {
 		mem.AssertSize(t, 0)
 	}
 }
+
+// Blocked time is part of busy time in every mode, so shares never go
+// negative.
+func TestStatsConsistent(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		a := stage("a", "add", []string{"gen"}, map[string]any{"delta": 1})
+		a.Workers = workers
+		_, run, err := runSpec(t, context.Background(), RunOptions{},
+			stage("gen", "gen", nil, map[string]any{"batches": 50, "rows": 100}), a,
+			stage("out", "collect", []string{"a"}, map[string]any{"delay": "2ms"}),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range run.Stats() {
+			if st.Blocked > st.Busy || st.Work() < 0 || st.Idle < 0 {
+				t.Errorf("workers %d: %s: busy %v blocked %v idle %v", workers, st.Stage, st.Busy, st.Blocked, st.Idle)
+			}
+		}
+		if st := run.Stats()[1]; st.Blocked == 0 {
+			t.Errorf("workers %d: transform before a slow sink never blocked", workers)
+		}
+	}
+}
