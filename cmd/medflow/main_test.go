@@ -12,6 +12,7 @@ import (
 	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/connectors/local"
+	"github.com/medflow/medflow/connectors/objstore"
 )
 
 // medflow runs the CLI in-process and returns exit code, stdout, stderr.
@@ -76,27 +77,11 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	}
 	// The outputs are committed datasets with the expected rows.
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
 	store, err := local.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	count := func(prefix string) (rows int64) {
-		d, err := dataset.Open(t.Context(), store, prefix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := d.NewReader(t.Context(), mem, formats.ReaderOptions{})
-		defer r.Release()
-		for r.Next() {
-			rows += r.RecordBatch().NumRows()
-		}
-		if err := r.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return rows
-	}
+	count := func(prefix string) int64 { return countRows(t, store, prefix) }
 	if n := count("in"); n != 20000 {
 		t.Errorf("input rows %d", n)
 	}
@@ -178,5 +163,77 @@ func TestMissingConfig(t *testing.T) {
 	code, _, errs := medflow(t, "list", "--config", filepath.Join(t.TempDir(), "nope.yaml"))
 	if code != 1 || !strings.Contains(errs, "nope.yaml") {
 		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
+// countRows reads the committed dataset under prefix with a checked
+// allocator and returns its row count.
+func countRows(t *testing.T, store objstore.Store, prefix string) (rows int64) {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	d, err := dataset.Open(t.Context(), store, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := d.NewReader(t.Context(), mem, formats.ReaderOptions{})
+	defer r.Release()
+	for r.Next() {
+		rows += r.RecordBatch().NumRows()
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestQuarantineTable(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"in/a.csv": "id,group,value\n1,g1,0.5\n",
+		"in/b.csv": "id,group,value\n2,g2,oops\n",
+		"in/c.csv": "id,group,value,extra\n3,g3,1.5,x\n",
+		"in/d.csv": "id,group,value\n4,g4,2.5\n",
+	} {
+		if err := os.MkdirAll(filepath.Join(dir, "in"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := writeConfig(t, dir, `
+settings: {work: DIR/work}
+variants:
+  q:
+    stages:
+      - name: read
+        kind: files.read
+        params: {uri: DIR/in, columns: ["id:int64", "group:utf8", "value:float64"], on_error: quarantine}
+      - {name: out, kind: files.write, inputs: [read], params: {uri: DIR/out}}
+`)
+	code, _, errs := medflow(t, "run", "q", "--config", cfg, "--no-progress")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	for _, want := range []string{"b.csv", "c.csv", "oops", "records quarantined"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("output lacks %q:\n%s", want, errs)
+		}
+	}
+	store, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, store, "out"); n != 2 {
+		t.Errorf("good rows %d, want 2 (a.csv, d.csv)", n)
+	}
+	if n := countRows(t, store, "work/q/quarantine"); n != 2 {
+		t.Errorf("quarantine table has %d rows, want 2", n)
+	}
+	// With no budget for bad records the same run fails, naming the file.
+	code, _, errs = medflow(t, "run", "q", "--config", cfg, "--no-progress", "--max-quarantined", "-1")
+	if code != 1 || !strings.Contains(errs, "error budget exceeded") || !strings.Contains(errs, "b.csv") {
+		t.Errorf("budget -1: exit %d\n%s", code, errs)
 	}
 }

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/medflow/medflow/connectors"
+	"github.com/medflow/medflow/connectors/s3"
+	"github.com/medflow/medflow/internal/s3test"
+)
+
+// The demo over S3 (versitygw): generate to s3://, read back from s3://,
+// write results to s3://. Credentials come from the environment and must
+// appear in no output.
+func TestDemoOverS3(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "medflow")
+	t.Setenv("MEDFLOW_S3_ENDPOINT", srv.Endpoint())
+	t.Setenv("MEDFLOW_S3_SECURE", "false")
+	t.Setenv("MEDFLOW_S3_PATH_STYLE", "true")
+	t.Setenv("AWS_ACCESS_KEY_ID", s3test.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s3test.SecretKey)
+	cfg := writeConfig(t, t.TempDir(), strings.ReplaceAll(demoConfig, "DIR", "s3://medflow/demo"))
+
+	var all strings.Builder
+	for _, variant := range []string{"data", "demo"} {
+		code, out, errs := medflow(t, "run", variant, "--config", cfg, "--log-level", "debug", "--log-format", "json")
+		all.WriteString(out + errs)
+		if code != 0 {
+			t.Fatalf("run %s: exit %d\n%s", variant, code, errs)
+		}
+	}
+	if !strings.Contains(all.String(), `"uri":"s3://medflow/demo/out/stats"`) {
+		t.Errorf("no commit of the stats dataset logged:\n%s", all.String())
+	}
+	store, err := connectors.Open(t.Context(), "s3://medflow/demo", connectors.Options{S3: s3.Options{
+		Endpoint: srv.Endpoint(), PathStyle: true, Secure: s3.Bool(false), Region: s3test.Region,
+		AccessKey: s3test.AccessKey, SecretKey: s3test.SecretKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, store, "in"); n != 20000 {
+		t.Errorf("input rows %d", n)
+	}
+	if n := countRows(t, store, "out/stats"); n != 3 {
+		t.Errorf("stats rows %d, want 3", n)
+	}
+
+	// Wrong credentials: a clear error, and the secret is not in it.
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-"+s3test.SecretKey)
+	code, out, errs := medflow(t, "run", "demo", "--config", cfg)
+	if code == 0 || !strings.Contains(errs, `stage "read"`) {
+		t.Fatalf("wrong secret: exit %d\n%s", code, errs)
+	}
+	all.WriteString(out + errs)
+	for _, secret := range []string{s3test.SecretKey} {
+		if strings.Contains(all.String(), secret) {
+			t.Fatalf("secret leaked into output:\n%s", all.String())
+		}
+	}
+}
