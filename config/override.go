@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -90,36 +91,33 @@ func parseSet(s, source string) (Override, error) {
 // empty items are ignored, and values cannot contain ';'. source names the
 // origin in errors.
 func ParseSetList(s, source string) ([]Override, error) {
-	var out []Override
-	var errs []error
+	var items []string
 	for item := range strings.SplitSeq(s, ";") {
-		if strings.TrimSpace(item) == "" {
-			continue
+		if strings.TrimSpace(item) != "" {
+			items = append(items, item)
 		}
-		o, err := parseSet(item, source)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, o)
 	}
-	if len(errs) > 0 {
-		return nil, joinErrs(errs)
-	}
-	return out, nil
+	return parseAll(items, source)
 }
 
 // Overrides returns the overrides from $MEDFLOW_SET followed by those of the
 // given --set flags, so that, applied in order by File.Variant, flags take
 // precedence over the environment.
 func Overrides(sets []string) ([]Override, error) {
-	out, err := ParseSetList(os.Getenv(EnvSet), EnvSet)
-	errs := []error{}
-	if err != nil {
-		errs = append(errs, err)
+	env, envErr := ParseSetList(os.Getenv(EnvSet), EnvSet)
+	flags, flagErr := parseAll(sets, "--set")
+	if envErr != nil || flagErr != nil {
+		return nil, joinErrs(slices.DeleteFunc([]error{envErr, flagErr}, func(e error) bool { return e == nil }))
 	}
-	for _, s := range sets {
-		o, err := ParseSet(s)
+	return append(env, flags...), nil
+}
+
+// parseAll parses every item, reporting all errors together.
+func parseAll(items []string, source string) ([]Override, error) {
+	var out []Override
+	var errs []error
+	for _, item := range items {
+		o, err := parseSet(item, source)
 		if err != nil {
 			errs = append(errs, err)
 			continue
