@@ -204,33 +204,43 @@ func TestResumeAfterServerRestart(t *testing.T) {
 	}
 }
 
-// TestGiveUpAfterDeadline: the server stays down; the read fails after the
-// retry deadline with an error naming bucket, key, offset and cause.
-func TestGiveUpAfterDeadline(t *testing.T) {
+// startPartialRead puts a 48 MiB object "obj" under prefix on a fresh
+// server and reads its first MiB; the caller breaks the server next.
+func startPartialRead(t *testing.T, prefix string, retry *s3.Retry) (*s3test.Server, *s3.Store, io.ReadCloser) {
+	t.Helper()
 	srv := s3test.Start(t)
 	srv.CreateBucket(t, bucket)
-	ctx := t.Context()
 	opts := options(srv)
-	opts.Retry = s3.Retry{InitialBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Deadline: 1500 * time.Millisecond}
-	s, err := s3.New(ctx, bucket, "down", opts)
+	if retry != nil {
+		opts.Retry = *retry
+	}
+	s, err := s3.New(t.Context(), bucket, prefix, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	data, _ := pseudoRandom(48 << 20)
-	if err := objstore.PutBytes(ctx, s, "obj", data); err != nil {
+	if err := objstore.PutBytes(t.Context(), s, "obj", data); err != nil {
 		t.Fatal(err)
 	}
-	rc, err := s.Get(ctx, "obj", objstore.All)
+	rc, err := s.Get(t.Context(), "obj", objstore.All)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rc.Close()
+	t.Cleanup(func() { rc.Close() })
 	if _, err := io.CopyN(io.Discard, rc, 1<<20); err != nil {
 		t.Fatal(err)
 	}
+	return srv, s, rc
+}
+
+// TestGiveUpAfterDeadline: the server stays down; the read fails after the
+// retry deadline with an error naming bucket, key, offset and cause.
+func TestGiveUpAfterDeadline(t *testing.T) {
+	srv, s, rc := startPartialRead(t, "down", &s3.Retry{InitialBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Deadline: 1500 * time.Millisecond})
+	ctx := t.Context()
 	srv.Kill()
 	start := time.Now()
-	_, err = io.Copy(io.Discard, rc)
+	_, err := io.Copy(io.Discard, rc)
 	elapsed := time.Since(start)
 	if err == nil {
 		t.Fatal("read succeeded with the server down")
@@ -284,25 +294,8 @@ func TestCancelStopsRetries(t *testing.T) {
 // TestChangedObjectDetected: an object replaced while a read is
 // interrupted fails with ErrObjectChanged instead of mixing versions.
 func TestChangedObjectDetected(t *testing.T) {
-	srv := s3test.Start(t)
-	srv.CreateBucket(t, bucket)
+	srv, _, rc := startPartialRead(t, "", nil)
 	ctx := t.Context()
-	s, err := s3.New(ctx, bucket, "", options(srv))
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, _ := pseudoRandom(48 << 20)
-	if err := objstore.PutBytes(ctx, s, "obj", data); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := s.Get(ctx, "obj", objstore.All)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	if _, err := io.CopyN(io.Discard, rc, 1<<20); err != nil {
-		t.Fatal(err)
-	}
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +303,7 @@ func TestChangedObjectDetected(t *testing.T) {
 	if _, err := srv.Client().PutObject(ctx, bucket, "obj", bytes.NewReader(changed), int64(len(changed)), minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = io.Copy(io.Discard, rc)
+	_, err := io.Copy(io.Discard, rc)
 	if !errors.Is(err, s3.ErrObjectChanged) {
 		t.Fatalf("got %v, want ErrObjectChanged", err)
 	}
