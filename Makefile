@@ -59,8 +59,8 @@ test: deps lint
 # Short fuzz runs of every fuzz target (seed corpora are committed).
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
-	$(GO) test ./tokenizer -run '^$$' -fuzz FuzzRoundTrip -fuzztime $(FUZZTIME)
+	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
+	$(MAKE) tokenizer-fuzz TOKENIZER_FUZZTIME=$(FUZZTIME)
 
 # Benchmarks: each compares medflow with a reference in the same run;
 # benchreport prints medians and ratios.

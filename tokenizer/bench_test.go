@@ -28,13 +28,8 @@ func BenchmarkEncode(b *testing.B) {
 			for _, d := range docs {
 				size += len(d)
 			}
-			sc := new(scratch)
-			encode := func(dst []int32, d string) []int32 {
-				if bc.noCache {
-					return tok.m.encode(dst, d, sc, defaultLinearMax, false)
-				}
-				return tok.EncodeAppend(dst, d)
-			}
+			tok = tok.WithOptions(Options{NoWordCache: bc.noCache})
+			encode := tok.EncodeAppend
 			var dst []int32
 			for _, d := range docs { // warm up scratch buffers and dst
 				dst = encode(dst[:0], d)

@@ -131,6 +131,9 @@
 //     chunk the ids; use Count for length-only statistics.
 //   - Decode (for previews/debugging) is the inverse up to U+FFFD for
 //     invalid UTF-8 and U+2581 read as space.
+//   - Keep the word cache on (the default): each concurrently encoding
+//     goroutine gets its own ~450 KB cache through the sync.Pool. Set
+//     Options.NoWordCache only if that memory matters more than speed.
 //   - Errors happen only at load time; Encode never fails. Decode fails only
 //     on ids outside [0, VocabSize()).
 package tokenizer

@@ -59,7 +59,7 @@ func (t *Tokenizer) EncodeAppend(dst []int32, text string) []int32 {
 	}
 	if len(text) > 0 {
 		sc := m.pool.Get().(*scratch)
-		dst = m.encode(dst, text, sc, defaultLinearMax, true)
+		dst = m.encode(dst, text, sc, defaultLinearMax, !t.opts.NoWordCache)
 		m.putScratch(sc)
 	}
 	if t.opts.AddEOS && m.eos >= 0 {
@@ -82,7 +82,7 @@ func (t *Tokenizer) EncodeAppendBytes(dst []int32, text []byte) []int32 {
 func (t *Tokenizer) Count(text string) int {
 	m := t.m
 	sc := m.pool.Get().(*scratch)
-	sc.ids = m.encode(sc.ids[:0], text, sc, defaultLinearMax, true)
+	sc.ids = m.encode(sc.ids[:0], text, sc, defaultLinearMax, !t.opts.NoWordCache)
 	n := len(sc.ids)
 	m.putScratch(sc)
 	if t.opts.AddBOS && m.bos >= 0 {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/medflow/medflow/internal/testenv"
 )
 
 // Test dependencies (installed by `make deps` / `make tokenizer-deps`):
@@ -19,52 +21,10 @@ import (
 //	                   (default <repo>/.cache/npm/llama-tokenizer-js-1.2.2.tgz)
 //	MEDFLOW_SPM_BIN    directory holding spm_encode/spm_decode/spm_train
 //	                   (default: looked up in PATH)
-const depsHint = "run `make deps` (or `make tokenizer-deps`) to install it"
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-func npmPath(t testing.TB) string {
-	t.Helper()
-	p := os.Getenv("MEDFLOW_LLAMA_NPM")
-	if p == "" {
-		p = filepath.Join(repoRoot(t), ".cache", "npm", "llama-tokenizer-js-1.2.2.tgz")
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("Llama-2 vocabulary (%s) missing: %v; %s", Llama2NPMPackage, err, depsHint)
-	}
-	return p
-}
+func npmPath(t testing.TB) string { return testenv.Llama2NPM(t) }
 
 func spmTool(t testing.TB, name string) string {
-	t.Helper()
-	if dir := os.Getenv("MEDFLOW_SPM_BIN"); dir != "" {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("reference tool %s missing: %v; %s", p, err, depsHint)
-		}
-		return p
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("reference tool %s (Debian package sentencepiece) missing: %v; %s", name, err, depsHint)
-	}
-	return p
+	return testenv.Tool(t, "MEDFLOW_SPM_BIN", name, "reference tool (Debian package sentencepiece)")
 }
 
 var (

@@ -19,6 +19,10 @@ const spaceSymbol = "\u2581"
 type Options struct {
 	AddBOS bool // prepend the model's BOS id (<s> = 1 for Llama-2)
 	AddEOS bool // append the model's EOS id (</s> = 2 for Llama-2)
+	// NoWordCache disables the per-goroutine word cache (see "Speed" in the
+	// package documentation): ids are identical, encoding of repetitive text
+	// is slower, and ~450 KB per concurrently encoding goroutine is saved.
+	NoWordCache bool
 }
 
 // Tokenizer encodes text to ids and decodes ids to text. A Tokenizer is

@@ -373,9 +373,14 @@ func TestConcurrent(t *testing.T) {
 
 func TestEncodeAppendBytes(t *testing.T) {
 	tok := llamaTokenizer(t)
-	for _, d := range testDocs(50) {
-		if a, b := tok.Encode(d), tok.EncodeAppendBytes(nil, []byte(d)); !slices.Equal(a, b) {
+	nc := tok.WithOptions(Options{NoWordCache: true})
+	for _, d := range testDocs(300) {
+		a := tok.Encode(d)
+		if b := tok.EncodeAppendBytes(nil, []byte(d)); !slices.Equal(a, b) {
 			t.Fatalf("%q: %v vs %v", d, a, b)
+		}
+		if c := nc.Encode(d); !slices.Equal(a, c) {
+			t.Fatalf("NoWordCache %q: %v vs %v", d, a, c)
 		}
 	}
 	prefix := []int32{7, 8}
