@@ -67,6 +67,7 @@ fuzz:
 bench: deps build
 	@mkdir -p out
 	$(GO) test -run '^$$' -bench 'Chain' -benchtime 7x -count 1 ./bench | tee out/bench-engine.txt
+	GOGC=400 $(GO) test -run '^$$' -bench 'Chain' -benchtime 7x -count 1 ./bench | tee -a out/bench-engine.txt
 	$(GO) test -run '^$$' -bench 'PeakRSS' -benchtime 1x -count 3 ./bench | tee out/bench-rss.txt
 	$(GO) test -run '^$$' -bench 'S3Read' -count $(BENCH_COUNT) ./connectors/s3 | tee out/bench-s3.txt
 	$(GO) run ./internal/cmd/benchreport out/bench-engine.txt out/bench-rss.txt out/bench-s3.txt

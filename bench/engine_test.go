@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"testing"
@@ -44,7 +46,10 @@ func chainSpec() pipeline.Spec {
 // same kernels called in one hand-written loop over the same batches. Each
 // iteration runs both, alternating which goes first, so machine noise hits
 // both alike; it reports each one's time and their ratio
-// (medflow/reference: 1.03 means the engine is 3% slower).
+// (medflow/reference: 1.03 means the engine is 3% slower). With the
+// default GOGC the loop, whose live heap is smaller, pays for many more GC
+// cycles; `make bench` also runs it with GOGC=400 to see the engine's own
+// overhead.
 func BenchmarkChain(b *testing.B) {
 	reg := pipeline.NewRegistry()
 	for _, f := range []func(*pipeline.Registry) error{gen.Register, gen.RegisterDiscard, columns.Register} {
@@ -53,7 +58,8 @@ func BenchmarkChain(b *testing.B) {
 		}
 	}
 	for _, procs := range []int{runtime.GOMAXPROCS(0), 1} {
-		b.Run(fmt.Sprintf("procs=%d", procs), func(b *testing.B) {
+		gogc := cmp.Or(os.Getenv("GOGC"), "100")
+		b.Run(fmt.Sprintf("procs=%d/gogc=%s", procs, gogc), func(b *testing.B) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 			mem := memory.NewGoAllocator()
 			plan, err := reg.Plan(chainSpec(), pipeline.PlanOptions{Alloc: mem})
