@@ -31,7 +31,7 @@ func (a *app) runCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run VARIANT",
 		Short: "Run a variant, with live per-stage progress and a summary table",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneVariant,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.load(cmd); err != nil {
 				return err
@@ -104,6 +104,14 @@ func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) e
 	return nil
 }
 
+// oneVariant requires exactly one argument, the variant.
+func oneVariant(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%s: want one VARIANT, got %d arguments (see `medflow list`)", cmd.Name(), len(args))
+	}
+	return nil
+}
+
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	if !ok {
@@ -121,7 +129,7 @@ func (a *app) planCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan VARIANT",
 		Short: "Show a variant's DAG as a table and as a Mermaid flowchart",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneVariant,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.load(cmd); err != nil {
 				return err

@@ -144,6 +144,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"run", "demo", "--log-format", "yaml"}, 1, []string{"yaml"}},
 		{[]string{"kinds"}, 0, []string{"files.read (source)", "columns", "(required)"}},
 		{[]string{"version"}, 0, []string{"medflow dev"}},
+		{[]string{"run"}, 1, []string{"run: want one VARIANT, got 0 arguments (see `medflow list`)"}},
+		{[]string{"plan", "a", "b"}, 1, []string{"plan: want one VARIANT, got 2 arguments"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out, errs := medflow(t, append(tc.args, "--config", cfg)...)

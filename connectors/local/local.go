@@ -27,15 +27,14 @@ type Store struct {
 
 var _ objstore.Store = (*Store)(nil)
 
-// New opens (creating it if needed) the folder dir as a store. Relative
-// paths are made absolute against the working directory.
+// New returns the store rooted at folder dir. Relative paths are made
+// absolute against the working directory. Nothing is created until the
+// first Put, so reading a folder that does not exist lists nothing and
+// gets ErrNotFound instead of leaving an empty folder behind.
 func New(dir string) (*Store, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("local store %q: %w", dir, err)
-	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return nil, fmt.Errorf("local store %q: %w", abs, err)
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
 	return &Store{dir: abs, uri: u.String()}, nil
@@ -52,9 +51,14 @@ func (s *Store) String() string { return s.uri }
 // targets) outside it. Holding no handle between operations means a Store
 // needs no Close.
 func (s *Store) openRoot(op, key string) (*os.Root, error) {
+	if op == "put" {
+		if err := os.MkdirAll(s.dir, 0o755); err != nil {
+			return nil, objstore.Errorf(op, s, key, err)
+		}
+	}
 	root, err := os.OpenRoot(s.dir)
 	if err != nil {
-		return nil, objstore.Errorf(op, s, key, err)
+		return nil, s.fail(op, key, err) // a missing root is ErrNotFound
 	}
 	return root, nil
 }
@@ -242,6 +246,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	root, err := s.openRoot("delete", key)
+	if errors.Is(err, objstore.ErrNotFound) {
+		return nil // nothing there: deleting is a no-op, as on S3
+	}
 	if err != nil {
 		return err
 	}
@@ -267,6 +274,9 @@ func (s *Store) List(ctx context.Context, prefix string) ([]objstore.ObjectInfo,
 		}
 	}
 	root, err := s.openRoot("list", prefix)
+	if errors.Is(err, objstore.ErrNotFound) {
+		return nil, nil // no folder, no objects, as on S3
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package local_test
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -75,5 +76,36 @@ func TestString(t *testing.T) {
 	s := newStore(t)
 	if want := "file://" + filepath.ToSlash(s.Dir()); s.String() != want {
 		t.Fatalf("String() = %q want %q", s.String(), want)
+	}
+}
+
+// Reading a folder that does not exist must not create it.
+func TestReadMissingRootCreatesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "not", "there")
+	s, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if objs, err := s.List(ctx, ""); err != nil || len(objs) != 0 {
+		t.Errorf("List = %v, %v; want empty", objs, err)
+	}
+	if _, err := s.Stat(ctx, "a"); !errors.Is(err, objstore.ErrNotFound) {
+		t.Errorf("Stat: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Get(ctx, "a", objstore.All); !errors.Is(err, objstore.ErrNotFound) {
+		t.Errorf("Get: %v, want ErrNotFound", err)
+	}
+	if err := s.Delete(ctx, "a"); err != nil {
+		t.Errorf("Delete: %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("reading created %s (%v)", dir, err)
+	}
+	if err := objstore.PutBytes(ctx, s, "a", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := objstore.ReadAll(ctx, s, "a"); err != nil || string(b) != "x" {
+		t.Fatalf("after Put: %q %v", b, err)
 	}
 }
