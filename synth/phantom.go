@@ -1,0 +1,360 @@
+package synth
+
+import (
+	"image"
+	"math"
+	"math/rand/v2"
+)
+
+// Patient varies the anatomy and acquisition of a phantom.
+type Patient struct {
+	Scale    float64 // body size, ~0.85-1.05
+	DX, DY   float64 // position offset, fraction of the image
+	Exposure float64 // detector gain, ~0.8-1.15
+	AP       bool    // AP (portable) instead of PA: magnified heart, higher clavicles
+	Side     int     // 0 or 1: which side unilateral signs appear on
+}
+
+// RandomPatient draws a Patient.
+func RandomPatient(rng *rand.Rand, view string) Patient {
+	return Patient{
+		Scale:    0.85 + 0.2*rng.Float64(),
+		DX:       (rng.Float64() - 0.5) * 0.06,
+		DY:       (rng.Float64() - 0.5) * 0.05,
+		Exposure: 0.8 + 0.35*rng.Float64(),
+		AP:       view == "AP",
+		Side:     rng.IntN(2),
+	}
+}
+
+// renderScale: the anatomy is drawn on a grid this many times smaller than
+// the image, then upsampled; pixel noise is added at full resolution.
+const renderScale = 4
+
+// canvas is a density map in [0, ~1] on the coarse grid; coordinates are
+// fractions of the image width and height.
+type canvas struct {
+	w, h int
+	d    []float32
+}
+
+func (c *canvas) px(x, y float64) (int, int) { return int(x * float64(c.w)), int(y * float64(c.h)) }
+
+// paint adds amp*f(x,y) over the box [x0,x1]x[y0,y1]; f returns a weight
+// in [0,1].
+func (c *canvas) paint(x0, y0, x1, y1, amp float64, f func(x, y float64) float64) {
+	i0, j0 := c.px(max(x0, 0), max(y0, 0))
+	i1, j1 := c.px(min(x1, 1), min(y1, 1))
+	for j := j0; j < j1; j++ {
+		y := (float64(j) + 0.5) / float64(c.h)
+		row := c.d[j*c.w:]
+		for i := i0; i < i1; i++ {
+			if w := f((float64(i)+0.5)/float64(c.w), y); w > 0 {
+				row[i] += float32(amp * w)
+			}
+		}
+	}
+}
+
+// soft is a smooth 0..1 edge: 1 inside (t < 0), 0 outside (t > e).
+func soft(t, e float64) float64 {
+	switch {
+	case t <= 0:
+		return 1
+	case t >= e:
+		return 0
+	}
+	s := t / e
+	return 1 - s*s*(3-2*s)
+}
+
+func (c *canvas) ellipse(cx, cy, rx, ry, amp, edge float64) {
+	c.paint(cx-rx-edge, cy-ry-edge, cx+rx+edge, cy+ry+edge, amp, func(x, y float64) float64 {
+		r := math.Hypot((x-cx)/rx, (y-cy)/ry)
+		return soft((r-1)*min(rx, ry), edge)
+	})
+}
+
+func (c *canvas) blob(cx, cy, r, amp float64) {
+	c.paint(cx-3*r, cy-3*r, cx+3*r, cy+3*r, amp, func(x, y float64) float64 {
+		d2 := ((x-cx)*(x-cx) + (y-cy)*(y-cy)) / (r * r)
+		return math.Exp(-d2 / 2)
+	})
+}
+
+// line paints a segment of the given width with soft edges.
+func (c *canvas) line(x0, y0, x1, y1, width, amp float64) {
+	dx, dy := x1-x0, y1-y0
+	l2 := dx*dx + dy*dy
+	pad := width * 2
+	c.paint(min(x0, x1)-pad, min(y0, y1)-pad, max(x0, x1)+pad, max(y0, y1)+pad, amp, func(x, y float64) float64 {
+		t := max(0, min(1, ((x-x0)*dx+(y-y0)*dy)/l2))
+		d := math.Hypot(x-(x0+t*dx), y-(y0+t*dy))
+		return soft(d-width/2, width/2)
+	})
+}
+
+// polyline paints connected segments.
+func (c *canvas) polyline(pts [][2]float64, width, amp float64) {
+	for i := 1; i < len(pts); i++ {
+		c.line(pts[i-1][0], pts[i-1][1], pts[i][0], pts[i][1], width, amp)
+	}
+}
+
+// lung describes one lung field: center, half-sizes, and its diaphragm.
+type lung struct{ cx, cy, rx, ry float64 }
+
+// inside is a 0..1 weight of (x,y) being inside the lung field: an
+// egg-shaped superellipse, flat-bottomed by the diaphragm dome.
+func (l lung) inside(x, y float64) float64 {
+	u, v := (x-l.cx)/l.rx, (y-l.cy)/l.ry
+	if v < 0 {
+		u *= 1 + 0.6*(-v) // narrower apex
+	}
+	r := math.Pow(math.Pow(math.Abs(u), 2.4)+math.Pow(math.Abs(v), 2.4), 1/2.4)
+	dome := 0.75 + 0.2*(1-u*u) // the diaphragm rises medially
+	if v > dome {
+		return 0
+	}
+	return soft((r-1)*l.rx, 0.01)
+}
+
+// Phantom draws a chest radiograph phantom of w×h pixels (8-bit grayscale,
+// white = dense) with a sign for every positive label and a faint one for
+// every uncertain label.
+func Phantom(rng *rand.Rand, w, h int, labels [NumLabels]Value, p Patient) *image.Gray {
+	c := &canvas{w: max(w/renderScale, 8), h: max(h/renderScale, 8)}
+	noiseSeed := rng.Uint64() | 1 // drawn first: the same seed gives the same noise whatever the labels
+	c.d = make([]float32, c.w*c.h)
+	s := p.Scale
+	cx, cy := 0.5+p.DX, 0.52+p.DY
+	amp := func(i int) float64 {
+		switch labels[i] {
+		case Positive:
+			return 1
+		case Uncertain:
+			return 0.35
+		}
+		return 0
+	}
+	side := func(k int) float64 { return float64(1 - 2*k) } // +1: image left (patient's right)
+
+	// Air, then soft tissue of the body (wider than the image at the
+	// bottom) and the neck.
+	for i := range c.d {
+		c.d[i] = 0.04
+	}
+	c.ellipse(cx, cy+0.18, 0.47*s, 0.66*s, 0.36, 0.03)
+	c.ellipse(cx, cy-0.46*s, 0.09*s, 0.12, 0.16, 0.03)
+
+	// Lungs (dark), carved out of the soft tissue.
+	lungs := [2]lung{
+		{cx - 0.175*s, cy - 0.02, 0.15 * s, 0.30 * s},
+		{cx + 0.175*s, cy - 0.01, 0.14 * s, 0.29 * s},
+	}
+	for _, l := range lungs {
+		c.paint(l.cx-l.rx-0.02, l.cy-l.ry-0.02, l.cx+l.rx+0.02, l.cy+l.ry+0.02, -0.30, l.inside)
+	}
+	// Lung markings: vessels fanning out from the hila.
+	for k, l := range lungs {
+		hx, hy := l.cx+side(k)*0.5*l.rx, l.cy+0.05
+		for range 14 {
+			a := math.Pi/2 + side(k)*(0.3+rng.Float64()*2.0)
+			length := (0.4 + 0.5*rng.Float64()) * l.rx * 1.6
+			x1, y1 := hx+math.Cos(a)*length*-side(k), hy-math.Sin(a)*length*0.9
+			c.line(hx, hy, x1, y1, 0.006, 0.035)
+		}
+	}
+
+	// Mediastinum and spine.
+	medW := 0.055 * s * (1 + 0.6*amp(EnlargedCardiomediastinum))
+	top, bottom := cy-0.34*s, cy+0.2*s
+	c.paint(cx-medW-0.03, top-0.04, cx+medW+0.03, bottom+0.04, 0.24, func(x, y float64) float64 {
+		return soft(math.Abs(x-cx)-medW, 0.02) * soft(top-y, 0.04) * soft(y-bottom, 0.04)
+	})
+	c.paint(cx-0.04*s, 0, cx+0.04*s, 1, 0.07, func(x, y float64) float64 {
+		return soft(math.Abs(x-cx)-0.022*s, 0.01) * (0.7 + 0.3*math.Cos(y*160))
+	})
+
+	// Heart: wider with cardiomegaly, magnified on AP films.
+	hw := 0.13 * s * (1 + 0.40*amp(Cardiomegaly))
+	if p.AP {
+		hw *= 1.08
+	}
+	c.ellipse(cx+0.035*s+0.3*(hw-0.13*s), cy+0.12*s, hw, 0.11*s, 0.22, 0.012)
+
+	// Diaphragm and abdomen below the lungs.
+	c.paint(cx-0.5*s, cy+0.1, cx+0.5*s, 1, 0.14, func(x, y float64) float64 {
+		u := (x - cx) / (0.3 * s)
+		dome := cy + 0.24*s + 0.05*u*u
+		return soft(dome-y, 0.02) * soft(math.Abs(u)-1.45, 0.15)
+	})
+
+	// Ribs: posterior arcs across each hemithorax; a fracture breaks one
+	// (a gap and a displaced lateral fragment).
+	broken := -1
+	if amp(Fracture) > 0 {
+		broken = 3 + rng.IntN(4)
+	}
+	for k := range 2 {
+		for r := range 10 {
+			y0 := cy - 0.25*s + float64(r)*0.052*s
+			thick := 0.011 * s
+			c.paint(cx+min(side(k)*0.02*s, side(k)*0.38*s), y0-0.05, cx+max(side(k)*0.02*s, side(k)*0.38*s), y0+0.09, 0.09,
+				func(x, y float64) float64 {
+					t := (x - cx) * side(k) / (0.36 * s)
+					if t < 0.05 || t > 1 {
+						return 0
+					}
+					yr := y0 + 0.07*s*t*t - 0.03*s*t
+					if r == broken && k == p.Side {
+						if t > 0.52 && t < 0.58 {
+							return 0
+						}
+						if t >= 0.58 {
+							yr += 0.01 * amp(Fracture)
+						}
+					}
+					return soft(math.Abs(y-yr)-thick/2, thick/2)
+				})
+		}
+	}
+	// Clavicles.
+	clavY := cy - 0.30*s
+	if p.AP {
+		clavY -= 0.03
+	}
+	for k := range 2 {
+		c.line(cx+side(k)*0.03, clavY+0.02, cx+side(k)*0.28*s, clavY-0.02, 0.018, 0.22)
+	}
+
+	// Signs of each label.
+	L := lungs[p.Side]
+	if a := amp(PleuralEffusion); a > 0 {
+		// Fluid at the base whose meniscus rises along the lateral wall:
+		// it blunts the costophrenic angle.
+		for k := range 2 {
+			if k != p.Side && rng.Float64() < 0.6 {
+				continue
+			}
+			l := lungs[k]
+			level := l.cy + l.ry*0.5
+			c.paint(l.cx-l.rx-0.02, level-0.15, l.cx+l.rx+0.02, l.cy+l.ry+0.05, 0.28*a, func(x, y float64) float64 {
+				lat := math.Abs(x-(l.cx-side(k)*l.rx)) / (2 * l.rx) // 0 at the lateral wall
+				surface := level - 0.12*math.Max(0, 1-2*lat)*math.Max(0, 1-2*lat)
+				return soft(surface-y, 0.02) * l.inside(x, y)
+			})
+		}
+	}
+	if a := amp(Pneumothorax); a > 0 {
+		// A lucent rim at the apex and lateral wall without markings, with a
+		// thin visceral pleural line.
+		c.paint(L.cx-L.rx-0.02, L.cy-L.ry-0.02, L.cx+L.rx+0.02, L.cy+0.1, -0.09*a, func(x, y float64) float64 {
+			in := L.inside(x, y)
+			inner := lung{L.cx + side(p.Side)*0.025, L.cy + 0.04, L.rx * 0.82, L.ry * 0.85}.inside(x, y)
+			return in * (1 - inner)
+		})
+		for t := -1.0; t < 0.3; t += 0.1 {
+			x := L.cx + side(p.Side)*0.025 + math.Sin(t)*L.rx*0.82*-side(p.Side)
+			y := L.cy + 0.04 - math.Cos(t)*L.ry*0.85
+			c.blob(x, y, 0.004, 0.05*a)
+		}
+	}
+	if a := amp(Consolidation); a > 0 {
+		bx, by := L.cx+(rng.Float64()-0.5)*L.rx, L.cy+L.ry*(0.1+0.4*rng.Float64())
+		for range 6 {
+			c.blob(bx+(rng.Float64()-0.5)*0.08, by+(rng.Float64()-0.5)*0.06, 0.03, 0.22*a)
+		}
+	}
+	if a := amp(Pneumonia); a > 0 {
+		l := lungs[1-p.Side]
+		bx, by := l.cx, l.cy+l.ry*0.35
+		for range 4 {
+			c.blob(bx+(rng.Float64()-0.5)*0.06, by+(rng.Float64()-0.5)*0.05, 0.025, 0.2*a)
+		}
+	}
+	if a := amp(LungOpacity); a > 0 {
+		for range 5 {
+			l := lungs[rng.IntN(2)]
+			c.blob(l.cx+(rng.Float64()-0.5)*l.rx, l.cy+(rng.Float64()-0.2)*l.ry, 0.04, 0.10*a)
+		}
+	}
+	if a := amp(Edema); a > 0 {
+		for k, l := range lungs { // perihilar "bat wing" haze
+			c.blob(l.cx+side(k)*0.4*l.rx, l.cy+0.02, 0.07, 0.16*a)
+		}
+	}
+	if a := amp(Atelectasis); a > 0 {
+		l := lungs[rng.IntN(2)]
+		y := l.cy + l.ry*0.55
+		c.line(l.cx-0.6*l.rx, y, l.cx+0.6*l.rx, y+0.02, 0.012, 0.22*a)
+	}
+	if a := amp(LungLesion); a > 0 {
+		l := lungs[rng.IntN(2)]
+		c.ellipse(l.cx+(rng.Float64()-0.5)*l.rx, l.cy-l.ry*0.3*rng.Float64(), 0.022, 0.022, 0.28*a, 0.004)
+	}
+	if a := amp(PleuralOther); a > 0 {
+		c.paint(L.cx-L.rx-0.02, L.cy-L.ry, L.cx+L.rx+0.02, L.cy+L.ry, 0.18*a, func(x, y float64) float64 {
+			in := L.inside(x, y)
+			return in * (1 - lung{L.cx, L.cy, L.rx - 0.012, L.ry - 0.01}.inside(x, y))
+		})
+	}
+	if a := amp(SupportDevices); a > 0 {
+		switch rng.IntN(3) {
+		case 0: // endotracheal + nasogastric tubes
+			c.line(cx-0.004, 0, cx-0.004, cy-0.12*s, 0.006, 0.5*a)
+			c.line(cx+0.004, 0, cx+0.004, cy-0.12*s, 0.006, 0.5*a)
+			c.polyline([][2]float64{{cx + 0.02, 0}, {cx + 0.025, cy}, {cx + 0.08, cy + 0.32*s}}, 0.005, 0.45*a)
+		case 1: // right internal jugular central line
+			c.polyline([][2]float64{{cx - 0.1, 0.02}, {cx - 0.07, cy - 0.25*s}, {cx - 0.04, cy - 0.05}}, 0.005, 0.5*a)
+		default: // pacemaker with leads
+			px, py := cx+0.25*s, cy-0.25*s
+			c.ellipse(px, py, 0.035, 0.025, 0.7*a, 0.003)
+			c.polyline([][2]float64{{px, py}, {cx + 0.1, cy - 0.2*s}, {cx + 0.03, cy + 0.05}, {cx + 0.06, cy + 0.18*s}}, 0.004, 0.5*a)
+		}
+	}
+
+	return c.render(noiseSeed, w, h, p.Exposure)
+}
+
+// render upsamples the density map bilinearly, applies exposure, and adds
+// quantum noise at full resolution.
+func (c *canvas) render(noiseSeed uint64, w, h int, exposure float64) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	fx, fy := float64(c.w)/float64(w), float64(c.h)/float64(h)
+	noise := &noise{s: noiseSeed}
+	for y := range h {
+		sy := max(0, (float64(y)+0.5)*fy-0.5)
+		j0 := min(int(sy), c.h-1)
+		j1 := min(j0+1, c.h-1)
+		ty := float32(sy - float64(j0))
+		row := img.Pix[y*img.Stride:]
+		for x := range w {
+			sx := max(0, (float64(x)+0.5)*fx-0.5)
+			i0 := min(int(sx), c.w-1)
+			i1 := min(i0+1, c.w-1)
+			tx := float32(sx - float64(i0))
+			top := c.d[j0*c.w+i0]*(1-tx) + c.d[j0*c.w+i1]*tx
+			bot := c.d[j1*c.w+i0]*(1-tx) + c.d[j1*c.w+i1]*tx
+			d := float64(top*(1-ty)+bot*ty)*exposure + noise.next()*0.018
+			v := 255 * math.Pow(max(0, min(1, d*1.25)), 0.8)
+			row[x] = uint8(v + 0.5)
+		}
+	}
+	return img
+}
+
+// noise is a fast approximately Gaussian generator (sum of uniforms from a
+// xorshift stream), deterministic per image.
+type noise struct{ s uint64 }
+
+func (n *noise) next() float64 {
+	var sum float64
+	for range 3 {
+		n.s ^= n.s << 13
+		n.s ^= n.s >> 7
+		n.s ^= n.s << 17
+		sum += float64(n.s>>11) / (1 << 53)
+	}
+	return (sum - 1.5) * 2 // ~ unit variance
+}
