@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/medflow/medflow/internal/bufpool"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
 	"github.com/medflow/medflow/stages/columns"
@@ -57,42 +58,48 @@ func BenchmarkChain(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	allocators := map[string]func() memory.Allocator{
+		"go":   func() memory.Allocator { return memory.NewGoAllocator() },
+		"pool": func() memory.Allocator { return bufpool.New(false) },
+	}
 	for _, procs := range []int{runtime.GOMAXPROCS(0), 1} {
-		gogc := cmp.Or(os.Getenv("GOGC"), "100")
-		b.Run(fmt.Sprintf("procs=%d/gogc=%s", procs, gogc), func(b *testing.B) {
-			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			mem := memory.NewGoAllocator()
-			plan, err := reg.Plan(chainSpec(), pipeline.PlanOptions{Alloc: mem})
-			if err != nil {
-				b.Fatal(err)
-			}
-			src := &gen.Rows{Rows: chainRows, BatchRows: chainBatch, Groups: 16, Seed: 1, Alloc: mem}
-			engine := func() error { return plan.NewRun(pipeline.RunOptions{}).Execute(context.Background()) }
-			reference := func() error { return src.Produce(context.Background(), loop{mem}) }
-			var tEngine, tRef time.Duration
-			var ratios []float64
-			i := 0
-			for b.Loop() {
-				var d [2]time.Duration
-				for k := range 2 {
-					which := (i + k) % 2 // alternate the order
-					t0 := time.Now()
-					if err := []func() error{engine, reference}[which](); err != nil {
-						b.Fatal(err)
-					}
-					d[which] = time.Since(t0)
+		for _, alloc := range []string{"go", "pool"} {
+			gogc := cmp.Or(os.Getenv("GOGC"), "100")
+			b.Run(fmt.Sprintf("procs=%d/alloc=%s/gogc=%s", procs, alloc, gogc), func(b *testing.B) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				mem := allocators[alloc]()
+				plan, err := reg.Plan(chainSpec(), pipeline.PlanOptions{Alloc: mem})
+				if err != nil {
+					b.Fatal(err)
 				}
-				tEngine += d[0]
-				tRef += d[1]
-				ratios = append(ratios, float64(d[0])/float64(d[1]))
-				i++
-			}
-			n := float64(b.N)
-			b.ReportMetric(float64(tEngine.Nanoseconds())/n, "medflow-ns/op")
-			b.ReportMetric(float64(tRef.Nanoseconds())/n, "reference-ns/op")
-			b.ReportMetric(median(ratios), "medflow/reference")
-			b.ReportMetric(chainRows*n/tEngine.Seconds(), "medflow-rows/s")
-		})
+				src := &gen.Rows{Rows: chainRows, BatchRows: chainBatch, Groups: 16, Seed: 1, Alloc: mem}
+				engine := func() error { return plan.NewRun(pipeline.RunOptions{}).Execute(context.Background()) }
+				reference := func() error { return src.Produce(context.Background(), loop{mem}) }
+				var tEngine, tRef time.Duration
+				var ratios []float64
+				i := 0
+				for b.Loop() {
+					var d [2]time.Duration
+					for k := range 2 {
+						which := (i + k) % 2 // alternate the order
+						t0 := time.Now()
+						if err := []func() error{engine, reference}[which](); err != nil {
+							b.Fatal(err)
+						}
+						d[which] = time.Since(t0)
+					}
+					tEngine += d[0]
+					tRef += d[1]
+					ratios = append(ratios, float64(d[0])/float64(d[1]))
+					i++
+				}
+				n := float64(b.N)
+				b.ReportMetric(float64(tEngine.Nanoseconds())/n, "medflow-ns/op")
+				b.ReportMetric(float64(tRef.Nanoseconds())/n, "reference-ns/op")
+				b.ReportMetric(median(ratios), "medflow/reference")
+				b.ReportMetric(chainRows*n/tEngine.Seconds(), "medflow-rows/s")
+			})
+		}
 	}
 }
 

@@ -21,23 +21,26 @@ func medflowBin(b *testing.B) string {
 
 // BenchmarkPeakRSS runs the bench-chain variant of pipelines.yaml (gen.rows
 // -> 5 x col.scale -> discard) as a process at 10M and 100M rows and
-// reports its peak resident set size. Streaming means the two must be
-// close (goal: 100M <= 1.2 x 10M).
+// reports its peak resident set size, with the pooling allocator (the
+// CLI's default) and with Go's. Streaming means the two sizes must be close
+// (goal: 100M <= 1.2 x 10M).
 func BenchmarkPeakRSS(b *testing.B) {
 	bin := medflowBin(b)
-	for _, rows := range []int{10_000_000, 100_000_000} {
-		b.Run(fmt.Sprintf("rows=%dM", rows/1_000_000), func(b *testing.B) {
-			var peak int64
-			for b.Loop() {
-				cmd := exec.Command(bin, "run", "bench-chain", "--config", "../pipelines.yaml", "--no-progress",
-					"--log-level", "warn", "--set", fmt.Sprintf("gen.rows=%d", rows))
-				if out, err := cmd.CombinedOutput(); err != nil {
-					b.Fatalf("%v\n%s", err, out)
+	for _, alloc := range []string{"pool", "go"} {
+		for _, rows := range []int{10_000_000, 100_000_000} {
+			b.Run(fmt.Sprintf("alloc=%s/rows=%dM", alloc, rows/1_000_000), func(b *testing.B) {
+				var peak int64
+				for b.Loop() {
+					cmd := exec.Command(bin, "run", "bench-chain", "--config", "../pipelines.yaml", "--no-progress",
+						"--log-level", "warn", "--allocator", alloc, "--set", fmt.Sprintf("gen.rows=%d", rows))
+					if out, err := cmd.CombinedOutput(); err != nil {
+						b.Fatalf("%v\n%s", err, out)
+					}
+					peak = max(peak, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) // KiB on Linux
 				}
-				peak = max(peak, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) // KiB on Linux
-			}
-			b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
-			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-		})
+				b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
+				b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			})
+		}
 	}
 }

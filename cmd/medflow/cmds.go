@@ -13,9 +13,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sourcegraph/conc"
 	"github.com/spf13/cobra"
 
+	"github.com/medflow/medflow/internal/bufpool"
 	"github.com/medflow/medflow/internal/progress"
 	"github.com/medflow/medflow/pipeline"
 )
@@ -27,6 +29,7 @@ func (a *app) runCmd() *cobra.Command {
 		noProgress bool
 		maxQuar    int
 		spillDir   string
+		allocator  string
 	)
 	cmd := &cobra.Command{
 		Use:   "run VARIANT",
@@ -40,7 +43,11 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar})
+			alloc, err := newAllocator(allocator)
+			if err != nil {
+				return err
+			}
+			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar, Alloc: alloc})
 			if err != nil {
 				return err
 			}
@@ -52,7 +59,20 @@ func (a *app) runCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no live progress display")
 	cmd.Flags().IntVar(&maxQuar, "max-quarantined", 0, "fail once more records than this are quarantined (0: no limit, -1: none allowed)")
 	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "folder for barrier inputs that exceed memory (default: system temp)")
+	cmd.Flags().StringVar(&allocator, "allocator", "pool", "Arrow buffer allocator: pool (reuses freed buffers) or go (leaves them to the GC)")
 	return cmd
+}
+
+func newAllocator(name string) (memory.Allocator, error) {
+	switch name {
+	case "pool":
+		return bufpool.New(false), nil
+	case "pool-poison": // for tests: freed buffers are overwritten
+		return bufpool.New(true), nil
+	case "go":
+		return memory.NewGoAllocator(), nil
+	}
+	return nil, fmt.Errorf("--allocator %q: want pool or go", name)
 }
 
 func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) error {

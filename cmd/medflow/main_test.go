@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/connectors/local"
 	"github.com/medflow/medflow/connectors/objstore"
+	"github.com/medflow/medflow/pipeline/pipelinetest"
 )
 
 // medflow runs the CLI in-process and returns exit code, stdout, stderr.
@@ -238,4 +242,56 @@ variants:
 	if code != 1 || !strings.Contains(errs, "error budget exceeded") || !strings.Contains(errs, "b.csv") {
 		t.Errorf("budget -1: exit %d\n%s", code, errs)
 	}
+}
+
+// The pooling allocator reuses freed buffers; with poisoning, any buffer
+// freed while still in use would corrupt the output. The demo's outputs
+// must be identical to those made with Go's allocator.
+func TestPooledAllocatorOutputsMatch(t *testing.T) {
+	digests := map[string]string{}
+	for _, alloc := range []string{"go", "pool-poison"} {
+		dir := t.TempDir()
+		cfg := writeConfig(t, dir, demoConfig)
+		for _, v := range []string{"data", "demo"} {
+			if code, _, errs := medflow(t, "run", v, "--config", cfg, "--no-progress", "--allocator", alloc); code != 0 {
+				t.Fatalf("%s %s: exit %d\n%s", alloc, v, code, errs)
+			}
+		}
+		store, err := local.New(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests[alloc] = datasetDigest(t, store, "out/rows") + datasetDigest(t, store, "out/stats")
+	}
+	if digests["go"] != digests["pool-poison"] {
+		t.Fatal("outputs differ between the Go and the pooling allocator")
+	}
+	cfg := writeConfig(t, t.TempDir(), demoConfig)
+	if code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--allocator", "jemalloc"); code != 1 || !strings.Contains(errs, `--allocator "jemalloc"`) {
+		t.Errorf("bad allocator: exit %d %s", code, errs)
+	}
+}
+
+// datasetDigest hashes every value of a committed dataset, in order.
+func datasetDigest(t *testing.T, store objstore.Store, prefix string) string {
+	t.Helper()
+	d, err := dataset.Open(t.Context(), store, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := d.NewReader(t.Context(), memory.NewGoAllocator(), formats.ReaderOptions{})
+	defer r.Release()
+	h := sha256.New()
+	for r.Next() {
+		b := r.RecordBatch()
+		for row := range int(b.NumRows()) {
+			for _, col := range b.Columns() {
+				fmt.Fprint(h, pipelinetest.Value(col, row), "|")
+			}
+		}
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -116,13 +116,25 @@ func report(w io.Writer, r *runs) {
 				base, median(ref["ns/op"])/mf, 100*(mf/median(ref["ns/op"])-1))
 		}
 	}
-	var rss []string
+	// Peak-RSS benchmarks named .../rows=N: ratio of the largest to the
+	// smallest size within each group (the name up to "/rows=").
+	groups := map[string][]string{}
+	var order []string
 	for _, name := range r.names {
-		if _, ok := r.metrics[name]["peak-RSS-MiB"]; ok {
-			rss = append(rss, name)
+		if _, ok := r.metrics[name]["peak-RSS-MiB"]; !ok {
+			continue
 		}
+		g, _, _ := strings.Cut(name, "/rows=")
+		if groups[g] == nil {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], name)
 	}
-	if len(rss) >= 2 {
+	for _, g := range order {
+		rss := groups[g]
+		if len(rss) < 2 {
+			continue
+		}
 		lo, hi := median(r.metrics[rss[0]]["peak-RSS-MiB"]), median(r.metrics[rss[len(rss)-1]]["peak-RSS-MiB"])
 		fmt.Fprintf(w, "ratio peak RSS %s / %s = %.3f\n", rss[len(rss)-1], rss[0], hi/lo)
 	}

@@ -11,8 +11,10 @@ BenchmarkChain/procs=2/medflow-2   3  3000 ns/op  12 rows/s
 BenchmarkChain/procs=2/medflow-2   3  2200 ns/op  11 rows/s
 BenchmarkChain/procs=2/reference-2 3  1000 ns/op
 BenchmarkChain/procs=2/reference-2 3  1100 ns/op
-BenchmarkPeakRSS/rows=10M-2  1  5 ns/op  80 peak-RSS-MiB
-BenchmarkPeakRSS/rows=100M-2 1  9 ns/op  88 peak-RSS-MiB
+BenchmarkPeakRSS/alloc=go/rows=10M-2  1  5 ns/op  80 peak-RSS-MiB
+BenchmarkPeakRSS/alloc=go/rows=100M-2 1  9 ns/op  88 peak-RSS-MiB
+BenchmarkPeakRSS/alloc=pool/rows=10M-2  1  5 ns/op  50 peak-RSS-MiB
+BenchmarkPeakRSS/alloc=pool/rows=100M-2 1  9 ns/op  52 peak-RSS-MiB
 PASS
 `
 
@@ -24,7 +26,8 @@ func TestReport(t *testing.T) {
 		"| BenchmarkChain/procs=2/medflow | 3 | 2200 | 11 rows/s |",
 		"| BenchmarkChain/procs=2/reference | 2 | 1050 |",
 		"ratio BenchmarkChain/procs=2: reference/medflow time = 0.477 (medflow is +109.5% slower)",
-		"ratio peak RSS BenchmarkPeakRSS/rows=100M / BenchmarkPeakRSS/rows=10M = 1.100",
+		"ratio peak RSS BenchmarkPeakRSS/alloc=go/rows=100M / BenchmarkPeakRSS/alloc=go/rows=10M = 1.100",
+		"ratio peak RSS BenchmarkPeakRSS/alloc=pool/rows=100M / BenchmarkPeakRSS/alloc=pool/rows=10M = 1.040",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
