@@ -3,19 +3,11 @@ package synth
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/medflow/medflow/mimic"
 )
 
-// The 14 CheXpert labels, in the order of the MIMIC-CXR label CSVs.
-var LabelNames = [NumLabels]string{
-	"Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Enlarged Cardiomediastinum", "Fracture",
-	"Lung Lesion", "Lung Opacity", "No Finding", "Pleural Effusion", "Pleural Other", "Pneumonia",
-	"Pneumothorax", "Support Devices",
-}
-
-// NumLabels is the number of CheXpert labels.
-const NumLabels = 14
-
-// Label indices.
+// Label indices into mimic.LabelNames.
 const (
 	Atelectasis = iota
 	Cardiomegaly
@@ -33,18 +25,25 @@ const (
 	SupportDevices
 )
 
-// Value is one label's state in a study, as the CSVs write it.
-type Value int8
+// cell renders a label as the label CSVs do.
+func cell(l mimic.Label) string {
+	if l == mimic.Blank {
+		return ""
+	}
+	return l.String()
+}
 
+// Label values, as in the mimic package.
 const (
-	Blank     Value = iota // not mentioned: empty cell
-	Positive               // 1.0
-	Negative               // 0.0
-	Uncertain              // -1.0
+	Blank     = mimic.Blank
+	Positive  = mimic.Positive
+	Negative  = mimic.Negative
+	Uncertain = mimic.Uncertain
 )
 
-// CSV renders v as the label CSVs do.
-func (v Value) CSV() string { return [...]string{"", "1.0", "0.0", "-1.0"}[v] }
+// NumLabels is the number of CheXpert labels; their names and order are
+// mimic.LabelNames.
+const NumLabels = mimic.NumLabels
 
 // Prevalence is, per label, the fractions positive, uncertain and negative
 // (the rest is blank).
@@ -151,9 +150,9 @@ func (s *Sampler) positives(rng *rand.Rand) [NumLabels]bool {
 }
 
 // Sample draws one study's labels.
-func (s *Sampler) Sample(rng *rand.Rand) [NumLabels]Value {
+func (s *Sampler) Sample(rng *rand.Rand) [NumLabels]mimic.Label {
 	pos := s.positives(rng)
-	var out [NumLabels]Value
+	var out [NumLabels]mimic.Label
 	for i := range out {
 		if pos[i] {
 			out[i] = Positive

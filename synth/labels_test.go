@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/medflow/medflow/mimic"
 )
 
 func TestSamplerMatchesPrevalence(t *testing.T) {
@@ -25,16 +27,16 @@ func TestSamplerMatchesPrevalence(t *testing.T) {
 		if v[NoFinding] == Positive {
 			for i, x := range v {
 				if i != NoFinding && i != SupportDevices && (x == Positive || x == Uncertain) {
-					t.Fatalf("No Finding with %s = %v", LabelNames[i], x)
+					t.Fatalf("No Finding with %s = %v", mimic.LabelNames[i], x)
 				}
 			}
 		}
 	}
 	for i, p := range CheXpertPrevalence {
 		for j, want := range p {
-			got := counts[i][[]Value{Positive, Uncertain, Negative}[j]] / n
+			got := counts[i][[]mimic.Label{Positive, Uncertain, Negative}[j]] / n
 			if math.Abs(got-want) > 0.02+0.15*want {
-				t.Errorf("%s: fraction %s = %.3f, want %.3f", LabelNames[i], []string{"positive", "uncertain", "negative"}[j], got, want)
+				t.Errorf("%s: fraction %s = %.3f, want %.3f", mimic.LabelNames[i], []string{"positive", "uncertain", "negative"}[j], got, want)
 			}
 		}
 	}

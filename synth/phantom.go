@@ -4,6 +4,8 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+
+	"github.com/medflow/medflow/mimic"
 )
 
 // Patient varies the anatomy and acquisition of a phantom.
@@ -122,7 +124,7 @@ func (l lung) inside(x, y float64) float64 {
 // Phantom draws a chest radiograph phantom of w×h pixels (8-bit grayscale,
 // white = dense) with a sign for every positive label and a faint one for
 // every uncertain label.
-func Phantom(rng *rand.Rand, w, h int, labels [NumLabels]Value, p Patient) *image.Gray {
+func Phantom(rng *rand.Rand, w, h int, labels [NumLabels]mimic.Label, p Patient) *image.Gray {
 	c := &canvas{w: max(w/renderScale, 8), h: max(h/renderScale, 8)}
 	noiseSeed := rng.Uint64() | 1 // drawn first: the same seed gives the same noise whatever the labels
 	c.d = make([]float32, c.w*c.h)

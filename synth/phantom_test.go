@@ -4,18 +4,20 @@ import (
 	"image"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/medflow/medflow/mimic"
 )
 
 const tw, th = 636, 764 // a quarter of 2544x3056
 
-func render(seed uint64, labels [NumLabels]Value) (*image.Gray, Patient) {
+func render(seed uint64, labels [NumLabels]mimic.Label) (*image.Gray, Patient) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	p := Patient{Scale: 0.95, Exposure: 1, Side: 0}
 	return Phantom(rng, tw, th, labels, p), p
 }
 
-func only(i int, v Value) [NumLabels]Value {
-	var l [NumLabels]Value
+func only(i int, v mimic.Label) [NumLabels]mimic.Label {
+	var l [NumLabels]mimic.Label
 	l[i] = v
 	return l
 }
@@ -56,7 +58,7 @@ func TestPhantomDeterministic(t *testing.T) {
 
 // Every finding leaves a visible sign, and an uncertain label a fainter one.
 func TestPhantomSigns(t *testing.T) {
-	base, _ := render(11, [NumLabels]Value{})
+	base, _ := render(11, [NumLabels]mimic.Label{})
 	for i := range NumLabels {
 		if i == NoFinding {
 			continue
@@ -65,10 +67,10 @@ func TestPhantomSigns(t *testing.T) {
 		unc, _ := render(11, only(i, Uncertain))
 		dp, du := diff(base, pos), diff(base, unc)
 		if dp < 200 {
-			t.Errorf("%s: positive changes only %d pixels", LabelNames[i], dp)
+			t.Errorf("%s: positive changes only %d pixels", mimic.LabelNames[i], dp)
 		}
 		if du == 0 || du > dp*3/2 {
-			t.Errorf("%s: uncertain changes %d pixels (positive %d)", LabelNames[i], du, dp)
+			t.Errorf("%s: uncertain changes %d pixels (positive %d)", mimic.LabelNames[i], du, dp)
 		}
 	}
 	if d := diff(base, func() *image.Gray { g, _ := render(11, only(NoFinding, Positive)); return g }()); d != 0 {
@@ -77,7 +79,7 @@ func TestPhantomSigns(t *testing.T) {
 }
 
 func TestPhantomSpecificSigns(t *testing.T) {
-	base, _ := render(5, [NumLabels]Value{})
+	base, _ := render(5, [NumLabels]mimic.Label{})
 	// Cardiomegaly widens the heart to the patient's left (image right).
 	cardio, _ := render(5, only(Cardiomegaly, Positive))
 	a, b := mean(base, 0.62, 0.6, 0.68, 0.68), mean(cardio, 0.62, 0.6, 0.68, 0.68)

@@ -3,6 +3,8 @@ package synth
 import (
 	"math/rand/v2"
 	"strings"
+
+	"github.com/medflow/medflow/mimic"
 )
 
 // phrases per label: positive, negative and hedged (uncertain) wordings.
@@ -76,7 +78,7 @@ var (
 // in MIMIC-CXR's layout (indented section headers, lines of at most 79
 // characters, ___ for PHI). Some reports lack FINDINGS or IMPRESSION, and
 // a few have an addendum after a line of underscores.
-func Report(rng *rand.Rand, labels [NumLabels]Value, view string) string {
+func Report(rng *rand.Rand, labels [NumLabels]mimic.Label, view string) string {
 	var findings, impression []string
 	for i, v := range labels {
 		var p []string

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/medflow/medflow/mimic"
 )
 
 var headerRE = regexp.MustCompile(`\n ([A-Z ()/,-]+):\s`)
@@ -48,10 +50,10 @@ func TestReportLayoutAndConsistency(t *testing.T) {
 				mentioned = mentioned || strings.Contains(flat, p)
 			}
 			if v == Positive && !mentioned {
-				t.Fatalf("report %d does not state positive %s:\n%s", n, LabelNames[i], r)
+				t.Fatalf("report %d does not state positive %s:\n%s", n, mimic.LabelNames[i], r)
 			}
 			if v != Positive && mentioned {
-				t.Fatalf("report %d states %s, which is %v:\n%s", n, LabelNames[i], v, r)
+				t.Fatalf("report %d states %s, which is %v:\n%s", n, mimic.LabelNames[i], v, r)
 			}
 		}
 	}

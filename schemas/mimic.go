@@ -1,0 +1,35 @@
+package schemas
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/medflow/medflow/mimic"
+)
+
+// LabelNames are the 14 CheXpert/NegBio labels in the order of the labels
+// and label_mask columns of MIMICIndex (mimic.LabelNames).
+var LabelNames = mimic.LabelNames[:]
+
+// MIMICIndex is the row schema of mimic.index: one row per image.
+// labels holds the training targets (0 or 1) and label_mask whether each
+// target is used (1) or ignored (0), both in LabelNames order. image_key
+// and report_key are relative to the MIMIC-CXR root.
+var MIMICIndex = arrow.NewSchema([]arrow.Field{
+	{Name: "subject_id", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "study_id", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "dicom_id", Type: arrow.BinaryTypes.String},
+	{Name: "split", Type: arrow.BinaryTypes.String},
+	{Name: "view", Type: arrow.BinaryTypes.String},
+	{Name: "rows", Type: arrow.PrimitiveTypes.Int32},
+	{Name: "columns", Type: arrow.PrimitiveTypes.Int32},
+	{Name: "image_key", Type: arrow.BinaryTypes.String},
+	{Name: "report_key", Type: arrow.BinaryTypes.String},
+	{Name: "labels", Type: arrow.FixedSizeListOfNonNullable(int32(len(LabelNames)), arrow.PrimitiveTypes.Float32)},
+	{Name: "label_mask", Type: arrow.FixedSizeListOfNonNullable(int32(len(LabelNames)), arrow.PrimitiveTypes.Uint8)},
+}, nil)
+
+// Column names added by report.sections.
+const (
+	ReportTextColumn     = "report_text"
+	ReportSectionsColumn = "report_sections"
+)

@@ -1,0 +1,274 @@
+package mimic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/medflow/medflow/connectors/objstore"
+	cxr "github.com/medflow/medflow/mimic"
+	"github.com/medflow/medflow/pipeline"
+	"github.com/medflow/medflow/schemas"
+)
+
+// Deps gives the stages access to object stores.
+type Deps struct {
+	// Open returns the store for a URI (local folder or s3://).
+	Open func(ctx context.Context, uri string) (objstore.Store, error)
+}
+
+// Register adds mimic.index and report.sections to r.
+func Register(r *pipeline.Registry, d Deps) error {
+	if d.Open == nil {
+		return errors.New("mimic: Deps.Open is nil")
+	}
+	if err := r.Register(pipeline.Definition{
+		Kind: "mimic.index", Role: pipeline.RoleSource, Version: "1",
+		Doc: "MIMIC-CXR images joined with split and CheXpert/NegBio labels, one row per image",
+		Params: []pipeline.Param{
+			{Name: "root", Type: pipeline.String, Required: true, Doc: "URI of the MIMIC-CXR(-JPG) root (folder or s3://)"},
+			{Name: "views", Type: pipeline.List, Default: []any{"PA", "AP"}, Doc: `ViewPosition values to keep; ["all"] keeps every view`},
+			{Name: "splits", Type: pipeline.List, Default: []any{"train", "validate", "test"}, Doc: "splits to keep"},
+			{Name: "uncertain", Type: pipeline.Any, Default: "zeros", Doc: "-1.0 labels: ones, zeros, ignore, or a map label -> policy with optional default"},
+			{Name: "blank", Type: pipeline.String, Default: "zeros", Doc: "labels not mentioned: zeros or ignore"},
+			{Name: "labeler", Type: pipeline.String, Default: "chexpert", Doc: "chexpert or negbio"},
+			{Name: "batch_rows", Type: pipeline.Int, Default: 8192},
+		},
+		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newIndex(b, d) },
+	}); err != nil {
+		return err
+	}
+	return r.Register(pipeline.Definition{
+		Kind: "report.sections", Role: pipeline.RoleTransform, Version: "1",
+		Doc: "read each row's MIMIC-CXR report and add the selected section text and the section names",
+		Params: []pipeline.Param{
+			{Name: "root", Type: pipeline.String, Required: true, Doc: "URI the report keys are relative to"},
+			{Name: "column", Type: pipeline.String, Default: "report_key"},
+			{Name: "select", Type: pipeline.List, Default: []any{"findings+impression", "last"},
+				Doc: "alternatives tried in order: section names joined by +, last, all or text"},
+		},
+		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newSections(b, d) },
+	})
+}
+
+func stringList(p pipeline.Params, name string) ([]string, error) {
+	var out []string
+	for _, v := range p.List(name) {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: params.%s: want a list of strings, got %v", pipeline.ErrParamType, name, v)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Index is mimic.index.
+type Index struct {
+	deps    Deps
+	root    string
+	opts    cxr.Options
+	labeler string
+	batch   int
+	shard   pipeline.Shard
+	alloc   memory.Allocator
+	q       pipeline.Quarantine
+	log     interface{ Info(string, ...any) }
+}
+
+func newIndex(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+	views, err := stringList(b.Params, "views")
+	if err != nil {
+		return nil, err
+	}
+	if len(views) == 0 {
+		return nil, fmt.Errorf(`%w: params.views is empty (use ["all"] to keep every view)`, pipeline.ErrParamType)
+	}
+	splits, err := stringList(b.Params, "splits")
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range splits {
+		if !slices.Contains(cxr.Splits, s) {
+			return nil, fmt.Errorf("%w: params.splits: unknown split %q (want train, validate, test)", pipeline.ErrParamType, s)
+		}
+	}
+	if len(splits) == 0 {
+		return nil, fmt.Errorf("%w: params.splits is empty", pipeline.ErrParamType)
+	}
+	pol, err := cxr.ParsePolicy(b.Params.Any("uncertain"), b.Params.String("blank"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: params.%v", pipeline.ErrParamType, err)
+	}
+	lab := b.Params.String("labeler")
+	if lab != "chexpert" && lab != "negbio" {
+		return nil, fmt.Errorf("%w: params.labeler %q: want chexpert or negbio", pipeline.ErrParamType, lab)
+	}
+	if b.Params.Int("batch_rows") <= 0 {
+		return nil, fmt.Errorf("%w: params.batch_rows must be > 0", pipeline.ErrParamType)
+	}
+	return &Index{deps: d, root: b.Params.String("root"), labeler: lab, batch: b.Params.Int("batch_rows"),
+		opts: cxr.Options{Views: views, Splits: splits, Policy: pol}, shard: b.Shard, alloc: b.Alloc,
+		q: b.Quarantine, log: b.Logger}, nil
+}
+
+func (x *Index) Schema() *arrow.Schema { return schemas.MIMICIndex }
+
+// The tables mimic.index reads under root: name+".gz" when present, else
+// name (the compression is sniffed from the bytes either way).
+const (
+	MetadataTable = "mimic-cxr-2.0.0-metadata.csv"
+	SplitTable    = "mimic-cxr-2.0.0-split.csv"
+	ChexpertTable = "mimic-cxr-2.0.0-chexpert.csv"
+	NegbioTable   = "mimic-cxr-2.0.0-negbio.csv"
+)
+
+func openTable(ctx context.Context, s objstore.Store, name string) (cxr.Input, func(), error) {
+	for _, key := range []string{name + ".gz", name} {
+		rc, err := s.Get(ctx, key, objstore.All)
+		if errors.Is(err, objstore.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return cxr.Input{}, nil, err
+		}
+		return cxr.Input{Name: key, R: rc}, func() { rc.Close() }, nil
+	}
+	return cxr.Input{}, nil, fmt.Errorf("mimic.index: neither %s.gz nor %s under %s", name, name, s)
+}
+
+// Build reads the tables under the stage's root and joins them (Produce
+// calls it; exported for tools that want the index without a pipeline).
+func (x *Index) Build(ctx context.Context) (*cxr.Index, error) {
+	store, err := x.deps.Open(ctx, x.root)
+	if err != nil {
+		return nil, err
+	}
+	labels := ChexpertTable
+	if x.labeler == "negbio" {
+		labels = NegbioTable
+	}
+	var t cxr.Tables
+	for _, p := range []struct {
+		in   *cxr.Input
+		name string
+	}{{&t.Metadata, MetadataTable}, {&t.Split, SplitTable}, {&t.Labels, labels}} {
+		in, done, err := openTable(ctx, store, p.name)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		*p.in = in
+	}
+	return cxr.Build(t, x.opts)
+}
+
+func (x *Index) owns(study int64) bool {
+	return x.shard.All() || cxr.StudyShard(study, x.shard.Count) == x.shard.Index
+}
+
+func (x *Index) Produce(ctx context.Context, out pipeline.Emitter) error {
+	ix, err := x.Build(ctx)
+	if err != nil {
+		return err
+	}
+	// Problems tied to a study go to the study's shard; malformed CSV rows
+	// (study unknown) to shard 0, so n shards report each problem once.
+	for _, p := range ix.Problems() {
+		mine := x.owns(p.Study)
+		if p.Study == 0 {
+			mine = x.shard.All() || x.shard.Index == 0
+		}
+		if !mine {
+			continue
+		}
+		if err := x.q.Add(p.Key, p.Reason); err != nil {
+			return err
+		}
+	}
+	bb := newIndexBuilder(x.alloc)
+	defer bb.release()
+	emitted := 0
+	for e := range ix.Shard(x.shard.Index, x.shard.Count) {
+		bb.append(&e)
+		if bb.n == x.batch {
+			emitted += bb.n
+			if err := out.Emit(ctx, bb.batch()); err != nil {
+				return err
+			}
+		}
+	}
+	if bb.n > 0 {
+		emitted += bb.n
+		if err := out.Emit(ctx, bb.batch()); err != nil {
+			return err
+		}
+	}
+	st := ix.Stats()
+	x.log.Info("mimic index", "images", emitted, "joined_images", st.Images, "studies", st.Studies,
+		"dropped_view", st.DroppedView, "dropped_split", st.DroppedSplit, "problems", st.Problems,
+		"views", strings.Join(x.opts.Views, ","), "shard", fmt.Sprintf("%d/%d", x.shard.Index, max(x.shard.Count, 1)))
+	return nil
+}
+
+type indexBuilder struct {
+	rb      *array.RecordBuilder
+	subject *array.Int64Builder
+	study   *array.Int64Builder
+	dicom   *array.StringBuilder
+	split   *array.StringBuilder
+	view    *array.StringBuilder
+	rows    *array.Int32Builder
+	cols    *array.Int32Builder
+	image   *array.StringBuilder
+	report  *array.StringBuilder
+	labels  *array.FixedSizeListBuilder
+	lvals   *array.Float32Builder
+	mask    *array.FixedSizeListBuilder
+	mvals   *array.Uint8Builder
+	n       int
+}
+
+func newIndexBuilder(alloc memory.Allocator) *indexBuilder {
+	rb := array.NewRecordBuilder(alloc, schemas.MIMICIndex)
+	b := &indexBuilder{rb: rb,
+		subject: rb.Field(0).(*array.Int64Builder), study: rb.Field(1).(*array.Int64Builder),
+		dicom: rb.Field(2).(*array.StringBuilder), split: rb.Field(3).(*array.StringBuilder),
+		view: rb.Field(4).(*array.StringBuilder), rows: rb.Field(5).(*array.Int32Builder),
+		cols: rb.Field(6).(*array.Int32Builder), image: rb.Field(7).(*array.StringBuilder),
+		report: rb.Field(8).(*array.StringBuilder), labels: rb.Field(9).(*array.FixedSizeListBuilder),
+		mask: rb.Field(10).(*array.FixedSizeListBuilder)}
+	b.lvals = b.labels.ValueBuilder().(*array.Float32Builder)
+	b.mvals = b.mask.ValueBuilder().(*array.Uint8Builder)
+	return b
+}
+
+func (b *indexBuilder) append(e *cxr.Entry) {
+	b.subject.Append(e.SubjectID)
+	b.study.Append(e.StudyID)
+	b.dicom.Append(e.DicomID)
+	b.split.Append(e.Split)
+	b.view.Append(e.View)
+	b.rows.Append(e.Rows)
+	b.cols.Append(e.Columns)
+	b.image.Append(e.ImageKey())
+	b.report.Append(e.ReportKey())
+	b.labels.Append(true)
+	b.lvals.AppendValues(e.Labels[:], nil)
+	b.mask.Append(true)
+	b.mvals.AppendValues(e.Mask[:], nil)
+	b.n++
+}
+
+func (b *indexBuilder) batch() arrow.RecordBatch {
+	b.n = 0
+	return b.rb.NewRecordBatch()
+}
+
+func (b *indexBuilder) release() { b.rb.Release() }
