@@ -339,12 +339,21 @@ func (c *canvas) render(noiseSeed uint64, w, h int, exposure float64) *image.Gra
 			top := c.d[j0*c.w+i0]*(1-tx) + c.d[j0*c.w+i1]*tx
 			bot := c.d[j1*c.w+i0]*(1-tx) + c.d[j1*c.w+i1]*tx
 			d := float64(top*(1-ty)+bot*ty)*exposure + noise.next()*0.018
-			v := 255 * math.Pow(max(0, min(1, d*1.25)), 0.8)
-			row[x] = uint8(v + 0.5)
+			row[x] = toneCurve[int(max(0, min(1, d*1.25))*(toneSteps-1))]
 		}
 	}
 	return img
 }
+
+// toneCurve maps detector density in [0,1] to 8-bit gray (gamma 0.8).
+const toneSteps = 4096
+
+var toneCurve = func() (lut [toneSteps]uint8) {
+	for i := range lut {
+		lut[i] = uint8(255*math.Pow(float64(i)/(toneSteps-1), 0.8) + 0.5)
+	}
+	return lut
+}()
 
 // noise is a fast approximately Gaussian generator (sum of uniforms from a
 // xorshift stream), deterministic per image.

@@ -41,7 +41,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.cfgPath, "config", "pipelines.yaml", "pipelines file")
 	config.BindFlags(root.PersistentFlags())
 	root.AddCommand(a.runCmd(), a.planCmd(), a.validateCmd(), a.listCmd(), a.kindsCmd(), versionCmd(),
-		tokenizeCmd(), modelsCmd())
+		tokenizeCmd(), modelsCmd(), a.synthCmd())
 	return root
 }
 

@@ -295,3 +295,31 @@ func datasetDigest(t *testing.T, store objstore.Store, prefix string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+func TestSynthCommand(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, demoConfig)
+	out := filepath.Join(dir, "mimic")
+	code, stdout, errs := medflow(t, "synth", "--config", cfg, "--out", out, "--studies", "6", "--size", "64x80", "--corrupt-fraction", "0.5", "--seed", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(stdout, "wrote 3 subjects, 6 studies") || !strings.Contains(stdout, "planted ") {
+		t.Errorf("output: %s", stdout)
+	}
+	for _, name := range []string{"mimic-cxr-2.0.0-metadata.csv.gz", "mimic-cxr-2.0.0-split.csv.gz", "mimic-cxr-2.0.0-chexpert.csv.gz", "mimic-cxr-2.0.0-negbio.csv.gz", "files/p10"} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("missing %s: %v", name, err)
+		}
+	}
+	for args, want := range map[string]string{
+		"--size 64": `--size "64": want WIDTHxHEIGHT`,
+		"--size 8x8": "image size 8x8 is too small",
+		"--studies 0": "studies must be in [1, 9e6]",
+	} {
+		code, _, errs := medflow(t, append([]string{"synth", "--config", cfg, "--out", out}, strings.Fields(args)...)...)
+		if code != 1 || !strings.Contains(errs, want) {
+			t.Errorf("%s: exit %d %s", args, code, errs)
+		}
+	}
+}
