@@ -219,7 +219,7 @@ func writeTables(ctx context.Context, store objstore.Store, o Options, studies [
 		}
 		sum.Studies++
 		rng := rand.New(rand.NewPCG(o.Seed^0x7ab1e, uint64(i)))
-		date := strconv.Itoa(2110 + rng.IntN(80)) + fmt.Sprintf("%02d%02d", 1+rng.IntN(12), 1+rng.IntN(28))
+		date := strconv.Itoa(2110+rng.IntN(80)) + fmt.Sprintf("%02d%02d", 1+rng.IntN(12), 1+rng.IntN(28))
 		subj, sid := strconv.FormatInt(st.subject, 10), strconv.FormatInt(st.id, 10)
 		for _, im := range st.images {
 			sum.Images++

@@ -98,7 +98,9 @@ func TestWriteReadBack(t *testing.T) {
 			switch f.Kind {
 			case "missing-report", "bad-label-row":
 				lost++
-				if !slices.ContainsFunc(quarantined, func(q string) bool { return strings.Contains(q, strings.TrimSuffix(f.Key, ".gz")) || strings.Contains(q, f.Key) }) {
+				if !slices.ContainsFunc(quarantined, func(q string) bool {
+					return strings.Contains(q, strings.TrimSuffix(f.Key, ".gz")) || strings.Contains(q, f.Key)
+				}) {
 					t.Errorf("plain=%v: fault %+v not quarantined; quarantine: %q", plain, f, quarantined)
 				}
 			}

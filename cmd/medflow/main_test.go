@@ -313,8 +313,8 @@ func TestSynthCommand(t *testing.T) {
 		}
 	}
 	for args, want := range map[string]string{
-		"--size 64": `--size "64": want WIDTHxHEIGHT`,
-		"--size 8x8": "image size 8x8 is too small",
+		"--size 64":   `--size "64": want WIDTHxHEIGHT`,
+		"--size 8x8":  "image size 8x8 is too small",
 		"--studies 0": "studies must be in [1, 9e6]",
 	} {
 		code, _, errs := medflow(t, append([]string{"synth", "--config", cfg, "--out", out}, strings.Fields(args)...)...)
