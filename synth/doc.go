@@ -1,10 +1,22 @@
-// Package synth generates a phantom MIMIC-CXR dataset: CheXpert-style
-// label vectors with realistic prevalence and co-occurrence (Sampler),
-// radiology reports consistent with them (Report), and chest radiograph
-// phantoms with a visible sign per positive label (Phantom).
+// Package synth generates a phantom MIMIC-CXR(-JPG) dataset to run the
+// flagship pipeline on, since the real one is credentialed:
 //
-// Implemented: labels, reports, phantom images. Not yet: writing the full
-// MIMIC-CXR layout (files/pXX/..., the metadata/split/chexpert CSVs, gz,
-// corrupt-input injection) and the `medflow synth` command; they build on
-// the mimic package's layout helpers.
+//   - Sampler: CheXpert-style label vectors whose positive/uncertain/
+//     negative rates are calibrated to CheXpert's, with CheXpert's
+//     distribution of positives per study, No Finding exclusive of
+//     findings, and parenchymal findings usually with Lung Opacity;
+//   - Report: reports in MIMIC-CXR's layout that state, negate or hedge
+//     each label consistently with its value, some without FINDINGS or
+//     IMPRESSION, a few with an addendum;
+//   - Phantom: chest radiograph phantoms (body, lungs, mediastinum, heart,
+//     diaphragm, ribs, clavicles, vessel markings, quantum noise; patient
+//     size, position, exposure, AP vs PA) with a visible sign per positive
+//     label and a faint one per uncertain label;
+//   - Write: the whole layout (files/pXX/..., metadata/split/chexpert/
+//     negbio tables, gzip by default) with realistic planted faults.
+//
+// Not implemented: lateral views are drawn as frontal phantoms (medflow's
+// pipelines use frontal views); co-occurrence beyond the Lung Opacity rule
+// is only what the positive-count distribution implies; Go's JPEG encoder
+// makes full-size images cost about 0.5 s each per core.
 package synth
