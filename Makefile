@@ -17,12 +17,13 @@ export MEDFLOW_VERSITYGW := $(VERSITYGW)
 BENCH_COUNT ?= 5
 
 include mk/tokenizer.mk
+include mk/imaging.mk
 
 .PHONY: all deps go-deps build demo test lint race fuzz bench clean
 
 all: build
 
-deps: go-deps $(VERSITYGW) $(TOKENIZER_DEPS)
+deps: go-deps $(VERSITYGW) $(TOKENIZER_DEPS) $(IMAGING_DEPS)
 
 go-deps:
 	$(GO) mod download

@@ -6,6 +6,7 @@ import (
 	"github.com/medflow/medflow/stages/columns"
 	"github.com/medflow/medflow/stages/files"
 	"github.com/medflow/medflow/stages/gen"
+	imagestage "github.com/medflow/medflow/stages/image"
 	mimicstages "github.com/medflow/medflow/stages/mimic"
 	"github.com/medflow/medflow/stages/text"
 )
@@ -23,6 +24,7 @@ func Register(r *pipeline.Registry, d Deps) error {
 		text.Register,
 		func(r *pipeline.Registry) error { return files.Register(r, d) },
 		func(r *pipeline.Registry) error { return mimicstages.Register(r, mimicstages.Deps{Open: d.Open}) },
+		func(r *pipeline.Registry) error { return imagestage.Register(r, imagestage.Deps{Open: d.Open}) },
 	} {
 		if err := reg(r); err != nil {
 			return err

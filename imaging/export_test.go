@@ -1,0 +1,4 @@
+package imaging
+
+// CMallocInUse exposes the C heap size to the tests.
+var CMallocInUse = cMallocInUse
