@@ -36,13 +36,18 @@ $(VERSITYGW):
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/medflow ./cmd/medflow
 
-# The main job: generate the demo input into ./data/demo/in, then read it,
-# filter, rescale and write Parquet rows + Arrow per-group stats to
-# ./data/demo/out.
-demo: build
+# The main job. 1) The generic demo: generate rows into ./data/demo/in,
+# then read, filter, rescale and write Parquet rows + Arrow per-group stats
+# to ./data/demo/out. 2) The flagship's ingest: write a phantom MIMIC-CXR
+# dataset to ./data/mimic (60 studies, full-size JPEGs, a few planted
+# faults), then index it, decode the frontal images to 224x224, extract
+# and tokenize the reports into ./data/mimic-out (faults are quarantined).
+demo: build $(TOKENIZER_MODEL)
 	bin/medflow run demo-data
 	bin/medflow run demo
-	bin/medflow plan demo --format text
+	bin/medflow synth --out ./data/mimic --studies 60 --corrupt-fraction 0.05
+	bin/medflow run mimic-ingest
+	bin/medflow plan mimic-ingest --format text
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -16,6 +16,7 @@ import (
 	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/connectors/local"
 	"github.com/medflow/medflow/connectors/objstore"
+	"github.com/medflow/medflow/internal/testenv"
 	"github.com/medflow/medflow/pipeline/pipelinetest"
 )
 
@@ -321,5 +322,57 @@ func TestSynthCommand(t *testing.T) {
 		if code != 1 || !strings.Contains(errs, want) {
 			t.Errorf("%s: exit %d %s", args, code, errs)
 		}
+	}
+}
+
+// The flagship's ingest on a phantom dataset: synth, then index, decode,
+// sections and tokenize, with the planted faults quarantined.
+func TestMimicIngest(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "tokenizer.model")
+	if code, _, errs := medflow(t, "models", "llama2-tokenizer", "--npm", testenv.Llama2NPM(t), "--out", model); code != 0 {
+		t.Fatalf("models: %s", errs)
+	}
+	cfg := writeConfig(t, dir, `
+settings: {work: DIR/work}
+variants:
+  ingest:
+    stages:
+      - {name: index, kind: mimic.index, params: {root: DIR/mimic}}
+      - {name: images, kind: image.decode, inputs: [index], workers: 2, params: {root: DIR/mimic, path_column: image_key, key_column: dicom_id, size: 32, rows_column: rows, columns_column: columns}}
+      - {name: images-out, kind: files.write, inputs: [images], params: {uri: DIR/out/images}}
+      - {name: sections, kind: report.sections, inputs: [index], params: {root: DIR/mimic}}
+      - {name: tokens, kind: text.tokenize, inputs: [sections], params: {model: MODEL, column: report_text}}
+      - {name: tokens-out, kind: files.write, inputs: [tokens], params: {uri: DIR/out/reports}}
+`)
+	b, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, []byte(strings.ReplaceAll(string(b), "MODEL", model)), 0o644)
+	code, stdout, errs := medflow(t, "synth", "--config", cfg, "--out", filepath.Join(dir, "mimic"), "--studies", "24",
+		"--size", "96x128", "--corrupt-fraction", "0.3", "--seed", "5")
+	if code != 0 {
+		t.Fatalf("synth: %s", errs)
+	}
+	planted := strings.Count(stdout, "planted ")
+	imageFaults := strings.Count(stdout, "-jpeg: ") + strings.Count(stdout, "empty-image: ")
+	if planted == 0 || imageFaults == 0 {
+		t.Fatalf("seed 5 planted no (image) faults:\n%s", stdout)
+	}
+	code, _, errs = medflow(t, "run", "ingest", "--config", cfg, "--no-progress")
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, errs)
+	}
+	// A bad label row is quarantined itself, and so is its study's frontal
+	// image, which is left without labels.
+	want := planted + strings.Count(stdout, "bad-label-row: ")
+	if got := strings.Count(errs, "quarantined: stage "); got != want {
+		t.Errorf("%d records quarantined, want %d for the %d planted faults:\n%s\n%s", got, want, planted, stdout, errs)
+	}
+	store, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, reports := countRows(t, store, "out/images"), countRows(t, store, "out/reports")
+	if images == 0 || reports == 0 || images > 24 || reports > 24 || images+int64(imageFaults) < reports {
+		t.Errorf("images %d, reports %d of 24 frontal studies (%d image faults)", images, reports, imageFaults)
 	}
 }
