@@ -33,7 +33,7 @@ $(VERSITYGW):
 	GOBIN=$(dir $@) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 	@$@ --version >/dev/null 2>&1 || $@ --help >/dev/null
 
-build:
+build: $(IMAGING_DEPS)
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/medflow ./cmd/medflow
 
 # The main job. 1) The generic demo: generate rows into ./data/demo/in,
