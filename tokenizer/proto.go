@@ -101,54 +101,78 @@ func NewModelProto() *ModelProto {
 
 var errTruncated = errors.New("truncated or malformed protobuf")
 
+// field is one decoded protobuf field: v holds varint and fixed-width
+// values, data length-delimited ones.
+type field struct {
+	num  protowire.Number
+	typ  protowire.Type
+	v    uint64
+	data []byte
+}
+
+// eachField calls f for every field of the message b, in order.
+func eachField(b []byte, f func(field) error) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return errTruncated
+		}
+		b = b[n:]
+		fl := field{num: num, typ: typ}
+		switch typ {
+		case protowire.VarintType:
+			fl.v, n = protowire.ConsumeVarint(b)
+		case protowire.Fixed32Type:
+			var v uint32
+			v, n = protowire.ConsumeFixed32(b)
+			fl.v = uint64(v)
+		case protowire.Fixed64Type:
+			fl.v, n = protowire.ConsumeFixed64(b)
+		case protowire.BytesType:
+			fl.data, n = protowire.ConsumeBytes(b)
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return errTruncated
+		}
+		b = b[n:]
+		if err := f(fl); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // ParseModelProto decodes a serialized sentencepiece ModelProto.
 func ParseModelProto(b []byte) (*ModelProto, error) {
 	m := NewModelProto()
 	sawTrainer := false
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, errTruncated
+	err := eachField(b, func(f field) error {
+		if f.typ != protowire.BytesType {
+			return nil
 		}
-		b = b[n:]
-		switch {
-		case num == 1 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return nil, errTruncated
-			}
-			p, err := parsePiece(v)
+		switch f.num {
+		case 1:
+			p, err := parsePiece(f.data)
 			if err != nil {
-				return nil, fmt.Errorf("piece %d: %w", len(m.Pieces), err)
+				return fmt.Errorf("piece %d: %w", len(m.Pieces), err)
 			}
 			m.Pieces = append(m.Pieces, p)
-			b = b[n:]
-		case num == 2 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return nil, errTruncated
-			}
-			if err := parseTrainerSpec(m, v); err != nil {
-				return nil, fmt.Errorf("trainer_spec: %w", err)
+		case 2:
+			if err := parseTrainerSpec(m, f.data); err != nil {
+				return fmt.Errorf("trainer_spec: %w", err)
 			}
 			sawTrainer = true
-			b = b[n:]
-		case num == 3 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return nil, errTruncated
+		case 3:
+			if err := parseNormalizerSpec(m, f.data); err != nil {
+				return fmt.Errorf("normalizer_spec: %w", err)
 			}
-			if err := parseNormalizerSpec(m, v); err != nil {
-				return nil, fmt.Errorf("normalizer_spec: %w", err)
-			}
-			b = b[n:]
-		default:
-			n := protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return nil, errTruncated
-			}
-			b = b[n:]
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if !sawTrainer && len(m.Pieces) == 0 {
 		return nil, errors.New("no pieces and no trainer_spec: not a SentencePiece model")
@@ -158,142 +182,70 @@ func ParseModelProto(b []byte) (*ModelProto, error) {
 
 func parsePiece(b []byte) (ProtoPiece, error) {
 	p := ProtoPiece{Type: Normal}
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return p, errTruncated
-		}
-		b = b[n:]
+	err := eachField(b, func(f field) error {
 		switch {
-		case num == 1 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return p, errTruncated
-			}
-			p.Piece = string(v)
-			b = b[n:]
-		case num == 2 && typ == protowire.Fixed32Type:
-			v, n := protowire.ConsumeFixed32(b)
-			if n < 0 {
-				return p, errTruncated
-			}
-			p.Score = math.Float32frombits(v)
-			b = b[n:]
-		case num == 3 && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return p, errTruncated
-			}
-			p.Type = PieceType(int32(v))
-			b = b[n:]
-		default:
-			n := protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return p, errTruncated
-			}
-			b = b[n:]
+		case f.num == 1 && f.typ == protowire.BytesType:
+			p.Piece = string(f.data)
+		case f.num == 2 && f.typ == protowire.Fixed32Type:
+			p.Score = math.Float32frombits(uint32(f.v))
+		case f.num == 3 && f.typ == protowire.VarintType:
+			p.Type = PieceType(int32(f.v))
 		}
-	}
-	return p, nil
+		return nil
+	})
+	return p, err
 }
 
 func parseTrainerSpec(m *ModelProto, b []byte) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return errTruncated
+	return eachField(b, func(f field) error {
+		if f.num == 44 && f.typ == protowire.BytesType {
+			m.UnkSurface = string(f.data)
 		}
-		b = b[n:]
-		if typ == protowire.VarintType {
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return errTruncated
-			}
-			b = b[n:]
-			switch num {
-			case 3:
-				m.ModelType = int32(v)
-			case 4:
-				m.VocabSize = int32(v)
-			case 24:
-				m.TreatWhitespaceAsSuffix = v != 0
-			case 25:
-				m.SplitDigits = v != 0
-			case 26:
-				m.AllowWhitespaceOnly = v != 0
-			case 35:
-				m.ByteFallback = v != 0
-			case 40:
-				m.UnkID = int32(v)
-			case 41:
-				m.BosID = int32(v)
-			case 42:
-				m.EosID = int32(v)
-			case 43:
-				m.PadID = int32(v)
-			}
-			continue
+		if f.typ != protowire.VarintType {
+			return nil
 		}
-		if num == 44 && typ == protowire.BytesType {
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return errTruncated
-			}
-			m.UnkSurface = string(v)
-			b = b[n:]
-			continue
+		switch v := f.v; f.num {
+		case 3:
+			m.ModelType = int32(v)
+		case 4:
+			m.VocabSize = int32(v)
+		case 24:
+			m.TreatWhitespaceAsSuffix = v != 0
+		case 25:
+			m.SplitDigits = v != 0
+		case 26:
+			m.AllowWhitespaceOnly = v != 0
+		case 35:
+			m.ByteFallback = v != 0
+		case 40:
+			m.UnkID = int32(v)
+		case 41:
+			m.BosID = int32(v)
+		case 42:
+			m.EosID = int32(v)
+		case 43:
+			m.PadID = int32(v)
 		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return errTruncated
-		}
-		b = b[n:]
-	}
-	return nil
+		return nil
+	})
 }
 
 func parseNormalizerSpec(m *ModelProto, b []byte) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return errTruncated
-		}
-		b = b[n:]
+	return eachField(b, func(f field) error {
 		switch {
-		case typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return errTruncated
-			}
-			b = b[n:]
-			switch num {
-			case 3:
-				m.AddDummyPrefix = v != 0
-			case 4:
-				m.RemoveExtraWhitespaces = v != 0
-			case 5:
-				m.EscapeWhitespaces = v != 0
-			}
-		case typ == protowire.BytesType && (num == 1 || num == 2):
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return errTruncated
-			}
-			if num == 1 {
-				m.NormalizerName = string(v)
-			} else {
-				m.PrecompiledCharsmap = append([]byte(nil), v...)
-			}
-			b = b[n:]
-		default:
-			n := protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return errTruncated
-			}
-			b = b[n:]
+		case f.typ == protowire.VarintType && f.num == 3:
+			m.AddDummyPrefix = f.v != 0
+		case f.typ == protowire.VarintType && f.num == 4:
+			m.RemoveExtraWhitespaces = f.v != 0
+		case f.typ == protowire.VarintType && f.num == 5:
+			m.EscapeWhitespaces = f.v != 0
+		case f.typ == protowire.BytesType && f.num == 1:
+			m.NormalizerName = string(f.data)
+		case f.typ == protowire.BytesType && f.num == 2:
+			m.PrecompiledCharsmap = append([]byte(nil), f.data...)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func appendBool(b []byte, num protowire.Number, v bool) []byte {
