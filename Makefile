@@ -66,7 +66,10 @@ test: deps lint
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
+	$(GO) test ./mimic -run '^$$' -fuzz FuzzCSV -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
+	$(GO) test ./mimic -run '^$$' -fuzz FuzzParseReport -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
 	$(MAKE) tokenizer-fuzz TOKENIZER_FUZZTIME=$(FUZZTIME)
+	$(MAKE) imaging-fuzz IMAGING_FUZZTIME=$(FUZZTIME)
 
 # Benchmarks: each compares medflow with a reference in the same run;
 # benchreport prints medians and ratios.
@@ -78,6 +81,7 @@ bench: deps build
 	$(GO) test -run '^$$' -bench 'S3Read' -count $(BENCH_COUNT) ./connectors/s3 | tee out/bench-s3.txt
 	$(GO) run ./internal/cmd/benchreport out/bench-engine.txt out/bench-rss.txt out/bench-s3.txt
 	$(MAKE) tokenizer-bench
+	$(MAKE) imaging-bench
 
 clean:
 	rm -rf bin out data
