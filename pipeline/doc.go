@@ -41,7 +41,8 @@
 // ("stage "X": record N: cause"); a stage names the record with
 // RecordError. Panics in stages become errors wrapping ErrPanic.
 // Per-record faults that should not stop the run go to the Quarantine,
-// limited by PlanOptions.MaxQuarantined.
+// limited by PlanOptions.MaxQuarantined (a count) and MaxErrorRate (a
+// per-stage fraction, checked before any sink commits).
 //
 // # Observability
 //

@@ -147,7 +147,10 @@ func (r *Run) Execute(ctx context.Context) error {
 	if r.err != nil {
 		return r.err
 	}
-	return context.Cause(ctx)
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	return r.checkErrorRate()
 }
 
 // fail records the run's first error and cancels the rest.
@@ -431,6 +434,9 @@ func (s *stageRun) sink(ctx context.Context, k Sink) (err error) {
 		if !ok {
 			if err != nil {
 				return err
+			}
+			if err := s.run.checkErrorRate(); err != nil {
+				return err // before committing anything
 			}
 			return s.call(-1, func() error { return k.Close(ctx) })
 		}

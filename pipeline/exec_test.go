@@ -428,3 +428,34 @@ func TestStatsConsistent(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxErrorRate(t *testing.T) {
+	for _, tc := range []struct {
+		every int
+		fail  bool
+	}{{4, true}, {10, false}} {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		sinks := map[string]*collectSink{}
+		plan, err := testRegistry(sinks).Plan(Spec{Variant: "r", Stages: []StageSpec{
+			stage("gen", "gen", nil, map[string]any{"batches": 10, "rows": 100}),
+			stage("q", "quar", []string{"gen"}, map[string]any{"every": tc.every}),
+			stage("out", "collect", []string{"q"}, nil),
+		}}, PlanOptions{Alloc: mem, MaxErrorRate: 0.2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = plan.NewRun(RunOptions{}).Execute(context.Background())
+		if tc.fail {
+			want := `stage "q": error budget exceeded: 250 of 1000 records quarantined (25.0%), max error rate 20.0%`
+			if err == nil || err.Error() != want || !errors.Is(err, ErrErrorBudget) {
+				t.Errorf("every %d: err %v, want %s", tc.every, err, want)
+			}
+			if sinks["out"].closed || !sinks["out"].aborted {
+				t.Errorf("every %d: the sink committed despite the error rate", tc.every)
+			}
+		} else if err != nil {
+			t.Errorf("every %d: %v", tc.every, err)
+		}
+		mem.AssertSize(t, 0)
+	}
+}

@@ -233,6 +233,11 @@ func testRegistryHolds(sinks map[string]*collectSink, holds map[string]*holdTran
 			}
 			return h, nil
 		}})
+	r.MustRegister(Definition{Kind: "quar", Role: RoleTransform,
+		Params: []Param{{Name: "every", Type: Int, Required: true}},
+		New: func(b *BuildContext) (Stage, error) {
+			return &quarTransform{every: int64(b.Params.Int("every")), q: b.Quarantine}, nil
+		}})
 	r.MustRegister(Definition{Kind: "ysrc", Role: RoleSource,
 		New: func(b *BuildContext) (Stage, error) { return ySource{}, nil }})
 	return r
@@ -270,4 +275,24 @@ func (h *holdTransform) Flush(ctx context.Context, out Emitter) error {
 		}
 	}
 	return nil
+}
+
+// quarTransform quarantines rows whose x is a multiple of every and passes
+// the batch on unchanged (tests only count the quarantine).
+type quarTransform struct {
+	every int64
+	q     Quarantine
+}
+
+func (t *quarTransform) Schema() *arrow.Schema { return xSchema }
+func (t *quarTransform) Process(ctx context.Context, in arrow.RecordBatch, out Emitter) error {
+	for _, x := range in.Column(0).(*array.Int64).Int64Values() {
+		if x%t.every == 0 {
+			if err := t.q.Add(fmt.Sprint(x), "multiple"); err != nil {
+				return err
+			}
+		}
+	}
+	in.Retain()
+	return out.Emit(ctx, in)
 }

@@ -31,6 +31,10 @@ type PlanOptions struct {
 	// MaxQuarantined is the error budget: the run fails once more records
 	// than this are quarantined. 0 means no budget; < 0 means none allowed.
 	MaxQuarantined int
+	// MaxErrorRate fails the run when a stage quarantines more than this
+	// fraction of the records it handled (0: no limit). It is checked
+	// before every sink commits and when the run ends.
+	MaxErrorRate float64
 }
 
 // Node is one validated stage of a Plan.

@@ -46,3 +46,31 @@ func (q *quarantineLog) snapshot() []QuarantineEntry {
 	defer q.mu.Unlock()
 	return append([]QuarantineEntry(nil), q.entries...)
 }
+
+// checkErrorRate returns an ErrErrorBudget error when a stage quarantined
+// more than PlanOptions.MaxErrorRate of the records it handled so far.
+func (r *Run) checkErrorRate() error {
+	limit := r.plan.opts.MaxErrorRate
+	if limit <= 0 {
+		return nil
+	}
+	counts := map[string]int64{}
+	for _, e := range r.plan.quar.snapshot() {
+		counts[e.Stage]++
+	}
+	for i, n := range r.plan.Nodes {
+		q := counts[n.Spec.Name]
+		if q == 0 {
+			continue
+		}
+		handled := r.stats[i].rowsIn.Load()
+		if n.Def.Role == RoleSource {
+			handled = r.stats[i].rowsOut.Load() + q // a source drops what it quarantines
+		}
+		if rate := float64(q) / float64(max(handled, 1)); rate > limit {
+			return &StageError{Stage: n.Spec.Name, Record: -1, Err: fmt.Errorf("%w: %d of %d records quarantined (%.1f%%), max error rate %.1f%%",
+				ErrErrorBudget, q, handled, 100*rate, 100*limit)}
+		}
+	}
+	return nil
+}

@@ -28,6 +28,7 @@ func (a *app) runCmd() *cobra.Command {
 		shard      string
 		noProgress bool
 		maxQuar    int
+		maxRate    float64
 		spillDir   string
 		allocator  string
 	)
@@ -47,7 +48,7 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar, Alloc: alloc})
+			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar, MaxErrorRate: maxRate, Alloc: alloc})
 			if err != nil {
 				return err
 			}
@@ -58,6 +59,7 @@ func (a *app) runCmd() *cobra.Command {
 	cmd.Flags().StringVar(&shard, "shard", "", "run shard i of n of the sharded sources: i/n")
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no live progress display")
 	cmd.Flags().IntVar(&maxQuar, "max-quarantined", 0, "fail once more records than this are quarantined (0: no limit, -1: none allowed)")
+	cmd.Flags().Float64Var(&maxRate, "max-error-rate", 0, "fail when a stage quarantines more than this fraction of its records, checked before any sink commits (0: no limit)")
 	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "folder for barrier inputs that exceed memory (default: system temp)")
 	cmd.Flags().StringVar(&allocator, "allocator", "pool", "Arrow buffer allocator: pool (reuses freed buffers) or go (leaves them to the GC)")
 	return cmd

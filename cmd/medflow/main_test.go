@@ -376,3 +376,35 @@ variants:
 		t.Errorf("images %d, reports %d of 24 frontal studies (%d image faults)", images, reports, imageFaults)
 	}
 }
+
+func TestMaxErrorRateFlag(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"in/a.csv": "id,group,value\n1,g1,0.5\n", "in/b.csv": "id,group,value\n2,g2,oops\n",
+		"in/c.csv": "id,group,value\n3,g3,1.5\n", "in/d.csv": "id,group,value\n4,g4,2.5\n",
+	} {
+		os.MkdirAll(filepath.Join(dir, "in"), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := writeConfig(t, dir, `
+settings: {work: DIR/work}
+variants:
+  q:
+    stages:
+      - {name: read, kind: files.read, params: {uri: DIR/in, columns: ["id:int64", "group:utf8", "value:float64"], on_error: quarantine}}
+      - {name: out, kind: files.write, inputs: [read], params: {uri: DIR/out}}
+`)
+	// 1 bad file of 4: the source handled 3 rows + 1 quarantined file = 25%.
+	code, _, errs := medflow(t, "run", "q", "--config", cfg, "--no-progress", "--max-error-rate", "0.2")
+	if code != 1 || !strings.Contains(errs, `stage "read": error budget exceeded: 1 of 4 records quarantined (25.0%), max error rate 20.0%`) {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "_manifest.json")); !os.IsNotExist(err) {
+		t.Fatalf("a run over its error rate committed its output (%v)", err)
+	}
+	if code, _, errs := medflow(t, "run", "q", "--config", cfg, "--no-progress", "--max-error-rate", "0.3"); code != 0 {
+		t.Fatalf("rate 0.3: exit %d\n%s", code, errs)
+	}
+}
