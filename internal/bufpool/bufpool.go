@@ -54,9 +54,9 @@ func (a *Allocator) Allocate(size int) []byte {
 	}
 	if v := a.classes[c].Get(); v != nil {
 		a.reuses.Add(1)
-		b := *v.(*[]byte)
-		clear(b[:cap(b)])
-		return b[:size]
+		b := (*v.(*[]byte))[:size]
+		clear(b) // bytes past size are cleared by Reallocate when it grows into them
+		return b
 	}
 	return aligned(1 << c)[:size]
 }
