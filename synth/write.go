@@ -10,7 +10,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strconv"
-	"sync/atomic"
+	"sync"
 
 	"github.com/sourcegraph/conc/pool"
 
@@ -29,7 +29,8 @@ type Options struct {
 	Quality         int        // JPEG quality; default 95
 	Workers         int        // default GOMAXPROCS
 	PlainCSV        bool       // write .csv instead of .csv.gz
-	// Progress, if set, is called after each study with the number done.
+	// Progress, if set, is called after each study with the number done,
+	// one call at a time.
 	Progress func(done int)
 }
 
@@ -91,7 +92,10 @@ func Write(ctx context.Context, store objstore.Store, o Options) (Summary, error
 	}
 	sampler := NewSampler(o.Prevalence)
 	studies := make([]study, o.Studies)
-	var done atomic.Int64
+	var (
+		mu   sync.Mutex
+		done int
+	)
 	p := pool.New().WithContext(ctx).WithCancelOnError().WithFirstError().WithMaxGoroutines(o.Workers)
 	for i := range studies {
 		p.Go(func(ctx context.Context) error {
@@ -99,7 +103,10 @@ func Write(ctx context.Context, store objstore.Store, o Options) (Summary, error
 				return err
 			}
 			if o.Progress != nil {
-				o.Progress(int(done.Add(1)))
+				mu.Lock()
+				done++
+				o.Progress(done)
+				mu.Unlock()
 			}
 			return nil
 		})
