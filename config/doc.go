@@ -22,6 +22,7 @@
 //	        inputs: [read]      # a single name (inputs: read) is also accepted
 //	        workers: 2
 //	        buffer: 4
+//	        materialize: true   # keep the output, addressed by fingerprint, and reuse it
 //	        params: {column: value, factor: 2.5}
 //	  demo-big:
 //	    extends: demo
@@ -33,8 +34,8 @@
 //	        inputs: [scale]
 //
 // Top-level keys are settings and variants; variant keys are description,
-// extends and stages; stage keys are name, kind, inputs, params, workers and
-// buffer. Any other key is an ErrUnknownKey error with a "did you mean"
+// extends and stages; stage keys are name, kind, inputs, params, workers,
+// buffer and materialize. Any other key is an ErrUnknownKey error with a "did you mean"
 // suggestion, except top-level keys starting with "x-", which are ignored
 // and can hold YAML anchors. Stage names and param keys keep their case.
 // YAML anchors, aliases and merge keys (<<) may be used. Only one YAML
@@ -47,7 +48,7 @@
 // description replaces the parent's if given. Each of its stages either
 // overrides the parent stage of the same name, which keeps its position, or
 // is appended (and then needs a kind). On override, kind, inputs, workers and
-// buffer replace the inherited value when given; params are merged key by
+// buffer (and materialize) replace the inherited value when given; params are merged key by
 // key, maps recursively, other values (lists included) replaced; a null
 // param value removes the inherited key. Stages cannot be removed.
 //

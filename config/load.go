@@ -44,21 +44,22 @@ type rawVariant struct {
 }
 
 type rawStage struct {
-	name       string
-	line       int
-	kind       *string
-	inputs     []string
-	hasInputs  bool
-	inputsLine int
-	params     map[string]any
-	workers    *int
-	buffer     *int
+	name        string
+	line        int
+	kind        *string
+	inputs      []string
+	hasInputs   bool
+	inputsLine  int
+	params      map[string]any
+	workers     *int
+	buffer      *int
+	materialize *bool
 }
 
 var (
 	topKeys     = []string{"settings", "variants"}
 	variantKeys = []string{"description", "extends", "stages"}
-	stageKeys   = []string{"name", "kind", "inputs", "params", "workers", "buffer"}
+	stageKeys   = []string{"name", "kind", "inputs", "params", "workers", "buffer", "materialize"}
 )
 
 // nodeBudget bounds the number of YAML nodes visited while decoding, so that
@@ -709,6 +710,10 @@ func (d *decoder) stages(v *rawVariant, n *yaml.Node, l loc) {
 			case "buffer":
 				if b, ok := d.count(p.v, kl); ok {
 					s.buffer = &b
+				}
+			case "materialize":
+				if b, ok := d.boolean(p.v, kl); ok {
+					s.materialize = &b
 				}
 			default:
 				d.unknownKey(p, sl, stageKeys)

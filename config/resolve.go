@@ -94,6 +94,9 @@ func (r *resolver) resolve(name string) *pipeline.Spec {
 		if s.buffer != nil {
 			st.Buffer = *s.buffer
 		}
+		if s.materialize != nil {
+			st.Materialize = *s.materialize
+		}
 		if st.Params == nil {
 			st.Params = map[string]any{}
 		}

@@ -98,3 +98,12 @@ func ImageKey(subject, study int64, dicom string) string {
 func ReportKey(subject, study int64) string {
 	return StudyDir(subject, study) + ".txt"
 }
+
+// The MIMIC-CXR tables under the dataset root, as PhysioNet ships them
+// (usually gzipped: name+".gz").
+const (
+	MetadataTable = "mimic-cxr-2.0.0-metadata.csv"
+	SplitTable    = "mimic-cxr-2.0.0-split.csv"
+	ChexpertTable = "mimic-cxr-2.0.0-chexpert.csv"
+	NegbioTable   = "mimic-cxr-2.0.0-negbio.csv"
+)

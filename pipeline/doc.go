@@ -49,10 +49,20 @@
 // Run.Stats gives live per-stage counters (rows, batches, bytes, busy time,
 // time blocked on downstream, time idle waiting for upstream).
 //
-// # Not implemented yet (slots reserved)
+// # Materialization and reuse
 //
-// Node.Fingerprint is computed (hash of kind, version, code version,
-// params and upstream fingerprints) but nothing reuses outputs by it yet;
-// materialized stage outputs with committed manifests and Shard-aware
-// sources are designed to hang off Node and BuildContext.Shard.
+// A stage with StageSpec.Materialize keeps its output in a Cache, addressed
+// by Node.Fingerprint: hash(kind, version, code version, params, upstream
+// fingerprints, and, for stages implementing InputFingerprinter, the
+// listing of the objects they read). Plan.Resolve marks each materialized
+// stage whose output is committed Reuse (read instead of computed), and
+// stages that only reused stages need Skip; a forced stage and everything
+// downstream of it is computed. A materialized stage's output is committed
+// only when the stage finishes cleanly.
+//
+// # Not implemented yet
+//
+// Crash-safe resume inside a stage (deterministic part names per input
+// shard), run records, and merging sharded outputs (--shard i/n only
+// selects the input).
 package pipeline

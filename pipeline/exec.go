@@ -100,8 +100,8 @@ func (r *Run) Execute(ctx context.Context) error {
 	}
 	var all []*edge
 	for i, n := range nodes {
-		if len(n.Inputs) == 0 {
-			continue
+		if len(n.Inputs) == 0 || n.Decision != Compute {
+			continue // sources, and stages read from the cache or skipped
 		}
 		inboxes[i] = make([]*edge, len(n.Inputs))
 		if n.Def.Role == RoleBarrier {
@@ -127,10 +127,28 @@ func (r *Run) Execute(ctx context.Context) error {
 		}
 	}
 
-	var wg conc.WaitGroup
+	// Open every materialized output before starting anything, so a
+	// failure here leaves no goroutine or edge behind.
+	var runs []*stageRun
 	for i, n := range nodes {
+		if n.Decision == Skip {
+			r.stats[i].state.Store(int32(Skipped))
+			continue
+		}
 		sr := &stageRun{run: r, node: n, st: r.stats[i], in: inboxes[i]}
 		sr.out = &emitter{stageRun: sr, outs: outs[i]}
+		if err := sr.materialize(ctx); err != nil {
+			for _, prev := range runs {
+				if prev.out.tee != nil {
+					prev.out.tee.Abort()
+				}
+			}
+			return err
+		}
+		runs = append(runs, sr)
+	}
+	var wg conc.WaitGroup
+	for _, sr := range runs {
 		sr.start(ctx, &wg)
 	}
 	wg.Wait()
@@ -172,17 +190,21 @@ type stageRun struct {
 // start launches the stage's goroutines on wg.
 func (s *stageRun) start(ctx context.Context, wg *conc.WaitGroup) {
 	var bodies []func(context.Context) error
-	switch st := s.node.Stage.(type) {
-	case Source:
-		bodies = append(bodies, func(ctx context.Context) error {
-			return s.call(-1, func() error { return st.Produce(ctx, s.out) })
-		})
-	case Transform:
-		bodies = s.transformBodies(st)
-	case Sink:
-		bodies = append(bodies, func(ctx context.Context) error { return s.sink(ctx, st) })
-	case Barrier:
-		bodies = append(bodies, func(ctx context.Context) error { return s.barrier(ctx, st) })
+	if s.node.Decision == Reuse {
+		bodies = append(bodies, s.reuse)
+	} else {
+		switch st := s.node.Stage.(type) {
+		case Source:
+			bodies = append(bodies, func(ctx context.Context) error {
+				return s.call(-1, func() error { return st.Produce(ctx, s.out) })
+			})
+		case Transform:
+			bodies = s.transformBodies(st)
+		case Sink:
+			bodies = append(bodies, func(ctx context.Context) error { return s.sink(ctx, st) })
+		case Barrier:
+			bodies = append(bodies, func(ctx context.Context) error { return s.barrier(ctx, st) })
+		}
 	}
 	s.active.Store(int32(len(bodies)))
 	s.st.state.Store(int32(Running))
@@ -212,23 +234,65 @@ func (s *stageRun) exit(ctx context.Context, err error) {
 	if s.active.Add(-1) > 0 {
 		return
 	}
-	if f, ok := s.node.Stage.(Flusher); ok && err == nil && ctx.Err() == nil {
+	if f, ok := s.node.Stage.(Flusher); ok && s.node.Decision == Compute && err == nil && ctx.Err() == nil {
 		if ferr := s.call(-1, func() error { return f.Flush(ctx, s.out) }); ferr != nil {
 			s.run.fail(ferr)
 			s.st.state.Store(int32(Failed))
 		}
 	}
+	s.commit(ctx)
 	for _, e := range s.out.outs {
 		e.producerDone()
 	}
 	s.st.endNs.Store(time.Now().UnixNano())
 	if State(s.st.state.Load()) == Running {
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			s.st.state.Store(int32(Failed))
-		} else {
+		case s.node.Decision == Reuse:
+			s.st.state.Store(int32(Reused))
+		default:
 			s.st.state.Store(int32(Done))
 		}
 	}
+}
+
+// materialize starts the cache output of a materialized stage that runs.
+func (s *stageRun) materialize(ctx context.Context) error {
+	c := s.run.plan.cache
+	if c == nil || !s.node.Spec.Materialize || s.node.Decision != Compute {
+		return nil
+	}
+	w, err := c.Create(ctx, s.node.Fingerprint, s.node.Stage.Schema())
+	if err != nil {
+		return &StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)}
+	}
+	s.out.tee = w
+	return nil
+}
+
+// commit makes a materialized stage's output visible once the stage has
+// finished cleanly; otherwise it discards it.
+func (s *stageRun) commit(ctx context.Context) {
+	w := s.out.tee
+	if w == nil {
+		return
+	}
+	if ctx.Err() != nil || State(s.st.state.Load()) == Failed {
+		w.Abort()
+		return
+	}
+	if err := w.Commit(); err != nil {
+		s.run.fail(&StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)})
+		s.st.state.Store(int32(Failed))
+	}
+}
+
+// reuse emits the stage's committed output from the cache.
+func (s *stageRun) reuse(ctx context.Context) error {
+	return s.call(-1, func() error {
+		return s.run.plan.cache.Read(ctx, s.node.Fingerprint, func(b arrow.RecordBatch) error { return s.out.Emit(ctx, b) })
+	})
 }
 
 // call runs one stage callback, timing it and turning a panic into an
@@ -500,12 +564,19 @@ func (s *stageRun) checkSchema(b arrow.RecordBatch) error {
 type emitter struct {
 	*stageRun
 	outs []*edge
+	tee  CacheWriter // materialized output, or nil
 }
 
 func (e *emitter) Emit(ctx context.Context, b arrow.RecordBatch) error {
 	if err := e.checkSchema(b); err != nil {
 		b.Release()
 		return err
+	}
+	if e.tee != nil {
+		if err := e.tee.Write(b); err != nil {
+			b.Release()
+			return fmt.Errorf("materialize: %w", err)
+		}
 	}
 	e.st.rowsOut.Add(b.NumRows())
 	e.st.batchesOut.Add(1)

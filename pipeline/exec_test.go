@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/medflow/medflow/connectors/dataset"
+	"github.com/medflow/medflow/connectors/local"
 )
 
 // runSpec plans and runs stages with a checked allocator, failing the test
@@ -455,6 +458,53 @@ func TestMaxErrorRate(t *testing.T) {
 			}
 		} else if err != nil {
 			t.Errorf("every %d: %v", tc.every, err)
+		}
+		mem.AssertSize(t, 0)
+	}
+}
+
+// A materialized stage that does not finish (here: the run is cancelled)
+// commits nothing: the next run computes it, and the one after reuses it.
+func TestMaterializedFailureCommitsNothing(t *testing.T) {
+	dir := t.TempDir()
+	store, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []Decision{Compute, Compute, Reuse} {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		a := stage("a", "add", []string{"gen"}, map[string]any{"delta": 1})
+		a.Materialize = true
+		sink := map[string]any{}
+		if i == 0 {
+			sink["delay"] = "5ms" // the sink's params are not in a's fingerprint
+		}
+		plan, err := testRegistry(nil).Plan(Spec{Variant: "m", Stages: []StageSpec{
+			stage("gen", "gen", nil, map[string]any{"batches": 40, "rows": 500}), a,
+			stage("out", "collect", []string{"a"}, sink),
+		}}, PlanOptions{Alloc: mem})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache := dataset.NewCache(store, "cache", mem)
+		if err := plan.Resolve(context.Background(), cache, nil); err != nil {
+			t.Fatal(err)
+		}
+		if d := plan.Node("a").Decision; d != want {
+			t.Fatalf("run %d: a is %v, want %v", i, d, want)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		if i == 0 {
+			time.AfterFunc(30*time.Millisecond, cancel)
+		}
+		err = plan.NewRun(RunOptions{}).Execute(ctx)
+		cancel()
+		if (err != nil) != (i == 0) {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		has, _ := cache.Has(context.Background(), plan.Node("a").Fingerprint)
+		if has != (i > 0) {
+			t.Fatalf("run %d: committed = %v", i, has)
 		}
 		mem.AssertSize(t, 0)
 	}

@@ -50,7 +50,10 @@ type Node struct {
 	Fingerprint string
 	Workers     int
 	Buffer      int
-	index       int
+	// Decision is set by Plan.Resolve; Compute otherwise.
+	Decision Decision
+	inputFP  string // a source's input fingerprint, from Resolve
+	index    int
 }
 
 // Plan is a validated variant, nodes in topological order.
@@ -59,6 +62,7 @@ type Plan struct {
 	Nodes []*Node
 	opts  PlanOptions
 	quar  *quarantineLog
+	cache Cache // set by Resolve
 }
 
 // Node returns the node named name, or nil.
@@ -315,7 +319,7 @@ func topoSort(stages []StageSpec, byName map[string]*Node) ([]*Node, []string) {
 func fingerprint(n *Node, codeVersion string) string {
 	h := sha256.New()
 	params, _ := json.Marshal(n.Params.Values()) // map keys are sorted
-	fmt.Fprintf(h, "kind=%s\nversion=%s\ncode=%s\nparams=%s\n", n.Def.Kind, n.Def.Version, codeVersion, params)
+	fmt.Fprintf(h, "kind=%s\nversion=%s\ncode=%s\nparams=%s\ninputs=%s\n", n.Def.Kind, n.Def.Version, codeVersion, params, n.inputFP)
 	for _, up := range n.Inputs {
 		fmt.Fprintf(h, "input=%s\n", up.Fingerprint)
 	}

@@ -8,11 +8,13 @@ import (
 )
 
 // WriteText writes the plan as a table, one stage per line in execution
-// order, with its role, workers, inputs, fingerprint and output schema.
+// order, with its role, workers, inputs, fingerprint, what a run does with
+// it (compute, reuse, skip; * marks materialized stages) and its output
+// schema.
 func (p *Plan) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "variant %s: %d stages\n", p.Spec.Variant, len(p.Nodes))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STAGE\tKIND\tROLE\tWORKERS\tINPUTS\tFINGERPRINT\tOUTPUT")
+	fmt.Fprintln(tw, "STAGE\tKIND\tROLE\tWORKERS\tINPUTS\tFINGERPRINT\tRUN\tOUTPUT")
 	for _, n := range p.Nodes {
 		ins := make([]string, len(n.Inputs))
 		for i, up := range n.Inputs {
@@ -22,8 +24,12 @@ func (p *Plan) WriteText(w io.Writer) error {
 		if in == "" {
 			in = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", n.Spec.Name, n.Spec.Kind, n.Def.Role,
-			n.Workers, in, n.Fingerprint, SchemaString(n.Stage.Schema()))
+		run := n.Decision.String()
+		if n.Spec.Materialize {
+			run += "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", n.Spec.Name, n.Spec.Kind, n.Def.Role,
+			n.Workers, in, n.Fingerprint, run, SchemaString(n.Stage.Schema()))
 	}
 	return tw.Flush()
 }

@@ -30,6 +30,10 @@ type StageSpec struct {
 	// Buffer is the capacity, in batches, of each of this stage's output
 	// edges; 0 means DefaultBuffer.
 	Buffer int
+	// Materialize keeps the stage's output in the run's Cache, addressed
+	// by its fingerprint, so a later run with the same fingerprint reuses
+	// it instead of recomputing the stage and what only it needs.
+	Materialize bool
 	// Line is the line of the stage in File, 0 if unknown.
 	Line int
 }

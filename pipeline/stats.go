@@ -26,10 +26,12 @@ const (
 	Running
 	Done
 	Failed
+	Reused  // read from the cache instead of computed
+	Skipped // not needed: only reused stages read it
 )
 
 func (s State) String() string {
-	return [...]string{"pending", "running", "done", "failed"}[s]
+	return [...]string{"pending", "running", "done", "failed", "reused", "skipped"}[s]
 }
 
 // StageStats is a consistent-enough snapshot of one stage's counters.

@@ -198,14 +198,6 @@ func writeStudy(ctx context.Context, store objstore.Store, o Options, s *Sampler
 	return ctx.Err()
 }
 
-// Table names as MIMIC-CXR ships them.
-const (
-	MetadataTable = "mimic-cxr-2.0.0-metadata.csv"
-	SplitTable    = "mimic-cxr-2.0.0-split.csv"
-	ChexpertTable = "mimic-cxr-2.0.0-chexpert.csv"
-	NegbioTable   = "mimic-cxr-2.0.0-negbio.csv"
-)
-
 func writeTables(ctx context.Context, store objstore.Store, o Options, studies []study) (Summary, error) {
 	ext := ".gz"
 	if o.PlainCSV {
@@ -252,7 +244,7 @@ func writeTables(ctx context.Context, store objstore.Store, o Options, studies [
 		}
 		if st.fault != nil && st.fault.Kind == "bad-label-row" {
 			row[2+rng.IntN(NumLabels)] = "2.0"
-			st.fault.Key = fmt.Sprintf("%s%s:%d", ChexpertTable, ext, len(chex)+1)
+			st.fault.Key = fmt.Sprintf("%s%s:%d", mimic.ChexpertTable, ext, len(chex)+1)
 		}
 		chex = append(chex, row)
 		neg = append(neg, nrow)
@@ -260,7 +252,7 @@ func writeTables(ctx context.Context, store objstore.Store, o Options, studies [
 			sum.Faults = append(sum.Faults, *st.fault)
 		}
 	}
-	for name, rows := range map[string][][]string{MetadataTable: meta, SplitTable: split, ChexpertTable: chex, NegbioTable: neg} {
+	for name, rows := range map[string][][]string{mimic.MetadataTable: meta, mimic.SplitTable: split, mimic.ChexpertTable: chex, mimic.NegbioTable: neg} {
 		if err := putCSV(ctx, store, name+ext, rows, !o.PlainCSV); err != nil {
 			return Summary{}, err
 		}

@@ -8,10 +8,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/spf13/cobra"
 
 	"github.com/medflow/medflow/config"
 	"github.com/medflow/medflow/connectors"
+	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/connectors/s3"
 	"github.com/medflow/medflow/pipeline"
@@ -101,6 +103,26 @@ func (a *app) plan(variant string, sets []string, opts pipeline.PlanOptions) (*p
 	opts.CodeVersion = version
 	opts.Logger = a.log
 	return reg.Plan(spec, opts)
+}
+
+// resolve decides, for plans with materialized stages, which stages run,
+// reuse their committed output from <work>/cache, or are skipped.
+func (a *app) resolve(ctx context.Context, plan *pipeline.Plan, alloc memory.Allocator, force []string) error {
+	materialized := false
+	for _, n := range plan.Nodes {
+		materialized = materialized || n.Spec.Materialize
+	}
+	if !materialized {
+		if len(force) > 0 {
+			return fmt.Errorf("--force: variant %s materializes no stage", plan.Spec.Variant)
+		}
+		return nil
+	}
+	store, err := connectors.Open(ctx, a.settings.Work, a.storeOptions())
+	if err != nil {
+		return err
+	}
+	return plan.Resolve(ctx, dataset.NewCache(store, "cache", alloc), force)
 }
 
 // parseShard parses "i/n" with 0 <= i < n.

@@ -31,6 +31,7 @@ func (a *app) runCmd() *cobra.Command {
 		maxRate    float64
 		spillDir   string
 		allocator  string
+		force      []string
 	)
 	cmd := &cobra.Command{
 		Use:   "run VARIANT",
@@ -52,6 +53,9 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := a.resolve(cmd.Context(), plan, alloc, force); err != nil {
+				return err
+			}
 			return a.execute(plan, spillDir, !noProgress)
 		},
 	}
@@ -61,6 +65,7 @@ func (a *app) runCmd() *cobra.Command {
 	cmd.Flags().IntVar(&maxQuar, "max-quarantined", 0, "fail once more records than this are quarantined (0: no limit, -1: none allowed)")
 	cmd.Flags().Float64Var(&maxRate, "max-error-rate", 0, "fail when a stage quarantines more than this fraction of its records, checked before any sink commits (0: no limit)")
 	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "folder for barrier inputs that exceed memory (default: system temp)")
+	cmd.Flags().StringArrayVar(&force, "force", nil, "recompute this materialized stage and everything downstream (repeatable)")
 	cmd.Flags().StringVar(&allocator, "allocator", "pool", "Arrow buffer allocator: pool (reuses freed buffers) or go (leaves them to the GC)")
 	return cmd
 }
@@ -147,6 +152,7 @@ func (a *app) planCmd() *cobra.Command {
 	var (
 		sets   []string
 		format string
+		force  []string
 	)
 	cmd := &cobra.Command{
 		Use:   "plan VARIANT",
@@ -158,6 +164,9 @@ func (a *app) planCmd() *cobra.Command {
 			}
 			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{})
 			if err != nil {
+				return err
+			}
+			if err := a.resolve(cmd.Context(), plan, memory.DefaultAllocator, force); err != nil {
 				return err
 			}
 			switch format {
@@ -179,6 +188,7 @@ func (a *app) planCmd() *cobra.Command {
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a param: stage.param=value (repeatable)")
 	cmd.Flags().StringVar(&format, "format", "both", "text, mermaid or both")
+	cmd.Flags().StringArrayVar(&force, "force", nil, "show the plan as if this stage were recomputed (repeatable)")
 	return cmd
 }
 

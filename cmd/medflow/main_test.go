@@ -408,3 +408,53 @@ variants:
 		t.Fatalf("rate 0.3: exit %d\n%s", code, errs)
 	}
 }
+
+// A materialized stage is reused by an unchanged rerun (its upstream is
+// skipped), recomputed when its input files change or when forced.
+func TestMaterializeReuse(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "settings: {work: DIR/work}\n"+strings.Replace(demoConfig[strings.Index(demoConfig, "variants:"):],
+		"{name: rescale, kind: col.scale, inputs: [keep], workers: 2,", "{name: rescale, kind: col.scale, inputs: [keep], workers: 2, materialize: true,", 1))
+	if code, _, errs := medflow(t, "run", "data", "--config", cfg, "--no-progress"); code != 0 {
+		t.Fatal(errs)
+	}
+	state := func(summary, stage string) string {
+		for _, line := range strings.Split(summary, "\n") {
+			if f := strings.Fields(line); len(f) > 2 && f[0] == stage {
+				return f[2]
+			}
+		}
+		return ""
+	}
+	for i, want := range []map[string]string{
+		{"read": "done", "keep": "done", "rescale": "done", "rows": "done"},
+		{"read": "skipped", "keep": "skipped", "rescale": "reused", "rows": "done"},
+	} {
+		code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--no-progress")
+		if code != 0 {
+			t.Fatalf("run %d: %s", i, errs)
+		}
+		for stage, st := range want {
+			if got := state(errs, stage); got != st {
+				t.Errorf("run %d: %s is %q, want %q\n%s", i, stage, got, st, errs)
+			}
+		}
+	}
+	if _, out, _ := medflow(t, "plan", "demo", "--config", cfg, "--format", "text"); !strings.Contains(out, "reuse*") || !strings.Contains(out, "skip") {
+		t.Errorf("plan does not show reuse:\n%s", out)
+	}
+	if _, out, _ := medflow(t, "plan", "demo", "--config", cfg, "--format", "text", "--force", "keep"); strings.Contains(out, "reuse") {
+		t.Errorf("--force keep still reuses:\n%s", out)
+	}
+	// New input rows: the input fingerprint changes, so rescale recomputes.
+	if err := os.WriteFile(filepath.Join(dir, "in", "extra.csv"), []byte("id,group,value\n999999,g1,10\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--no-progress")
+	if code != 0 || state(errs, "rescale") != "done" || state(errs, "read") != "done" {
+		t.Errorf("after an input change: exit %d\n%s", code, errs)
+	}
+	if code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--force", "nope"); code != 1 || !strings.Contains(errs, `stage "nope"`) {
+		t.Errorf("--force nope: exit %d %s", code, errs)
+	}
+}

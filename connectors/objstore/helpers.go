@@ -3,8 +3,11 @@ package objstore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"time"
 )
 
 // ReadAll returns the whole content of key.
@@ -73,4 +76,28 @@ func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		return got, io.EOF
 	}
 	return got, nil
+}
+
+// Fingerprint hashes the listing under prefix (key, size and ETag, or
+// modification time where the store has no ETag, of every object keep
+// accepts; nil keeps all): equal fingerprints mean the same
+// objects with the same contents, as far as the store can tell without
+// reading them. Sources use it so that changed inputs change their stage
+// fingerprint.
+func Fingerprint(ctx context.Context, s Store, prefix string, keep func(key string) bool) (string, error) {
+	objs, err := s.List(ctx, prefix)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, o := range objs { // List is sorted by key
+		if keep == nil || keep(o.Key) {
+			version := o.ETag
+			if version == "" {
+				version = o.ModTime.UTC().Format(time.RFC3339Nano)
+			}
+			fmt.Fprintf(h, "%s\t%d\t%s\n", o.Key, o.Size, version)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -30,8 +30,12 @@ func (r *Result) Column(sink, name string) []any { return r.columns[sink][name] 
 // Rows returns the number of rows that reached sink.
 func (r *Result) Rows(sink string) int { return r.rows[sink] }
 
-// Register adds the test.collect sink kind, recording into res.
+// Register adds the test.collect sink kind, recording into res (a zero
+// Result is fine).
 func Register(reg *pipeline.Registry, res *Result) {
+	if res.columns == nil {
+		res.columns, res.rows = map[string]map[string][]any{}, map[string]int{}
+	}
 	reg.MustRegister(pipeline.Definition{Kind: "test.collect", Role: pipeline.RoleSink, MinInputs: 1, MaxInputs: -1,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return &collect{res: res, name: b.Stage}, nil }})
 }

@@ -154,6 +154,19 @@ func (r *Read) Produce(ctx context.Context, out pipeline.Emitter) error {
 	return nil
 }
 
+// InputFingerprint identifies the files the stage would read now (keys,
+// sizes, ETags), so that changed files change the stage fingerprint.
+func (r *Read) InputFingerprint(ctx context.Context) (string, error) {
+	store, err := r.deps.Open(ctx, r.uri)
+	if err != nil {
+		return "", err
+	}
+	return objstore.Fingerprint(ctx, store, "", func(key string) bool {
+		ok, _ := path.Match(r.pattern, key)
+		return ok
+	})
+}
+
 // errEmit marks failures downstream of the file (cancellation), which are
 // never the file's fault.
 var errEmit = errors.New("emit")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -190,6 +191,20 @@ func (s *Decode) openStore(ctx context.Context) (objstore.Store, error) {
 		s.store = st
 	}
 	return s.store, nil
+}
+
+// InputFingerprint identifies the image files under root (keys, sizes,
+// ETags) in path mode, so that changed images change the stage
+// fingerprint; in bytes mode the images come from the input.
+func (s *Decode) InputFingerprint(ctx context.Context) (string, error) {
+	if s.pathCol < 0 {
+		return "", nil
+	}
+	store, err := s.openStore(ctx)
+	if err != nil {
+		return "", err
+	}
+	return objstore.Fingerprint(ctx, store, "", func(key string) bool { return !strings.HasSuffix(key, ".txt") })
 }
 
 // strs and blobs abstract the (large_)string and (large_)binary columns.

@@ -120,14 +120,9 @@ func newIndex(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 
 func (x *Index) Schema() *arrow.Schema { return schemas.MIMICIndex }
 
-// The tables mimic.index reads under root: name+".gz" when present, else
-// name (the compression is sniffed from the bytes either way).
-const (
-	MetadataTable = "mimic-cxr-2.0.0-metadata.csv"
-	SplitTable    = "mimic-cxr-2.0.0-split.csv"
-	ChexpertTable = "mimic-cxr-2.0.0-chexpert.csv"
-	NegbioTable   = "mimic-cxr-2.0.0-negbio.csv"
-)
+// mimic.index reads the tables (cxr.MetadataTable, ...) under root:
+// name+".gz" when present, else name (the compression is sniffed from the
+// bytes either way).
 
 func openTable(ctx context.Context, s objstore.Store, name string) (cxr.Input, func(), error) {
 	for _, key := range []string{name + ".gz", name} {
@@ -143,6 +138,16 @@ func openTable(ctx context.Context, s objstore.Store, name string) (cxr.Input, f
 	return cxr.Input{}, nil, fmt.Errorf("mimic.index: neither %s.gz nor %s under %s", name, name, s)
 }
 
+// InputFingerprint identifies the tables the index would read now (names,
+// sizes, ETags), so that changed tables change the stage fingerprint.
+func (x *Index) InputFingerprint(ctx context.Context) (string, error) {
+	store, err := x.deps.Open(ctx, x.root)
+	if err != nil {
+		return "", err
+	}
+	return objstore.Fingerprint(ctx, store, "mimic-cxr-", func(key string) bool { return !strings.Contains(key, "/") })
+}
+
 // Build reads the tables under the stage's root and joins them (Produce
 // calls it; exported for tools that want the index without a pipeline).
 func (x *Index) Build(ctx context.Context) (*cxr.Index, error) {
@@ -150,15 +155,15 @@ func (x *Index) Build(ctx context.Context) (*cxr.Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	labels := ChexpertTable
+	labels := cxr.ChexpertTable
 	if x.labeler == "negbio" {
-		labels = NegbioTable
+		labels = cxr.NegbioTable
 	}
 	var t cxr.Tables
 	for _, p := range []struct {
 		in   *cxr.Input
 		name string
-	}{{&t.Metadata, MetadataTable}, {&t.Split, SplitTable}, {&t.Labels, labels}} {
+	}{{&t.Metadata, cxr.MetadataTable}, {&t.Split, cxr.SplitTable}, {&t.Labels, labels}} {
 		in, done, err := openTable(ctx, store, p.name)
 		if err != nil {
 			return nil, err

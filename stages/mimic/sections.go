@@ -84,6 +84,16 @@ type parsed struct {
 	problem  string // non-empty: quarantine reason
 }
 
+// InputFingerprint identifies the reports under root (keys, sizes, ETags),
+// so that changed reports change the stage fingerprint.
+func (s *Sections) InputFingerprint(ctx context.Context) (string, error) {
+	store, err := s.getStore(ctx)
+	if err != nil {
+		return "", err
+	}
+	return objstore.Fingerprint(ctx, store, "", func(key string) bool { return strings.HasSuffix(key, ".txt") })
+}
+
 func (s *Sections) parse(ctx context.Context, store objstore.Store, key string) (parsed, error) {
 	p := parsed{key: key}
 	if err := objstore.ValidateKey(key); err != nil {

@@ -1,0 +1,3 @@
+package dataset_test
+import ("github.com/medflow/medflow/pipeline";"github.com/medflow/medflow/connectors/dataset")
+var _ pipeline.Cache = (*dataset.Cache)(nil)

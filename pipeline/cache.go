@@ -1,0 +1,113 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Cache keeps materialized stage outputs, addressed by fingerprint. The
+// engine knows nothing of where they live; package stagecache keeps them
+// as committed datasets in an object store.
+type Cache interface {
+	// Has reports whether a committed output exists for fingerprint fp.
+	Has(ctx context.Context, fp string) (bool, error)
+	// Read emits the committed output of fp in order; emit takes
+	// ownership of each batch.
+	Read(ctx context.Context, fp string, emit func(arrow.RecordBatch) error) error
+	// Create starts the output of fp; nothing is visible before Commit.
+	Create(ctx context.Context, fp string, schema *arrow.Schema) (CacheWriter, error)
+}
+
+// CacheWriter receives one stage's output: Write does not take ownership
+// of the batch; nothing is visible before Commit; Abort discards. It is an
+// alias of an interface literal so that implementations need not import
+// this package.
+type CacheWriter = interface {
+	Write(arrow.RecordBatch) error
+	Commit() error
+	Abort()
+}
+
+// InputFingerprinter is implemented by sources whose output depends on data
+// outside their params (files, tables): the fingerprint of what they would
+// read now (keys, sizes, ETags) joins the stage fingerprint when a plan is
+// resolved against a cache, so changed inputs are never served stale.
+type InputFingerprinter interface {
+	InputFingerprint(ctx context.Context) (string, error)
+}
+
+// Decision is what a resolved run does with a stage.
+type Decision int
+
+const (
+	// Compute runs the stage (and materializes it when asked).
+	Compute Decision = iota
+	// Reuse reads the stage's committed output instead of computing it.
+	Reuse
+	// Skip neither runs nor reads the stage: only reused stages need it.
+	Skip
+)
+
+func (d Decision) String() string { return [...]string{"compute", "reuse", "skip"}[d] }
+
+// Resolve prepares the plan for a run with cache: sources that implement
+// InputFingerprinter fold their inputs into the fingerprints, then every
+// materialized stage whose output is committed is marked Reuse (unless it
+// or one of its upstream stages is in force), and stages that only reused
+// stages need are marked Skip. Execute then writes the output of every
+// materialized stage it runs to cache and commits it when the stage
+// finishes.
+func (p *Plan) Resolve(ctx context.Context, cache Cache, force []string) error {
+	forced := map[*Node]bool{}
+	for _, name := range force {
+		n := p.Node(name)
+		if n == nil {
+			return &PlanError{Variant: p.Spec.Variant, Stage: name, Key: "force", Err: fmt.Errorf("%w: no such stage", ErrMissingInput)}
+		}
+		forced[n] = true
+	}
+	p.cache = cache
+	for _, n := range p.Nodes { // topological: inputs first
+		if f, ok := n.Stage.(InputFingerprinter); ok {
+			in, err := f.InputFingerprint(ctx)
+			if err != nil {
+				return &StageError{Stage: n.Spec.Name, Record: -1, Err: fmt.Errorf("fingerprint inputs: %w", err)}
+			}
+			n.inputFP = in
+		}
+		n.Fingerprint = fingerprint(n, p.opts.CodeVersion)
+		for _, up := range n.Inputs {
+			forced[n] = forced[n] || forced[up]
+		}
+		n.Decision = Compute
+		if n.Spec.Materialize && !forced[n] {
+			ok, err := cache.Has(ctx, n.Fingerprint)
+			if err != nil {
+				return &StageError{Stage: n.Spec.Name, Record: -1, Err: fmt.Errorf("cache lookup: %w", err)}
+			}
+			if ok {
+				n.Decision = Reuse
+			}
+		}
+	}
+	// A stage that is not reused is needed when a needed, computed
+	// consumer reads it, or when it is a sink (or has no consumers).
+	needed := map[*Node]bool{}
+	for i := len(p.Nodes) - 1; i >= 0; i-- {
+		n := p.Nodes[i]
+		if len(n.Outputs) == 0 {
+			needed[n] = true
+		}
+		for _, c := range n.Outputs {
+			if needed[c] && c.Decision == Compute {
+				needed[n] = true
+			}
+		}
+		if !needed[n] {
+			n.Decision = Skip
+		}
+	}
+	return nil
+}
