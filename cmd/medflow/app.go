@@ -28,6 +28,7 @@ type app struct {
 	file           *config.File
 	settings       config.Settings
 	log            *slog.Logger
+	shard          string // --shard of the current run, for its record
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -43,7 +44,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.cfgPath, "config", "pipelines.yaml", "pipelines file")
 	config.BindFlags(root.PersistentFlags())
 	root.AddCommand(a.runCmd(), a.planCmd(), a.validateCmd(), a.listCmd(), a.kindsCmd(), versionCmd(),
-		tokenizeCmd(), modelsCmd(), a.synthCmd())
+		tokenizeCmd(), modelsCmd(), a.synthCmd(), a.runsCmd(), a.showCmd())
 	return root
 }
 

@@ -17,8 +17,10 @@ import (
 	"github.com/sourcegraph/conc"
 	"github.com/spf13/cobra"
 
+	"github.com/medflow/medflow/connectors"
 	"github.com/medflow/medflow/internal/bufpool"
 	"github.com/medflow/medflow/internal/progress"
+	"github.com/medflow/medflow/internal/runrecord"
 	"github.com/medflow/medflow/pipeline"
 )
 
@@ -41,6 +43,7 @@ func (a *app) runCmd() *cobra.Command {
 			if err := a.load(cmd); err != nil {
 				return err
 			}
+			a.shard = shard
 			sh, err := parseShard(shard)
 			if err != nil {
 				return err
@@ -102,6 +105,7 @@ func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) e
 	err := run.Execute(ctx)
 	stopProgress()
 	wg.Wait()
+	a.record(context.WithoutCancel(ctx), plan, run, start, err)
 
 	fmt.Fprintln(a.stderr)
 	progress.Table(a.stderr, run.Stats())
@@ -129,6 +133,91 @@ func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) e
 	a.log.Info("run finished", "variant", plan.Spec.Variant, "elapsed", time.Since(start).Round(time.Millisecond),
 		"quarantined", len(q))
 	return nil
+}
+
+// record writes the run's record under <work>/runs; a failure to do so is
+// logged, not fatal.
+func (a *app) record(ctx context.Context, plan *pipeline.Plan, run *pipeline.Run, start time.Time, runErr error) {
+	rec := runrecord.New(runrecord.NewID(start), a.cfgPath, version, plan, run, start, time.Now(), runErr)
+	rec.Shard = a.shard
+	store, err := connectors.Open(ctx, a.settings.Work, a.storeOptions())
+	if err == nil {
+		err = runrecord.Write(ctx, store, rec)
+	}
+	if err != nil {
+		a.log.Error("writing the run record failed", "err", err)
+		return
+	}
+	a.log.Info("run recorded", "run", rec.ID, "status", rec.Status)
+}
+
+func (a *app) runsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "runs",
+		Short: "List the recorded runs in the work store",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.load(cmd); err != nil {
+				return err
+			}
+			store, err := connectors.Open(cmd.Context(), a.settings.Work, a.storeOptions())
+			if err != nil {
+				return err
+			}
+			recs, err := runrecord.List(cmd.Context(), store)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "RUN\tVARIANT\tSTATUS\tSTART\tSECONDS\tSTAGES RUN/REUSED\tQUARANTINED")
+			for _, r := range recs {
+				ran, reused := 0, 0
+				for _, s := range r.Stages {
+					switch s.Decision {
+					case "compute":
+						ran++
+					case "reuse":
+						reused++
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%d/%d\t%d\n", r.ID, r.Variant, r.Status, r.Start.Format(time.RFC3339),
+					r.End.Sub(r.Start).Seconds(), ran, reused, r.Quarantined)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func (a *app) showCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show RUN",
+		Short: "Print a recorded run (a unique prefix of its id is enough)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.load(cmd); err != nil {
+				return err
+			}
+			store, err := connectors.Open(cmd.Context(), a.settings.Work, a.storeOptions())
+			if err != nil {
+				return err
+			}
+			r, err := runrecord.Read(cmd.Context(), store, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "run %s: variant %s, %s, %s, %.1f s, version %s, config %s, %d quarantined\n", r.ID, r.Variant,
+				r.Status, r.Start.Format(time.RFC3339), r.End.Sub(r.Start).Seconds(), r.Version, r.Config, r.Quarantined)
+			if r.Error != "" {
+				fmt.Fprintf(a.stdout, "error: %s\n", r.Error)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "STAGE\tKIND\tFINGERPRINT\tRUN\tSTATE\tROWS IN\tROWS OUT\tSECONDS")
+			for _, s := range r.Stages {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.2f\n", s.Name, s.Kind, s.Fingerprint, s.Decision, s.State, s.RowsIn, s.RowsOut, s.Seconds)
+			}
+			return tw.Flush()
+		},
+	}
 }
 
 // oneVariant requires exactly one argument, the variant.

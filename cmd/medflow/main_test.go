@@ -46,6 +46,7 @@ func writeConfig(t *testing.T, dir, body string) string {
 
 const demoConfig = `
 settings:
+  work: DIR/work
   log: {level: warn}
 variants:
   data:
@@ -413,7 +414,7 @@ variants:
 // skipped), recomputed when its input files change or when forced.
 func TestMaterializeReuse(t *testing.T) {
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "settings: {work: DIR/work}\n"+strings.Replace(demoConfig[strings.Index(demoConfig, "variants:"):],
+	cfg := writeConfig(t, dir, strings.Replace(demoConfig,
 		"{name: rescale, kind: col.scale, inputs: [keep], workers: 2,", "{name: rescale, kind: col.scale, inputs: [keep], workers: 2, materialize: true,", 1))
 	if code, _, errs := medflow(t, "run", "data", "--config", cfg, "--no-progress"); code != 0 {
 		t.Fatal(errs)
@@ -456,5 +457,32 @@ func TestMaterializeReuse(t *testing.T) {
 	}
 	if code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--force", "nope"); code != 1 || !strings.Contains(errs, `stage "nope"`) {
 		t.Errorf("--force nope: exit %d %s", code, errs)
+	}
+}
+
+func TestRunsAndShow(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, demoConfig)
+	for _, v := range []string{"data", "demo"} {
+		if code, _, errs := medflow(t, "run", v, "--config", cfg, "--no-progress"); code != 0 {
+			t.Fatal(errs)
+		}
+	}
+	medflow(t, "run", "demo", "--config", cfg, "--no-progress", "--max-error-rate", "-1") // a run that cannot fail either
+	code, out, errs := medflow(t, "runs", "--config", cfg)
+	if code != 0 || strings.Count(out, " succeeded ") != 3 || !strings.Contains(out, " data ") {
+		t.Fatalf("runs: exit %d\n%s%s", code, out, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := strings.Fields(lines[len(lines)-1])[0] // ids sort by start time
+	if !strings.Contains(lines[1], " data ") {
+		t.Fatalf("runs are not listed oldest first:\n%s", out)
+	}
+	code, out, errs = medflow(t, "show", last[:len(last)-2], "--config", cfg)
+	if code != 0 || !strings.Contains(out, "variant demo, succeeded") || !strings.Contains(out, "rescale") || !strings.Contains(out, "899") && !strings.Contains(out, "col.scale") {
+		t.Fatalf("show: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := medflow(t, "show", "nope", "--config", cfg); code != 1 || !strings.Contains(errs, `no run "nope"`) {
+		t.Errorf("show nope: exit %d %s", code, errs)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/medflow/medflow/connectors"
+	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/connectors/s3"
 	"github.com/medflow/medflow/internal/s3test"
 )
@@ -53,9 +54,28 @@ func TestDemoOverS3(t *testing.T) {
 		t.Fatalf("wrong secret: exit %d\n%s", code, errs)
 	}
 	all.WriteString(out + errs)
+	// Nor in anything the runs wrote: datasets, run records, stage tables.
+	objs, err := store.List(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := 0
+	for _, o := range objs {
+		b, err := objstore.ReadAll(t.Context(), store, o.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+		if strings.HasSuffix(o.Key, "record.json") {
+			records++
+		}
+	}
+	if records != 2 {
+		t.Errorf("%d run records in the work store, want 2", records)
+	}
 	for _, secret := range []string{s3test.SecretKey} {
 		if strings.Contains(all.String(), secret) {
-			t.Fatalf("secret leaked into output:\n%s", all.String())
+			t.Fatalf("secret leaked into an output or log")
 		}
 	}
 }

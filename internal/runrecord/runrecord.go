@@ -1,0 +1,208 @@
+// Package runrecord keeps a record of every run in the work store:
+// runs/<id>/record.json (variant, code version, config file, stages with
+// their kinds, fingerprints and params, start and end, outcome, quarantine
+// count) and runs/<id>/stages.arrow (per-stage counters as an Arrow IPC
+// table). Param values whose key looks secret are redacted. Listing and
+// reading records is what `medflow runs` and `medflow show` do.
+package runrecord
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/medflow/medflow/connectors/formats"
+	"github.com/medflow/medflow/connectors/objstore"
+	"github.com/medflow/medflow/pipeline"
+)
+
+// Record describes one run.
+type Record struct {
+	ID          string    `json:"id"`
+	Variant     string    `json:"variant"`
+	Config      string    `json:"config"`
+	Version     string    `json:"version"`
+	Shard       string    `json:"shard,omitempty"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	Status      string    `json:"status"` // succeeded or failed
+	Error       string    `json:"error,omitempty"`
+	Quarantined int       `json:"quarantined"`
+	Stages      []Stage   `json:"stages"`
+}
+
+// Stage is one stage of a recorded run.
+type Stage struct {
+	Name        string         `json:"name"`
+	Kind        string         `json:"kind"`
+	Inputs      []string       `json:"inputs,omitempty"`
+	Fingerprint string         `json:"fingerprint"`
+	Decision    string         `json:"decision"`
+	State       string         `json:"state"`
+	RowsIn      int64          `json:"rows_in"`
+	RowsOut     int64          `json:"rows_out"`
+	Seconds     float64        `json:"seconds"`
+	Params      map[string]any `json:"params,omitempty"`
+}
+
+// NewID returns a run id that sorts by start time.
+func NewID(start time.Time) string {
+	var b [3]byte
+	rand.Read(b[:])
+	return start.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b[:])
+}
+
+var secretWords = []string{"secret", "token", "password", "passwd", "credential", "credentials", "apikey"}
+
+// secret reports whether a param name looks like it holds a credential
+// ("access_key", "api_token", "password"), not a column ("key_column"), a
+// grouping key ("key") or a count ("max_tokens"): its words (split at '_')
+// include a secret word, or it ends in "_key".
+func secret(name string) bool {
+	words := strings.Split(strings.ToLower(name), "_")
+	if len(words) > 1 && words[len(words)-1] == "key" {
+		return true
+	}
+	return slices.ContainsFunc(words, func(w string) bool { return slices.Contains(secretWords, w) })
+}
+
+func redact(params map[string]any) map[string]any {
+	out := make(map[string]any, len(params))
+	for k, v := range params {
+		if secret(k) {
+			v = "[REDACTED]"
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// New builds the record of a finished run.
+func New(id, config, version string, plan *pipeline.Plan, run *pipeline.Run, start, end time.Time, runErr error) Record {
+	r := Record{ID: id, Variant: plan.Spec.Variant, Config: config, Version: version, Start: start, End: end,
+		Status: "succeeded", Quarantined: len(run.Quarantined())}
+	if runErr != nil {
+		r.Status, r.Error = "failed", runErr.Error()
+	}
+	stats := run.Stats()
+	for i, n := range plan.Nodes {
+		var ins []string
+		for _, up := range n.Inputs {
+			ins = append(ins, up.Spec.Name)
+		}
+		st := stats[i]
+		r.Stages = append(r.Stages, Stage{Name: n.Spec.Name, Kind: n.Spec.Kind, Inputs: ins, Fingerprint: n.Fingerprint,
+			Decision: n.Decision.String(), State: st.State.String(), RowsIn: st.RowsIn, RowsOut: st.RowsOut,
+			Seconds: st.Elapsed.Seconds(), Params: redact(n.Params.Values())})
+	}
+	return r
+}
+
+var statsSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "stage", Type: arrow.BinaryTypes.String},
+	{Name: "kind", Type: arrow.BinaryTypes.String},
+	{Name: "fingerprint", Type: arrow.BinaryTypes.String},
+	{Name: "decision", Type: arrow.BinaryTypes.String},
+	{Name: "state", Type: arrow.BinaryTypes.String},
+	{Name: "rows_in", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "rows_out", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "seconds", Type: arrow.PrimitiveTypes.Float64},
+}, nil)
+
+// Write stores the record (JSON) and its stage table (Arrow IPC) under
+// runs/<id>/ in store.
+func Write(ctx context.Context, store objstore.Store, r Record) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := path.Join("runs", r.ID)
+	mem := memory.DefaultAllocator
+	bld := array.NewRecordBuilder(mem, statsSchema)
+	defer bld.Release()
+	for _, s := range r.Stages {
+		for i, v := range []string{s.Name, s.Kind, s.Fingerprint, s.Decision, s.State} {
+			bld.Field(i).(*array.StringBuilder).Append(v)
+		}
+		bld.Field(5).(*array.Int64Builder).Append(s.RowsIn)
+		bld.Field(6).(*array.Int64Builder).Append(s.RowsOut)
+		bld.Field(7).(*array.Float64Builder).Append(s.Seconds)
+	}
+	rec := bld.NewRecordBatch()
+	defer rec.Release()
+	w, err := formats.NewWriter(ctx, store, path.Join(dir, "stages.arrow"), formats.IPC, statsSchema, mem, formats.WriterOptions{})
+	if err != nil {
+		return err
+	}
+	if err := w.Write(rec); err != nil {
+		w.Abort()
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return objstore.PutBytes(ctx, store, path.Join(dir, "record.json"), b) // last: the run is listed once complete
+}
+
+// List returns the records in store, oldest first.
+func List(ctx context.Context, store objstore.Store) ([]Record, error) {
+	objs, err := store.List(ctx, "runs/")
+	if err != nil {
+		return nil, err
+	}
+	var out []Record
+	for _, o := range objs {
+		if path.Base(o.Key) != "record.json" {
+			continue
+		}
+		r, err := read(ctx, store, o.Key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Read returns the record of run id (a unique prefix of it is enough).
+func Read(ctx context.Context, store objstore.Store, id string) (Record, error) {
+	all, err := List(ctx, store)
+	if err != nil {
+		return Record{}, err
+	}
+	var match []Record
+	for _, r := range all {
+		if strings.HasPrefix(r.ID, id) {
+			match = append(match, r)
+		}
+	}
+	switch len(match) {
+	case 0:
+		return Record{}, fmt.Errorf("no run %q in %s", id, store)
+	case 1:
+		return match[0], nil
+	}
+	return Record{}, fmt.Errorf("run id %q is ambiguous (%d runs match)", id, len(match))
+}
+
+func read(ctx context.Context, store objstore.Store, key string) (Record, error) {
+	b, err := objstore.ReadAll(ctx, store, key)
+	if err != nil {
+		return Record{}, err
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Record{}, fmt.Errorf("%s/%s: %w", store, key, err)
+	}
+	return r, nil
+}
