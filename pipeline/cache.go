@@ -77,7 +77,7 @@ func (p *Plan) Resolve(ctx context.Context, cache Cache, force []string) error {
 			}
 			n.inputFP = in
 		}
-		n.Fingerprint = fingerprint(n, p.opts.CodeVersion)
+		n.Fingerprint = fingerprint(n, p.opts.CodeVersion, p.opts.Shard)
 		for _, up := range n.Inputs {
 			forced[n] = forced[n] || forced[up]
 		}

@@ -201,7 +201,7 @@ func (r *Registry) Plan(spec Spec, opts PlanOptions) (*Plan, error) {
 		}
 		n.Stage = st
 		built[n] = true
-		n.Fingerprint = fingerprint(n, opts.CodeVersion)
+		n.Fingerprint = fingerprint(n, opts.CodeVersion, opts.Shard)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -316,8 +316,13 @@ func topoSort(stages []StageSpec, byName map[string]*Node) ([]*Node, []string) {
 	return order, nil
 }
 
-func fingerprint(n *Node, codeVersion string) string {
+// fingerprint hashes what determines a stage's output. A sharded run sees
+// only part of the input, so the shard is part of it too.
+func fingerprint(n *Node, codeVersion string, shard Shard) string {
 	h := sha256.New()
+	if !shard.All() {
+		fmt.Fprintf(h, "shard=%d/%d\n", shard.Index, shard.Count)
+	}
 	params, _ := json.Marshal(n.Params.Values()) // map keys are sorted
 	fmt.Fprintf(h, "kind=%s\nversion=%s\ncode=%s\nparams=%s\ninputs=%s\n", n.Def.Kind, n.Def.Version, codeVersion, params, n.inputFP)
 	for _, up := range n.Inputs {

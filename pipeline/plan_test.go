@@ -81,13 +81,17 @@ func TestPlanReportsAllErrors(t *testing.T) {
 }
 
 func TestFingerprint(t *testing.T) {
-	plan := func(delta any, rows int, version string) *Plan {
+	plan := func(delta any, rows int, version string, shard ...Shard) *Plan {
 		t.Helper()
 		r := testRegistry(nil)
+		opts := PlanOptions{CodeVersion: version}
+		if len(shard) > 0 {
+			opts.Shard = shard[0]
+		}
 		p, err := r.Plan(Spec{Variant: "v", Stages: []StageSpec{
 			stage("g", "gen", nil, map[string]any{"rows": rows}),
 			stage("a", "add", []string{"g"}, map[string]any{"delta": delta}),
-		}}, PlanOptions{CodeVersion: version})
+		}}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,6 +114,13 @@ func TestFingerprint(t *testing.T) {
 	}
 	if p := plan(1, 10, "v2"); p.Node("g").Fingerprint == g {
 		t.Error("code version must change fingerprints")
+	}
+	s0, s1 := plan(1, 10, "v1", Shard{0, 2}), plan(1, 10, "v1", Shard{1, 2})
+	if s0.Node("a").Fingerprint == a || s0.Node("a").Fingerprint == s1.Node("a").Fingerprint {
+		t.Error("each shard must have its own fingerprints")
+	}
+	if p := plan(1, 10, "v1", Shard{0, 1}); p.Node("a").Fingerprint != a {
+		t.Error("shard 0/1 is the whole input: same fingerprint as no shard")
 	}
 }
 
