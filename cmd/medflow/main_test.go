@@ -486,3 +486,51 @@ func TestRunsAndShow(t *testing.T) {
 		t.Errorf("show nope: exit %d %s", code, errs)
 	}
 }
+
+func TestGC(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, strings.Replace(demoConfig, "workers: 2,", "workers: 2, materialize: true,", 1))
+	if code, _, errs := medflow(t, "run", "data", "--config", cfg, "--no-progress"); code != 0 {
+		t.Fatal(errs)
+	}
+	for _, factor := range []string{"2", "3"} { // two cached outputs of rescale
+		if code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--no-progress", "--set", "rescale.factor="+factor); code != 0 {
+			t.Fatal(errs)
+		}
+	}
+	cached := func() []string {
+		entries, _ := os.ReadDir(filepath.Join(dir, "work", "cache"))
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	if n := len(cached()); n != 2 {
+		t.Fatalf("%d cached outputs, want 2", n)
+	}
+	// Forget the first run: its output is garbage.
+	runs, _ := os.ReadDir(filepath.Join(dir, "work", "runs"))
+	if len(runs) != 3 {
+		t.Fatalf("%d run records", len(runs))
+	}
+	os.RemoveAll(filepath.Join(dir, "work", "runs", runs[1].Name()))
+	code, out, errs := medflow(t, "gc", "--config", cfg, "--dry-run")
+	if code != 0 || !strings.Contains(out, "would delete") || !strings.Contains(out, "1 of 2 cached outputs unreferenced by 2 run records") {
+		t.Fatalf("gc --dry-run: exit %d\n%s%s", code, out, errs)
+	}
+	if n := len(cached()); n != 2 {
+		t.Fatal("--dry-run deleted something")
+	}
+	if code, out, errs := medflow(t, "gc", "--config", cfg); code != 0 || !strings.Contains(out, "deleted ") {
+		t.Fatalf("gc: exit %d\n%s%s", code, out, errs)
+	}
+	if n := len(cached()); n != 1 {
+		t.Fatalf("%d cached outputs after gc, want 1", n)
+	}
+	// The kept output is still reused.
+	code, _, errs = medflow(t, "run", "demo", "--config", cfg, "--no-progress", "--set", "rescale.factor=3")
+	if code != 0 || !strings.Contains(errs, "reused") {
+		t.Fatalf("rerun after gc: exit %d\n%s", code, errs)
+	}
+}

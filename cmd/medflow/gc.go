@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/medflow/medflow/connectors"
+	"github.com/medflow/medflow/connectors/objstore"
+	"github.com/medflow/medflow/internal/runrecord"
+)
+
+func (a *app) gcCmd() *cobra.Command {
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "gc [--dry-run]",
+		Short: "Delete materialized outputs under <work>/cache that no run record references",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.load(cmd); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			store, err := connectors.Open(ctx, a.settings.Work, a.storeOptions())
+			if err != nil {
+				return err
+			}
+			recs, err := runrecord.List(ctx, store)
+			if err != nil {
+				return err
+			}
+			keep := map[string]bool{}
+			for _, r := range recs {
+				for _, s := range r.Stages {
+					keep[s.Fingerprint] = true
+				}
+			}
+			objs, err := store.List(ctx, "cache/")
+			if err != nil {
+				return err
+			}
+			garbage := map[string][]string{} // fingerprint -> keys
+			for _, o := range objs {
+				fp, _, _ := strings.Cut(strings.TrimPrefix(o.Key, "cache/"), "/")
+				if !keep[fp] {
+					garbage[fp] = append(garbage[fp], o.Key)
+				}
+			}
+			fps := make([]string, 0, len(garbage))
+			for fp := range garbage {
+				fps = append(fps, fp)
+			}
+			sort.Strings(fps)
+			verb := "deleted"
+			if dryRun {
+				verb = "would delete"
+			}
+			for _, fp := range fps {
+				keys := garbage[fp]
+				sort.Strings(keys) // "_manifest.json" sorts before "part-*": uncommit first, then delete the parts
+				if !dryRun {
+					for _, k := range keys {
+						if err := store.Delete(ctx, k); err != nil {
+							return err
+						}
+					}
+				}
+				fmt.Fprintf(a.stdout, "%s %s (%d objects)\n", verb, path.Join(store.String(), "cache", fp), len(keys))
+			}
+			fmt.Fprintf(a.stdout, "%d of %d cached outputs unreferenced by %d run records\n", len(fps), len(fps)+countKept(objs, keep), len(recs))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only list what would be deleted")
+	return cmd
+}
+
+func countKept(objs []objstore.ObjectInfo, keep map[string]bool) int {
+	seen := map[string]bool{}
+	for _, o := range objs {
+		fp, _, _ := strings.Cut(strings.TrimPrefix(o.Key, "cache/"), "/")
+		if keep[fp] {
+			seen[fp] = true
+		}
+	}
+	return len(seen)
+}
