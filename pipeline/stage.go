@@ -89,6 +89,13 @@ type Sink interface {
 	Abort()
 }
 
+// ShardMerger is implemented by sinks whose sharded runs (Shard i/n) each
+// commit their part of the output separately: MergeShards commits the
+// whole once all count shards are committed (`medflow merge`).
+type ShardMerger interface {
+	MergeShards(ctx context.Context, count int) error
+}
+
 // Barrier receives its inputs whole, one Dataset per input in declared
 // order, and may iterate them several times (epochs).
 type Barrier interface {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -121,18 +122,50 @@ func (w *Writer) Commit() (*Manifest, error) {
 		return nil, err
 	}
 	m := &Manifest{Version: ManifestVersion, Format: w.opts.Format, SchemaFingerprint: fp, Schema: schema,
-		Parts: append([]Part{}, w.parts...), Created: time.Now().UTC()}
+		Parts: append([]Part{}, w.parts...)}
+	return m, putManifest(w.ctx, w.store, w.prefix, m)
+}
+
+// putManifest stamps, totals and puts m under prefix: the commit point.
+func putManifest(ctx context.Context, store objstore.Store, prefix string, m *Manifest) error {
+	m.Created = time.Now().UTC()
+	m.Rows = 0
 	for _, p := range m.Parts {
 		m.Rows += p.Rows
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := w.store.Put(w.ctx, join(w.prefix, ManifestName), bytes.NewReader(b), int64(len(b))); err != nil {
-		return nil, err
+	return store.Put(ctx, join(prefix, ManifestName), bytes.NewReader(b), int64(len(b)))
+}
+
+// Merge commits, under prefix, a dataset made of the committed datasets
+// under each of parts (prefixes below prefix, e.g. "_shards/0-of-3"), in
+// order, without copying data. They must all be committed and share the
+// schema and format; the merged manifest is put last.
+func Merge(ctx context.Context, store objstore.Store, prefix string, parts []string) (*Manifest, error) {
+	var m *Manifest
+	for _, sub := range parts {
+		d, err := Open(ctx, store, join(prefix, sub))
+		if err != nil {
+			return nil, fmt.Errorf("merge %s/%s: %w", store, prefix, err)
+		}
+		dm := d.Manifest()
+		if m == nil {
+			m = &Manifest{Version: ManifestVersion, Format: dm.Format, SchemaFingerprint: dm.SchemaFingerprint, Schema: dm.Schema}
+		} else if dm.SchemaFingerprint != m.SchemaFingerprint || dm.Format != m.Format {
+			return nil, fmt.Errorf("merge %s/%s: %s has another schema or format than %s", store, prefix, sub, parts[0])
+		}
+		for _, p := range dm.Parts {
+			p.Key = path.Join(sub, p.Key)
+			m.Parts = append(m.Parts, p)
+		}
 	}
-	return m, nil
+	if m == nil {
+		return nil, fmt.Errorf("merge %s/%s: nothing to merge", store, prefix)
+	}
+	return m, putManifest(ctx, store, prefix, m)
 }
 
 // Abort discards the part in progress and deletes the parts written so

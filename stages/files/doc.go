@@ -9,8 +9,12 @@
 //     that cannot be read is quarantined (key and reason) and the run goes
 //     on; with fail (default) the run stops naming the file.
 //   - files.write (sink): a dataset of parts plus a manifest committed last
-//     (connectors/dataset), so readers never see half an output; a failed
-//     run leaves the previous committed dataset in place.
+//     (connectors/dataset), so readers never see half an output. With
+//     overwrite (the default) the old manifest is removed when writing
+//     starts, so a failed run leaves no committed dataset rather than a
+//     stale one. In a sharded run (--shard i/n) each shard commits under
+//     uri/_shards/i-of-n/, and `medflow merge` commits the whole
+//     (MergeShards) without copying.
 //
 // Not implemented: per-row quarantine inside a malformed CSV (the whole
 // file is quarantined), schema inference at plan time.

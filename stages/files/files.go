@@ -203,8 +203,12 @@ type Write struct {
 	schema *arrow.Schema
 	alloc  memory.Allocator
 	log    interface{ Info(string, ...any) }
+	shard  pipeline.Shard
 	w      *dataset.Writer
 }
+
+// shardDir is where shard i of n commits its part of the output.
+func shardDir(i, n int) string { return fmt.Sprintf("_shards/%d-of-%d", i, n) }
 
 func newWrite(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 	f, err := parseFormat(b.Params.String("format"))
@@ -214,7 +218,7 @@ func newWrite(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 	if b.Params.Int("rows_per_part") <= 0 {
 		return nil, fmt.Errorf("%w: params.rows_per_part must be > 0", pipeline.ErrParamType)
 	}
-	return &Write{deps: d, uri: b.Params.String("uri"), schema: b.Inputs[0], alloc: b.Alloc, log: b.Logger,
+	return &Write{deps: d, uri: b.Params.String("uri"), schema: b.Inputs[0], alloc: b.Alloc, log: b.Logger, shard: b.Shard,
 		opts: dataset.WriterOptions{Format: f, MaxRowsPerPart: int64(b.Params.Int("rows_per_part")),
 			Overwrite: b.Params.Bool("overwrite")}}, nil
 }
@@ -229,8 +233,30 @@ func (w *Write) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.w, err = dataset.NewWriter(ctx, store, "", w.schema, w.alloc, w.opts)
+	prefix := ""
+	if !w.shard.All() {
+		prefix = shardDir(w.shard.Index, w.shard.Count)
+	}
+	w.w, err = dataset.NewWriter(ctx, store, prefix, w.schema, w.alloc, w.opts)
 	return err
+}
+
+// MergeShards commits the dataset made of the count shards' outputs.
+func (w *Write) MergeShards(ctx context.Context, count int) error {
+	store, err := w.deps.Open(ctx, w.uri)
+	if err != nil {
+		return err
+	}
+	parts := make([]string, count)
+	for i := range parts {
+		parts[i] = shardDir(i, count)
+	}
+	m, err := dataset.Merge(ctx, store, "", parts)
+	if err != nil {
+		return err
+	}
+	w.log.Info("shards merged", "uri", w.uri, "shards", count, "rows", m.Rows, "parts", len(m.Parts))
+	return nil
 }
 
 func (w *Write) Consume(ctx context.Context, in arrow.RecordBatch) error {
