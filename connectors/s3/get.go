@@ -119,21 +119,15 @@ func (r *reader) fail(err error) error {
 // retry deadline, counted from failingSince, has passed.
 func (r *reader) reopen(cause error) error {
 	pol := r.s.opts.Retry
-	deadline := r.failingSince.Add(pol.Deadline)
-	backoff := pol.InitialBackoff
+	b := pol.backoff(r.failingSince)
 	for attempt := 1; ; attempt++ {
-		wait := min(time.Duration(rand.Int64N(int64(backoff)))+backoff/2, time.Until(deadline))
-		if wait <= 0 {
-			return objstore.Errorf("read", r.s, r.key, fmt.Errorf(
-				"s3://%s/%s at offset %d: gave up after %v and %d attempts: last error: %w",
-				r.s.bucket, r.s.prefix+r.key, r.pos, pol.Deadline, attempt-1, unwrapStoreErr(r.s.opts.sanitize(cause))))
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-r.ctx.Done():
-			t.Stop()
-			return r.fail(r.ctx.Err())
-		case <-t.C:
+		if err := b.sleep(r.ctx); err != nil {
+			if errors.Is(err, errDeadline) {
+				return objstore.Errorf("read", r.s, r.key, fmt.Errorf(
+					"s3://%s/%s at offset %d: gave up after %v and %d attempts: last error: %w",
+					r.s.bucket, r.s.prefix+r.key, r.pos, pol.Deadline, attempt-1, unwrapStoreErr(r.s.opts.sanitize(cause))))
+			}
+			return r.fail(err)
 		}
 		err := r.open()
 		if err == nil {
@@ -144,7 +138,66 @@ func (r *reader) reopen(cause error) error {
 			return err
 		}
 		cause = err
-		backoff = min(2*backoff, pol.MaxBackoff)
+	}
+}
+
+// errDeadline ends a retry loop whose deadline has passed.
+var errDeadline = errors.New("retry deadline passed")
+
+// backoff paces the attempts of one retry loop.
+type backoff struct {
+	next, max time.Duration
+	deadline  time.Time
+}
+
+func (p Retry) backoff(since time.Time) *backoff {
+	return &backoff{next: p.InitialBackoff, max: p.MaxBackoff, deadline: since.Add(p.Deadline)}
+}
+
+// sleep waits the next delay (full jitter around it, doubling up to max),
+// or returns errDeadline when the deadline leaves no time, or ctx's error.
+func (b *backoff) sleep(ctx context.Context) error {
+	wait := min(time.Duration(rand.Int64N(int64(b.next)))+b.next/2, time.Until(b.deadline))
+	if wait <= 0 {
+		return errDeadline
+	}
+	b.next = min(2*b.next, b.max)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// retry runs op until it succeeds, fails for good, ctx ends, or the retry
+// deadline passes: minio-go retries a request for a few seconds only, and a
+// store that is down for longer must not fail the run. rewind prepares a
+// new attempt (e.g. seeks a Put's body back); it may refuse.
+func (s *Store) retry(ctx context.Context, op, key string, rewind func() error, f func() error) error {
+	err := f()
+	if err == nil || !retryable(err) {
+		return err
+	}
+	b := s.opts.Retry.backoff(time.Now())
+	for attempt := 1; ; attempt++ {
+		if rewind != nil {
+			if rerr := rewind(); rerr != nil {
+				return err // cannot replay the body: report the failure
+			}
+		}
+		if serr := b.sleep(ctx); serr != nil {
+			if errors.Is(serr, errDeadline) {
+				return objstore.Errorf(op, s, key, fmt.Errorf("gave up after %v and %d attempts: last error: %w",
+					s.opts.Retry.Deadline, attempt, unwrapStoreErr(err)))
+			}
+			return s.fail(op, key, serr)
+		}
+		if err = f(); err == nil || !retryable(err) {
+			return err
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package s3
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -130,9 +131,15 @@ func (s *Store) Stat(ctx context.Context, key string) (objstore.ObjectInfo, erro
 	if err := s.check("stat", key); err != nil {
 		return objstore.ObjectInfo{}, err
 	}
-	oi, err := s.client.StatObject(ctx, s.bucket, s.prefix+key, minio.StatObjectOptions{})
+	var oi minio.ObjectInfo
+	err := s.retry(ctx, "stat", key, nil, func() (err error) {
+		if oi, err = s.client.StatObject(ctx, s.bucket, s.prefix+key, minio.StatObjectOptions{}); err != nil {
+			return s.fail("stat", key, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return objstore.ObjectInfo{}, s.fail("stat", key, err)
+		return objstore.ObjectInfo{}, err
 	}
 	return s.info(key, oi), nil
 }
@@ -149,10 +156,67 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) er
 	if size < 0 {
 		opts.PartSize = multipartSize
 	}
-	if _, err := s.client.PutObject(ctx, s.bucket, s.prefix+key, r, size, opts); err != nil {
-		return s.fail("put", key, err)
+	// A body that can seek back is replayed after a failed attempt; a body
+	// that failed or ended short is the caller's fault and is not retried.
+	// Files and byte slices (ReaderAt + Seeker) go to minio-go as they are,
+	// so it can upload their parts in parallel.
+	var body io.Reader
+	var rewind func() error
+	if rs, ok := r.(interface {
+		io.ReaderAt
+		io.Seeker
+	}); ok {
+		start, err := rs.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return s.fail("put", key, err)
+		}
+		body = r
+		rewind = func() error {
+			end, err := rs.Seek(0, io.SeekEnd)
+			if err == nil && size >= 0 && end-start < size {
+				return io.ErrUnexpectedEOF
+			}
+			if err == nil {
+				_, err = rs.Seek(start, io.SeekStart)
+			}
+			return err
+		}
+	} else {
+		br := &bodyReader{r: r}
+		body = br
+		rewind = func() error {
+			if br.err == io.EOF && size >= 0 && br.n < size {
+				return io.ErrUnexpectedEOF
+			}
+			if br.err != nil && br.err != io.EOF {
+				return br.err
+			}
+			return errors.New("body cannot be replayed")
+		}
 	}
-	return nil
+	return s.retry(ctx, "put", key, rewind, func() error {
+		if _, err := s.client.PutObject(ctx, s.bucket, s.prefix+key, body, size, opts); err != nil {
+			return s.fail("put", key, err)
+		}
+		return nil
+	})
+}
+
+// bodyReader remembers how a streamed Put body was read, to tell a bad body
+// from a transport failure in the error message.
+type bodyReader struct {
+	r   io.Reader
+	n   int64 // bytes read
+	err error // last Read error (io.EOF at the end)
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if err != nil {
+		b.err = err
+	}
+	return n, err
 }
 
 // Delete implements objstore.Store.
@@ -160,24 +224,33 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.check("delete", key); err != nil {
 		return err
 	}
-	if err := s.client.RemoveObject(ctx, s.bucket, s.prefix+key, minio.RemoveObjectOptions{}); err != nil {
-		return s.fail("delete", key, err)
-	}
-	return nil
+	return s.retry(ctx, "delete", key, nil, func() error {
+		if err := s.client.RemoveObject(ctx, s.bucket, s.prefix+key, minio.RemoveObjectOptions{}); err != nil {
+			return s.fail("delete", key, err)
+		}
+		return nil
+	})
 }
 
 // List implements objstore.Store.
 func (s *Store) List(ctx context.Context, prefix string) ([]objstore.ObjectInfo, error) {
 	var out []objstore.ObjectInfo
-	for oi := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}) {
-		if oi.Err != nil {
-			return nil, s.fail("list", prefix, oi.Err)
+	err := s.retry(ctx, "list", prefix, nil, func() error {
+		out = out[:0] // a retried listing starts over
+		for oi := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}) {
+			if oi.Err != nil {
+				return s.fail("list", prefix, oi.Err)
+			}
+			key := strings.TrimPrefix(oi.Key, s.prefix)
+			if strings.HasSuffix(key, "/") || objstore.IsTemp(key) { // folder markers, foreign temp files
+				continue
+			}
+			out = append(out, s.info(key, oi))
 		}
-		key := strings.TrimPrefix(oi.Key, s.prefix)
-		if strings.HasSuffix(key, "/") || objstore.IsTemp(key) { // folder markers, foreign temp files
-			continue
-		}
-		out = append(out, s.info(key, oi))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b objstore.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
 	return out, nil
