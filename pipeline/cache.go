@@ -38,6 +38,17 @@ type InputFingerprinter interface {
 	InputFingerprint(ctx context.Context) (string, error)
 }
 
+// Committer is implemented by sinks that record the fingerprint of the
+// output they commit: when the committed output already carries the sink's
+// fingerprint, Resolve marks the sink Reuse and nothing runs for it.
+type Committer interface {
+	// Committed reports whether the output committed now was written for
+	// fingerprint fp.
+	Committed(ctx context.Context, fp string) (bool, error)
+	// SetFingerprint tells the sink the fingerprint to record at commit.
+	SetFingerprint(fp string)
+}
+
 // Decision is what a resolved run does with a stage.
 type Decision int
 
@@ -54,9 +65,10 @@ func (d Decision) String() string { return [...]string{"compute", "reuse", "skip
 
 // Resolve prepares the plan for a run with cache: sources that implement
 // InputFingerprinter fold their inputs into the fingerprints, then every
-// materialized stage whose output is committed is marked Reuse (unless it
-// or one of its upstream stages is in force), and stages that only reused
-// stages need are marked Skip. Execute then writes the output of every
+// materialized stage whose output is in the cache, and every Committer sink
+// whose committed output carries its fingerprint, is marked Reuse (unless
+// it or one of its upstream stages is in force), and stages that only
+// reused stages need are marked Skip. Execute then writes the output of every
 // materialized stage it runs to cache and commits it when the stage
 // finishes.
 func (p *Plan) Resolve(ctx context.Context, cache Cache, force []string) error {
@@ -82,22 +94,28 @@ func (p *Plan) Resolve(ctx context.Context, cache Cache, force []string) error {
 			forced[n] = forced[n] || forced[up]
 		}
 		n.Decision = Compute
-		if n.Spec.Materialize && !forced[n] {
-			ok, err := cache.Has(ctx, n.Fingerprint)
-			if err != nil {
-				return &StageError{Stage: n.Spec.Name, Record: -1, Err: fmt.Errorf("cache lookup: %w", err)}
-			}
-			if ok {
-				n.Decision = Reuse
-			}
+		var ok bool
+		var err error
+		switch c, isCommitter := n.Stage.(Committer); {
+		case forced[n]:
+		case n.Def.Role == RoleSink && isCommitter:
+			ok, err = c.Committed(ctx, n.Fingerprint)
+		case n.Spec.Materialize:
+			ok, err = cache.Has(ctx, n.Fingerprint)
+		}
+		if err != nil {
+			return &StageError{Stage: n.Spec.Name, Record: -1, Err: fmt.Errorf("lookup of committed output: %w", err)}
+		}
+		if ok {
+			n.Decision = Reuse
 		}
 	}
-	// A stage that is not reused is needed when a needed, computed
-	// consumer reads it, or when it is a sink (or has no consumers).
+	// A stage is needed when a needed, computed consumer reads it, or when
+	// it is a sink (or has no consumers) whose output is not committed yet.
 	needed := map[*Node]bool{}
 	for i := len(p.Nodes) - 1; i >= 0; i-- {
 		n := p.Nodes[i]
-		if len(n.Outputs) == 0 {
+		if len(n.Outputs) == 0 && n.Decision == Compute {
 			needed[n] = true
 		}
 		for _, c := range n.Outputs {
@@ -105,7 +123,7 @@ func (p *Plan) Resolve(ctx context.Context, cache Cache, force []string) error {
 				needed[n] = true
 			}
 		}
-		if !needed[n] {
+		if !needed[n] && !(len(n.Outputs) == 0 && n.Decision == Reuse) {
 			n.Decision = Skip
 		}
 	}

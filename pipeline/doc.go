@@ -58,7 +58,9 @@
 // stage whose output is committed Reuse (read instead of computed), and
 // stages that only reused stages need Skip; a forced stage and everything
 // downstream of it is computed. A materialized stage's output is committed
-// only when the stage finishes cleanly.
+// only when the stage finishes cleanly. Sinks implementing Committer record
+// their fingerprint with what they commit, and are marked Reuse when the
+// committed output already carries it.
 //
 // # Not implemented yet
 //

@@ -131,9 +131,16 @@ func (r *Run) Execute(ctx context.Context) error {
 	// failure here leaves no goroutine or edge behind.
 	var runs []*stageRun
 	for i, n := range nodes {
-		if n.Decision == Skip {
+		switch {
+		case n.Decision == Skip:
 			r.stats[i].state.Store(int32(Skipped))
 			continue
+		case n.Decision == Reuse && n.Def.Role == RoleSink:
+			r.stats[i].state.Store(int32(Reused)) // its output is committed already
+			continue
+		}
+		if c, ok := n.Stage.(Committer); ok && n.Def.Role == RoleSink {
+			c.SetFingerprint(n.Fingerprint)
 		}
 		sr := &stageRun{run: r, node: n, st: r.stats[i], in: inboxes[i]}
 		sr.out = &emitter{stageRun: sr, outs: outs[i]}

@@ -106,19 +106,11 @@ func (a *app) plan(variant string, sets []string, opts pipeline.PlanOptions) (*p
 	return reg.Plan(spec, opts)
 }
 
-// resolve decides, for plans with materialized stages, which stages run,
-// reuse their committed output from <work>/cache, or are skipped.
+// resolve decides which stages run, which reuse an output committed by an
+// earlier run (materialized stages, from <work>/cache; sinks whose output
+// carries their fingerprint) and which are skipped because only reused
+// stages need them.
 func (a *app) resolve(ctx context.Context, plan *pipeline.Plan, alloc memory.Allocator, force []string) error {
-	materialized := false
-	for _, n := range plan.Nodes {
-		materialized = materialized || n.Spec.Materialize
-	}
-	if !materialized {
-		if len(force) > 0 {
-			return fmt.Errorf("--force: variant %s materializes no stage", plan.Spec.Variant)
-		}
-		return nil
-	}
 	store, err := connectors.Open(ctx, a.settings.Work, a.storeOptions())
 	if err != nil {
 		return err

@@ -240,7 +240,7 @@ variants:
 		t.Errorf("quarantine table has %d rows, want 2", n)
 	}
 	// With no budget for bad records the same run fails, naming the file.
-	code, _, errs = medflow(t, "run", "q", "--config", cfg, "--no-progress", "--max-quarantined", "-1")
+	code, _, errs = medflow(t, "run", "q", "--config", cfg, "--no-progress", "--max-quarantined", "-1", "--force", "read")
 	if code != 1 || !strings.Contains(errs, "error budget exceeded") || !strings.Contains(errs, "b.csv") {
 		t.Errorf("budget -1: exit %d\n%s", code, errs)
 	}
@@ -427,21 +427,31 @@ func TestMaterializeReuse(t *testing.T) {
 		}
 		return ""
 	}
-	for i, want := range []map[string]string{
-		{"read": "done", "keep": "done", "rescale": "done", "rows": "done"},
-		{"read": "skipped", "keep": "skipped", "rescale": "reused", "rows": "done"},
+	for i, tc := range []struct {
+		set  string
+		want map[string]string
+	}{
+		{"", map[string]string{"read": "done", "keep": "done", "rescale": "done", "rows": "done", "stats-out": "done"}},
+		// Unchanged: every sink's output carries its fingerprint; nothing runs.
+		{"", map[string]string{"read": "skipped", "rescale": "skipped", "rows": "reused", "stats-out": "reused"}},
+		// A sink param changes: that sink runs on rescale's cached output.
+		{"rows.rows_per_part=777", map[string]string{"read": "skipped", "keep": "skipped", "rescale": "reused", "rows": "done", "stats": "skipped", "stats-out": "reused"}},
 	} {
-		code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--no-progress")
+		args := []string{"run", "demo", "--config", cfg, "--no-progress"}
+		if tc.set != "" {
+			args = append(args, "--set", tc.set)
+		}
+		code, _, errs := medflow(t, args...)
 		if code != 0 {
 			t.Fatalf("run %d: %s", i, errs)
 		}
-		for stage, st := range want {
+		for stage, st := range tc.want {
 			if got := state(errs, stage); got != st {
 				t.Errorf("run %d: %s is %q, want %q\n%s", i, stage, got, st, errs)
 			}
 		}
 	}
-	if _, out, _ := medflow(t, "plan", "demo", "--config", cfg, "--format", "text"); !strings.Contains(out, "reuse*") || !strings.Contains(out, "skip") {
+	if _, out, _ := medflow(t, "plan", "demo", "--config", cfg, "--format", "text", "--set", "rows.rows_per_part=778"); !strings.Contains(out, "reuse*") || !strings.Contains(out, "skip") {
 		t.Errorf("plan does not show reuse:\n%s", out)
 	}
 	if _, out, _ := medflow(t, "plan", "demo", "--config", cfg, "--format", "text", "--force", "keep"); strings.Contains(out, "reuse") {

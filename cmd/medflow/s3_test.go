@@ -51,7 +51,7 @@ func TestDemoOverS3(t *testing.T) {
 	// Wrong credentials: a clear error, and the secret is not in it.
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-"+s3test.SecretKey)
 	code, out, errs := medflow(t, "run", "demo", "--config", cfg)
-	if code == 0 || !strings.Contains(errs, `stage "read"`) {
+	if code == 0 || !strings.Contains(errs, "s3://medflow/demo") || !strings.Contains(errs, "Access Denied") {
 		t.Fatalf("wrong secret: exit %d\n%s", code, errs)
 	}
 	all.WriteString(out + errs)

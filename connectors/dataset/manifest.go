@@ -39,6 +39,9 @@ type Manifest struct {
 	Parts             []Part         `json:"parts"`
 	Rows              int64          `json:"rows"`
 	Created           time.Time      `json:"created"`
+	// Producer identifies what wrote the dataset (medflow puts the stage
+	// fingerprint here), so an unchanged rerun can leave it alone.
+	Producer string `json:"producer,omitempty"`
 }
 
 // Part is one part object.

@@ -22,6 +22,7 @@ type WriterOptions struct {
 	Format         formats.Format        // formats.Parquet (default), formats.IPC or formats.CSV
 	MaxRowsPerPart int64                 // start a new part once a part has this many rows
 	Overwrite      bool                  // allow replacing a committed dataset
+	Producer       string                // recorded in the manifest (Manifest.Producer)
 	Part           formats.WriterOptions // compression, temp folder
 }
 
@@ -122,7 +123,7 @@ func (w *Writer) Commit() (*Manifest, error) {
 		return nil, err
 	}
 	m := &Manifest{Version: ManifestVersion, Format: w.opts.Format, SchemaFingerprint: fp, Schema: schema,
-		Parts: append([]Part{}, w.parts...)}
+		Parts: append([]Part{}, w.parts...), Producer: w.opts.Producer}
 	return m, putManifest(w.ctx, w.store, w.prefix, m)
 }
 

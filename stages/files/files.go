@@ -207,6 +207,33 @@ type Write struct {
 	w      *dataset.Writer
 }
 
+// Committed reports whether the dataset committed at uri (or at this
+// shard's place) was written for fingerprint fp.
+func (w *Write) Committed(ctx context.Context, fp string) (bool, error) {
+	store, err := w.deps.Open(ctx, w.uri)
+	if err != nil {
+		return false, err
+	}
+	d, err := dataset.Open(ctx, store, w.prefix())
+	switch {
+	case errors.Is(err, dataset.ErrNotCommitted) || errors.Is(err, objstore.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return d.Manifest().Producer == "medflow/"+fp, nil
+}
+
+// SetFingerprint records fp in the manifest at commit.
+func (w *Write) SetFingerprint(fp string) { w.opts.Producer = "medflow/" + fp }
+
+func (w *Write) prefix() string {
+	if w.shard.All() {
+		return ""
+	}
+	return shardDir(w.shard.Index, w.shard.Count)
+}
+
 // shardDir is where shard i of n commits its part of the output.
 func shardDir(i, n int) string { return fmt.Sprintf("_shards/%d-of-%d", i, n) }
 
@@ -233,11 +260,7 @@ func (w *Write) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	prefix := ""
-	if !w.shard.All() {
-		prefix = shardDir(w.shard.Index, w.shard.Count)
-	}
-	w.w, err = dataset.NewWriter(ctx, store, prefix, w.schema, w.alloc, w.opts)
+	w.w, err = dataset.NewWriter(ctx, store, w.prefix(), w.schema, w.alloc, w.opts)
 	return err
 }
 
