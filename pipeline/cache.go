@@ -93,6 +93,7 @@ func (p *Plan) Resolve(ctx context.Context, cache Cache, force []string) error {
 		for _, up := range n.Inputs {
 			forced[n] = forced[n] || forced[up]
 		}
+		n.forced = forced[n]
 		n.Decision = Compute
 		var ok bool
 		var err error
@@ -128,4 +129,33 @@ func (p *Plan) Resolve(ctx context.Context, cache Cache, force []string) error {
 		}
 	}
 	return nil
+}
+
+// PartCache is implemented by caches that can keep a materialized
+// transform's output per input batch, so that an interrupted stage resumes:
+// parts committed by an earlier, unfinished run with the same fingerprint
+// are replayed instead of recomputed. The engine uses it for materialized
+// transforms with one input that do not hold rows back (no Flusher); it
+// relies on the stage's input arriving in the same batches on the rerun,
+// which holds when everything upstream is deterministic.
+type PartCache interface {
+	Cache
+	// OpenParts starts fp's output by parts; fresh discards parts left by
+	// an earlier run instead of resuming from them.
+	OpenParts(ctx context.Context, fp string, schema *arrow.Schema, fresh bool) (PartWriter, error)
+}
+
+// PartWriter writes one stage's output part by part (part k holds the
+// output of input batch k). It is an alias of an interface literal so that
+// implementations need not import this package.
+type PartWriter = interface {
+	// Has reports whether part k was committed by an earlier run.
+	Has(k int) bool
+	// Replay emits committed part k; emit owns each batch.
+	Replay(ctx context.Context, k int, emit func(arrow.RecordBatch) error) error
+	// Put commits part k (no batches: an empty part); it does not take
+	// ownership of the batches.
+	Put(k int, batches []arrow.RecordBatch) error
+	// Commit makes parts 0..n-1 the stage's output.
+	Commit(n int) error
 }

@@ -58,13 +58,18 @@
 // stage whose output is committed Reuse (read instead of computed), and
 // stages that only reused stages need Skip; a forced stage and everything
 // downstream of it is computed. A materialized stage's output is committed
-// only when the stage finishes cleanly. Sinks implementing Committer record
+// only when the stage finishes cleanly. With a PartCache, a materialized
+// transform with one input that does not hold rows back commits the output
+// of each input batch k as part k as soon as it is emitted; a rerun after a
+// crash replays the committed parts instead of recomputing them (this
+// relies on the input arriving in the same batches, i.e. a deterministic
+// upstream). Sinks implementing Committer record
 // their fingerprint with what they commit, and are marked Reuse when the
 // committed output already carries it.
 //
-// # Not implemented yet
+// # Not implemented
 //
-// Crash-safe resume inside a stage (deterministic part names per input
-// shard), run records, and merging sharded outputs (--shard i/n only
-// selects the input).
+// Part-level resume for barriers, multi-input transforms and Flushers
+// (they resume at stage granularity), and for sinks (files.write rewrites
+// its dataset).
 package pipeline

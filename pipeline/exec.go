@@ -192,6 +192,8 @@ type stageRun struct {
 	out    *emitter
 	active atomic.Int32
 	offset atomic.Int64 // rows received so far, for record numbers
+	parts  PartWriter   // materialized by input batch (resumable), or nil
+	nParts atomic.Int64 // input batches seen, once the sequencer is done
 }
 
 // start launches the stage's goroutines on wg.
@@ -270,6 +272,14 @@ func (s *stageRun) materialize(ctx context.Context) error {
 	if c == nil || !s.node.Spec.Materialize || s.node.Decision != Compute {
 		return nil
 	}
+	if pc, ok := c.(PartCache); ok && s.resumable() {
+		parts, err := pc.OpenParts(ctx, s.node.Fingerprint, s.node.Stage.Schema(), s.node.forced)
+		if err != nil {
+			return &StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)}
+		}
+		s.parts = parts
+		return nil
+	}
 	w, err := c.Create(ctx, s.node.Fingerprint, s.node.Stage.Schema())
 	if err != nil {
 		return &StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)}
@@ -278,9 +288,28 @@ func (s *stageRun) materialize(ctx context.Context) error {
 	return nil
 }
 
+// resumable reports whether the stage's output can be kept per input
+// batch: a transform with one input, which does not hold rows back, whose
+// output order is kept.
+func (s *stageRun) resumable() bool {
+	_, isTransform := s.node.Stage.(Transform)
+	_, flushes := s.node.Stage.(Flusher)
+	return isTransform && !flushes && len(s.node.Inputs) == 1 && !s.run.opts.Unordered
+}
+
 // commit makes a materialized stage's output visible once the stage has
-// finished cleanly; otherwise it discards it.
+// finished cleanly; otherwise it discards it (a stage kept by input batch
+// keeps its committed parts for the next run to resume from).
 func (s *stageRun) commit(ctx context.Context) {
+	if s.parts != nil {
+		if ctx.Err() == nil && State(s.st.state.Load()) != Failed {
+			if err := s.parts.Commit(int(s.nParts.Load())); err != nil {
+				s.run.fail(&StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)})
+				s.st.state.Store(int32(Failed))
+			}
+		}
+		return
+	}
 	w := s.out.tee
 	if w == nil {
 		return
@@ -365,7 +394,7 @@ func (s *stageRun) transformBodies(t Transform) []func(context.Context) error {
 			}
 		}
 	}
-	if w == 1 || s.run.opts.Unordered {
+	if (w == 1 && s.parts == nil) || s.run.opts.Unordered {
 		bodies := make([]func(context.Context) error, w)
 		for i := range bodies {
 			bodies[i] = func(ctx context.Context) error { return process(ctx, s.out) }
@@ -381,13 +410,15 @@ func (s *stageRun) transformBodies(t Transform) []func(context.Context) error {
 // batches are in flight, so memory stays bounded.
 func (s *stageRun) orderedBodies(t Transform, w int) []func(context.Context) error {
 	type job struct {
-		seq  int64
-		b    arrow.RecordBatch
-		base int64
+		seq    int64
+		b      arrow.RecordBatch
+		base   int64
+		cached bool // replay the committed part instead of processing b
 	}
 	type result struct {
-		seq int64
-		out []arrow.RecordBatch
+		seq    int64
+		out    []arrow.RecordBatch
+		cached bool
 	}
 	tokens := make(chan struct{}, 2*w)
 	jobs := make(chan job)
@@ -413,8 +444,9 @@ func (s *stageRun) orderedBodies(t Transform, w int) []func(context.Context) err
 				b.Release()
 				return ctx.Err()
 			}
+			cached := s.parts != nil && s.parts.Has(int(seq))
 			select {
-			case jobs <- job{seq, b, base}:
+			case jobs <- job{seq, b, base, cached}:
 			case <-ctx.Done():
 				b.Release()
 				return ctx.Err()
@@ -439,14 +471,22 @@ func (s *stageRun) orderedBodies(t Transform, w int) []func(context.Context) err
 				return ctx.Err()
 			}
 			col := &collector{s: s}
-			err := s.call(j.base, func() error { return t.Process(ctx, j.b, col) })
+			var err error
+			if j.cached {
+				err = s.call(j.base, func() error {
+					return s.parts.Replay(ctx, int(j.seq), func(b arrow.RecordBatch) error { return col.Emit(ctx, b) })
+				})
+				s.st.resumed.Add(1)
+			} else {
+				err = s.call(j.base, func() error { return t.Process(ctx, j.b, col) })
+			}
 			j.b.Release()
 			if err != nil {
 				releaseAll(col.out)
 				return err
 			}
 			select {
-			case results <- result{j.seq, col.out}:
+			case results <- result{j.seq, col.out, j.cached}:
 			case <-ctx.Done():
 				releaseAll(col.out)
 				return ctx.Err()
@@ -461,10 +501,21 @@ func (s *stageRun) orderedBodies(t Transform, w int) []func(context.Context) err
 			}
 		}()
 		next := int64(0)
+		fresh := map[int64]bool{} // results computed by this run, to commit as parts
 		for res := range results {
 			pending[res.seq] = res.out
+			if !res.cached {
+				fresh[res.seq] = true
+			}
 			for out, ok := pending[next]; ok; out, ok = pending[next] {
 				delete(pending, next)
+				if s.parts != nil && fresh[next] {
+					delete(fresh, next)
+					if err := s.parts.Put(int(next), out); err != nil {
+						releaseAll(out)
+						return fmt.Errorf("materialize: %w", err)
+					}
+				}
 				// Emitting is the stage's work too: count it as busy, so
 				// that the blocked time measured inside Emit is part of it.
 				t0 := time.Now()
@@ -479,6 +530,7 @@ func (s *stageRun) orderedBodies(t Transform, w int) []func(context.Context) err
 				next++
 			}
 		}
+		s.nParts.Store(next)
 		return nil
 	}
 	bodies := []func(context.Context) error{dispatch, sequence}

@@ -463,49 +463,69 @@ func TestMaxErrorRate(t *testing.T) {
 	}
 }
 
-// A materialized stage that does not finish (here: the run is cancelled)
-// commits nothing: the next run computes it, and the one after reuses it.
-func TestMaterializedFailureCommitsNothing(t *testing.T) {
-	dir := t.TempDir()
-	store, err := local.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, want := range []Decision{Compute, Compute, Reuse} {
-		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-		a := stage("a", "add", []string{"gen"}, map[string]any{"delta": 1})
-		a.Materialize = true
-		sink := map[string]any{}
-		if i == 0 {
-			sink["delay"] = "5ms" // the sink's params are not in a's fingerprint
-		}
-		plan, err := testRegistry(nil).Plan(Spec{Variant: "m", Stages: []StageSpec{
-			stage("gen", "gen", nil, map[string]any{"batches": 40, "rows": 500}), a,
-			stage("out", "collect", []string{"a"}, sink),
-		}}, PlanOptions{Alloc: mem})
+// A materialized transform that does not finish (here: the run is
+// cancelled) commits its output per input batch; the rerun replays those
+// parts instead of recomputing them, computes the rest and commits the
+// whole, which the run after reuses. Every run's sink sees all rows, in
+// order.
+func TestMaterializedResume(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		dir := t.TempDir()
+		store, err := local.New(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cache := dataset.NewCache(store, "cache", mem)
-		if err := plan.Resolve(context.Background(), cache, nil); err != nil {
-			t.Fatal(err)
+		for i, want := range []Decision{Compute, Compute, Reuse} {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			a := stage("a", "add", []string{"gen"}, map[string]any{"delta": 1})
+			a.Materialize, a.Workers = true, workers
+			sink := map[string]any{}
+			if i == 0 {
+				sink["delay"] = "5ms" // the sink's params are not in a's fingerprint
+			}
+			sinks := map[string]*collectSink{}
+			plan, err := testRegistry(sinks).Plan(Spec{Variant: "m", Stages: []StageSpec{
+				stage("gen", "gen", nil, map[string]any{"batches": 40, "rows": 500}), a,
+				stage("out", "collect", []string{"a"}, sink),
+			}}, PlanOptions{Alloc: mem})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cache := dataset.NewCache(store, "cache", mem)
+			if err := plan.Resolve(context.Background(), cache, nil); err != nil {
+				t.Fatal(err)
+			}
+			if d := plan.Node("a").Decision; d != want {
+				t.Fatalf("workers %d run %d: a is %v, want %v", workers, i, d, want)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			if i == 0 {
+				time.AfterFunc(60*time.Millisecond, cancel)
+			}
+			run := plan.NewRun(RunOptions{})
+			err = run.Execute(ctx)
+			cancel()
+			if (err != nil) != (i == 0) {
+				t.Fatalf("workers %d run %d: %v", workers, i, err)
+			}
+			has, _ := cache.Has(context.Background(), plan.Node("a").Fingerprint)
+			if has != (i > 0) {
+				t.Fatalf("workers %d run %d: committed = %v", workers, i, has)
+			}
+			if i > 0 {
+				xs := sinks["out"].xs
+				if len(xs) != 20000 || !slices.IsSorted(xs) || xs[0] != 1 || xs[len(xs)-1] != 20000 {
+					t.Fatalf("workers %d run %d: sink got %d rows, sorted %v", workers, i, len(xs), slices.IsSorted(xs))
+				}
+			}
+			if i == 1 {
+				r := run.Stats()[1].Resumed
+				if r == 0 || r >= 40 {
+					t.Fatalf("workers %d: rerun replayed %d of 40 input batches, want some but not all", workers, r)
+				}
+				t.Logf("workers %d: rerun replayed %d of 40 input batches", workers, r)
+			}
+			mem.AssertSize(t, 0)
 		}
-		if d := plan.Node("a").Decision; d != want {
-			t.Fatalf("run %d: a is %v, want %v", i, d, want)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		if i == 0 {
-			time.AfterFunc(30*time.Millisecond, cancel)
-		}
-		err = plan.NewRun(RunOptions{}).Execute(ctx)
-		cancel()
-		if (err != nil) != (i == 0) {
-			t.Fatalf("run %d: %v", i, err)
-		}
-		has, _ := cache.Has(context.Background(), plan.Node("a").Fingerprint)
-		if has != (i > 0) {
-			t.Fatalf("run %d: committed = %v", i, has)
-		}
-		mem.AssertSize(t, 0)
 	}
 }

@@ -53,6 +53,7 @@ type Node struct {
 	// Decision is set by Plan.Resolve; Compute otherwise.
 	Decision Decision
 	inputFP  string // a source's input fingerprint, from Resolve
+	forced   bool   // recomputed on request (Resolve's force)
 	index    int
 }
 

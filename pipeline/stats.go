@@ -15,6 +15,7 @@ type stageStats struct {
 	blockedNs           atomic.Int64 // of busy: waiting for downstream to take a batch
 	idleNs              atomic.Int64 // waiting for upstream to deliver a batch
 	startNs, endNs      atomic.Int64 // unix nanoseconds; 0 = not yet
+	resumed             atomic.Int64 // input batches replayed from an interrupted run's parts
 	state               atomic.Int32
 }
 
@@ -51,6 +52,9 @@ type StageStats struct {
 	Busy, Blocked, Idle time.Duration
 	// Elapsed is wall time from the stage's start to its end (or now).
 	Elapsed time.Duration
+	// Resumed counts input batches whose output an earlier, interrupted
+	// run had committed and this run replayed instead of recomputing.
+	Resumed int64
 }
 
 // Work is Busy minus Blocked: time the stage really worked.
@@ -80,6 +84,7 @@ func (st *stageStats) snapshot(n *Node, now time.Time) StageStats {
 		Busy:     time.Duration(st.busyNs.Load()),
 		Blocked:  time.Duration(st.blockedNs.Load()),
 		Idle:     time.Duration(st.idleNs.Load()),
+		Resumed:  st.resumed.Load(),
 	}
 	if start := st.startNs.Load(); start > 0 {
 		end := st.endNs.Load()

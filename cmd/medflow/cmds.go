@@ -109,6 +109,11 @@ func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) e
 
 	fmt.Fprintln(a.stderr)
 	progress.Table(a.stderr, run.Stats())
+	for _, st := range run.Stats() {
+		if st.Resumed > 0 {
+			a.log.Info("resumed", "stage", st.Stage, "input_batches_replayed", st.Resumed)
+		}
+	}
 	q := run.Quarantined()
 	if len(q) > 0 {
 		if uri, werr := a.writeQuarantine(context.WithoutCancel(ctx), plan.Spec.Variant, q); werr != nil {

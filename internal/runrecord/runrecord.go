@@ -51,6 +51,7 @@ type Stage struct {
 	State       string         `json:"state"`
 	RowsIn      int64          `json:"rows_in"`
 	RowsOut     int64          `json:"rows_out"`
+	Resumed     int64          `json:"resumed_batches,omitempty"`
 	Seconds     float64        `json:"seconds"`
 	Params      map[string]any `json:"params,omitempty"`
 }
@@ -103,7 +104,7 @@ func New(id, config, version string, plan *pipeline.Plan, run *pipeline.Run, sta
 		st := stats[i]
 		r.Stages = append(r.Stages, Stage{Name: n.Spec.Name, Kind: n.Spec.Kind, Inputs: ins, Fingerprint: n.Fingerprint,
 			Decision: n.Decision.String(), State: st.State.String(), RowsIn: st.RowsIn, RowsOut: st.RowsOut,
-			Seconds: st.Elapsed.Seconds(), Params: redact(n.Params.Values())})
+			Resumed: st.Resumed, Seconds: st.Elapsed.Seconds(), Params: redact(n.Params.Values())})
 	}
 	return r
 }
