@@ -111,11 +111,25 @@ func (a *app) plan(variant string, sets []string, opts pipeline.PlanOptions) (*p
 // carries their fingerprint) and which are skipped because only reused
 // stages need them.
 func (a *app) resolve(ctx context.Context, plan *pipeline.Plan, alloc memory.Allocator, force []string) error {
-	store, err := connectors.Open(ctx, a.settings.Work, a.storeOptions())
+	store, err := a.workStore(ctx)
 	if err != nil {
 		return err
 	}
 	return plan.Resolve(ctx, dataset.NewCache(store, "cache", alloc), force)
+}
+
+// workStore opens settings.work: run records, quarantine tables, cache.
+func (a *app) workStore(ctx context.Context) (objstore.Store, error) {
+	return connectors.Open(ctx, a.settings.Work, a.storeOptions())
+}
+
+// loadWork is load followed by workStore, for the commands that only look
+// at the work store.
+func (a *app) loadWork(cmd *cobra.Command) (objstore.Store, error) {
+	if err := a.load(cmd); err != nil {
+		return nil, err
+	}
+	return a.workStore(cmd.Context())
 }
 
 // parseShard parses "i/n" with 0 <= i < n.

@@ -17,7 +17,6 @@ import (
 	"github.com/sourcegraph/conc"
 	"github.com/spf13/cobra"
 
-	"github.com/medflow/medflow/connectors"
 	"github.com/medflow/medflow/internal/bufpool"
 	"github.com/medflow/medflow/internal/progress"
 	"github.com/medflow/medflow/internal/runrecord"
@@ -145,7 +144,7 @@ func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) e
 func (a *app) record(ctx context.Context, plan *pipeline.Plan, run *pipeline.Run, start time.Time, runErr error) {
 	rec := runrecord.New(runrecord.NewID(start), a.cfgPath, version, plan, run, start, time.Now(), runErr)
 	rec.Shard = a.shard
-	store, err := connectors.Open(ctx, a.settings.Work, a.storeOptions())
+	store, err := a.workStore(ctx)
 	if err == nil {
 		err = runrecord.Write(ctx, store, rec)
 	}
@@ -162,10 +161,7 @@ func (a *app) runsCmd() *cobra.Command {
 		Short: "List the recorded runs in the work store",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.load(cmd); err != nil {
-				return err
-			}
-			store, err := connectors.Open(cmd.Context(), a.settings.Work, a.storeOptions())
+			store, err := a.loadWork(cmd)
 			if err != nil {
 				return err
 			}
@@ -199,10 +195,7 @@ func (a *app) showCmd() *cobra.Command {
 		Short: "Print a recorded run (a unique prefix of its id is enough)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.load(cmd); err != nil {
-				return err
-			}
-			store, err := connectors.Open(cmd.Context(), a.settings.Work, a.storeOptions())
+			store, err := a.loadWork(cmd)
 			if err != nil {
 				return err
 			}

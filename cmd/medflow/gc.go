@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/medflow/medflow/connectors"
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/internal/runrecord"
 )
@@ -20,11 +19,8 @@ func (a *app) gcCmd() *cobra.Command {
 		Short: "Delete materialized outputs under <work>/cache that no run record references",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.load(cmd); err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			store, err := connectors.Open(ctx, a.settings.Work, a.storeOptions())
+			store, err := a.loadWork(cmd)
 			if err != nil {
 				return err
 			}

@@ -7,7 +7,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/medflow/medflow/connectors"
 	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
@@ -17,7 +16,7 @@ import (
 // (schemas.Quarantine) under <work>/<variant>/quarantine and returns its
 // URI.
 func (a *app) writeQuarantine(ctx context.Context, variant string, q []pipeline.QuarantineEntry) (string, error) {
-	store, err := connectors.Open(ctx, a.settings.Work, a.storeOptions())
+	store, err := a.workStore(ctx)
 	if err != nil {
 		return "", err
 	}
