@@ -34,6 +34,20 @@ func medflowIn(t *testing.T, stdin string, args ...string) (int, string, string)
 	return code, out.String(), errb.String()
 }
 
+// writeFiles writes files (path relative to dir -> content).
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // writeConfig writes a pipelines file whose data lives under dir.
 func writeConfig(t *testing.T, dir, body string) string {
 	t.Helper()
@@ -197,19 +211,12 @@ func countRows(t *testing.T, store objstore.Store, prefix string) (rows int64) {
 
 func TestQuarantineTable(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{
+	writeFiles(t, dir, map[string]string{
 		"in/a.csv": "id,group,value\n1,g1,0.5\n",
 		"in/b.csv": "id,group,value\n2,g2,oops\n",
 		"in/c.csv": "id,group,value,extra\n3,g3,1.5,x\n",
 		"in/d.csv": "id,group,value\n4,g4,2.5\n",
-	} {
-		if err := os.MkdirAll(filepath.Join(dir, "in"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	cfg := writeConfig(t, dir, `
 settings: {work: DIR/work}
 variants:
@@ -380,15 +387,10 @@ variants:
 
 func TestMaxErrorRateFlag(t *testing.T) {
 	dir := t.TempDir()
-	for name, body := range map[string]string{
+	writeFiles(t, dir, map[string]string{
 		"in/a.csv": "id,group,value\n1,g1,0.5\n", "in/b.csv": "id,group,value\n2,g2,oops\n",
 		"in/c.csv": "id,group,value\n3,g3,1.5\n", "in/d.csv": "id,group,value\n4,g4,2.5\n",
-	} {
-		os.MkdirAll(filepath.Join(dir, "in"), 0o755)
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	cfg := writeConfig(t, dir, `
 settings: {work: DIR/work}
 variants:
