@@ -15,7 +15,12 @@
 // requires WriterOptions.Overwrite, which first deletes the manifest (the
 // dataset is then uncommitted until the new Commit).
 //
+// Merge commits a dataset made of committed sub-datasets (shards) without
+// copying. Cache keeps materialized stage outputs by fingerprint, whole
+// (Create) or per input batch (OpenParts), for pipeline.Resolve.
+//
 // Not implemented: appending to a committed dataset, garbage collection of
-// leftover parts, concurrent writers on one prefix (shard outputs should use
-// distinct prefixes), partitioned (hive-style) layouts and column pruning.
+// leftover parts (medflow gc prunes the cache only), concurrent writers on
+// one prefix (shard outputs use distinct prefixes), partitioned
+// (hive-style) layouts and column pruning.
 package dataset

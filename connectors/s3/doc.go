@@ -16,6 +16,12 @@
 // passed since the last progress; the give-up error names the bucket, key,
 // offset and last cause. Context cancellation stops retries at once.
 //
+// The other operations (Stat, Put, Delete, List) retry transport failures
+// and 5xx answers with the same backoff and deadline, because minio-go's own
+// retries last only a few seconds: a Put replays its body when the body can
+// seek (files, byte slices), and a body that failed or ended short is never
+// retried.
+//
 // Secrets: Options implements String, GoString, LogValue and MarshalJSON
 // with the access key, secret key and session token redacted, and every
 // error returned by this package is rebuilt from the minio error text with

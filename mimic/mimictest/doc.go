@@ -10,6 +10,6 @@
 // -1.0 written as 0.0. Rows are written in a shuffled study order. Faults
 // appends the bad records listed at FaultKeys.
 //
-// Not implemented: realistic images (a later `medflow synth` command and
-// the image decoding work own those), study dates and times.
+// Not implemented: realistic images (package synth and `medflow synth`
+// write those), study dates and times.
 package mimictest
