@@ -546,3 +546,35 @@ func TestGC(t *testing.T) {
 		t.Fatalf("rerun after gc: exit %d\n%s", code, errs)
 	}
 }
+
+func TestInspect(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, demoConfig)
+	for _, v := range []string{"data", "demo"} {
+		if code, _, errs := medflow(t, "run", v, "--config", cfg, "--no-progress"); code != 0 {
+			t.Fatal(errs)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{filepath.Join(dir, "out", "stats")}, 0, []string{"dataset file://", "3 rows in 1 arrow parts", "producer medflow/", "schema: key: utf8, count: int64", "g00"}},
+		{[]string{filepath.Join(dir, "in", "part-00000.csv"), "--rows", "2"}, 0, []string{"(csv)", "id  group  value"}},
+		{[]string{filepath.Join(dir, "nothing")}, 1, []string{"neither a committed dataset nor a .arrow/.parquet/.csv file"}},
+	} {
+		code, out, errs := medflow(t, append([]string{"inspect", "--config", cfg}, tc.args...)...)
+		if code != tc.code {
+			t.Errorf("%v: exit %d\n%s%s", tc.args, code, out, errs)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out+errs, w) {
+				t.Errorf("%v: output lacks %q:\n%s%s", tc.args, w, out, errs)
+			}
+		}
+		if tc.code == 0 && strings.Count(out, "\n") > 4+10 {
+			t.Errorf("%v: more rows than asked:\n%s", tc.args, out)
+		}
+	}
+}
