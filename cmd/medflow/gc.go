@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/internal/runrecord"
 )
 
@@ -38,16 +37,16 @@ func (a *app) gcCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			garbage := map[string][]string{} // fingerprint -> keys
+			cached := map[string][]string{} // fingerprint -> keys
 			for _, o := range objs {
 				fp, _, _ := strings.Cut(strings.TrimPrefix(o.Key, "cache/"), "/")
-				if !keep[fp] {
-					garbage[fp] = append(garbage[fp], o.Key)
-				}
+				cached[fp] = append(cached[fp], o.Key)
 			}
-			fps := make([]string, 0, len(garbage))
-			for fp := range garbage {
-				fps = append(fps, fp)
+			var fps []string // unreferenced
+			for fp := range cached {
+				if !keep[fp] {
+					fps = append(fps, fp)
+				}
 			}
 			sort.Strings(fps)
 			verb := "deleted"
@@ -55,7 +54,7 @@ func (a *app) gcCmd() *cobra.Command {
 				verb = "would delete"
 			}
 			for _, fp := range fps {
-				keys := garbage[fp]
+				keys := cached[fp]
 				sort.Strings(keys) // "_manifest.json" sorts before "part-*": uncommit first, then delete the parts
 				if !dryRun {
 					for _, k := range keys {
@@ -66,21 +65,10 @@ func (a *app) gcCmd() *cobra.Command {
 				}
 				fmt.Fprintf(a.stdout, "%s %s (%d objects)\n", verb, path.Join(store.String(), "cache", fp), len(keys))
 			}
-			fmt.Fprintf(a.stdout, "%d of %d cached outputs unreferenced by %d run records\n", len(fps), len(fps)+countKept(objs, keep), len(recs))
+			fmt.Fprintf(a.stdout, "%d of %d cached outputs unreferenced by %d run records\n", len(fps), len(cached), len(recs))
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "only list what would be deleted")
 	return cmd
-}
-
-func countKept(objs []objstore.ObjectInfo, keep map[string]bool) int {
-	seen := map[string]bool{}
-	for _, o := range objs {
-		fp, _, _ := strings.Cut(strings.TrimPrefix(o.Key, "cache/"), "/")
-		if keep[fp] {
-			seen[fp] = true
-		}
-	}
-	return len(seen)
 }
