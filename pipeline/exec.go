@@ -26,6 +26,9 @@ type RunOptions struct {
 	// Unordered lets multi-worker transforms emit in completion order. By
 	// default their output keeps input order, so runs are reproducible.
 	Unordered bool
+	// Artifacts returns the artifact store of the stage with the given
+	// fingerprint. Default: a fresh in-memory store per stage and run.
+	Artifacts func(fingerprint string) Artifacts
 }
 
 // Run is one execution of a Plan. Create it with Plan.NewRun, then call
@@ -50,6 +53,16 @@ func (p *Plan) NewRun(opts RunOptions) *Run {
 		opts.SpillBytes = 256 << 20
 	}
 	r := &Run{plan: p, opts: opts, stats: make([]*stageStats, len(p.Nodes))}
+	for _, n := range p.Nodes {
+		if n.artifacts == nil {
+			continue
+		}
+		if opts.Artifacts != nil {
+			n.artifacts.bind(opts.Artifacts(n.Fingerprint))
+		} else {
+			n.artifacts.bind(NewMemArtifacts())
+		}
+	}
 	for i := range r.stats {
 		r.stats[i] = &stageStats{}
 	}

@@ -54,7 +54,9 @@ type Node struct {
 	Decision Decision
 	inputFP  string // a source's input fingerprint, from Resolve
 	forced   bool   // recomputed on request (Resolve's force)
-	index    int
+	// artifacts is the stage's BuildContext.Artifacts, bound by NewRun.
+	artifacts *artifactSlot
+	index     int
 }
 
 // Plan is a validated variant, nodes in topological order.
@@ -186,11 +188,13 @@ func (r *Registry) Plan(spec Spec, opts PlanOptions) (*Plan, error) {
 				continue
 			}
 		}
+		n.artifacts = &artifactSlot{stage: n.Spec.Name}
 		st, err := buildStage(n, &BuildContext{
 			Variant: spec.Variant, Stage: n.Spec.Name, Params: params, Inputs: ins,
 			Workers: n.Workers, Shard: opts.Shard, Alloc: opts.Alloc,
 			Logger:     opts.Logger.With("stage", n.Spec.Name),
 			Quarantine: p.quar.forStage(n.Spec.Name),
+			Artifacts:  n.artifacts,
 		})
 		if err != nil {
 			fail(n.Spec.Name, "", err)

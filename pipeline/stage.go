@@ -150,6 +150,10 @@ type BuildContext struct {
 	Logger  *slog.Logger
 	// Quarantine records per-record faults; never nil.
 	Quarantine Quarantine
+	// Artifacts stores the stage's side outputs (checkpoints, curves,
+	// metric tables) under its fingerprint; never nil, usable only while
+	// the stage runs (ErrNoArtifacts otherwise).
+	Artifacts Artifacts
 }
 
 // Quarantine records a record that a stage could not handle, so the run can

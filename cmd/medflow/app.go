@@ -115,7 +115,7 @@ func (a *app) resolve(ctx context.Context, plan *pipeline.Plan, alloc memory.All
 	if err != nil {
 		return err
 	}
-	return plan.Resolve(ctx, dataset.NewCache(store, "cache", alloc), force)
+	return plan.Resolve(ctx, dataset.NewCache(store, CachePrefix, alloc), force)
 }
 
 // workStore opens settings.work: run records, quarantine tables, cache.
@@ -145,3 +145,11 @@ func parseShard(s string) (pipeline.Shard, error) {
 	}
 	return pipeline.Shard{Index: i, Count: n}, nil
 }
+
+// Work-store layout: materialized outputs under cache/<fingerprint>/, stage
+// artifacts (checkpoints, curves, metric tables) under
+// artifacts/<fingerprint>/, run records under runs/.
+const (
+	CachePrefix     = "cache"
+	ArtifactsPrefix = "artifacts"
+)

@@ -17,6 +17,7 @@ import (
 	"github.com/sourcegraph/conc"
 	"github.com/spf13/cobra"
 
+	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/internal/bufpool"
 	"github.com/medflow/medflow/internal/progress"
 	"github.com/medflow/medflow/internal/runrecord"
@@ -87,7 +88,13 @@ func newAllocator(name string) (memory.Allocator, error) {
 func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	run := plan.NewRun(pipeline.RunOptions{SpillDir: spillDir})
+	store, err := a.workStore(ctx)
+	if err != nil {
+		return err
+	}
+	run := plan.NewRun(pipeline.RunOptions{SpillDir: spillDir, Artifacts: func(fp string) pipeline.Artifacts {
+		return dataset.NewArtifacts(store, ArtifactsPrefix, fp)
+	}})
 	a.log.Info("run started", "variant", plan.Spec.Variant, "stages", len(plan.Nodes), "version", version)
 
 	// Progress is owned here and stopped before the summary is printed.
@@ -101,7 +108,7 @@ func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) e
 		}
 	}
 	start := time.Now()
-	err := run.Execute(ctx)
+	err = run.Execute(ctx)
 	stopProgress()
 	wg.Wait()
 	a.record(context.WithoutCancel(ctx), plan, run, start, err)

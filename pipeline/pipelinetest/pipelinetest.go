@@ -22,6 +22,8 @@ type Result struct {
 	rows    map[string]int
 	// Run is the finished run (stats, quarantine).
 	Run *pipeline.Run
+	// Artifacts are the stages' artifact stores, by stage name.
+	Artifacts map[string]*pipeline.MemArtifacts
 }
 
 // Column returns the values of column name that reached sink, in order.
@@ -103,7 +105,16 @@ func Run(t testing.TB, reg *pipeline.Registry, opts pipeline.PlanOptions, stages
 	if err != nil {
 		return nil, err
 	}
-	res.Run = plan.NewRun(pipeline.RunOptions{SpillDir: t.TempDir()})
+	byFP := map[string]*pipeline.MemArtifacts{}
+	res.Artifacts = map[string]*pipeline.MemArtifacts{}
+	for _, n := range plan.Nodes {
+		if byFP[n.Fingerprint] == nil {
+			byFP[n.Fingerprint] = pipeline.NewMemArtifacts()
+		}
+		res.Artifacts[n.Spec.Name] = byFP[n.Fingerprint]
+	}
+	res.Run = plan.NewRun(pipeline.RunOptions{SpillDir: t.TempDir(),
+		Artifacts: func(fp string) pipeline.Artifacts { return byFP[fp] }})
 	return res, res.Run.Execute(context.Background())
 }
 
