@@ -7,6 +7,7 @@ import (
 	"github.com/medflow/medflow/stages/files"
 	"github.com/medflow/medflow/stages/gen"
 	imagestage "github.com/medflow/medflow/stages/image"
+	"github.com/medflow/medflow/stages/join"
 	mimicstages "github.com/medflow/medflow/stages/mimic"
 	"github.com/medflow/medflow/stages/text"
 )
@@ -21,6 +22,7 @@ func Register(r *pipeline.Registry, d Deps) error {
 		gen.RegisterDiscard,
 		columns.Register,
 		aggregate.Register,
+		join.Register,
 		text.Register,
 		func(r *pipeline.Registry) error { return files.Register(r, d) },
 		func(r *pipeline.Registry) error { return mimicstages.Register(r, mimicstages.Deps{Open: d.Open}) },

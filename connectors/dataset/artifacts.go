@@ -26,8 +26,8 @@ func NewArtifacts(store objstore.Store, prefix, fp string) *Artifacts {
 
 func (a *Artifacts) key(name string) (string, error) {
 	k := path.Join(a.prefix, name)
-	if name == "" || !strings.HasPrefix(k, a.prefix+"/") {
-		return "", fmt.Errorf("artifact name %q: must be a relative key inside the stage's folder", name)
+	if name == "" || path.IsAbs(name) || path.Clean(name) != name || !strings.HasPrefix(k, a.prefix+"/") {
+		return "", fmt.Errorf("artifact name %q: must be a clean relative key inside the stage's folder", name)
 	}
 	return k, objstore.ValidateKey(k)
 }

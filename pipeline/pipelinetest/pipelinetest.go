@@ -5,6 +5,8 @@ package pipelinetest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -121,4 +123,35 @@ func Run(t testing.TB, reg *pipeline.Registry, opts pipeline.PlanOptions, stages
 // Stage is shorthand for a StageSpec.
 func Stage(name, kind string, inputs []string, params map[string]any) pipeline.StageSpec {
 	return pipeline.StageSpec{Name: name, Kind: kind, Inputs: inputs, Params: params}
+}
+
+// RegisterJSON adds a source kind that emits one batch per JSON document
+// (an array of row objects, as array.RecordFromJSON reads it) with the
+// given schema, built with the run's allocator.
+func RegisterJSON(reg *pipeline.Registry, kind string, schema *arrow.Schema, batches ...string) {
+	reg.MustRegister(pipeline.Definition{Kind: kind, Role: pipeline.RoleSource,
+		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
+			return &jsonSource{schema: schema, docs: batches, mem: b.Alloc}, nil
+		}})
+}
+
+type jsonSource struct {
+	schema *arrow.Schema
+	docs   []string
+	mem    memory.Allocator
+}
+
+func (s *jsonSource) Schema() *arrow.Schema { return s.schema }
+
+func (s *jsonSource) Produce(ctx context.Context, out pipeline.Emitter) error {
+	for i, doc := range s.docs {
+		b, _, err := array.RecordFromJSON(s.mem, s.schema, strings.NewReader(doc))
+		if err != nil {
+			return fmt.Errorf("batch %d: %w", i, err)
+		}
+		if err := out.Emit(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
