@@ -19,6 +19,7 @@ import (
 
 	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/internal/bufpool"
+	"github.com/medflow/medflow/internal/memwatch"
 	"github.com/medflow/medflow/internal/progress"
 	"github.com/medflow/medflow/internal/runrecord"
 	"github.com/medflow/medflow/pipeline"
@@ -107,11 +108,13 @@ func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) e
 			wg.Go(func() { progress.Log(pctx, a.log, run.Stats, 10*time.Second) })
 		}
 	}
+	var mem memwatch.Watcher
+	wg.Go(func() { memwatch.Watch(pctx, &mem, run.Stats, 250*time.Millisecond) })
 	start := time.Now()
 	err = run.Execute(ctx)
 	stopProgress()
 	wg.Wait()
-	a.record(context.WithoutCancel(ctx), plan, run, start, err)
+	a.record(context.WithoutCancel(ctx), plan, run, start, err, &mem)
 
 	fmt.Fprintln(a.stderr)
 	progress.Table(a.stderr, run.Stats())
@@ -148,8 +151,9 @@ func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) e
 
 // record writes the run's record under <work>/runs; a failure to do so is
 // logged, not fatal.
-func (a *app) record(ctx context.Context, plan *pipeline.Plan, run *pipeline.Run, start time.Time, runErr error) {
+func (a *app) record(ctx context.Context, plan *pipeline.Plan, run *pipeline.Run, start time.Time, runErr error, mem *memwatch.Watcher) {
 	rec := runrecord.New(runrecord.NewID(start), a.cfgPath, version, plan, run, start, time.Now(), runErr)
+	rec.SetPeaks(mem.Peaks(), memwatch.PeakRSS())
 	rec.Shard = a.shard
 	store, err := a.workStore(ctx)
 	if err == nil {
@@ -210,15 +214,15 @@ func (a *app) showCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "run %s: variant %s, %s, %s, %.1f s, version %s, config %s, %d quarantined\n", r.ID, r.Variant,
-				r.Status, r.Start.Format(time.RFC3339), r.End.Sub(r.Start).Seconds(), r.Version, r.Config, r.Quarantined)
+			fmt.Fprintf(a.stdout, "run %s: variant %s, %s, %s, %.1f s, peak RSS %s, version %s, config %s, %d quarantined\n", r.ID, r.Variant,
+				r.Status, r.Start.Format(time.RFC3339), r.End.Sub(r.Start).Seconds(), mib(r.PeakRSSBytes), r.Version, r.Config, r.Quarantined)
 			if r.Error != "" {
 				fmt.Fprintf(a.stdout, "error: %s\n", r.Error)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "STAGE\tKIND\tFINGERPRINT\tRUN\tSTATE\tROWS IN\tROWS OUT\tSECONDS")
+			fmt.Fprintln(tw, "STAGE\tKIND\tFINGERPRINT\tRUN\tSTATE\tROWS IN\tROWS OUT\tSECONDS\tPEAK RSS")
 			for _, s := range r.Stages {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.2f\n", s.Name, s.Kind, s.Fingerprint, s.Decision, s.State, s.RowsIn, s.RowsOut, s.Seconds)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.2f\t%s\n", s.Name, s.Kind, s.Fingerprint, s.Decision, s.State, s.RowsIn, s.RowsOut, s.Seconds, mib(s.PeakRSSBytes))
 			}
 			return tw.Flush()
 		},
@@ -377,4 +381,12 @@ func versionCmd() *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "medflow %s %s %s/%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}
+}
+
+// mib formats a byte count for tables ("-" when unknown).
+func mib(b int64) string {
+	if b <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
 }

@@ -491,7 +491,7 @@ func TestRunsAndShow(t *testing.T) {
 		t.Fatalf("runs are not listed oldest first:\n%s", out)
 	}
 	code, out, errs = medflow(t, "show", last[:len(last)-2], "--config", cfg)
-	if code != 0 || !strings.Contains(out, "variant demo, succeeded") || !strings.Contains(out, "rescale") || !strings.Contains(out, "899") && !strings.Contains(out, "col.scale") {
+	if code != 0 || !strings.Contains(out, "variant demo, succeeded") || !strings.Contains(out, "PEAK RSS") || !strings.Contains(out, " MiB") || !strings.Contains(out, "rescale") || !strings.Contains(out, "899") && !strings.Contains(out, "col.scale") {
 		t.Fatalf("show: exit %d\n%s%s", code, out, errs)
 	}
 	if code, _, errs := medflow(t, "show", "nope", "--config", cfg); code != 1 || !strings.Contains(errs, `no run "nope"`) {

@@ -38,7 +38,9 @@ type Record struct {
 	Status      string    `json:"status"` // succeeded or failed
 	Error       string    `json:"error,omitempty"`
 	Quarantined int       `json:"quarantined"`
-	Stages      []Stage   `json:"stages"`
+	// PeakRSSBytes is the process's peak resident set size over the run.
+	PeakRSSBytes int64   `json:"peak_rss_bytes,omitempty"`
+	Stages       []Stage `json:"stages"`
 }
 
 // Stage is one stage of a recorded run.
@@ -54,6 +56,18 @@ type Stage struct {
 	Resumed     int64          `json:"resumed_batches,omitempty"`
 	Seconds     float64        `json:"seconds"`
 	Params      map[string]any `json:"params,omitempty"`
+	// PeakRSSBytes is the process's peak RSS sampled while the stage ran
+	// (stages overlap: not memory the stage alone held).
+	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+}
+
+// SetPeaks records per-stage RSS peaks (by stage name) and the run's.
+func (r *Record) SetPeaks(stages map[string]int64, run int64) {
+	r.PeakRSSBytes = run
+	for i := range r.Stages {
+		r.Stages[i].PeakRSSBytes = stages[r.Stages[i].Name]
+		r.PeakRSSBytes = max(r.PeakRSSBytes, r.Stages[i].PeakRSSBytes)
+	}
 }
 
 // NewID returns a run id that sorts by start time.
