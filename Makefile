@@ -18,6 +18,7 @@ BENCH_COUNT ?= 5
 
 include mk/tokenizer.mk
 include mk/imaging.mk
+include mk/onnx.mk
 
 .PHONY: all deps go-deps build demo test lint race fuzz bench clean
 

@@ -33,6 +33,6 @@ func modelsCmd() *cobra.Command {
 	tok.Flags().StringVar(&npm, "npm", ".cache/npm/llama-tokenizer-js-1.2.2.tgz", "npm pack tarball of llama-tokenizer-js@1.2.2")
 	tok.Flags().StringVar(&out, "out", "", "tokenizer.model to write")
 	tok.Flags().StringVar(&hf, "hf", "", "also write a Hugging Face tokenizer.json here")
-	cmd.AddCommand(tok)
+	cmd.AddCommand(tok, llamaONNXCmd())
 	return cmd
 }
