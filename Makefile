@@ -69,6 +69,7 @@ fuzz:
 	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
 	$(GO) test ./mimic -run '^$$' -fuzz FuzzCSV -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
 	$(GO) test ./mimic -run '^$$' -fuzz FuzzParseReport -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
+	$(GO) test ./connectors/formats -run '^$$' -fuzz FuzzCSVReader -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
 	$(MAKE) tokenizer-fuzz TOKENIZER_FUZZTIME=$(FUZZTIME)
 	$(MAKE) imaging-fuzz IMAGING_FUZZTIME=$(FUZZTIME)
 

@@ -38,7 +38,8 @@
 // buffer and materialize. Any other key is an ErrUnknownKey error with a "did you mean"
 // suggestion, except top-level keys starting with "x-", which are ignored
 // and can hold YAML anchors. Stage names and param keys keep their case.
-// YAML anchors, aliases and merge keys (<<) may be used. Only one YAML
+// YAML anchors, aliases and merge keys (<<) may be used (an alias inside
+// the node it refers to is an ErrInvalid cycle error). Only one YAML
 // document is allowed.
 //
 // # Extends

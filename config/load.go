@@ -238,7 +238,8 @@ type decoder struct {
 	done   map[*yaml.Node]bool         // scalars already interpolated
 	raw    map[*yaml.Node]string       // original text of interpolated scalars
 	budget int
-	over   bool // budget exceeded, reported
+	over   bool                // budget exceeded, reported
+	active map[*yaml.Node]bool // collections being decoded (alias cycle check)
 }
 
 type pair struct {
@@ -398,6 +399,17 @@ func (d *decoder) value(n *yaml.Node, l loc) any {
 	if n == nil {
 		d.el.add(orig.Line, l, ErrType, "unresolvable alias")
 		return nil
+	}
+	if orig.Kind == yaml.AliasNode && d.active[n] {
+		d.el.add(orig.Line, l, ErrInvalid, fmt.Sprintf("alias *%s refers to a node that contains it (a cycle)", orig.Value))
+		return nil
+	}
+	if n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode {
+		if d.active == nil {
+			d.active = map[*yaml.Node]bool{}
+		}
+		d.active[n] = true
+		defer delete(d.active, n)
 	}
 	switch n.Kind {
 	case yaml.ScalarNode:

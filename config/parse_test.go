@@ -361,3 +361,19 @@ func TestScalarTagErrors(t *testing.T) {
 		})
 	}
 }
+
+// An alias inside the node it refers to is a cycle: reported where the
+// alias is, naming variant, stage and key, without expanding it.
+func TestAliasCycle(t *testing.T) {
+	for _, tc := range []struct{ name, params, want string }{
+		{"map", "&p {rows: 3, again: *p}", `:6: variant "v": stage "s": key "params.again": alias *p refers to a node that contains it`},
+		{"list", "{rows: &l [1, [2, *l]]}", `:6: variant "v": stage "s": key "params.rows.1.1": alias *l refers to a node that contains it`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Parse(file, []byte("variants:\n  v:\n    stages:\n      - name: s\n        kind: k\n        params: "+tc.params+"\n"))
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v\nwant one containing %s", err, tc.want)
+			}
+		})
+	}
+}

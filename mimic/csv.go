@@ -82,6 +82,7 @@ type CSV struct {
 	cr     *csv.Reader
 	header []string
 	cols   map[string]int
+	line   int // the line the last record read started on (1: the header)
 }
 
 // OpenCSV reads the header of the table in r. name (usually the file name)
@@ -144,8 +145,8 @@ func (t *CSV) Col(name string) int {
 // Next returns the next record and the line it starts on. The slice is
 // reused by the next call. It returns io.EOF at the end, a *RowError for a
 // malformed row (wrong field count, bad quoting; read on after it), and
-// any other error (I/O, corrupt gzip) when the table cannot be read
-// further.
+// any other error (I/O, corrupt gzip; naming the file and the last line
+// read) when the table cannot be read further.
 func (t *CSV) Next() ([]string, int, error) {
 	rec, err := t.cr.Read()
 	if err != nil {
@@ -157,9 +158,10 @@ func (t *CSV) Next() ([]string, int, error) {
 		if err == io.EOF {
 			return nil, 0, io.EOF
 		}
-		return nil, 0, fmt.Errorf("%s: %w", t.name, err)
+		return nil, 0, fmt.Errorf("%s: after line %d: %w", t.name, max(t.line, 1), err)
 	}
 	line, _ := t.cr.FieldPos(0)
+	t.line = line
 	if len(rec) != len(t.header) {
 		return nil, line, &RowError{File: t.name, Line: line,
 			Err: fmt.Errorf("%d fields, header has %d", len(rec), len(t.header))}

@@ -112,6 +112,11 @@ func TestTables(t *testing.T) {
 		{name: "duplicate column", kind: "split", file: "s.csv", body: "dicom_id,dicom_id,study_id,subject_id,split\n", fatal: "appears twice"},
 		{name: "empty file", kind: "split", file: "s.csv", body: "", fatal: "empty file"},
 		{name: "corrupt gzip", kind: "split", file: "s.csv.gz", body: gz(split + "aa,50414267,10000032,train\n")[:30], fatal: "s.csv.gz"},
+		{name: "gzip without its trailer names the last line read", kind: "split", file: "s.csv.gz",
+			body: func() string {
+				b := gz(split + "aa,50414267,10000032,train\nbb,50414267,10000032,test\n")
+				return b[:len(b)-8]
+			}(), fatal: "s.csv.gz: after line 3: unexpected EOF"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			good, rowErrs, err := readAll(tc.kind, tc.file, tc.body)

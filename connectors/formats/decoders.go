@@ -2,13 +2,11 @@ package formats
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/csv"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -129,47 +127,4 @@ func (d *parquetDecoder) Close() error {
 	d.releaseCur()
 	d.rr.Release()
 	return d.pf.Close()
-}
-
-// csvDecoder iterates a CSV stream. An inferring reader learns its schema
-// from the first batch, so that batch is read ahead at open time.
-type csvDecoder struct {
-	*csv.Reader
-	body    io.ReadCloser
-	peeked  bool // the first batch was read ahead and not yet returned
-	hasNext bool // result of the read-ahead Next
-}
-
-func newCSVDecoder(body io.ReadCloser, schema *arrow.Schema, mem memory.Allocator, batch int64) (decoder, error) {
-	opts := []csv.Option{csv.WithHeader(true), csv.WithChunk(int(batch)), csv.WithAllocator(mem), csv.WithNullReader(true, "")}
-	if schema != nil {
-		return &csvDecoder{Reader: csv.NewReader(body, schema, opts...), body: body}, nil
-	}
-	d := &csvDecoder{Reader: csv.NewInferringReader(body, opts...), body: body, peeked: true}
-	d.hasNext = d.Reader.Next()
-	if err := d.Err(); err != nil {
-		d.Close()
-		return nil, err
-	}
-	return d, nil
-}
-
-func (d *csvDecoder) Next() bool {
-	if d.peeked {
-		d.peeked = false
-		return d.hasNext
-	}
-	return d.Reader.Next()
-}
-
-func (d *csvDecoder) Err() error {
-	if err := d.Reader.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("csv: %w", err)
-	}
-	return nil
-}
-
-func (d *csvDecoder) Close() error {
-	d.Reader.Release()
-	return d.body.Close()
 }

@@ -16,7 +16,13 @@
 // against a given schema or with simple type inference.
 //
 // Every allocation goes through the caller's memory.Allocator; errors name
-// the store URI and key, and the batch index where known.
+// the store URI and key, and the batch index where known. CSV errors also
+// name the line: a malformed row as encoding/csv reports it, a value that
+// does not parse as its column's type as "line L (data row N), column C"
+// (found by reading the failing batch's rows again, on the error path
+// only), and an empty object or unreadable header as ErrCSVHeader. A CSV
+// with a header and no rows read with inference gives string columns and
+// no batches.
 //
 // Not implemented: CSV without a header row, Parquet column projection and
 // row-group filtering (read everything), IPC stream format, JSON, and

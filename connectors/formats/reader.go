@@ -49,6 +49,12 @@ type Reader struct {
 	batch int // index of the current batch
 	rows  int64
 	refs  atomic.Int64
+
+	// CSV only: where a value error is looked up (see locateCSV).
+	ctx       context.Context
+	csv       bool
+	batchSize int64
+	err       error // the first error, located, once Err has seen it
 }
 
 var _ array.RecordReader = (*Reader)(nil)
@@ -89,7 +95,7 @@ func NewReader(ctx context.Context, store objstore.Store, key string, format For
 	if err != nil {
 		return nil, wrapRead(store, key, err)
 	}
-	r := &Reader{store: store, key: key, dec: dec, batch: -1}
+	r := &Reader{store: store, key: key, dec: dec, batch: -1, ctx: ctx, csv: format == CSV, batchSize: opts.BatchSize}
 	r.refs.Store(1)
 	return r, nil
 }
@@ -127,8 +133,13 @@ func (r *Reader) RecordBatch() arrow.RecordBatch { return r.dec.RecordBatch() }
 // Deprecated: use RecordBatch (kept for array.RecordReader).
 func (r *Reader) Record() arrow.RecordBatch { return r.dec.RecordBatch() }
 
-// Err returns the first error met by Next, naming store, key and batch.
+// Err returns the first error met by Next, naming store, key and batch
+// (and for CSV the line: a value that does not parse as its column's type
+// is located by reading the failing batch's rows again).
 func (r *Reader) Err() error {
+	if r.err != nil {
+		return r.err
+	}
 	err := r.dec.Err()
 	if err == nil || errors.Is(err, io.EOF) {
 		return nil
@@ -137,7 +148,11 @@ func (r *Reader) Err() error {
 	if errors.As(err, &oe) {
 		err = oe.Err
 	}
-	return objstore.Errorf("read", r.store, r.key, fmt.Errorf("batch %d (after row %d): %w", r.batch+1, r.rows, err))
+	if r.csv {
+		err = locateCSV(r.ctx, r.store, r.key, r.dec.Schema(), r.rows, r.batchSize, err)
+	}
+	r.err = objstore.Errorf("read", r.store, r.key, fmt.Errorf("batch %d (after row %d): %w", r.batch+1, r.rows, err))
+	return r.err
 }
 
 // Retain adds a reference.

@@ -102,7 +102,7 @@ func (t *Tokenize) tokenizer() (*tokenizer.Tokenizer, error) {
 	t.load.Do(func() {
 		tok, err := tokenizer.Load(t.path)
 		if err != nil {
-			t.loadErr = err
+			t.loadErr = fmt.Errorf("params.model: %w", err)
 			return
 		}
 		t.tok = tok.WithOptions(t.opts)

@@ -163,7 +163,7 @@ func TestTokenizeErrors(t *testing.T) {
 		params map[string]any
 		want   string
 	}{
-		{map[string]any{"model": "/nonexistent/tokenizer.model"}, `stage "tok"`},
+		{map[string]any{"model": "/nonexistent/tokenizer.model"}, `stage "tok": batch at record 0: params.model: tokenizer: open /nonexistent/tokenizer.model`},
 		{map[string]any{"model": "x", "column": "body"}, `missing column "body"`},
 		{map[string]any{"model": "x", "truncation": "middle"}, `params.truncation "middle"`},
 		{map[string]any{"model": "x", "max_tokens": 1, "eos": true}, "leaves no room"},
