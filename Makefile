@@ -19,12 +19,13 @@ BENCH_COUNT ?= 5
 include mk/tokenizer.mk
 include mk/imaging.mk
 include mk/onnx.mk
+include mk/onnxruntime.mk
 
 .PHONY: all deps go-deps build demo test lint race fuzz bench clean
 
 all: build
 
-deps: go-deps $(VERSITYGW) $(TOKENIZER_DEPS) $(IMAGING_DEPS)
+deps: go-deps $(VERSITYGW) $(TOKENIZER_DEPS) $(IMAGING_DEPS) $(ORT_DEPS)
 
 go-deps:
 	$(GO) mod download
@@ -53,6 +54,9 @@ demo: build $(TOKENIZER_MODEL)
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+# Tests that need ONNX Runtime fail (not skip) without the library.
+export MEDFLOW_REQUIRE_ORT := 1
 
 # Every package again under the race detector.
 race:

@@ -4,6 +4,8 @@ import (
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/stages/aggregate"
 	"github.com/medflow/medflow/stages/columns"
+	"github.com/medflow/medflow/stages/embed"
+	evalstages "github.com/medflow/medflow/stages/eval"
 	"github.com/medflow/medflow/stages/files"
 	"github.com/medflow/medflow/stages/gen"
 	imagestage "github.com/medflow/medflow/stages/image"
@@ -23,6 +25,8 @@ func Register(r *pipeline.Registry, d Deps) error {
 		columns.Register,
 		aggregate.Register,
 		join.Register,
+		evalstages.Register,
+		embed.Register,
 		text.Register,
 		func(r *pipeline.Registry) error { return files.Register(r, d) },
 		func(r *pipeline.Registry) error { return mimicstages.Register(r, mimicstages.Deps{Open: d.Open}) },

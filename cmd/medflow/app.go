@@ -44,7 +44,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.cfgPath, "config", "pipelines.yaml", "pipelines file")
 	config.BindFlags(root.PersistentFlags())
 	root.AddCommand(a.runCmd(), a.planCmd(), a.validateCmd(), a.listCmd(), a.kindsCmd(), versionCmd(),
-		tokenizeCmd(), modelsCmd(), a.synthCmd(), a.runsCmd(), a.showCmd(), a.gcCmd(), a.mergeCmd(), a.inspectCmd())
+		tokenizeCmd(), modelsCmd(), a.synthCmd(), a.runsCmd(), a.showCmd(), a.gcCmd(), a.mergeCmd(), a.inspectCmd(), a.reportCmd())
 	return root
 }
 

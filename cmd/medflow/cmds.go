@@ -114,7 +114,7 @@ func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) e
 	err = run.Execute(ctx)
 	stopProgress()
 	wg.Wait()
-	a.record(context.WithoutCancel(ctx), plan, run, start, err, &mem)
+	rec, recorded := a.record(context.WithoutCancel(ctx), plan, run, start, err, &mem)
 
 	fmt.Fprintln(a.stderr)
 	progress.Table(a.stderr, run.Stats())
@@ -138,6 +138,13 @@ func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) e
 			fmt.Fprintf(a.stderr, "  quarantined: stage %q: %s: %s\n", e.Stage, e.Key, e.Reason)
 		}
 	}
+	if err == nil && recorded {
+		if uris, rerr := writeReport(context.WithoutCancel(ctx), store, rec); rerr != nil {
+			a.log.Error("writing the run report failed", "err", rerr)
+		} else {
+			a.log.Info("run report", "markdown", uris[0], "html", uris[1])
+		}
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("run %s: interrupted: %w", plan.Spec.Variant, err)
@@ -151,7 +158,7 @@ func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) e
 
 // record writes the run's record under <work>/runs; a failure to do so is
 // logged, not fatal.
-func (a *app) record(ctx context.Context, plan *pipeline.Plan, run *pipeline.Run, start time.Time, runErr error, mem *memwatch.Watcher) {
+func (a *app) record(ctx context.Context, plan *pipeline.Plan, run *pipeline.Run, start time.Time, runErr error, mem *memwatch.Watcher) (runrecord.Record, bool) {
 	rec := runrecord.New(runrecord.NewID(start), a.cfgPath, version, plan, run, start, time.Now(), runErr)
 	rec.SetPeaks(mem.Peaks(), memwatch.PeakRSS())
 	rec.Shard = a.shard
@@ -161,9 +168,10 @@ func (a *app) record(ctx context.Context, plan *pipeline.Plan, run *pipeline.Run
 	}
 	if err != nil {
 		a.log.Error("writing the run record failed", "err", err)
-		return
+		return rec, false
 	}
 	a.log.Info("run recorded", "run", rec.ID, "status", rec.Status)
+	return rec, true
 }
 
 func (a *app) runsCmd() *cobra.Command {

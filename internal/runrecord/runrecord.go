@@ -54,6 +54,7 @@ type Stage struct {
 	RowsIn      int64          `json:"rows_in"`
 	RowsOut     int64          `json:"rows_out"`
 	Resumed     int64          `json:"resumed_batches,omitempty"`
+	Quarantined int            `json:"quarantined,omitempty"`
 	Seconds     float64        `json:"seconds"`
 	Params      map[string]any `json:"params,omitempty"`
 	// PeakRSSBytes is the process's peak RSS sampled while the stage ran
@@ -110,6 +111,10 @@ func New(id, config, version string, plan *pipeline.Plan, run *pipeline.Run, sta
 		r.Status, r.Error = "failed", runErr.Error()
 	}
 	stats := run.Stats()
+	quar := map[string]int{}
+	for _, e := range run.Quarantined() {
+		quar[e.Stage]++
+	}
 	for i, n := range plan.Nodes {
 		var ins []string
 		for _, up := range n.Inputs {
@@ -118,7 +123,7 @@ func New(id, config, version string, plan *pipeline.Plan, run *pipeline.Run, sta
 		st := stats[i]
 		r.Stages = append(r.Stages, Stage{Name: n.Spec.Name, Kind: n.Spec.Kind, Inputs: ins, Fingerprint: n.Fingerprint,
 			Decision: n.Decision.String(), State: st.State.String(), RowsIn: st.RowsIn, RowsOut: st.RowsOut,
-			Resumed: st.Resumed, Seconds: st.Elapsed.Seconds(), Params: redact(n.Params.Values())})
+			Resumed: st.Resumed, Quarantined: quar[n.Spec.Name], Seconds: st.Elapsed.Seconds(), Params: redact(n.Params.Values())})
 	}
 	return r
 }

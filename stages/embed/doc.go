@@ -1,0 +1,62 @@
+// Package embed holds the model-embedding stages, thin adapters from Arrow
+// batches to package ort (ONNX Runtime):
+//
+//   - text.embed: a token-id column (list<int32> or list<int64>, e.g.
+//     text.tokenize's input_ids) → a Llama-style ONNX encoder (inputs
+//     input_ids, attention_mask int64 [batch, seq]; output
+//     last_hidden_state float32 [batch, seq, D]) → one pooled vector per
+//     row in the column "embedding" (schemas.EmbeddingColumn),
+//     fixed_size_list<float32>[D]. Pooling: mean over the real (unpadded)
+//     tokens, last (the last real token) or bos (the first token);
+//     optional L2 normalization. Rows longer than max_tokens keep their
+//     head (first max_tokens ids) or tail (last ones; a BOS is then cut).
+//   - image.embed: an image tensor column fixed_size_list<float32>[C*H*W]
+//     (image.decode with dtype float32) → an ONNX image encoder (input
+//     pixel_values [batch, C, size, size]; output "embedding" [batch, D],
+//     or [batch, tokens, D] pooled by mean or cls = token 0) → the same
+//     "embedding" column.
+//
+// The output keeps every input column and the input row order. Null or
+// empty token lists and null images are quarantined with the reason and
+// their rows dropped.
+//
+// # dim is a param
+//
+// Definition.New must do no I/O (it runs at plan time), but the output
+// schema needs D, so D is the required param dim. The model is opened when
+// the first batch arrives, and its declared output is checked against dim
+// then (ort.ErrContract names the model file, the expected and the actual
+// shapes), as are its input/output names and element types.
+//
+// # Batching
+//
+// Rows are grouped into ORT calls by length class (bucket_width tokens
+// wide), so a call pads each row by less than bucket_width; a call holds at
+// most batch_tokens padded tokens (image.embed: batch_rows images).
+// Embeddings do not depend on which rows share a call (tested within 1e-5;
+// padded positions are masked and causal attention never looks at them).
+//
+// With one worker, input batches are held across Process calls until all
+// their rows are embedded: calls run as soon as a length class fills one,
+// when the held batches have more than hold_rows rows (waiting, or done
+// behind an older batch), the oldest batch's waiting rows run in partially
+// filled calls; Flush runs the rest and emits what is still held.
+// Completed batches are emitted oldest first. With several workers the
+// engine calls Process concurrently and keeps output order only if each
+// call emits its own batch, so each call returns once its own batch is
+// complete; rows of the batches in flight at the same time share ORT calls
+// (hold_rows does not apply).
+// All workers share one ort.Model: one session with one run slot per
+// worker (ORT sessions are safe for concurrent Run; one session holds the
+// weights once, which matters for a 7B model).
+//
+// The model is closed by Flush, and by a Process call that fails (the run
+// is failing then). When another stage fails the run, Flush is not called
+// and the engine has no hook for transforms, so the session (and, with one
+// worker, the held input batches) are left to the garbage collector.
+//
+// NOT implemented: device-resident (IO-bound) tensors, fp16 inputs,
+// dynamic padding to multiples for CUDA graphs, per-row sequence packing,
+// attention-mask-free encoders, image preprocessing (resize/normalize is
+// image.decode's job).
+package embed

@@ -1,0 +1,375 @@
+package embed
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/medflow/medflow/ort"
+	"github.com/medflow/medflow/pipeline"
+	"github.com/medflow/medflow/schemas"
+)
+
+// Names of the text encoder's tensors (the Llama export's contract).
+const (
+	InputIDs        = "input_ids"
+	AttentionMask   = "attention_mask"
+	LastHiddenState = "last_hidden_state"
+)
+
+// TextContract is what text.embed expects of its model.
+func TextContract(dim int) ort.Contract {
+	return ort.Contract{
+		Inputs: []ort.Spec{
+			{Name: InputIDs, DType: ort.Int64, Rank: 2, Doc: "[batch, seq]"},
+			{Name: AttentionMask, DType: ort.Int64, Rank: 2, Doc: "[batch, seq]"},
+		},
+		Outputs: []ort.Spec{{Name: LastHiddenState, DType: ort.Float32, Rank: 3, Dims: []int64{-1, -1, int64(dim)},
+			Doc: fmt.Sprintf("[batch, seq, %d]", dim)}},
+	}
+}
+
+func textParams() []pipeline.Param {
+	return append([]pipeline.Param{
+		{Name: "model", Type: pipeline.String, Required: true, Doc: "ONNX text encoder (inputs input_ids, attention_mask int64 [batch, seq]; output last_hidden_state float32 [batch, seq, dim])"},
+		{Name: "column", Type: pipeline.String, Default: "input_ids", Doc: "token id column, list<int32> or list<int64> (text.tokenize's output)"},
+		{Name: "dim", Type: pipeline.Int, Required: true, Doc: "hidden size D of the model (checked against the model when it loads); the output is fixed_size_list<float32>[D]"},
+		{Name: "pooling", Type: pipeline.String, Default: "mean", Doc: "mean (over real tokens), last (last real token) or bos (first token)"},
+		{Name: "max_tokens", Type: pipeline.Int, Default: 512, Doc: "longest sequence fed to the model (0: no limit)"},
+		{Name: "truncate", Type: pipeline.String, Default: "head", Doc: "which tokens a longer row keeps: head (the first max_tokens) or tail (the last)"},
+		{Name: "pad_id", Type: pipeline.Int, Default: 0, Doc: "id written in padded positions (masked out)"},
+		{Name: "batch_tokens", Type: pipeline.Int, Default: 8192, Doc: "token budget per ORT call: rows × padded length"},
+		{Name: "bucket_width", Type: pipeline.Int, Default: 16, Doc: "rows whose lengths fall in the same width-wide class share ORT calls (padding < width per row)"},
+	}, commonParams()...)
+}
+
+func commonParams() []pipeline.Param {
+	return []pipeline.Param{
+		{Name: "normalize", Type: pipeline.Bool, Default: false, Doc: "scale each embedding to unit L2 norm"},
+		{Name: "hold_rows", Type: pipeline.Int, Default: 4096, Doc: "with 1 worker: rows held across input batches waiting for full ORT calls"},
+		{Name: "key_column", Type: pipeline.String, Doc: "column naming a row in the quarantine (default: study_id if present)"},
+		{Name: "threads", Type: pipeline.Int, Default: 0, Doc: "ORT intra-op threads per session (0: ORT default)"},
+		{Name: "optimization", Type: pipeline.String, Default: "all", Doc: "ORT graph optimization: disable, basic, extended or all"},
+		{Name: "provider", Type: pipeline.String, Default: "cpu", Doc: "cpu or cuda"},
+		{Name: "device", Type: pipeline.Int, Default: 0, Doc: "CUDA device id"},
+	}
+}
+
+// common holds the params and lazily loaded model shared by both kinds.
+type common struct {
+	shared
+	path     string
+	contract ort.Contract
+	opts     ort.Options
+	log      interface{ Info(string, ...any) }
+
+	loadMu sync.Mutex
+	model  *ort.Model
+	err    error
+
+	rows, embedded, quarantined atomic.Int64
+}
+
+func (c *common) init(b *pipeline.BuildContext, d Deps, dim int) error {
+	p := b.Params
+	c.path, c.log = p.String("model"), b.Logger
+	c.dim, c.norm, c.alloc, c.q = dim, p.Bool("normalize"), b.Alloc, b.Quarantine
+	if dim <= 0 {
+		return fmt.Errorf("%w: params.dim %d must be > 0", pipeline.ErrParamType, dim)
+	}
+	if p.Int("hold_rows") < 0 {
+		return fmt.Errorf("%w: params.hold_rows must be >= 0", pipeline.ErrParamType)
+	}
+	c.opts = ort.Options{Library: d.Library, IntraOpThreads: p.Int("threads"), GraphOptimization: p.String("optimization"),
+		Provider: p.String("provider"), DeviceID: p.Int("device"), Sessions: 1, Concurrency: max(1, b.Workers)}
+	if _, err := ort.ParseOptimization(c.opts.GraphOptimization); err != nil {
+		return fmt.Errorf("%w: params.optimization: %v", pipeline.ErrParamType, err)
+	}
+	switch {
+	case c.opts.Provider != ort.ProviderCPU && c.opts.Provider != ort.ProviderCUDA:
+		return fmt.Errorf("%w: params.provider %q: want cpu or cuda", pipeline.ErrParamType, c.opts.Provider)
+	case c.opts.IntraOpThreads < 0 || c.opts.DeviceID < 0:
+		return fmt.Errorf("%w: params.threads and params.device must be >= 0", pipeline.ErrParamType)
+	}
+	in := b.Inputs[0]
+	c.keyCol = -1
+	if k := p.String("key_column"); k != "" {
+		i, err := schemas.Column(in, k)
+		if err != nil {
+			return err
+		}
+		c.keyCol = i
+	} else if idx := in.FieldIndices("study_id"); len(idx) > 0 {
+		c.keyCol = idx[0]
+	}
+	if len(in.FieldIndices(schemas.EmbeddingColumn)) > 0 {
+		return fmt.Errorf("%w: input already has a column %q", schemas.ErrMismatch, schemas.EmbeddingColumn)
+	}
+	md := in.Metadata()
+	c.schema = arrow.NewSchema(append(in.Fields(),
+		arrow.Field{Name: schemas.EmbeddingColumn, Type: embeddingType(dim)}), &md)
+	return nil
+}
+
+// load opens the model once (a failure is remembered).
+func (c *common) load() (*ort.Model, error) {
+	c.loadMu.Lock()
+	defer c.loadMu.Unlock()
+	if c.model == nil && c.err == nil {
+		c.model, c.err = ort.Load(c.path, c.contract, c.opts)
+	}
+	return c.model, c.err
+}
+
+func (c *common) Schema() *arrow.Schema { return c.schema }
+
+// closeModel closes the model (waiting for runs in flight); later loads
+// fail with reason.
+func (c *common) closeModel(reason error) error {
+	c.loadMu.Lock()
+	defer c.loadMu.Unlock()
+	var err error
+	if c.model != nil {
+		err = c.model.Close()
+		c.model = nil
+	}
+	if c.err == nil {
+		c.err = reason
+	}
+	return err
+}
+
+// fail closes the model when a Process call fails (the run is over; Flush
+// will not be called), so a failed run does not keep the session.
+func (c *common) fail(err error) error {
+	if err != nil {
+		c.closeModel(fmt.Errorf("%w: %s: closed after an earlier error", ort.ErrClosed, c.path))
+	}
+	return err
+}
+
+// finish embeds what is held, emits it, closes the model and logs totals.
+func (c *common) finish(ctx context.Context, out pipeline.Emitter, extra func() []any) error {
+	err := c.flush(ctx, out)
+	if cerr := c.closeModel(fmt.Errorf("%w: %s: flushed", ort.ErrClosed, c.path)); cerr != nil && err == nil {
+		err = cerr
+	}
+	c.b.mu.Lock()
+	jobs, jobRows := c.b.jobs, c.b.jobRows
+	c.b.mu.Unlock()
+	c.log.Info("embedded", append([]any{"model", c.path, "rows", c.rows.Load(), "embedded", c.embedded.Load(),
+		"quarantined", c.quarantined.Load(), "ort_calls", jobs, "rows_per_call", float64(jobRows) / float64(max(jobs, 1))}, extra()...)...)
+	return err
+}
+
+// TextEmbed is text.embed.
+type TextEmbed struct {
+	common
+	col      int
+	pooling  string
+	maxTok   int
+	tail     bool
+	padID    int64
+	budget   int
+	width    int
+	tokens   atomic.Int64
+	padded   atomic.Int64
+	truncRow atomic.Int64
+}
+
+func newTextEmbed(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+	p := b.Params
+	t := &TextEmbed{pooling: p.String("pooling"), maxTok: p.Int("max_tokens"), tail: p.String("truncate") == "tail",
+		padID: int64(p.Int("pad_id")), budget: p.Int("batch_tokens"), width: p.Int("bucket_width")}
+	if err := t.init(b, d, p.Int("dim")); err != nil {
+		return nil, err
+	}
+	switch {
+	case t.pooling != "mean" && t.pooling != "last" && t.pooling != "bos":
+		return nil, fmt.Errorf("%w: params.pooling %q: want mean, last or bos", pipeline.ErrParamType, t.pooling)
+	case p.String("truncate") != "head" && p.String("truncate") != "tail":
+		return nil, fmt.Errorf("%w: params.truncate %q: want head or tail", pipeline.ErrParamType, p.String("truncate"))
+	case t.maxTok < 0:
+		return nil, fmt.Errorf("%w: params.max_tokens must be >= 0", pipeline.ErrParamType)
+	case t.budget <= 0 || t.width <= 0:
+		return nil, fmt.Errorf("%w: params.batch_tokens and params.bucket_width must be > 0", pipeline.ErrParamType)
+	}
+	in := b.Inputs[0]
+	col, err := schemas.Column(in, p.String("column"), arrow.LIST, arrow.LARGE_LIST)
+	if err != nil {
+		return nil, err
+	}
+	switch in.Field(col).Type.(arrow.ListLikeType).Elem().ID() {
+	case arrow.INT32, arrow.INT64:
+	default:
+		return nil, fmt.Errorf("%w: column %q is %s, want list<int32> or list<int64>", schemas.ErrMismatch, p.String("column"), in.Field(col).Type)
+	}
+	t.col = col
+	t.contract = TextContract(t.dim)
+	t.b = newBatcher(b.Workers <= 1, p.Int("hold_rows"), t.dim, t.rowsPerCall, t.run)
+	return t, nil
+}
+
+// bucket is the length class of an n-token row.
+func (t *TextEmbed) bucket(n int) int { return (n + t.width - 1) / t.width }
+
+// rowsPerCall is the most rows of bucket k in one ORT call.
+func (t *TextEmbed) rowsPerCall(k int) int {
+	l := k * t.width
+	if t.maxTok > 0 {
+		l = min(l, t.maxTok)
+	}
+	return max(1, t.budget/l)
+}
+
+// Process queues the batch's rows and emits the batches that are complete.
+func (t *TextEmbed) Process(ctx context.Context, in arrow.RecordBatch, out pipeline.Emitter) error {
+	return t.fail(t.processBatch(ctx, in, out))
+}
+
+func (t *TextEmbed) processBatch(ctx context.Context, in arrow.RecordBatch, out pipeline.Emitter) error {
+	if _, err := t.load(); err != nil {
+		return err
+	}
+	list := in.Column(t.col).(array.ListLike)
+	n := int(in.NumRows())
+	h := &held{keep: make([]int, 0, n)}
+	var rows []row
+	var keys []int
+	var all []int32
+	vals := list.ListValues()
+	for i := range n {
+		if list.IsNull(i) {
+			if err := t.quarantine(in, i, "null token list"); err != nil {
+				return err
+			}
+			t.quarantined.Add(1)
+			continue
+		}
+		start, end := list.ValueOffsets(i)
+		if start == end {
+			if err := t.quarantine(in, i, "empty token list"); err != nil {
+				return err
+			}
+			t.quarantined.Add(1)
+			continue
+		}
+		if t.maxTok > 0 && int(end-start) > t.maxTok {
+			if t.tail {
+				start = end - int64(t.maxTok)
+			} else {
+				end = start + int64(t.maxTok)
+			}
+			t.truncRow.Add(1)
+		}
+		off := len(all)
+		switch v := vals.(type) {
+		case *array.Int32:
+			all = append(all, v.Int32Values()[start:end]...)
+		case *array.Int64:
+			for _, x := range v.Int64Values()[start:end] {
+				all = append(all, int32(x))
+			}
+		}
+		rows = append(rows, row{h: h, slot: len(h.keep), tokens: all[off:len(all):len(all)]})
+		keys = append(keys, t.bucket(int(end-start)))
+		h.keep = append(h.keep, i)
+	}
+	// all may have moved while growing: re-slice the token views.
+	off := 0
+	for i := range rows {
+		l := len(rows[i].tokens)
+		rows[i].tokens = all[off : off+l : off+l]
+		off += l
+	}
+	t.rows.Add(int64(n))
+	t.embedded.Add(int64(len(rows)))
+	return t.process(ctx, in, h, rows, keys, out)
+}
+
+// Flush embeds the rows still held, emits their batches and closes the model.
+func (t *TextEmbed) Flush(ctx context.Context, out pipeline.Emitter) error {
+	return t.finish(ctx, out, func() []any {
+		tok, pad := t.tokens.Load(), t.padded.Load()
+		return []any{"tokens", tok, "truncated_rows", t.truncRow.Load(), "padding_fraction", float64(pad) / float64(max(tok+pad, 1))}
+	})
+}
+
+// Padding returns the real and padding tokens fed to the model so far.
+func (t *TextEmbed) Padding() (tokens, padding int64) { return t.tokens.Load(), t.padded.Load() }
+
+// run is one ORT call: rows of one length class, right-padded.
+func (t *TextEmbed) run(ctx context.Context, rows []row) error {
+	model, err := t.load()
+	if err != nil {
+		return err
+	}
+	seq := 0
+	real := 0
+	for _, r := range rows {
+		seq = max(seq, len(r.tokens))
+		real += len(r.tokens)
+	}
+	B, D := len(rows), t.dim
+	ids, mask := make([]int64, B*seq), make([]int64, B*seq)
+	for i, r := range rows {
+		o := i * seq
+		for j, id := range r.tokens {
+			ids[o+j] = int64(id)
+			mask[o+j] = 1
+		}
+		if t.padID != 0 {
+			for j := o + len(r.tokens); j < o+seq; j++ {
+				ids[j] = t.padID
+			}
+		}
+	}
+	hidden := getFloats(B * seq * D)
+	defer putFloats(hidden)
+	shape := []int64{int64(B), int64(seq)}
+	if err := model.Run(ctx, []ort.Tensor{{Shape: shape, Data: ids}, {Shape: shape, Data: mask}},
+		[]ort.Tensor{{Shape: []int64{int64(B), int64(seq), int64(D)}, Data: hidden}}); err != nil {
+		return err
+	}
+	t.tokens.Add(int64(real))
+	t.padded.Add(int64(B*seq - real))
+	for i, r := range rows {
+		poolText(r.h.emb[r.slot*D:(r.slot+1)*D], hidden[i*seq*D:(i+1)*seq*D], len(r.tokens), D, t.pooling)
+	}
+	return nil
+}
+
+// poolText pools the hidden states h ([seq, D], the first n real) into dst.
+func poolText(dst, h []float32, n, D int, pooling string) {
+	switch pooling {
+	case "last":
+		copy(dst, h[(n-1)*D:n*D])
+	case "bos":
+		copy(dst, h[:D])
+	default: // mean
+		acc := make([]float64, D)
+		for t := range n {
+			for k, v := range h[t*D : (t+1)*D] {
+				acc[k] += float64(v)
+			}
+		}
+		for k := range dst {
+			dst[k] = float32(acc[k] / float64(n))
+		}
+	}
+}
+
+var floatPool sync.Pool
+
+func getFloats(n int) []float32 {
+	if p, ok := floatPool.Get().(*[]float32); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]float32, n)
+}
+
+func putFloats(f []float32) { floatPool.Put(&f) }
