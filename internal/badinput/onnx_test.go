@@ -10,7 +10,6 @@ import (
 	"github.com/medflow/medflow/ort"
 	"github.com/medflow/medflow/pipeline"
 	pt "github.com/medflow/medflow/pipeline/pipelinetest"
-	"github.com/medflow/medflow/stages/embed"
 )
 
 const embedDim = 4
@@ -79,11 +78,6 @@ func TestBadModels(t *testing.T) {
 		t.Run(tc.kind, func(t *testing.T) {
 			e := newEnv(t, "mimic")
 			reg := caseRegistry(t, e)
-			if _, ok := reg.Lookup("text.embed"); !ok {
-				if err := embed.Register(reg); err != nil {
-					t.Fatal(err)
-				}
-			}
 			model := tc.model(t, e)
 			specs := append(e.frontEnd(nil),
 				pt.Stage("embed", "text.embed", []string{"tokenize"}, map[string]any{"model": model, "dim": embedDim}),
