@@ -172,6 +172,11 @@ func (r *Run) Execute(ctx context.Context) error {
 		sr.start(ctx, &wg)
 	}
 	wg.Wait()
+	for _, sr := range runs {
+		if rel, ok := sr.node.Stage.(Releaser); ok && sr.node.Decision == Compute {
+			rel.ReleaseRun()
+		}
+	}
 
 	// Every producer closed its edges on exit; release what is left.
 	for _, e := range all {

@@ -408,6 +408,31 @@ func TestFlush(t *testing.T) {
 	}
 }
 
+// A run that fails elsewhere never flushes the holding transform; its
+// ReleaseRun frees what it held, once, whatever the outcome.
+func TestReleaseRunAfterFailure(t *testing.T) {
+	for _, failAt := range []int{-1, 5} {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		holds := map[string]*holdTransform{}
+		plan, err := testRegistryHolds(nil, holds).Plan(Spec{Variant: "f", Stages: []StageSpec{
+			stage("gen", "gen", nil, map[string]any{"batches": 9, "rows": 10, "fail_at": failAt}),
+			stage("h", "hold", []string{"gen"}, nil),
+			stage("out", "collect", []string{"h"}, nil),
+		}}, PlanOptions{Alloc: mem})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = plan.NewRun(RunOptions{}).Execute(context.Background())
+		if (failAt >= 0) != errors.Is(err, errBoom) {
+			t.Fatalf("fail_at %d: %v", failAt, err)
+		}
+		if r := holds["h"].releases.Load(); r != 1 {
+			t.Errorf("fail_at %d: ReleaseRun called %d times, want 1", failAt, r)
+		}
+		mem.AssertSize(t, 0)
+	}
+}
+
 // Blocked time is part of busy time in every mode, so shares never go
 // negative.
 func TestStatsConsistent(t *testing.T) {

@@ -251,9 +251,19 @@ func stage(name, kind string, inputs []string, params map[string]any) StageSpec 
 // holdTransform keeps every batch and emits them all in Flush, counting
 // its Flush calls.
 type holdTransform struct {
-	mu      sync.Mutex
-	held    []arrow.RecordBatch
-	flushes atomic.Int32
+	mu       sync.Mutex
+	held     []arrow.RecordBatch
+	flushes  atomic.Int32
+	releases atomic.Int32
+}
+
+// ReleaseRun drops what a failed run left held.
+func (h *holdTransform) ReleaseRun() {
+	h.releases.Add(1)
+	h.mu.Lock()
+	releaseAll(h.held)
+	h.held = nil
+	h.mu.Unlock()
 }
 
 func (h *holdTransform) Schema() *arrow.Schema { return xSchema }

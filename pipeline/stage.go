@@ -79,6 +79,15 @@ type Flusher interface {
 	Flush(ctx context.Context, out Emitter) error
 }
 
+// Releaser is implemented by stages that hold resources across callbacks
+// (model sessions, rows held for batching): ReleaseRun is called once
+// after the run ends, succeeded or failed, when every callback of every
+// stage has returned, so a failing run elsewhere leaks nothing. It is not
+// called for stages the run reused from the cache or skipped.
+type Releaser interface {
+	ReleaseRun()
+}
+
 // Sink consumes the stream from a single goroutine. Close is called once
 // after the last batch when the run succeeded; Abort instead when it failed
 // (a sink must leave no visible partial output then).

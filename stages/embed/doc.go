@@ -50,10 +50,11 @@
 // worker (ORT sessions are safe for concurrent Run; one session holds the
 // weights once, which matters for a 7B model).
 //
-// The model is closed by Flush, and by a Process call that fails (the run
-// is failing then). When another stage fails the run, Flush is not called
-// and the engine has no hook for transforms, so the session (and, with one
-// worker, the held input batches) are left to the garbage collector.
+// The model is closed by Flush, by a Process call that fails (the run is
+// failing then), and in any case by ReleaseRun (pipeline.Releaser), which
+// the engine calls once the run is over: when another stage fails the run
+// and Flush is never called, the session and the held input batches are
+// released there.
 //
 // NOT implemented: device-resident (IO-bound) tensors, fp16 inputs,
 // dynamic padding to multiples for CUDA graphs, per-row sequence packing,

@@ -143,6 +143,16 @@ func (c *common) closeModel(reason error) error {
 	return err
 }
 
+// ReleaseRun is called by the engine once the run is over, whatever its
+// outcome: it drops rows still held (a run that failed elsewhere never
+// flushes) and closes the model session.
+func (c *common) ReleaseRun() {
+	if c.b != nil {
+		c.b.releaseHeld()
+	}
+	c.closeModel(fmt.Errorf("%w: %s: the run is over", ort.ErrClosed, c.path))
+}
+
 // fail closes the model when a Process call fails (the run is over; Flush
 // will not be called), so a failed run does not keep the session.
 func (c *common) fail(err error) error {
