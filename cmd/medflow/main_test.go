@@ -322,9 +322,11 @@ func TestSynthCommand(t *testing.T) {
 		}
 	}
 	for args, want := range map[string]string{
-		"--size 64":   `--size "64": want WIDTHxHEIGHT`,
-		"--size 8x8":  "image size 8x8 is too small",
-		"--studies 0": "studies must be in [1, 9e6]",
+		"--size 64":       `--size "64": want WIDTHxHEIGHT`,
+		"--size 8x8":      "image size 8x8 is too small",
+		"--studies 0":     "studies must be in [1, 9e6]",
+		"--splits 1,2":    "want three non-negative fractions",
+		"--splits 1,-1,1": "want three non-negative fractions",
 	} {
 		code, _, errs := medflow(t, append([]string{"synth", "--config", cfg, "--out", out}, strings.Fields(args)...)...)
 		if code != 1 || !strings.Contains(errs, want) {

@@ -19,6 +19,7 @@ import (
 func (a *app) synthCmd() *cobra.Command {
 	var (
 		out, size string
+		splits    []float64
 		o         synth.Options
 	)
 	cmd := &cobra.Command{
@@ -44,6 +45,10 @@ func (a *app) synthCmd() *cobra.Command {
 			if !ok || err1 != nil || err2 != nil {
 				return fmt.Errorf("synth: --size %q: want WIDTHxHEIGHT", size)
 			}
+			if len(splits) != 3 || splits[0] < 0 || splits[1] < 0 || splits[2] < 0 || splits[0]+splits[1]+splits[2] <= 0 {
+				return fmt.Errorf("synth: --splits %v: want three non-negative fractions train,validate,test", splits)
+			}
+			o.Splits = [3]float64(splits)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			store, err := connectors.Open(ctx, out, a.storeOptions())
@@ -78,5 +83,6 @@ func (a *app) synthCmd() *cobra.Command {
 	f.IntVar(&o.Quality, "quality", 95, "JPEG quality")
 	f.IntVar(&o.Workers, "workers", 0, "parallel studies (default: all cores)")
 	f.BoolVar(&o.PlainCSV, "plain-csv", false, "write .csv tables instead of .csv.gz")
+	f.Float64SliceVar(&splits, "splits", []float64{0.8, 0.1, 0.1}, "train,validate,test fractions, by subject")
 	return cmd
 }
