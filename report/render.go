@@ -34,6 +34,9 @@ func (r *Report) blocks() []block {
 	kv = append(kv, [2]string{"start", rec.Start.UTC().Format(time.RFC3339)}, [2]string{"end", rec.End.UTC().Format(time.RFC3339)},
 		[2]string{"duration", fmt.Sprintf("%.1f s", rec.End.Sub(rec.Start).Seconds())},
 		[2]string{"quarantined records", fmt.Sprint(rec.Quarantined)})
+	if rec.PeakRSSBytes > 0 {
+		kv = append(kv, [2]string{"peak RSS", fmt.Sprintf("%.0f MiB", float64(rec.PeakRSSBytes)/(1<<20))})
+	}
 	if rec.Error != "" {
 		kv = append(kv, [2]string{"error", rec.Error})
 	}
@@ -43,12 +46,16 @@ func (r *Report) blocks() []block {
 	add(block{code: Mermaid(rec)})
 
 	add(block{heading: "Stages", level: 2})
-	g := grid{header: []string{"stage", "kind", "run", "state", "rows in", "rows out", "seconds"}}
+	g := grid{header: []string{"stage", "kind", "run", "state", "rows in", "rows out", "seconds", "peak RSS (MiB)"}}
 	if r.Quarantine != nil {
 		g.header = append(g.header, "quarantined")
 	}
 	for _, s := range rec.Stages {
-		row := []string{s.Name, s.Kind, s.Decision, s.State, fmt.Sprint(s.RowsIn), fmt.Sprint(s.RowsOut), fmt.Sprintf("%.2f", s.Seconds)}
+		rss := "-"
+		if s.PeakRSSBytes > 0 {
+			rss = fmt.Sprintf("%.0f", float64(s.PeakRSSBytes)/(1<<20))
+		}
+		row := []string{s.Name, s.Kind, s.Decision, s.State, fmt.Sprint(s.RowsIn), fmt.Sprint(s.RowsOut), fmt.Sprintf("%.2f", s.Seconds), rss}
 		if r.Quarantine != nil {
 			row = append(row, fmt.Sprint(r.Quarantine[s.Name]))
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"image/png"
 	"regexp"
 	"strconv"
@@ -44,6 +45,7 @@ func artifactsOf(stores map[string]*pipeline.MemArtifacts) func(string) pipeline
 
 func TestReportFromStoredRun(t *testing.T) {
 	rec, stores := storedRun(t)
+	rec.SetPeaks(map[string]int64{rec.Stages[0].Name: 300 << 20}, 512<<20)
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	r, err := Build(context.Background(), Input{Record: rec, Artifacts: artifactsOf(stores), Quarantine: map[string]int{"pred_a": 0}}, mem)
@@ -51,6 +53,10 @@ func TestReportFromStoredRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Release()
+	if md := string(r.Markdown()); !strings.Contains(md, "| **peak RSS** | 512 MiB |") ||
+		!strings.Contains(md, fmt.Sprintf("| %s | %s | compute | done |", rec.Stages[0].Name, rec.Stages[0].Kind)) || !strings.Contains(md, " | 300 |") {
+		t.Errorf("report.md lacks the run's and the first stage's peak RSS:\n%s", md)
+	}
 
 	var tables []string
 	for _, tb := range r.Tables {
