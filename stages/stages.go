@@ -12,6 +12,7 @@ import (
 	"github.com/medflow/medflow/stages/join"
 	mimicstages "github.com/medflow/medflow/stages/mimic"
 	"github.com/medflow/medflow/stages/text"
+	trainstages "github.com/medflow/medflow/stages/train"
 )
 
 // Deps are what stage kinds need from the outside world.
@@ -27,6 +28,7 @@ func Register(r *pipeline.Registry, d Deps) error {
 		join.Register,
 		evalstages.Register,
 		embed.Register,
+		trainstages.Register,
 		text.Register,
 		func(r *pipeline.Registry) error { return files.Register(r, d) },
 		func(r *pipeline.Registry) error { return mimicstages.Register(r, mimicstages.Deps{Open: d.Open}) },

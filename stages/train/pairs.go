@@ -1,0 +1,158 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/medflow/medflow/nn"
+	"github.com/medflow/medflow/pipeline"
+	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/train"
+)
+
+// Column names of the pairs table read by every kind here.
+const (
+	ImageColumn = "image"
+	SplitColumn = "split"
+)
+
+// pairsCols are the validated column indices of a pairs schema; -1 when
+// not needed.
+type pairsCols struct {
+	image, split, emb, labels, mask, study, dicom int
+	side, embDim, numLabels                       int
+}
+
+type need struct{ embedding, labels, ids bool }
+
+func fslFloat32(s *arrow.Schema, name string, elem arrow.DataType) (int, int, error) {
+	i, err := schemas.Column(s, name, arrow.FIXED_SIZE_LIST)
+	if err != nil {
+		return -1, 0, err
+	}
+	t := s.Field(i).Type.(*arrow.FixedSizeListType)
+	if !arrow.TypeEqual(t.Elem(), elem) {
+		return -1, 0, fmt.Errorf("%w: column %q is %s, want fixed_size_list<%s>", schemas.ErrMismatch, name, t, elem)
+	}
+	return i, int(t.Len()), nil
+}
+
+// checkPairs validates the pairs schema at build time.
+func checkPairs(stage string, s *arrow.Schema, n need) (pairsCols, error) {
+	c := pairsCols{emb: -1, labels: -1, mask: -1, study: -1, dicom: -1}
+	wrap := func(err error) error { return fmt.Errorf("stage %q: pairs input: %w", stage, err) }
+	var px int
+	var err error
+	if c.image, px, err = fslFloat32(s, ImageColumn, arrow.PrimitiveTypes.Float32); err != nil {
+		return c, wrap(fmt.Errorf("%w (run image.decode with dtype: float32)", err))
+	}
+	c.side = int(math.Sqrt(float64(px)) + 0.5)
+	if c.side*c.side != px {
+		return c, wrap(fmt.Errorf("%w: column %q has %d values per row, not a square image", schemas.ErrMismatch, ImageColumn, px))
+	}
+	if c.split, err = schemas.Column(s, SplitColumn, arrow.STRING); err != nil {
+		return c, wrap(err)
+	}
+	if n.embedding {
+		if c.emb, c.embDim, err = fslFloat32(s, schemas.EmbeddingColumn, arrow.PrimitiveTypes.Float32); err != nil {
+			return c, wrap(err)
+		}
+	}
+	if n.labels {
+		if c.labels, c.numLabels, err = fslFloat32(s, schemas.LabelsColumn, arrow.PrimitiveTypes.Float32); err != nil {
+			return c, wrap(err)
+		}
+		var ml int
+		if c.mask, ml, err = fslFloat32(s, schemas.LabelMaskColumn, arrow.PrimitiveTypes.Uint8); err != nil {
+			return c, wrap(err)
+		}
+		if ml != c.numLabels {
+			return c, wrap(fmt.Errorf("%w: %q has %d entries but %q %d", schemas.ErrMismatch, schemas.LabelsColumn, c.numLabels, schemas.LabelMaskColumn, ml))
+		}
+	}
+	if n.ids {
+		if c.study, err = schemas.Column(s, "study_id", arrow.INT64); err != nil {
+			return c, wrap(err)
+		}
+		if c.dicom, err = schemas.Column(s, "dicom_id", arrow.STRING); err != nil {
+			return c, wrap(err)
+		}
+	}
+	return c, nil
+}
+
+// readPairs materializes the rows whose split is in splits.
+func readPairs(ctx context.Context, stage string, ds pipeline.Dataset, c pairsCols, splits []string) (*train.Data, error) {
+	d := &train.Data{Side: c.side, EmbedDim: c.embDim, NumLabels: c.numLabels}
+	px := c.side * c.side
+	for b, err := range ds.Batches(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("stage %q: read pairs: %w", stage, err)
+		}
+		split := b.Column(c.split).(*array.String)
+		img := b.Column(c.image).(*array.FixedSizeList)
+		imgV := img.ListValues().(*array.Float32).Float32Values()
+		for i := range int(b.NumRows()) {
+			if split.IsNull(i) || !slices.Contains(splits, split.Value(i)) {
+				continue
+			}
+			if img.IsNull(i) {
+				return nil, fmt.Errorf("stage %q: row %d: %w: null %q", stage, i, train.ErrData, ImageColumn)
+			}
+			off := (img.Offset() + i) * px
+			d.Images = append(d.Images, imgV[off:off+px]...)
+			if c.emb >= 0 {
+				e := b.Column(c.emb).(*array.FixedSizeList)
+				if e.IsNull(i) {
+					return nil, fmt.Errorf("stage %q: row %d: %w: null %q", stage, i, train.ErrData, schemas.EmbeddingColumn)
+				}
+				ev := e.ListValues().(*array.Float32).Float32Values()
+				o := (e.Offset() + i) * c.embDim
+				d.Embeddings = append(d.Embeddings, ev[o:o+c.embDim]...)
+			}
+			if c.labels >= 0 {
+				l := b.Column(c.labels).(*array.FixedSizeList)
+				m := b.Column(c.mask).(*array.FixedSizeList)
+				lv := l.ListValues().(*array.Float32).Float32Values()
+				mv := m.ListValues().(*array.Uint8).Uint8Values()
+				lo, mo := (l.Offset()+i)*c.numLabels, (m.Offset()+i)*c.numLabels
+				for k := range c.numLabels {
+					y, mk := float32(0), float32(0)
+					if !l.IsNull(i) && !m.IsNull(i) && mv[mo+k] != 0 {
+						y, mk = lv[lo+k], 1
+					}
+					d.Labels = append(d.Labels, y)
+					d.Mask = append(d.Mask, mk)
+				}
+			}
+			if c.study >= 0 {
+				d.StudyID = append(d.StudyID, b.Column(c.study).(*array.Int64).Value(i))
+				d.DicomID = append(d.DicomID, b.Column(c.dicom).(*array.String).Value(i))
+			}
+		}
+	}
+	return d, nil
+}
+
+// readModel reads a model table input.
+func readModel(ctx context.Context, stage string, ds pipeline.Dataset) (*nn.Model, error) {
+	r := train.NewModelReader()
+	for b, err := range ds.Batches(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("stage %q: read checkpoint: %w", stage, err)
+		}
+		if err := r.Add(b); err != nil {
+			return nil, fmt.Errorf("stage %q: checkpoint input: %w", stage, err)
+		}
+	}
+	m, err := r.Model()
+	if err != nil {
+		return nil, fmt.Errorf("stage %q: checkpoint input: %w", stage, err)
+	}
+	return m, nil
+}

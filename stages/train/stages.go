@@ -1,0 +1,393 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/medflow/medflow/nn"
+	"github.com/medflow/medflow/pipeline"
+	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/train"
+)
+
+// Register adds train.mae, train.contrastive, train.classifier and
+// predict.classify to r.
+func Register(r *pipeline.Registry) error {
+	for _, d := range []pipeline.Definition{
+		{Kind: "train.mae", Role: pipeline.RoleBarrier, Version: "1", MinInputs: 1, MaxInputs: 1,
+			Doc:    "masked-autoencoder pretraining of a ViT on the pairs' images; emits the model table",
+			Params: append(append(loopParams(8), encoderParams...), maeParams...),
+			New:    func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newStage(b, kindMAE) }},
+		{Kind: "train.contrastive", Role: pipeline.RoleBarrier, Version: "1", MinInputs: 2, MaxInputs: 2,
+			Doc:    "contrastive training (margin or InfoNCE) of an MAE encoder + attention pooling against the report embeddings",
+			Params: append(loopParams(10), contrastiveParams...),
+			New:    func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newStage(b, kindContrastive) }},
+		{Kind: "train.classifier", Role: pipeline.RoleBarrier, Version: "1", MinInputs: 2, MaxInputs: 2,
+			Doc:    "14-label BCE classifier (probe or fine-tune) on an MAE or contrastive encoder",
+			Params: append(loopParams(10), classifierParams...),
+			New:    func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newStage(b, kindClassifier) }},
+		{Kind: "predict.classify", Role: pipeline.RoleBarrier, Version: "1", MinInputs: 2, MaxInputs: 2,
+			Doc: "sigmoid label probabilities of a classifier model for the pairs of the chosen splits",
+			Params: []pipeline.Param{
+				{Name: "splits", Type: pipeline.List, Default: []any{"test"}, Doc: "rows whose split is one of these"},
+				{Name: "batch_size", Type: pipeline.Int, Default: 64},
+			},
+			New: newPredict},
+	} {
+		if err := r.Register(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type kind int
+
+const (
+	kindMAE kind = iota
+	kindContrastive
+	kindClassifier
+)
+
+func loopParams(epochs int) []pipeline.Param {
+	return []pipeline.Param{
+		{Name: "splits", Type: pipeline.List, Default: []any{"train"}, Doc: "train on rows whose split is one of these"},
+		{Name: "validate_splits", Type: pipeline.List, Default: []any{"validate"},
+			Doc: "per-epoch validation loss (curve split \"validate\") on rows of these splits; [] or no such rows: none"},
+		{Name: "epochs", Type: pipeline.Int, Default: epochs},
+		{Name: "batch_size", Type: pipeline.Int, Default: 32},
+		{Name: "max_steps", Type: pipeline.Int, Default: 0, Doc: "stop after this many steps (0: epochs decide)"},
+		{Name: "lr", Type: pipeline.Float, Default: 1e-3, Doc: "peak learning rate (AdamW)"},
+		{Name: "min_lr_ratio", Type: pipeline.Float, Default: 0.0, Doc: "final lr of the cosine schedule, as a fraction of lr"},
+		{Name: "weight_decay", Type: pipeline.Float, Default: 0.05, Doc: "decoupled decay of weight matrices (not biases, norms, embeddings)"},
+		{Name: "beta2", Type: pipeline.Float, Default: 0.95},
+		{Name: "warmup_steps", Type: pipeline.Int, Default: 0, Doc: "linear warm-up steps (0: use warmup_frac)"},
+		{Name: "warmup_frac", Type: pipeline.Float, Default: 0.05, Doc: "warm-up as a fraction of the steps"},
+		{Name: "clip_norm", Type: pipeline.Float, Default: 1.0, Doc: "global gradient-norm clip (0: none)"},
+		{Name: "seed", Type: pipeline.Int, Default: 1},
+		{Name: "checkpoint_every", Type: pipeline.Int, Default: 50, Doc: "steps between checkpoints (0: only at the end)"},
+		{Name: "keep_checkpoints", Type: pipeline.Int, Default: 2},
+	}
+}
+
+var encoderParams = []pipeline.Param{
+	{Name: "patch", Type: pipeline.Int, Default: 8, Doc: "patch side; divides the image side"},
+	{Name: "width", Type: pipeline.Int, Default: 64},
+	{Name: "depth", Type: pipeline.Int, Default: 2},
+	{Name: "heads", Type: pipeline.Int, Default: 4},
+	{Name: "mlp_ratio", Type: pipeline.Float, Default: 2.0},
+	{Name: "pos", Type: pipeline.String, Default: "sincos", Doc: "position embedding: sincos or learned"},
+}
+
+var maeParams = []pipeline.Param{
+	{Name: "decoder_width", Type: pipeline.Int, Default: 32},
+	{Name: "decoder_depth", Type: pipeline.Int, Default: 1},
+	{Name: "decoder_heads", Type: pipeline.Int, Default: 2},
+	{Name: "mask_ratio", Type: pipeline.Float, Default: 0.75},
+}
+
+var contrastiveParams = []pipeline.Param{
+	{Name: "loss", Type: pipeline.String, Default: "margin", Doc: "margin (the poster's) or infonce (CLIP)"},
+	{Name: "margin", Type: pipeline.Float, Default: 1.4, Doc: "ε of the margin loss (≈√2: negatives pushed to orthogonal)"},
+	{Name: "normalize", Type: pipeline.Bool, Default: true, Doc: "margin loss on unit-length embeddings"},
+	{Name: "temperature_init", Type: pipeline.Float, Default: 0.07, Doc: "initial InfoNCE temperature (learnable)"},
+	{Name: "freeze_encoder", Type: pipeline.Bool, Default: false, Doc: "train only the attention pool (probe)"},
+	{Name: "pool_queries", Type: pipeline.Int, Default: 1},
+	{Name: "pool_heads", Type: pipeline.Int, Default: 0, Doc: "0: the encoder's heads"},
+}
+
+var classifierParams = []pipeline.Param{
+	{Name: "features", Type: pipeline.String, Default: "auto",
+		Doc: "auto (mean for an MAE checkpoint, the trained attention pool for a contrastive one), mean or attention"},
+	{Name: "mode", Type: pipeline.String, Default: "probe", Doc: "probe (encoder frozen) or finetune"},
+}
+
+// Stage is one of the training kinds.
+type Stage struct {
+	kind  kind
+	name  string
+	p     pipeline.Params
+	cols  pairsCols
+	cfg   train.Config
+	split []string
+	val   []string
+	b     *pipeline.BuildContext
+	enc   nn.ViTConfig
+}
+
+func (s *Stage) Schema() *arrow.Schema { return schemas.Checkpoint }
+
+func paramErr(stage, format string, a ...any) error {
+	return fmt.Errorf("stage %q: %w: %s", stage, pipeline.ErrParamType, fmt.Sprintf(format, a...))
+}
+
+func splits(stage string, p pipeline.Params) ([]string, error) {
+	var out []string
+	for _, v := range p.List("splits") {
+		s, ok := v.(string)
+		if !ok {
+			return nil, paramErr(stage, "params.splits: want strings, got %T", v)
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, paramErr(stage, "params.splits is empty")
+	}
+	return out, nil
+}
+
+func newStage(b *pipeline.BuildContext, k kind) (pipeline.Stage, error) {
+	s := &Stage{kind: k, name: b.Stage, p: b.Params, b: b}
+	p := b.Params
+	pairsIdx := 1
+	if k == kindMAE {
+		pairsIdx = 0
+	} else if err := train.CheckModelSchema(b.Inputs[0]); err != nil {
+		return nil, fmt.Errorf("stage %q: input 1 (checkpoint): %w", b.Stage, err)
+	}
+	var err error
+	if s.cols, err = checkPairs(b.Stage, b.Inputs[pairsIdx], need{embedding: k == kindContrastive, labels: k == kindClassifier}); err != nil {
+		return nil, err
+	}
+	if s.split, err = splits(b.Stage, p); err != nil {
+		return nil, err
+	}
+	for _, v := range p.List("validate_splits") {
+		vs, ok := v.(string)
+		if !ok {
+			return nil, paramErr(b.Stage, "params.validate_splits: want strings, got %T", v)
+		}
+		s.val = append(s.val, vs)
+	}
+	s.cfg = train.Config{Epochs: p.Int("epochs"), BatchSize: p.Int("batch_size"), MaxSteps: int64(p.Int("max_steps")),
+		LR: p.Float("lr"), MinLRRatio: p.Float("min_lr_ratio"), WarmupSteps: int64(p.Int("warmup_steps")),
+		WarmupFrac: p.Float("warmup_frac"), ClipNorm: p.Float("clip_norm"), Seed: uint64(p.Int("seed")),
+		CheckpointEvery: int64(p.Int("checkpoint_every")), Keep: p.Int("keep_checkpoints"),
+		Adam: nn.AdamWConfig{Beta1: 0.9, Beta2: p.Float("beta2"), Eps: 1e-8, WeightDecay: p.Float("weight_decay")}}
+	switch {
+	case s.cfg.Epochs < 1 || s.cfg.BatchSize < 2:
+		return nil, paramErr(b.Stage, "params.epochs must be >= 1 and params.batch_size >= 2")
+	case s.cfg.LR <= 0 || s.cfg.MaxSteps < 0 || s.cfg.CheckpointEvery < 0 || s.cfg.Keep < 1:
+		return nil, paramErr(b.Stage, "params.lr must be > 0, max_steps and checkpoint_every >= 0, keep_checkpoints >= 1")
+	case s.cfg.WarmupFrac < 0 || s.cfg.WarmupFrac >= 1 || s.cfg.WarmupSteps < 0:
+		return nil, paramErr(b.Stage, "params.warmup_frac must be in [0,1) and warmup_steps >= 0")
+	}
+	switch k {
+	case kindMAE:
+		s.enc = nn.ViTConfig{Image: s.cols.side, Patch: p.Int("patch"), Width: p.Int("width"), Depth: p.Int("depth"),
+			Heads: p.Int("heads"), MLPRatio: p.Float("mlp_ratio"), Pos: p.String("pos")}
+		if err := s.enc.Validate(); err != nil {
+			return nil, fmt.Errorf("stage %q: %w: image side %d from column %q: %w", b.Stage, pipeline.ErrParamType, s.cols.side, ImageColumn, err)
+		}
+		if err := s.maeConfig().Validate(); err != nil {
+			return nil, fmt.Errorf("stage %q: %w: %w", b.Stage, pipeline.ErrParamType, err)
+		}
+	case kindContrastive:
+		switch p.String("loss") {
+		case "margin", "infonce":
+		default:
+			return nil, paramErr(b.Stage, "params.loss %q: want margin or infonce", p.String("loss"))
+		}
+		if p.Int("pool_queries") < 1 || p.Int("pool_heads") < 0 {
+			return nil, paramErr(b.Stage, "params.pool_queries must be >= 1 and pool_heads >= 0")
+		}
+	case kindClassifier:
+		switch p.String("features") {
+		case "auto", "mean", "attention":
+		default:
+			return nil, paramErr(b.Stage, "params.features %q: want auto, mean or attention", p.String("features"))
+		}
+		if m := p.String("mode"); m != "probe" && m != "finetune" {
+			return nil, paramErr(b.Stage, "params.mode %q: want probe or finetune", m)
+		}
+	}
+	return s, nil
+}
+
+func (s *Stage) maeConfig() nn.MAEConfig {
+	return nn.MAEConfig{Width: s.p.Int("decoder_width"), Depth: s.p.Int("decoder_depth"),
+		Heads: s.p.Int("decoder_heads"), MaskRatio: s.p.Float("mask_ratio")}
+}
+
+// Run trains and emits the model table.
+func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emitter) error {
+	backend, err := nn.Backend()
+	if err != nil {
+		return fmt.Errorf("stage %q: %w", s.name, err)
+	}
+	pairs := in[len(in)-1]
+	data, err := readPairs(ctx, s.name, pairs, s.cols, s.split)
+	if err != nil {
+		return err
+	}
+	if data.Len() < 2 {
+		return fmt.Errorf("stage %q: %w: %d rows with split in %v; training needs at least 2", s.name, train.ErrData, data.Len(), s.split)
+	}
+	val := &train.Data{}
+	if len(s.val) > 0 {
+		if val, err = readPairs(ctx, s.name, pairs, s.cols, s.val); err != nil {
+			return err
+		}
+	}
+	seed := s.cfg.Seed
+	var (
+		model    *nn.Model
+		loss     nn.LossFn
+		batch    train.Batcher
+		valBatch train.Batcher
+	)
+	switch s.kind {
+	case kindMAE:
+		model, err = nn.NewMAE(s.enc, s.maeConfig(), seed)
+		if err == nil {
+			loss, batch = nn.MAEStep(model.Config), train.MAEBatcher(data, model.Config)
+			valBatch = train.MAEBatcher(val, model.Config)
+		}
+	case kindContrastive:
+		var from *nn.Model
+		if from, err = readModel(ctx, s.name, in[0]); err != nil {
+			return err
+		}
+		if from.Config.Encoder.Image != data.Side {
+			return fmt.Errorf("stage %q: %w: checkpoint encoder takes %d×%d images, pairs have %d×%d", s.name,
+				schemas.ErrMismatch, from.Config.Encoder.Image, from.Config.Encoder.Image, data.Side, data.Side)
+		}
+		heads := s.p.Int("pool_heads")
+		if heads == 0 {
+			heads = from.Config.Encoder.Heads
+		}
+		model, err = nn.NewContrastive(from, nn.PoolConfig{Queries: s.p.Int("pool_queries"), Heads: heads, EmbedDim: data.EmbedDim},
+			nn.ContrastiveConfig{Loss: s.p.String("loss"), Margin: s.p.Float("margin"), Normalize: s.p.Bool("normalize"),
+				TemperatureInit: s.p.Float("temperature_init"), FreezeEncoder: s.p.Bool("freeze_encoder")}, seed)
+		if err == nil {
+			loss, batch = nn.ContrastiveStep(model.Config), train.ContrastiveBatcher(data)
+			valBatch = train.ContrastiveBatcher(val)
+		}
+	case kindClassifier:
+		var from *nn.Model
+		if from, err = readModel(ctx, s.name, in[0]); err != nil {
+			return err
+		}
+		if from.Config.Encoder.Image != data.Side {
+			return fmt.Errorf("stage %q: %w: checkpoint encoder takes %d×%d images, pairs have %d×%d", s.name,
+				schemas.ErrMismatch, from.Config.Encoder.Image, from.Config.Encoder.Image, data.Side, data.Side)
+		}
+		features := s.p.String("features")
+		if features == "auto" {
+			features = "mean"
+			if from.Kind == nn.KindContrastive {
+				features = "attention"
+			}
+		}
+		model, err = nn.NewClassifier(from, features, s.p.String("mode"), data.NumLabels, seed)
+		if err == nil {
+			loss, batch = nn.ClassifierStep(model.Config), train.ClassifierBatcher(data)
+			valBatch = train.ClassifierBatcher(val)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("stage %q: %w", s.name, err)
+	}
+	t0 := time.Now()
+	res, err := train.Run(ctx, s.cfg, train.Job{Name: s.name, Model: model, N: data.Len(), Loss: loss, Batch: batch,
+		Backend: backend, Store: s.b.Artifacts, Logger: s.b.Logger, Alloc: s.b.Alloc, ValN: val.Len(), ValBatch: valBatch})
+	if err != nil {
+		return err
+	}
+	s.b.Logger.Info("trained", "model", model.Kind, "steps", res.Steps, "resumed_from", res.ResumedFrom,
+		"examples", data.Len(), "seconds", time.Since(t0).Seconds())
+	return out.Emit(ctx, train.ModelRecord(s.b.Alloc, model))
+}
+
+// Predict is predict.classify.
+type Predict struct {
+	name  string
+	cols  pairsCols
+	split []string
+	batch int
+	b     *pipeline.BuildContext
+}
+
+func newPredict(b *pipeline.BuildContext) (pipeline.Stage, error) {
+	if err := train.CheckModelSchema(b.Inputs[0]); err != nil {
+		return nil, fmt.Errorf("stage %q: input 1 (classifier checkpoint): %w", b.Stage, err)
+	}
+	cols, err := checkPairs(b.Stage, b.Inputs[1], need{labels: true, ids: true})
+	if err != nil {
+		return nil, err
+	}
+	if cols.numLabels != len(schemas.LabelNames) {
+		return nil, fmt.Errorf("stage %q: %w: %d labels, predictions hold %d", b.Stage, schemas.ErrMismatch, cols.numLabels, len(schemas.LabelNames))
+	}
+	sp, err := splits(b.Stage, b.Params)
+	if err != nil {
+		return nil, err
+	}
+	if b.Params.Int("batch_size") < 1 {
+		return nil, paramErr(b.Stage, "params.batch_size must be >= 1")
+	}
+	return &Predict{name: b.Stage, cols: cols, split: sp, batch: b.Params.Int("batch_size"), b: b}, nil
+}
+
+func (p *Predict) Schema() *arrow.Schema { return schemas.Predictions }
+
+// Run emits one Predictions row per pairs row of the chosen splits.
+func (p *Predict) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emitter) error {
+	backend, err := nn.Backend()
+	if err != nil {
+		return fmt.Errorf("stage %q: %w", p.name, err)
+	}
+	model, err := readModel(ctx, p.name, in[0])
+	if err != nil {
+		return err
+	}
+	if model.Kind != nn.KindClassifier {
+		return fmt.Errorf("stage %q: %w: checkpoint is a %s model, want %s", p.name, schemas.ErrMismatch, model.Kind, nn.KindClassifier)
+	}
+	data, err := readPairs(ctx, p.name, in[1], p.cols, p.split)
+	if err != nil {
+		return err
+	}
+	if model.Config.Encoder.Image != data.Side || model.Config.Classifier.Labels != data.NumLabels {
+		return fmt.Errorf("stage %q: %w: model takes %d×%d images and %d labels, pairs have %d×%d and %d", p.name, schemas.ErrMismatch,
+			model.Config.Encoder.Image, model.Config.Encoder.Image, model.Config.Classifier.Labels, data.Side, data.Side, data.NumLabels)
+	}
+	probs, err := train.Probabilities(backend, model, data, p.batch)
+	if err != nil {
+		return fmt.Errorf("stage %q: %w", p.name, err)
+	}
+	l := data.NumLabels
+	for lo := 0; lo < data.Len(); lo += 1024 {
+		hi := min(data.Len(), lo+1024)
+		rb := array.NewRecordBuilder(p.b.Alloc, schemas.Predictions)
+		study := rb.Field(0).(*array.Int64Builder)
+		dicom := rb.Field(1).(*array.StringBuilder)
+		pr := rb.Field(2).(*array.FixedSizeListBuilder)
+		lb := rb.Field(3).(*array.FixedSizeListBuilder)
+		mb := rb.Field(4).(*array.FixedSizeListBuilder)
+		for i := lo; i < hi; i++ {
+			study.Append(data.StudyID[i])
+			dicom.Append(data.DicomID[i])
+			pr.Append(true)
+			pr.ValueBuilder().(*array.Float32Builder).AppendValues(probs[i*l:(i+1)*l], nil)
+			lb.Append(true)
+			lb.ValueBuilder().(*array.Float32Builder).AppendValues(data.Labels[i*l:(i+1)*l], nil)
+			mb.Append(true)
+			mv := mb.ValueBuilder().(*array.Uint8Builder)
+			for _, m := range data.Mask[i*l : (i+1)*l] {
+				mv.Append(uint8(m))
+			}
+		}
+		rec := rb.NewRecordBatch()
+		rb.Release()
+		if err := out.Emit(ctx, rec); err != nil {
+			return err
+		}
+	}
+	p.b.Logger.Info("predicted", "rows", data.Len(), "splits", p.split)
+	return nil
+}

@@ -1,0 +1,28 @@
+// Package train is the training-loop library of medflow's model stages:
+// epochs over a materialized in-memory Data set, a seeded shuffle per epoch
+// (EpochOrder), per-step randomness from the seed and step (StepRNG),
+// fixed-shape batches (the last partial batch of an epoch is dropped),
+// AdamW + warm-up/cosine schedule + global-norm clipping from package nn,
+// a per-step curve (schemas.TrainingCurve) and checkpoints.
+//
+// Models travel as Arrow model tables (schemas.Checkpoint: one row per
+// tensor; ModelRecord, ModelReader). A checkpoint is the same table plus
+// rows "opt/m/<name>" and "opt/v/<name>" for AdamW's moments, with the
+// step in the schema metadata, written as an Arrow IPC file to
+// Artifacts "checkpoints/step-NNNNNN.arrow" every CheckpointEvery steps and
+// at the end (the last Keep are kept); "curve.arrow" (IPC stream) is
+// written alongside. Run resumes from the latest checkpoint: since the
+// shuffle and masks derive from seed, epoch and step, a resumed run ends
+// with the same weights as an uninterrupted one.
+//
+// With a validation set (Job.ValN, Job.ValBatch) the mean validation loss
+// is added to the curve after every epoch as split "validate" (lr and
+// grad_norm 0; MAE masks fixed per validation batch).
+//
+// Also here: ImageEmbeddings, Probabilities (batched forward passes) and
+// RetrievalTop1.
+//
+// Not implemented: streaming datasets larger than memory (the whole split
+// is materialized as float32), data augmentation, early stopping,
+// multi-device training.
+package train

@@ -1,0 +1,360 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/medflow/medflow/nn"
+)
+
+// Artifacts is the side-file store a run checkpoints into
+// (pipeline.Artifacts satisfies it).
+type Artifacts interface {
+	Put(ctx context.Context, name string, data []byte) error
+	Get(ctx context.Context, name string) ([]byte, error)
+	List(ctx context.Context) ([]string, error)
+	Delete(ctx context.Context, name string) error
+}
+
+// Artifact names.
+const (
+	CurveArtifact     = "curve.arrow"
+	CheckpointPrefix  = "checkpoints/"
+	checkpointPattern = CheckpointPrefix + "step-%06d.arrow"
+)
+
+// Config is the optimization schedule.
+type Config struct {
+	Epochs    int
+	BatchSize int
+	// MaxSteps, when > 0, stops (and ends the cosine schedule) after that
+	// many steps.
+	MaxSteps int64
+	LR       float64
+	// MinLRRatio is the final learning rate as a fraction of LR.
+	MinLRRatio float64
+	// WarmupSteps, or when 0 WarmupFrac of the total steps, of linear warm-up.
+	WarmupSteps int64
+	WarmupFrac  float64
+	Adam        nn.AdamWConfig
+	ClipNorm    float64
+	Seed        uint64
+	// CheckpointEvery saves a checkpoint every that many steps (and at the
+	// end); 0: only at the end.
+	CheckpointEvery int64
+	// Keep is how many checkpoints are kept (default 2).
+	Keep int
+}
+
+// Batcher returns the data inputs of the step for the examples idx; rng is
+// derived from the seed and the step (masking, augmentation).
+type Batcher func(idx []int, step int64, rng *rand.Rand) ([]*tensors.Tensor, error)
+
+// Job is one training run.
+type Job struct {
+	Name    string // for logs and errors ("train.mae")
+	Model   *nn.Model
+	N       int // examples
+	Loss    nn.LossFn
+	Batch   Batcher
+	Backend backends.Backend
+	Store   Artifacts
+	Logger  *slog.Logger // per-epoch progress; add the job's name with Logger.With
+	Alloc   memory.Allocator
+	// Stock uses GoMLX's own matmul gradients (benchmarks).
+	Stock bool
+	// ValN and ValBatch, when ValN > 0, give a validation set whose mean
+	// loss is added to the curve (split "validate") after every epoch.
+	ValN     int
+	ValBatch Batcher
+}
+
+// Result describes a finished run; the model's parameters are updated in
+// place.
+type Result struct {
+	Steps       int64
+	ResumedFrom int64 // 0 when started fresh
+	Curve       []CurvePoint
+}
+
+// Plan is the step arithmetic of a run.
+type Plan struct {
+	BatchSize     int
+	StepsPerEpoch int64
+	Total         int64
+	Warmup        int64
+}
+
+// MakePlan derives batch size, steps per epoch and total steps; the last
+// partial batch of an epoch is dropped (shapes stay fixed), and a dataset
+// smaller than the batch trains with one batch of all examples.
+func MakePlan(cfg Config, n int) (Plan, error) {
+	if n < 2 {
+		return Plan{}, fmt.Errorf("%w: %d examples; training needs at least 2", ErrData, n)
+	}
+	if cfg.BatchSize < 1 || cfg.Epochs < 1 {
+		return Plan{}, fmt.Errorf("%w: batch_size %d and epochs %d must be >= 1", ErrData, cfg.BatchSize, cfg.Epochs)
+	}
+	p := Plan{BatchSize: min(cfg.BatchSize, n)}
+	p.StepsPerEpoch = int64(n / p.BatchSize)
+	p.Total = p.StepsPerEpoch * int64(cfg.Epochs)
+	if cfg.MaxSteps > 0 && cfg.MaxSteps < p.Total {
+		p.Total = cfg.MaxSteps
+	}
+	p.Warmup = cfg.WarmupSteps
+	if p.Warmup == 0 {
+		p.Warmup = int64(math.Round(cfg.WarmupFrac * float64(p.Total)))
+	}
+	return p, nil
+}
+
+// EpochOrder is the example order of epoch: a permutation drawn from the
+// seed and the epoch, so a resumed run sees the same batches.
+func EpochOrder(seed uint64, epoch int64, n int) []int {
+	return rand.New(rand.NewPCG(seed, uint64(epoch)^0x5eed)).Perm(n)
+}
+
+// StepRNG is the per-step random source handed to the Batcher.
+func StepRNG(seed uint64, step int64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed^0x9e3779b97f4a7c15, uint64(step)))
+}
+
+// Run trains job.Model for the configured steps, resuming from the latest
+// checkpoint in job.Store when there is one.
+func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
+	if job.Alloc == nil {
+		job.Alloc = memory.DefaultAllocator
+	}
+	if job.Logger == nil {
+		job.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Keep <= 0 {
+		cfg.Keep = 2
+	}
+	plan, err := MakePlan(cfg, job.N)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", job.Name, err)
+	}
+	res := &Result{}
+	opt := nn.NewAdamW(cfg.Adam)
+	start, curve, err := resume(ctx, cfg, job, opt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", job.Name, err)
+	}
+	res.ResumedFrom, res.Curve = start, curve
+	if start > 0 {
+		job.Logger.Info("resuming from checkpoint", "step", start, "total", plan.Total)
+	}
+	step, err := nn.NewStep(job.Backend, job.Model.Params, job.Model.Trainable(), job.Stock, job.Loss)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", job.Name, err)
+	}
+	defer step.Finalize()
+	trainable := step.Trainable(job.Model.Params)
+	var val *nn.Func
+	if job.ValN > 0 && job.ValBatch != nil {
+		if val, err = nn.NewFunc(job.Backend, job.Model.Params, job.Stock, func(s *nn.Scope, d []*graph.Node) []*graph.Node {
+			loss, _ := job.Loss(s, d)
+			return []*graph.Node{loss}
+		}); err != nil {
+			return nil, fmt.Errorf("%s: %w", job.Name, err)
+		}
+		defer val.Finalize()
+	}
+	sched := nn.Schedule{Peak: cfg.LR, Warmup: plan.Warmup, Total: plan.Total, MinRatio: cfg.MinLRRatio}
+	job.Logger.Info("training", "examples", job.N, "batch", plan.BatchSize,
+		"steps_per_epoch", plan.StepsPerEpoch, "steps", plan.Total, "params", job.Model.Params.Count())
+
+	var order []int
+	orderEpoch := int64(-1)
+	epochLoss, epochImgs, epochSteps := 0.0, 0, 0
+	epochStart := time.Now()
+	for s := start; s < plan.Total; s++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%s: step %d: %w", job.Name, s, err)
+		}
+		epoch := s / plan.StepsPerEpoch
+		if epoch != orderEpoch {
+			order, orderEpoch = EpochOrder(cfg.Seed, epoch, job.N), epoch
+		}
+		pos := int(s % plan.StepsPerEpoch)
+		idx := order[pos*plan.BatchSize : (pos+1)*plan.BatchSize]
+		t0 := time.Now()
+		data, err := job.Batch(idx, s, StepRNG(cfg.Seed, s))
+		if err != nil {
+			return nil, fmt.Errorf("%s: step %d: batch: %w", job.Name, s, err)
+		}
+		out, err := step.Run(job.Model.Params, data)
+		for _, d := range data {
+			_ = d.FinalizeAll()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: step %d: %w", job.Name, s, err)
+		}
+		if math.IsNaN(float64(out.Loss)) || math.IsInf(float64(out.Loss), 0) {
+			return nil, fmt.Errorf("%s: step %d: %w: loss %g", job.Name, s, nn.ErrNonFinite, out.Loss)
+		}
+		gnorm, err := nn.ClipGlobalNorm(out.Grads, cfg.ClipNorm)
+		if err != nil {
+			return nil, fmt.Errorf("%s: step %d: %w", job.Name, s, err)
+		}
+		lr := sched.LR(s)
+		if err := opt.Update(trainable, out.Grads, lr); err != nil {
+			return nil, fmt.Errorf("%s: step %d: %w", job.Name, s, err)
+		}
+		dt := time.Since(t0).Seconds()
+		res.Curve = append(res.Curve, CurvePoint{Step: s + 1, Epoch: int32(epoch), Split: "train", Loss: out.Loss,
+			LR: float32(lr), GradNorm: float32(gnorm), ImagesPerS: float32(float64(len(idx)) / dt)})
+		epochLoss += float64(out.Loss)
+		epochImgs += len(idx)
+		epochSteps++
+		last := s+1 == plan.Total
+		if (s+1)%plan.StepsPerEpoch == 0 || last {
+			el := time.Since(epochStart).Seconds()
+			job.Logger.Info("epoch", "epoch", epoch+1, "step", s+1, "loss", epochLoss/float64(epochSteps),
+				"lr", lr, "img_per_s", math.Round(float64(epochImgs)/el*10)/10)
+			epochLoss, epochImgs, epochSteps, epochStart = 0, 0, 0, time.Now()
+			if val != nil {
+				vl, err := validate(val, cfg, job, plan.BatchSize)
+				if err != nil {
+					return nil, fmt.Errorf("%s: validation after step %d: %w", job.Name, s+1, err)
+				}
+				res.Curve = append(res.Curve, CurvePoint{Step: s + 1, Epoch: int32(epoch), Split: "validate", Loss: float32(vl)})
+				job.Logger.Info("validation", "epoch", epoch+1, "loss", vl)
+			}
+		}
+		if last || (cfg.CheckpointEvery > 0 && (s+1)%cfg.CheckpointEvery == 0) {
+			if err := save(ctx, cfg, job, opt, s+1, res.Curve); err != nil {
+				return nil, fmt.Errorf("%s: step %d: %w", job.Name, s+1, err)
+			}
+		}
+	}
+	res.Steps = plan.Total
+	return res, nil
+}
+
+func checkpointNames(ctx context.Context, st Artifacts) ([]string, error) {
+	all, err := st.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list checkpoints: %w", err)
+	}
+	var out []string
+	for _, n := range all {
+		if strings.HasPrefix(n, CheckpointPrefix) && strings.HasSuffix(n, ".arrow") {
+			out = append(out, n) // zero-padded: sorted by step
+		}
+	}
+	return out, nil
+}
+
+func resume(ctx context.Context, cfg Config, job Job, opt *nn.AdamW) (int64, []CurvePoint, error) {
+	if job.Store == nil {
+		return 0, nil, nil
+	}
+	names, err := checkpointNames(ctx, job.Store)
+	if err != nil || len(names) == 0 {
+		return 0, nil, err
+	}
+	latest := names[len(names)-1]
+	data, err := job.Store.Get(ctx, latest)
+	if err != nil {
+		return 0, nil, fmt.Errorf("read %s: %w", latest, err)
+	}
+	ck, err := DecodeCheckpoint(job.Alloc, data, cfg.Adam)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: %w", latest, err)
+	}
+	if ck.Model.Kind != job.Model.Kind || ck.Model.Config.JSON() != job.Model.Config.JSON() {
+		return 0, nil, fmt.Errorf("%s: %w: it holds a %s model with config %s, this run trains %s with %s",
+			latest, ErrCheckpoint, ck.Model.Kind, ck.Model.Config.JSON(), job.Model.Kind, job.Model.Config.JSON())
+	}
+	job.Model.Params = ck.Model.Params
+	*opt = *ck.Opt
+	var curve []CurvePoint
+	if b, err := job.Store.Get(ctx, CurveArtifact); err == nil {
+		all, err := DecodeCurve(job.Alloc, b)
+		if err != nil {
+			return 0, nil, err
+		}
+		for _, p := range all {
+			if p.Step <= ck.Step {
+				curve = append(curve, p)
+			}
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return 0, nil, fmt.Errorf("read %s: %w", CurveArtifact, err)
+	}
+	return ck.Step, curve, nil
+}
+
+func save(ctx context.Context, cfg Config, job Job, opt *nn.AdamW, step int64, curve []CurvePoint) error {
+	if job.Store == nil {
+		return nil
+	}
+	data, err := EncodeCheckpoint(job.Alloc, &Checkpoint{Model: job.Model, Opt: opt, Step: step})
+	if err != nil {
+		return err
+	}
+	// Curve first: a checkpoint never points past the curve it resumes.
+	cb, err := EncodeCurve(job.Alloc, curve)
+	if err != nil {
+		return err
+	}
+	if err := job.Store.Put(ctx, CurveArtifact, cb); err != nil {
+		return fmt.Errorf("write %s: %w", CurveArtifact, err)
+	}
+	name := fmt.Sprintf(checkpointPattern, step)
+	if err := job.Store.Put(ctx, name, data); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	names, err := checkpointNames(ctx, job.Store)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < len(names)-cfg.Keep; i++ {
+		if err := job.Store.Delete(ctx, names[i]); err != nil {
+			return fmt.Errorf("delete %s: %w", names[i], err)
+		}
+	}
+	job.Logger.Debug("checkpoint", "name", name)
+	return nil
+}
+
+// validate is the mean loss over the validation set, in batches of at most
+// batch examples (weighted by batch size); its per-batch randomness (MAE
+// masks) is fixed, so epochs are comparable.
+func validate(f *nn.Func, cfg Config, job Job, batch int) (float64, error) {
+	var sum float64
+	for lo := 0; lo < job.ValN; lo += batch {
+		hi := min(job.ValN, lo+batch)
+		idx := make([]int, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			idx = append(idx, i)
+		}
+		data, err := job.ValBatch(idx, int64(lo), StepRNG(cfg.Seed+1, int64(lo)))
+		if err != nil {
+			return 0, err
+		}
+		out, err := f.Run(job.Model.Params, data)
+		for _, d := range data {
+			_ = d.FinalizeAll()
+		}
+		if err != nil {
+			return 0, err
+		}
+		sum += float64(out[0][0]) * float64(len(idx))
+	}
+	return sum / float64(job.ValN), nil
+}

@@ -1,0 +1,299 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/medflow/medflow/nn"
+	"github.com/medflow/medflow/pipeline"
+)
+
+// synthData makes n 32×32 images whose content is set by one of classes
+// (a bright 8×16 block at a class-specific place, plus noise), text
+// embeddings that are a class vector plus noise, and labels = class bits.
+func synthData(n, classes, dim int, seed uint64) (*Data, []int) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	protos := make([][]float32, classes)
+	for c := range protos {
+		protos[c] = make([]float32, dim)
+		for k := range dim {
+			protos[c][k] = float32(rng.NormFloat64())
+		}
+	}
+	const side = 32
+	d := &Data{Side: side, EmbedDim: dim, NumLabels: 3}
+	cls := make([]int, n)
+	for i := range n {
+		c := i % classes
+		cls[i] = c
+		r0, c0 := (c/4)*16, (c%4)*8
+		for y := range side {
+			for x := range side {
+				v := float32(rng.NormFloat64() * 0.3)
+				if y >= r0 && y < r0+16 && x >= c0 && x < c0+8 {
+					v += 2
+				}
+				d.Images = append(d.Images, v)
+			}
+		}
+		for k := range dim {
+			d.Embeddings = append(d.Embeddings, protos[c][k]+float32(rng.NormFloat64()*0.3))
+		}
+		for l := range 3 {
+			d.Labels = append(d.Labels, float32((c>>l)&1))
+			d.Mask = append(d.Mask, 1)
+		}
+		d.StudyID = append(d.StudyID, int64(i))
+		d.DicomID = append(d.DicomID, "d")
+	}
+	return d, cls
+}
+
+func tinyEncoder() nn.ViTConfig {
+	return nn.ViTConfig{Image: 32, Patch: 8, Width: 32, Depth: 1, Heads: 2, MLPRatio: 2, Pos: "sincos"}
+}
+
+func baseConfig(epochs int) Config {
+	return Config{Epochs: epochs, BatchSize: 16, LR: 3e-3, WarmupFrac: 0.1, Adam: nn.DefaultAdamW,
+		ClipNorm: 1, Seed: 42, CheckpointEvery: 4}
+}
+
+func firstLast(c []CurvePoint, k int) (first, last float64) {
+	for i := range k {
+		first += float64(c[i].Loss)
+		last += float64(c[len(c)-1-i].Loss)
+	}
+	return first / float64(k), last / float64(k)
+}
+
+// TestEndToEnd pretrains an MAE, trains contrastive (both losses) and a
+// classifier on synthetic class-determined data: losses fall and
+// image→text retrieval beats chance by a wide margin.
+func TestEndToEnd(t *testing.T) {
+	b, err := nn.Backend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	const classes, dim = 8, 16
+	data, cls := synthData(128, classes, dim, 1)
+	ctx := context.Background()
+
+	mae, err := nn.NewMAE(tinyEncoder(), nn.MAEConfig{Width: 16, Depth: 1, Heads: 2, MaskRatio: 0.75}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := pipeline.NewMemArtifacts()
+	res, err := Run(ctx, baseConfig(6), Job{Name: "mae", Model: mae, N: data.Len(), Loss: nn.MAEStep(mae.Config),
+		Batch: MAEBatcher(data, mae.Config), Backend: b, Store: store, Alloc: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, l := firstLast(res.Curve, 4); !(l < f) {
+		t.Errorf("mae loss did not fall: %g -> %g", f, l)
+	}
+	names, _ := store.List(ctx)
+	if n := len(slices.DeleteFunc(slices.Clone(names), func(s string) bool { return s == CurveArtifact })); n != 2 {
+		t.Errorf("kept %d checkpoints (%v), want 2", n, names)
+	}
+
+	for _, loss := range []string{"infonce", "margin"} {
+		t.Run(loss, func(t *testing.T) {
+			con, err := nn.NewContrastive(mae, nn.PoolConfig{Queries: 1, Heads: 2, EmbedDim: dim},
+				nn.ContrastiveConfig{Loss: loss, Margin: 1.4, Normalize: true, TemperatureInit: 0.1}, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			epochs := map[string]int{"infonce": 10, "margin": 20}[loss] // the margin loss learns slower
+			res, err := Run(ctx, baseConfig(epochs), Job{Name: "con", Model: con, N: data.Len(),
+				Loss: nn.ContrastiveStep(con.Config), Batch: ContrastiveBatcher(data), Backend: b, Alloc: mem})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f, l := firstLast(res.Curve, 4); !(l < 0.8*f) {
+				t.Errorf("loss did not fall by 20%%: %g -> %g", f, l)
+			}
+			u, e, err := ImageEmbeddings(b, con, data, 16)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Retrieval within batches of 16 (2 examples per class): exact
+			// top-1 chance is 1/16; class-level chance 1/8.
+			var top1, classHit float64
+			for lo := 0; lo < data.Len(); lo += 16 {
+				ub, tb := u[lo*e:(lo+16)*e], data.Embeddings[lo*dim:(lo+16)*dim]
+				top1 += RetrievalTop1(ub, tb, e) / 8
+				classHit += classTop1(ub, tb, e, cls[lo:lo+16]) / 8
+			}
+			t.Logf("%s: retrieval top-1 %.3f (chance 0.0625), class top-1 %.3f (chance 0.125)", loss, top1, classHit)
+			if top1 < 3*0.0625 || classHit < 4*0.125 {
+				t.Errorf("retrieval does not beat chance by a wide margin: top-1 %.3f, class %.3f", top1, classHit)
+			}
+		})
+	}
+}
+
+func classTop1(u, t []float32, e int, cls []int) float64 {
+	n := len(u) / e
+	hits := 0
+	for i := range n {
+		best, bj := -1e30, 0
+		for j := range n {
+			var dot, nu, nt float64
+			for k := range e {
+				dot += float64(u[i*e+k] * t[j*e+k])
+				nu += float64(u[i*e+k] * u[i*e+k])
+				nt += float64(t[j*e+k] * t[j*e+k])
+			}
+			if c := dot / (sqrt(nu)*sqrt(nt) + 1e-12); c > best {
+				best, bj = c, j
+			}
+		}
+		if cls[bj] == cls[i] {
+			hits++
+		}
+	}
+	return float64(hits) / float64(n)
+}
+
+func sqrt(x float64) float64 {
+	z := x
+	if z == 0 {
+		return 0
+	}
+	for range 30 {
+		z = (z + x/z) / 2
+	}
+	return z
+}
+
+// cancelAfter cancels the run after the first checkpoint is stored.
+type cancelAfter struct {
+	*pipeline.MemArtifacts
+	cancel context.CancelFunc
+	armed  bool
+}
+
+func (c *cancelAfter) Put(ctx context.Context, name string, data []byte) error {
+	err := c.MemArtifacts.Put(ctx, name, data)
+	if c.armed && len(name) > len(CheckpointPrefix) && name[:len(CheckpointPrefix)] == CheckpointPrefix {
+		c.cancel()
+		c.armed = false
+	}
+	return err
+}
+
+// TestResume kills a run right after its first checkpoint and checks the
+// rerun starts there and ends with the same weights as an uninterrupted run.
+func TestResume(t *testing.T) {
+	b, err := nn.Backend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := synthData(64, 4, 8, 3)
+	cfg := baseConfig(2) // 4 steps/epoch, checkpoint every 4
+	cfg.CheckpointEvery = 3
+	newModel := func() *nn.Model {
+		m, err := nn.NewMAE(tinyEncoder(), nn.MAEConfig{Width: 16, Depth: 1, Heads: 2, MaskRatio: 0.5}, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	job := func(m *nn.Model, st Artifacts) Job {
+		return Job{Name: "mae", Model: m, N: data.Len(), Loss: nn.MAEStep(m.Config), Batch: MAEBatcher(data, m.Config),
+			Backend: b, Store: st}
+	}
+	ref := newModel()
+	refRes, err := Run(context.Background(), cfg, job(ref, pipeline.NewMemArtifacts()))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := &cancelAfter{MemArtifacts: pipeline.NewMemArtifacts(), cancel: cancel, armed: true}
+	if _, err := Run(ctx, cfg, job(newModel(), st)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: err %v, want context.Canceled", err)
+	}
+	m := newModel()
+	res, err := Run(context.Background(), cfg, job(m, st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ResumedFrom != 3 {
+		t.Fatalf("resumed from step %d, want 3", res.ResumedFrom)
+	}
+	if len(res.Curve) != len(refRes.Curve) {
+		t.Fatalf("curve has %d points, uninterrupted %d", len(res.Curve), len(refRes.Curve))
+	}
+	for i, p := range ref.Params.List() {
+		q := m.Params.List()[i]
+		if p.Name != q.Name || !slices.Equal(p.Data, q.Data) {
+			t.Fatalf("tensor %s differs after resume", p.Name)
+		}
+	}
+}
+
+// TestCheckpointRoundTrip: save -> load gives identical outputs.
+func TestCheckpointRoundTrip(t *testing.T) {
+	b, err := nn.Backend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	data, _ := synthData(8, 4, 8, 4)
+	mae, _ := nn.NewMAE(tinyEncoder(), nn.MAEConfig{Width: 16, Depth: 1, Heads: 2, MaskRatio: 0.5}, 5)
+	con, err := nn.NewContrastive(mae, nn.PoolConfig{Queries: 2, Heads: 2, EmbedDim: 8},
+		nn.ContrastiveConfig{Loss: "infonce", TemperatureInit: 0.07}, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := nn.NewAdamW(nn.DefaultAdamW)
+	opt.Step = 7
+	opt.M["pool/query"] = make([]float32, 2*32)
+	opt.V["pool/query"] = make([]float32, 2*32)
+	opt.M["pool/query"][3] = 0.5
+	raw, err := EncodeCheckpoint(mem, &Checkpoint{Model: con, Opt: opt, Step: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := DecodeCheckpoint(mem, raw, nn.DefaultAdamW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Step != 11 || ck.Opt.Step != 7 || ck.Opt.M["pool/query"][3] != 0.5 {
+		t.Fatalf("state lost: step %d adam %d", ck.Step, ck.Opt.Step)
+	}
+	// And through the model table the stages emit.
+	rec := ModelRecord(mem, con)
+	mr := NewModelReader()
+	if err := mr.Add(rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+	fromTable, err := mr.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := ImageEmbeddings(b, con, data, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*nn.Model{ck.Model, fromTable} {
+		got, _, err := ImageEmbeddings(b, m, data, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatal("outputs differ after save/load")
+		}
+	}
+}
