@@ -2,8 +2,8 @@ package llama_test
 
 import (
 	"fmt"
+	"github.com/medflow/medflow/internal/testenv"
 	"math"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -15,10 +15,6 @@ import (
 	"github.com/medflow/medflow/safetensors"
 )
 
-// ortLibrary is where `make onnxruntime-lib` puts ONNX Runtime 1.30.0
-// (relative to the repository root); $MEDFLOW_ORT_LIB overrides it.
-const ortLibrary = "../.cache/onnxruntime/libonnxruntime.so.1"
-
 var ortInit struct {
 	once sync.Once
 	err  error
@@ -28,17 +24,7 @@ var ortInit struct {
 // library it fails the test when MEDFLOW_REQUIRE_ORT=1, else skips loudly.
 func needORT(t *testing.T) {
 	t.Helper()
-	lib := os.Getenv("MEDFLOW_ORT_LIB")
-	if lib == "" {
-		lib = ortLibrary
-	}
-	if _, err := os.Stat(lib); err != nil {
-		msg := fmt.Sprintf("ONNX Runtime library not found at %s (%v): run `make onnxruntime-lib` or set MEDFLOW_ORT_LIB", lib, err)
-		if os.Getenv("MEDFLOW_REQUIRE_ORT") == "1" {
-			t.Fatal("MEDFLOW_REQUIRE_ORT=1: " + msg)
-		}
-		t.Skip("SKIPPED, ORT numerics NOT checked: " + msg)
-	}
+	lib := testenv.ORTLibrary(t)
 	ortInit.once.Do(func() {
 		ort.SetSharedLibraryPath(lib)
 		ortInit.err = ort.InitializeEnvironment()

@@ -3,6 +3,7 @@ package ort_test
 import (
 	"context"
 	"errors"
+	"github.com/medflow/medflow/internal/testenv"
 	"math"
 	"os"
 	"path/filepath"
@@ -18,12 +19,7 @@ import (
 // Runtime library is not installed.
 func requireORT(t testing.TB) {
 	t.Helper()
-	if _, err := ort.FindLibrary(""); err != nil {
-		if os.Getenv("MEDFLOW_REQUIRE_ORT") == "1" {
-			t.Fatalf("MEDFLOW_REQUIRE_ORT=1 but: %v", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
+	testenv.ORTLibrary(t)
 }
 
 func TestFindLibraryMissing(t *testing.T) {

@@ -1,13 +1,13 @@
 package badinput_test
 
 import (
+	"github.com/medflow/medflow/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/medflow/medflow/onnx/graph"
-	"github.com/medflow/medflow/ort"
 	"github.com/medflow/medflow/pipeline"
 	pt "github.com/medflow/medflow/pipeline/pipelinetest"
 )
@@ -46,12 +46,7 @@ func wrongInputModel(t *testing.T) string {
 // models: the run must stop with an error naming the stage and the model
 // file (and, for a contract violation, the expected input).
 func TestBadModels(t *testing.T) {
-	if _, err := ort.FindLibrary(""); err != nil {
-		if os.Getenv("MEDFLOW_REQUIRE_ORT") == "1" {
-			t.Fatalf("MEDFLOW_REQUIRE_ORT=1 but: %v", err)
-		}
-		t.Skipf("!!! SKIPPING the ONNX bad-input cases: %v", err)
-	}
+	testenv.ORTLibrary(t)
 	var sum summary
 	for _, tc := range []struct {
 		kind  string

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/medflow/medflow/ort"
 )
 
 // DepsHint is appended to every missing-dependency failure.
@@ -68,4 +70,20 @@ func Tool(t testing.TB, dirEnv, name, what string) string {
 		t.Fatalf("%s %s missing: %v; %s", what, name, err, DepsHint)
 	}
 	return p
+}
+
+// ORTLibrary returns the ONNX Runtime shared library `make deps` installs
+// (ort.FindLibrary: $MEDFLOW_ORT_LIB, else .cache/onnxruntime above the
+// working directory). Without it the test fails when MEDFLOW_REQUIRE_ORT=1
+// (as `make test` sets) and is skipped loudly otherwise.
+func ORTLibrary(t testing.TB) string {
+	t.Helper()
+	lib, err := ort.FindLibrary("")
+	if err != nil {
+		if os.Getenv("MEDFLOW_REQUIRE_ORT") == "1" {
+			t.Fatalf("MEDFLOW_REQUIRE_ORT=1 but: %v (%s)", err, DepsHint)
+		}
+		t.Skipf("SKIPPED, needs ONNX Runtime: %v (%s)", err, DepsHint)
+	}
+	return lib
 }

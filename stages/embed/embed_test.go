@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/medflow/medflow/internal/testenv"
 	"math"
 	"os"
 	"path/filepath"
@@ -29,12 +30,7 @@ import (
 // Runtime library is not installed.
 func requireORT(t testing.TB) {
 	t.Helper()
-	if _, err := ort.FindLibrary(""); err != nil {
-		if os.Getenv("MEDFLOW_REQUIRE_ORT") == "1" {
-			t.Fatalf("MEDFLOW_REQUIRE_ORT=1 but: %v", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
+	testenv.ORTLibrary(t)
 }
 
 const tinySeed = 11
