@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +24,9 @@ func modelsCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if npm == "" || out == "" {
 				return errors.New("models llama2-tokenizer: --npm and --out are required")
+			}
+			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+				return err
 			}
 			if err := tokenizer.BuildLlama2Files(npm, out, hf); err != nil {
 				return err

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -33,6 +35,9 @@ func llamaONNXCmd() *cobra.Command {
 			}
 			if tiny == (from != "") {
 				return errors.New("models llama-onnx: give exactly one of --tiny and --from")
+			}
+			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+				return err
 			}
 			opt := llama.WriteOptions{Float16: f16, ExternalData: external}
 			var cfg llama.Config
