@@ -84,17 +84,8 @@ fuzz:
 	$(MAKE) tokenizer-fuzz TOKENIZER_FUZZTIME=$(FUZZTIME)
 	$(MAKE) imaging-fuzz IMAGING_FUZZTIME=$(FUZZTIME)
 
-# Benchmarks: each compares medflow with a reference in the same run;
-# benchreport prints medians and ratios.
-bench: deps build
-	@mkdir -p out
-	$(GO) test -run '^$$' -bench 'Chain' -benchtime 7x -count 1 ./bench | tee out/bench-engine.txt
-	GOGC=400 $(GO) test -run '^$$' -bench 'Chain' -benchtime 7x -count 1 ./bench | tee -a out/bench-engine.txt
-	$(GO) test -run '^$$' -bench 'PeakRSS' -benchtime 1x -count 3 ./bench | tee out/bench-rss.txt
-	$(GO) test -run '^$$' -bench 'S3Read' -count $(BENCH_COUNT) ./connectors/s3 | tee out/bench-s3.txt
-	$(GO) run ./internal/cmd/benchreport out/bench-engine.txt out/bench-rss.txt out/bench-s3.txt
-	$(MAKE) tokenizer-bench
-	$(MAKE) imaging-bench
-
 clean:
 	rm -rf bin out data
+
+# `make bench`: every benchmark, then BENCHMARKS.md (after the variables it uses).
+include mk/bench.mk

@@ -30,8 +30,9 @@ func BenchmarkPeakRSS(b *testing.B) {
 		for _, rows := range []int{10_000_000, 100_000_000} {
 			b.Run(fmt.Sprintf("alloc=%s/rows=%dM", alloc, rows/1_000_000), func(b *testing.B) {
 				var peak int64
+				work := b.TempDir() // not ./data/work under bench/
 				for b.Loop() {
-					cmd := exec.Command(bin, "run", "bench-chain", "--config", "../pipelines.yaml", "--no-progress",
+					cmd := exec.Command(bin, "run", "bench-chain", "--config", "../pipelines.yaml", "--work", work, "--no-progress",
 						"--log-level", "warn", "--allocator", alloc, "--set", fmt.Sprintf("gen.rows=%d", rows))
 					if out, err := cmd.CombinedOutput(); err != nil {
 						b.Fatalf("%v\n%s", err, out)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/medflow/medflow/internal/half"
 	"io"
 	"math"
 	"os"
@@ -368,39 +369,7 @@ func Int64Bytes(data []int64) []byte {
 
 // ToFloat16 returns the IEEE 754 half-precision bits nearest to f (ties to
 // even; overflow gives ±Inf, NaN stays NaN).
-func ToFloat16(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int32(b>>23&0xff) - 127 + 15
-	mant := b & 0x7fffff
-	switch {
-	case b&0x7fffffff > 0x7f800000: // NaN
-		return sign | 0x7e00
-	case b&0x7fffffff == 0x7f800000: // Inf
-		return sign | 0x7c00
-	case exp >= 0x1f: // overflow
-		return sign | 0x7c00
-	case exp <= 0: // subnormal or zero
-		if exp < -10 {
-			return sign
-		}
-		mant |= 0x800000
-		shift := uint32(14 - exp)
-		half := mant >> shift
-		rem := mant & (1<<shift - 1)
-		mid := uint32(1) << (shift - 1)
-		if rem > mid || (rem == mid && half&1 == 1) {
-			half++
-		}
-		return sign | uint16(half)
-	}
-	half := uint32(exp)<<10 | mant>>13
-	rem := mant & 0x1fff
-	if rem > 0x1000 || (rem == 0x1000 && half&1 == 1) {
-		half++ // may carry into the exponent, which is correct rounding (up to Inf)
-	}
-	return sign | uint16(half)
-}
+func ToFloat16(f float32) uint16 { return half.F32ToF16(f) }
 
 // Float32 adds a float32 initializer.
 func (g *Graph) Float32(name string, dims []int64, data []float32) (Value, error) {

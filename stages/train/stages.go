@@ -249,12 +249,8 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 		}
 	case kindContrastive:
 		var from *nn.Model
-		if from, err = readModel(ctx, s.name, in[0]); err != nil {
+		if from, err = s.readEncoder(ctx, in[0], data.Side); err != nil {
 			return err
-		}
-		if from.Config.Encoder.Image != data.Side {
-			return fmt.Errorf("stage %q: %w: checkpoint encoder takes %d×%d images, pairs have %d×%d", s.name,
-				schemas.ErrMismatch, from.Config.Encoder.Image, from.Config.Encoder.Image, data.Side, data.Side)
 		}
 		heads := s.p.Int("pool_heads")
 		if heads == 0 {
@@ -269,12 +265,8 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 		}
 	case kindClassifier:
 		var from *nn.Model
-		if from, err = readModel(ctx, s.name, in[0]); err != nil {
+		if from, err = s.readEncoder(ctx, in[0], data.Side); err != nil {
 			return err
-		}
-		if from.Config.Encoder.Image != data.Side {
-			return fmt.Errorf("stage %q: %w: checkpoint encoder takes %d×%d images, pairs have %d×%d", s.name,
-				schemas.ErrMismatch, from.Config.Encoder.Image, from.Config.Encoder.Image, data.Side, data.Side)
 		}
 		features := s.p.String("features")
 		if features == "auto" {
@@ -390,4 +382,18 @@ func (p *Predict) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.E
 	}
 	p.b.Logger.Info("predicted", "rows", data.Len(), "splits", p.split)
 	return nil
+}
+
+// readEncoder reads the upstream checkpoint and checks that its encoder
+// takes images of the pairs' side.
+func (s *Stage) readEncoder(ctx context.Context, ds pipeline.Dataset, side int) (*nn.Model, error) {
+	from, err := readModel(ctx, s.name, ds)
+	if err != nil {
+		return nil, err
+	}
+	if from.Config.Encoder.Image != side {
+		return nil, fmt.Errorf("stage %q: %w: checkpoint encoder takes %d×%d images, pairs have %d×%d", s.name,
+			schemas.ErrMismatch, from.Config.Encoder.Image, from.Config.Encoder.Image, side, side)
+	}
+	return from, nil
 }

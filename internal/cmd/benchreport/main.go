@@ -1,141 +1,112 @@
-// Command benchreport reads `go test -bench` output (files or stdin) and
-// prints, per benchmark, the median of every metric over the -count runs,
-// and for each pair named .../medflow and .../reference the ratio of their
-// medians (reference time / medflow time: above 1 means medflow is
-// faster; for peak-RSS pairs named rows=... it prints the largest over the
-// smallest).
 package main
 
 import (
 	"bufio"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"regexp"
-	"sort"
+	"runtime"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func main() {
-	var in []io.Reader
-	for _, p := range os.Args[1:] {
-		f, err := os.Open(p)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "benchreport:", err)
-			os.Exit(1)
+	if err := run(os.Args[1:], os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("benchreport", flag.ContinueOnError)
+	out := fs.String("o", "", "write the BENCHMARKS.md table to this file (default: print per-benchmark medians and ratios)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	res := NewResults()
+	if fs.NArg() == 0 {
+		if err := res.Read(stdin, "stdin"); err != nil {
+			return err
 		}
-		defer f.Close()
-		in = append(in, f)
 	}
-	if len(in) == 0 {
-		in = append(in, os.Stdin)
+	for _, p := range fs.Args() {
+		if err := readFile(res, p); err != nil {
+			return err
+		}
 	}
-	runs := parse(io.MultiReader(in...))
-	report(os.Stdout, runs)
+	if *out == "" {
+		report(stdout, res)
+		return nil
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		return fmt.Errorf("write table: %w", err)
+	}
+	lines := Evaluate(Rows, res)
+	if err := Render(f, ThisMachine(time.Now()), lines, res); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", *out, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", *out, err)
+	}
+	measured := 0
+	for _, l := range lines {
+		if l.Medflow.OK {
+			measured++
+		}
+	}
+	fmt.Fprintf(stdout, "benchreport: wrote %s: %d of %d rows measured\n", *out, measured, len(Rows))
+	return nil
 }
 
-var lineRE = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
-
-// runs maps benchmark name -> metric unit -> values, keeping first-seen
-// order of names.
-type runs struct {
-	names   []string
-	metrics map[string]map[string][]float64
+func readFile(res *Results, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read bench output: %w", err)
+	}
+	defer f.Close()
+	return res.Read(f, path)
 }
 
-func parse(r io.Reader) *runs {
-	out := &runs{metrics: map[string]map[string][]float64{}}
-	sc := bufio.NewScanner(r)
+// ThisMachine describes the machine the generator runs on (the one
+// `make bench` ran on): runtime.NumCPU, /proc/cpuinfo's model name,
+// /proc/meminfo's MemTotal.
+func ThisMachine(now time.Time) Machine {
+	m := Machine{Cores: runtime.NumCPU(), CPU: "unknown CPU", GoVersion: runtime.Version(),
+		OS: runtime.GOOS + "/" + runtime.GOARCH, Date: now.UTC().Format("2006-01-02 15:04 UTC")}
+	if v, err := procField("/proc/cpuinfo", "model name"); err == nil {
+		m.CPU = v
+	}
+	if v, err := procField("/proc/meminfo", "MemTotal"); err == nil {
+		if kb, err := strconv.ParseFloat(strings.TrimSuffix(v, " kB"), 64); err == nil {
+			m.MemGiB = kb / (1 << 20)
+		}
+	}
+	return m
+}
+
+var errNoField = errors.New("field not found")
+
+// procField returns the value of the first "key : value" line of a /proc file.
+func procField(path, key string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		m := lineRE.FindStringSubmatch(strings.TrimSpace(sc.Text()))
-		if m == nil {
-			continue
-		}
-		name := m[1]
-		if out.metrics[name] == nil {
-			out.metrics[name] = map[string][]float64{}
-			out.names = append(out.names, name)
-		}
-		f := strings.Fields(m[2])
-		for i := 0; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseFloat(f[i], 64)
-			if err != nil {
-				continue
-			}
-			out.metrics[name][f[i+1]] = append(out.metrics[name][f[i+1]], v)
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v), nil
 		}
 	}
-	return out
-}
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	n := len(s)
-	if n == 0 {
-		return 0
+	if err := sc.Err(); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
 	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-func report(w io.Writer, r *runs) {
-	fmt.Fprintln(w, "| benchmark | runs | median ns/op | other medians |")
-	fmt.Fprintln(w, "|---|---|---|---|")
-	for _, name := range r.names {
-		m := r.metrics[name]
-		var units []string
-		for u := range m {
-			if u != "ns/op" {
-				units = append(units, u)
-			}
-		}
-		sort.Strings(units)
-		var other []string
-		for _, u := range units {
-			other = append(other, fmt.Sprintf("%.4g %s", median(m[u]), u))
-		}
-		fmt.Fprintf(w, "| %s | %d | %.4g | %s |\n", name, len(m["ns/op"]), median(m["ns/op"]), strings.Join(other, ", "))
-	}
-	fmt.Fprintln(w)
-	for _, name := range r.names {
-		base, ok := strings.CutSuffix(name, "/medflow")
-		if !ok {
-			continue
-		}
-		ref, ok := r.metrics[base+"/reference"]
-		if !ok {
-			continue
-		}
-		mf := median(r.metrics[name]["ns/op"])
-		if mf > 0 {
-			fmt.Fprintf(w, "ratio %s: reference/medflow time = %.3f (medflow is %+.1f%% slower)\n",
-				base, median(ref["ns/op"])/mf, 100*(mf/median(ref["ns/op"])-1))
-		}
-	}
-	// Peak-RSS benchmarks named .../rows=N: ratio of the largest to the
-	// smallest size within each group (the name up to "/rows=").
-	groups := map[string][]string{}
-	var order []string
-	for _, name := range r.names {
-		if _, ok := r.metrics[name]["peak-RSS-MiB"]; !ok {
-			continue
-		}
-		g, _, _ := strings.Cut(name, "/rows=")
-		if groups[g] == nil {
-			order = append(order, g)
-		}
-		groups[g] = append(groups[g], name)
-	}
-	for _, g := range order {
-		rss := groups[g]
-		if len(rss) < 2 {
-			continue
-		}
-		lo, hi := median(r.metrics[rss[0]]["peak-RSS-MiB"]), median(r.metrics[rss[len(rss)-1]]["peak-RSS-MiB"])
-		fmt.Fprintf(w, "ratio peak RSS %s / %s = %.3f\n", rss[len(rss)-1], rss[0], hi/lo)
-	}
+	return "", fmt.Errorf("%s: %q: %w", path, key, errNoField)
 }

@@ -1,11 +1,25 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
+func mustRead(t *testing.T, text string) *Results {
+	t.Helper()
+	r := NewResults()
+	if err := r.Read(strings.NewReader(text), "canned"); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 const sample = `goos: linux
+pkg: github.com/medflow/medflow/bench
 BenchmarkChain/procs=2/medflow-2   3  2000 ns/op  10 rows/s
 BenchmarkChain/procs=2/medflow-2   3  3000 ns/op  12 rows/s
 BenchmarkChain/procs=2/medflow-2   3  2200 ns/op  11 rows/s
@@ -20,7 +34,7 @@ PASS
 
 func TestReport(t *testing.T) {
 	var b strings.Builder
-	report(&b, parse(strings.NewReader(sample)))
+	report(&b, mustRead(t, sample))
 	out := b.String()
 	for _, want := range []string{
 		"| BenchmarkChain/procs=2/medflow | 3 | 2200 | 11 rows/s |",
@@ -42,6 +56,309 @@ func TestMedian(t *testing.T) {
 	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}} {
 		if got := median(tc.in); got != tc.want {
 			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestRead(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     map[string]map[string][]float64
+		problems []Problem
+	}{
+		{name: "procs suffix removed when every line of the block has it",
+			in: "pkg: a\nBenchmarkStage/workers-1-2 1 10 ns/op\nBenchmarkStage/workers-2-2 1 20 ns/op\n",
+			want: map[string]map[string][]float64{
+				"BenchmarkStage/workers-1": {"ns/op": {10}}, "BenchmarkStage/workers-2": {"ns/op": {20}}}},
+		{name: "-cpu 1: names ending in digits are kept",
+			in: "pkg: a\nBenchmarkStage/workers-1 1 10 ns/op\nBenchmarkStage/workers-2 1 20 ns/op\n",
+			want: map[string]map[string][]float64{
+				"BenchmarkStage/workers-1": {"ns/op": {10}}, "BenchmarkStage/workers-2": {"ns/op": {20}}}},
+		{name: "blocks decide separately",
+			in: "pkg: a\nBenchmarkDecode/djpeg-exec 5 7 ns/op\npkg: b\nBenchmarkX/y-4 2 3 ns/op 4 img/s\n",
+			want: map[string]map[string][]float64{
+				"BenchmarkDecode/djpeg-exec": {"ns/op": {7}}, "BenchmarkX/y": {"ns/op": {3}, "img/s": {4}}}},
+		{name: "runs pooled across files and counts",
+			in:   "pkg: a\nBenchmarkA-2 1 1 ns/op\nBenchmarkA-2 1 3 ns/op\npkg: a\nBenchmarkA-2 1 2 ns/op\n",
+			want: map[string]map[string][]float64{"BenchmarkA": {"ns/op": {1, 3, 2}}}},
+		{name: "tokbench medians",
+			in: "documents: 4000 (reports), 1.20 MB, 2 CPUs, linux/amd64\n" +
+				"medflow             300000 tokens/run  median  4.000 M tokens/s wall,  5.000 M tokens/s cpu  (wall runs: 4.00)\n" +
+				"medflow nocache     300000 tokens/run  median  2.000 M tokens/s wall,  2.500 M tokens/s cpu  (wall runs: 2.00)\n" +
+				"libsentencepiece    300000 tokens/run  median  1.000 M tokens/s wall,  1.250 M tokens/s cpu  (wall runs: 1.00)\n",
+			want: map[string]map[string][]float64{
+				"Tokbench/kind=reports/medflow":          {"tokens/s": {4e6}, "cpu-tokens/s": {5e6}},
+				"Tokbench/kind=reports/medflow-nocache":  {"tokens/s": {2e6}, "cpu-tokens/s": {2.5e6}},
+				"Tokbench/kind=reports/libsentencepiece": {"tokens/s": {1e6}, "cpu-tokens/s": {1.25e6}}}},
+		{name: "skip, fail and failed steps with reasons",
+			in: "--- SKIP: BenchmarkDemo-2\n    demo_test.go:30: no data/demo-mimic: run make demo\n" +
+				"--- FAIL: BenchmarkTrainStep/custom/batch64-2\n    bench_test.go:9: boom\nFAIL\n" +
+				"BENCHSTEP FAIL train exit 1\n",
+			want: map[string]map[string][]float64{},
+			problems: []Problem{{"BenchmarkDemo", "SKIP", "demo_test.go:30: no data/demo-mimic: run make demo"},
+				{"BenchmarkTrainStep/custom/batch64", "FAIL", "bench_test.go:9: boom"}, {"step train", "FAIL", "exit 1"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := mustRead(t, tc.in)
+			if len(r.Metrics) != len(tc.want) {
+				t.Errorf("got benchmarks %v, want %v", r.Names, tc.want)
+			}
+			for name, units := range tc.want {
+				for unit, vs := range units {
+					got := r.Metrics[name][unit]
+					if len(got) != len(vs) {
+						t.Errorf("%s %s = %v, want %v", name, unit, got, vs)
+						continue
+					}
+					for i := range vs {
+						if got[i] != vs[i] {
+							t.Errorf("%s %s = %v, want %v", name, unit, got, vs)
+						}
+					}
+				}
+			}
+			if len(r.Problems) != len(tc.problems) {
+				t.Fatalf("problems %v, want %v", r.Problems, tc.problems)
+			}
+			for i := range tc.problems {
+				if r.Problems[i] != tc.problems[i] {
+					t.Errorf("problem %d = %+v, want %+v", i, r.Problems[i], tc.problems[i])
+				}
+			}
+		})
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	r := NewResults()
+	err := r.Read(strings.NewReader("medflow  10 tokens/run  median 1.0 M tokens/s wall, 1.0 M tokens/s cpu\n"), "tok.txt")
+	if err == nil || !strings.Contains(err.Error(), "tok.txt") {
+		t.Fatalf("tokbench line without header: err = %v, want one naming the file", err)
+	}
+}
+
+// cannedRows exercises every ratio form and goal kind.
+var cannedRows = []Row{
+	{ID: "time-lower", Medflow: sel(`BenchmarkT/medflow`, "ns/op"), Ref: sel(`BenchmarkT/ref`, "ns/op"),
+		Better: Lower, Unit: "ms", Scale: nsToMS, Goal: &Goal{Better: Lower, Bound: 1.10}},
+	{ID: "speedup", Medflow: sel(`BenchmarkT/medflow`, "ns/op"), Ref: sel(`BenchmarkT/ref`, "ns/op"),
+		Order: RefOverMedflow, Better: Higher, Unit: "ms", Scale: nsToMS, Goal: &Goal{Better: Higher, Bound: 1.0}},
+	{ID: "paired", Medflow: sel(`BenchmarkP`, "a-MB/s"), Ref: sel(`BenchmarkP`, "b-MB/s"),
+		RatioMetric: sel(`BenchmarkP`, "a/b"), Better: Higher, Unit: "MB/s", Scale: 1, Goal: &Goal{Better: Higher, Bound: 0.95}},
+	{ID: "on-medflow", Medflow: sel(`BenchmarkPad/bucketed`, "padding_%"), Ref: sel(`BenchmarkPad/arrival`, "padding_%"),
+		Better: Lower, Unit: "%", Scale: 1, Goal: &Goal{OnMedflow: true, Better: Lower, Bound: 10}},
+	{ID: "no-goal", Medflow: sel(`BenchmarkT/medflow`, "ns/op"), Unit: "ms", Scale: nsToMS},
+	{ID: "missing", Medflow: sel(`BenchmarkGone`, "ns/op"), Ref: sel(`BenchmarkT/ref`, "ns/op"),
+		Unit: "ms", Scale: nsToMS, Goal: &Goal{Better: Lower, Bound: 1}},
+	{ID: "missing-ref", Medflow: sel(`BenchmarkT/medflow`, "ns/op"), Ref: sel(`BenchmarkGone`, "ns/op"),
+		Unit: "ms", Scale: nsToMS, Goal: &Goal{Better: Lower, Bound: 1}},
+	{ID: "first-match", Medflow: sel(`BenchmarkM/procs=\d+`, "ns/op"), Unit: "ns", Scale: 1},
+}
+
+const cannedOutput = `pkg: x
+BenchmarkT/medflow-2 1 3000000 ns/op
+BenchmarkT/medflow-2 1 1000000 ns/op
+BenchmarkT/medflow-2 1 1200000 ns/op
+BenchmarkT/ref-2 1 1000000 ns/op
+BenchmarkT/ref-2 1 1000000 ns/op
+BenchmarkP-2 1 5 ns/op 90 a-MB/s 100 b-MB/s 0.96 a/b
+BenchmarkP-2 1 5 ns/op 80 a-MB/s 100 b-MB/s 0.80 a/b
+BenchmarkP-2 1 5 ns/op 99 a-MB/s 100 b-MB/s 0.97 a/b
+BenchmarkPad/bucketed-2 1 5 ns/op 12 padding_%
+BenchmarkPad/arrival-2 1 5 ns/op 30 padding_%
+BenchmarkM/procs=2-2 1 7 ns/op
+BenchmarkM/procs=1-2 1 9 ns/op
+`
+
+func TestEvaluate(t *testing.T) {
+	lines := Evaluate(cannedRows, mustRead(t, cannedOutput))
+	for _, tc := range []struct {
+		id                string
+		medflow, ref, rat float64 // 0 with !ok
+		mOK, rOK, ratioOK bool
+		met               string
+	}{
+		// medians 1.2 ms (of 3, 1, 1.2) and 1 ms: ratio 1.2 > 1.10
+		{"time-lower", 1.2, 1, 1.2, true, true, true, "no"},
+		{"speedup", 1.2, 1, 1 / 1.2, true, true, true, "no"},
+		// the paired metric's median, not the ratio of medians (90/100)
+		{"paired", 90, 100, 0.96, true, true, true, "yes"},
+		{"on-medflow", 12, 30, 0.4, true, true, true, "no"},
+		{"no-goal", 1.2, 0, 0, true, false, false, "—"},
+		{"missing", 0, 1, 0, false, true, false, "not measured"},
+		{"missing-ref", 1.2, 0, 0, true, false, false, "not measured"},
+		{"first-match", 7, 0, 0, true, false, false, "—"},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			var l *Line
+			for i := range lines {
+				if lines[i].Row.ID == tc.id {
+					l = &lines[i]
+				}
+			}
+			if l == nil {
+				t.Fatalf("no line %s", tc.id)
+			}
+			check := func(what string, v Value, want float64, ok bool) {
+				if v.OK != ok || (ok && !near(v.V, want)) {
+					t.Errorf("%s = %+v, want %v (ok=%v)", what, v, want, ok)
+				}
+			}
+			check("medflow", l.Medflow, tc.medflow, tc.mOK)
+			check("reference", l.Ref, tc.ref, tc.rOK)
+			check("ratio", l.Ratio, tc.rat, tc.ratioOK)
+			if l.Met != tc.met {
+				t.Errorf("met = %q, want %q", l.Met, tc.met)
+			}
+		})
+	}
+}
+
+func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
+
+func TestGoalDirection(t *testing.T) {
+	for _, tc := range []struct {
+		goal  Goal
+		ratio float64
+		want  string
+	}{
+		{Goal{Better: Lower, Bound: 1.1}, 1.1, "yes"},
+		{Goal{Better: Lower, Bound: 1.1}, 1.11, "no"},
+		{Goal{Better: Higher, Bound: 0.95}, 0.95, "yes"},
+		{Goal{Better: Higher, Bound: 0.95}, 0.9, "no"},
+		{Goal{OnMedflow: true, Better: Lower, Bound: 10}, 100, "yes"}, // medflow is 5
+	} {
+		l := Line{Medflow: Value{V: 5, OK: true}, Ratio: Value{V: tc.ratio, OK: true}}
+		if got := met(&tc.goal, l); got != tc.want {
+			t.Errorf("goal %+v, ratio %v: met = %q, want %q", tc.goal, tc.ratio, got, tc.want)
+		}
+	}
+}
+
+func TestRender(t *testing.T) {
+	r := mustRead(t, cannedOutput+"pkg: bench\n"+
+		"BenchmarkDemo-2 1 9 ns/op 40 cold-s 120 stage-MiB:index 300 stage-MiB:mae 0 stage-order:index 1 stage-order:mae 1.5 stage-s:index 30 stage-s:mae\n"+
+		"--- SKIP: BenchmarkGone-2\n    x_test.go:1: no library\n")
+	m := Machine{Cores: 2, CPU: "Test CPU", MemGiB: 8, GoVersion: "go1.26", OS: "linux/amd64", Date: "2026-01-02 03:04 UTC"}
+	var b strings.Builder
+	if err := Render(&b, m, Evaluate(cannedRows, r), r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"Machine: 2 cores (runtime.NumCPU), Test CPU, 8 GiB RAM, linux/amd64, go1.26. Run: 2026-01-02 03:04 UTC.",
+		"| time-lower |  | 1.20 ms (n=3) | 1.00 ms (n=2) | 1.200 (m/r ↓) | ratio ≤ 1.10 | **no** | 2 × Test CPU |",
+		"| speedup |  | 1.20 ms (n=3) | 1.00 ms (n=2) | 0.833 (r/m ↑) | ratio ≥ 1.00 | **no** |",
+		"| paired |  | 90.0 MB/s (n=3) | 100 MB/s (n=3) | 0.960 (a/b ↑) | ratio ≥ 0.95 | yes |",
+		"| on-medflow |  | 12.0 % (n=1) | 30.0 % (n=1) | 0.400 (m/r ↓) | ≤ 10.0 % | **no** |",
+		"| missing |  | not measured | 1.00 ms (n=2) | not measured | ratio ≤ 1.00 | not measured |",
+		"## How to read this",
+		"| index | 1.50 s (n=1) | 120 MiB (n=1) |\n| mae | 30.0 s (n=1) | 300 MiB (n=1) |",
+		"- SKIP BenchmarkGone: x_test.go:1: no library",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestRows checks the project's row list: unique ids, a unit and scale
+// each, and every selector matching the benchmark names its package
+// reports (canned lines in the format `go test -bench` prints them).
+func TestRows(t *testing.T) {
+	seen := map[string]bool{}
+	for _, row := range Rows {
+		if seen[row.ID] || row.ID == "" || row.What == "" || row.Unit == "" || row.Scale == 0 || row.Medflow == nil {
+			t.Errorf("row %q: duplicate id or missing field", row.ID)
+		}
+		seen[row.ID] = true
+		if strings.Contains(row.What, "|") {
+			t.Errorf("row %q: '|' in what breaks the table", row.ID)
+		}
+	}
+	// Benchmark names as the packages name them (see each bench_test.go).
+	names := []string{
+		"BenchmarkChain/procs=2/alloc=go/gogc=100", "BenchmarkChain/procs=2/alloc=pool/gogc=100",
+		"BenchmarkChain/procs=1/alloc=pool/gogc=400", "BenchmarkChain/procs=2/alloc=pool/gogc=400",
+		"BenchmarkPeakRSS/alloc=pool/rows=10M", "BenchmarkPeakRSS/alloc=pool/rows=100M",
+		"BenchmarkPeakRSS/alloc=go/rows=10M", "BenchmarkPeakRSS/alloc=go/rows=100M",
+		"BenchmarkS3Read/workers=1", "BenchmarkS3Read/workers=16",
+		"BenchmarkDecode/medflow-uint8", "BenchmarkDecode/djpeg-exec", "BenchmarkDecode/libjpeg-c-loop",
+		"BenchmarkDecode/go-jpeg+draw-approxbilinear", "BenchmarkStage/workers-1", "BenchmarkStage/workers-2",
+		"Tokbench/kind=reports/medflow", "Tokbench/kind=reports/libsentencepiece", "Tokbench/kind=reports/medflow-nocache",
+		"Tokbench/kind=sentences/medflow", "Tokbench/kind=sentences/libsentencepiece",
+		"Tokbench/kind=mixed/medflow", "Tokbench/kind=mixed/libsentencepiece",
+		"BenchmarkTextEmbed/cpu/threads=1", "BenchmarkTextEmbed/cpu/threads=2",
+		"BenchmarkPadding/synth-reports-llama2-tokens/bucketed", "BenchmarkPadding/synth-reports-llama2-tokens/arrival-order",
+		"BenchmarkPadding/lognormal-120/bucketed", "BenchmarkPadding/lognormal-120/arrival-order",
+		"BenchmarkThreads", "BenchmarkTrainStep/custom/batch64", "BenchmarkTrainStep/stock/batch64",
+		"BenchmarkTrainStep/forward/batch64", "BenchmarkMAEStep/custom/batch64", "BenchmarkMAEStep/stock/batch64",
+		"BenchmarkEvaluate/evaluate-1M-x14", "BenchmarkEvaluate/reference-sort-only-1M-x14",
+		"BenchmarkSummaryStage/eval.summary-1M-rows", "BenchmarkSummaryStage/reference-metrics-only",
+		"BenchmarkFromHFMemory/stream/float16=false", "BenchmarkFromHFMemory/load-all/float16=false",
+		"BenchmarkRerun", "BenchmarkDemo",
+	}
+	for _, row := range Rows {
+		for _, s := range []*Sel{row.Medflow, row.Ref, row.RatioMetric} {
+			if s != nil && !matchesAny(s.Bench, names) {
+				t.Errorf("row %s: selector %s matches no known benchmark", row.ID, s.Bench)
+			}
+		}
+	}
+}
+
+func matchesAny(re *regexp.Regexp, names []string) bool {
+	for _, n := range names {
+		if re.MatchString(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRunWritesFile(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "bench-x.txt")
+	if err := os.WriteFile(in, []byte(sample), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "BENCHMARKS.md")
+	var stdout strings.Builder
+	if err := run([]string{"-o", out, in}, strings.NewReader(""), &stdout); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sample has no gogc= or rows that the real rows select except PeakRSS.
+	if !strings.Contains(string(b), "| rss-growth |") || !strings.Contains(string(b), "| demo |") {
+		t.Errorf("table lacks rows:\n%s", b)
+	}
+	if !strings.Contains(stdout.String(), "rows measured") {
+		t.Errorf("stdout = %q", stdout.String())
+	}
+	if err := run([]string{filepath.Join(dir, "missing.txt")}, strings.NewReader(""), &stdout); err == nil ||
+		!strings.Contains(err.Error(), "missing.txt") {
+		t.Errorf("missing input: err = %v", err)
+	}
+}
+
+func TestThisMachine(t *testing.T) {
+	m := ThisMachine(time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC))
+	if m.Cores < 1 || m.CPU == "" || m.Date != "2026-01-02 03:04 UTC" || !strings.HasPrefix(m.GoVersion, "go") {
+		t.Errorf("ThisMachine = %+v", m)
+	}
+}
+
+func TestFmtNum(t *testing.T) {
+	for _, tc := range []struct {
+		v    float64
+		want string
+	}{{0, "0.00"}, {0.0123, "0.0123"}, {1.234, "1.23"}, {12.34, "12.3"}, {123.4, "123"},
+		{12345, "12.3 k"}, {474000, "474 k"}, {9.12e6, "9.12 M"}, {2.5e9, "2.50 G"}} {
+		if got := fmtNum(tc.v); got != tc.want {
+			t.Errorf("fmtNum(%v) = %q, want %q", tc.v, got, tc.want)
 		}
 	}
 }

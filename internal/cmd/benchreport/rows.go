@@ -1,0 +1,174 @@
+package main
+
+import "regexp"
+
+// Sel selects one metric of one benchmark: the first benchmark (in the
+// order of the bench output) whose whole name matches Bench and that
+// reported Metric.
+type Sel struct {
+	Bench  *regexp.Regexp
+	Metric string
+}
+
+func sel(bench, metric string) *Sel {
+	return &Sel{Bench: regexp.MustCompile(`^(?:` + bench + `)$`), Metric: metric}
+}
+
+// Order says how a row's ratio is formed from the two medians.
+type Order int
+
+const (
+	MedflowOverRef Order = iota // medflow / reference
+	RefOverMedflow              // reference / medflow
+)
+
+// Better says which direction of a value is an improvement.
+type Better int
+
+const (
+	Lower Better = iota
+	Higher
+)
+
+// Goal is a bound on a row's ratio or on medflow's own median.
+type Goal struct {
+	OnMedflow bool    // false: the ratio
+	Better    Better  // Lower: value <= Bound is met; Higher: value >= Bound
+	Bound     float64 // in the row's display unit when OnMedflow
+}
+
+// Row is one line of BENCHMARKS.md.
+type Row struct {
+	ID   string
+	What string
+	// Medflow is the measured value; Ref the reference measured in the
+	// same run (nil: the row has none).
+	Medflow, Ref *Sel
+	// Ratio: Order of the medians, or RatioMetric when the benchmark
+	// reports the ratio itself (paired per iteration, more robust than a
+	// ratio of medians); Better is the direction of improvement.
+	Order       Order
+	RatioMetric *Sel
+	Better      Better
+	// Unit and Scale: displayed value = raw value * Scale, in Unit.
+	Unit  string
+	Scale float64
+	Goal  *Goal // nil: no goal (informational)
+}
+
+const (
+	nsToMS = 1e-6
+	nsToS  = 1e-9
+)
+
+// Rows is the table of `make bench`. Goals marked "(issue)" come from the
+// issue that asked for the benchmark; the others are the bar this file
+// sets until an issue says otherwise.
+var Rows = []Row{
+	{ID: "engine-overhead", What: "10M rows through 5 col.scale stages: the engine vs the same kernels in one hand-written loop (pool allocator, all cores, GOGC=400)",
+		Medflow: sel(`BenchmarkChain/procs=\d+/alloc=pool/gogc=400`, "medflow-ns/op"), Ref: sel(`BenchmarkChain/procs=\d+/alloc=pool/gogc=400`, "reference-ns/op"),
+		RatioMetric: sel(`BenchmarkChain/procs=\d+/alloc=pool/gogc=400`, "medflow/reference"), Better: Lower,
+		Unit: "ms", Scale: nsToMS, Goal: &Goal{Better: Lower, Bound: 1.10}},
+	{ID: "engine-overhead-gogc100", What: "the same with the default GOGC=100 (the loop, with a smaller live heap, pays for more GC cycles)",
+		Medflow: sel(`BenchmarkChain/procs=\d+/alloc=pool/gogc=100`, "medflow-ns/op"), Ref: sel(`BenchmarkChain/procs=\d+/alloc=pool/gogc=100`, "reference-ns/op"),
+		RatioMetric: sel(`BenchmarkChain/procs=\d+/alloc=pool/gogc=100`, "medflow/reference"), Better: Lower,
+		Unit: "ms", Scale: nsToMS, Goal: &Goal{Better: Lower, Bound: 1.10}},
+	{ID: "engine-overhead-1core", What: "the same on one core (GOMAXPROCS=1, GOGC=400)",
+		Medflow: sel(`BenchmarkChain/procs=1/alloc=pool/gogc=400`, "medflow-ns/op"), Ref: sel(`BenchmarkChain/procs=1/alloc=pool/gogc=400`, "reference-ns/op"),
+		RatioMetric: sel(`BenchmarkChain/procs=1/alloc=pool/gogc=400`, "medflow/reference"), Better: Lower,
+		Unit: "ms", Scale: nsToMS, Goal: &Goal{Better: Lower, Bound: 1.10}},
+	{ID: "pool-allocator", What: "engine chain time with the pooling allocator (CLI default) vs Go's allocator (GOGC=100)",
+		Medflow: sel(`BenchmarkChain/procs=\d+/alloc=pool/gogc=100`, "medflow-ns/op"), Ref: sel(`BenchmarkChain/procs=\d+/alloc=go/gogc=100`, "medflow-ns/op"),
+		Order: RefOverMedflow, Better: Higher, Unit: "ms", Scale: nsToMS, Goal: &Goal{Better: Higher, Bound: 1.0}},
+	{ID: "rss-growth", What: "memory growth with data size: peak RSS of `medflow run bench-chain` at 100M rows vs 10M rows (pool allocator)",
+		Medflow: sel(`BenchmarkPeakRSS/alloc=pool/rows=100M`, "peak-RSS-MiB"), Ref: sel(`BenchmarkPeakRSS/alloc=pool/rows=10M`, "peak-RSS-MiB"),
+		Better: Lower, Unit: "MiB", Scale: 1, Goal: &Goal{Better: Lower, Bound: 1.2}},
+	{ID: "rss-growth-go", What: "the same with Go's allocator (--allocator go)",
+		Medflow: sel(`BenchmarkPeakRSS/alloc=go/rows=100M`, "peak-RSS-MiB"), Ref: sel(`BenchmarkPeakRSS/alloc=go/rows=10M`, "peak-RSS-MiB"),
+		Better: Lower, Unit: "MiB", Scale: 1, Goal: &Goal{Better: Lower, Bound: 1.2}},
+	{ID: "s3-read-1", What: "S3 read, 1,000 × 50 KiB objects from versitygw, 1 worker: connector vs raw minio-go GetObject",
+		Medflow: sel(`BenchmarkS3Read/workers=1`, "connector-MB/s"), Ref: sel(`BenchmarkS3Read/workers=1`, "raw-MB/s"),
+		RatioMetric: sel(`BenchmarkS3Read/workers=1`, "connector/raw"), Better: Higher, Unit: "MB/s", Scale: 1, Goal: &Goal{Better: Higher, Bound: 0.95}},
+	{ID: "s3-read-16", What: "the same with 16 workers",
+		Medflow: sel(`BenchmarkS3Read/workers=16`, "connector-MB/s"), Ref: sel(`BenchmarkS3Read/workers=16`, "raw-MB/s"),
+		RatioMetric: sel(`BenchmarkS3Read/workers=16`, "connector/raw"), Better: Higher, Unit: "MB/s", Scale: 1, Goal: &Goal{Better: Higher, Bound: 0.95}},
+	{ID: "jpeg-vs-djpeg", What: "one 2544×3056 JPEG to 224×224 uint8 on one core: medflow (libjpeg-turbo at 1/8 + resize) vs `djpeg -grayscale -scale 1/8` run per image; ratio = speed-up",
+		Medflow: sel(`BenchmarkDecode/medflow-uint8`, "ns/op"), Ref: sel(`BenchmarkDecode/djpeg-exec`, "ns/op"),
+		Order: RefOverMedflow, Better: Higher, Unit: "ms", Scale: nsToMS, Goal: &Goal{Better: Higher, Bound: 1.0}},
+	{ID: "jpeg-vs-libjpeg", What: "the same vs libjpeg-turbo decoding at 1/8 in a C loop (no resize, no process start): cgo + resize cost",
+		Medflow: sel(`BenchmarkDecode/medflow-uint8`, "ns/op"), Ref: sel(`BenchmarkDecode/libjpeg-c-loop`, "ns/op"),
+		Better: Lower, Unit: "ms", Scale: nsToMS, Goal: &Goal{Better: Lower, Bound: 1.25}},
+	{ID: "jpeg-vs-go", What: "the same vs Go image/jpeg at full size + x/image/draw ApproxBiLinear; ratio = speed-up",
+		Medflow: sel(`BenchmarkDecode/medflow-uint8`, "ns/op"), Ref: sel(`BenchmarkDecode/go-jpeg\+draw-approxbilinear`, "ns/op"),
+		Order: RefOverMedflow, Better: Higher, Unit: "ms", Scale: nsToMS},
+	{ID: "image-decode-workers", What: "image.decode stage, 16 full-size JPEGs: 2 workers vs 1 (images/s)",
+		Medflow: sel(`BenchmarkStage/workers-2`, "images/s"), Ref: sel(`BenchmarkStage/workers-1`, "images/s"),
+		Better: Higher, Unit: "img/s", Scale: 1},
+	{ID: "tokenizer-reports", What: "Llama-2 tokenizer, one thread, 4,000 report-like documents: medflow vs libsentencepiece (tokens/s, wall)",
+		Medflow: sel(`Tokbench/kind=reports/medflow`, "tokens/s"), Ref: sel(`Tokbench/kind=reports/libsentencepiece`, "tokens/s"),
+		Better: Higher, Unit: "tokens/s", Scale: 1, Goal: &Goal{Better: Higher, Bound: 1.0}},
+	{ID: "tokenizer-reports-nocache", What: "the same without medflow's word cache (libsentencepiece has none)",
+		Medflow: sel(`Tokbench/kind=reports/medflow-nocache`, "tokens/s"), Ref: sel(`Tokbench/kind=reports/libsentencepiece`, "tokens/s"),
+		Better: Higher, Unit: "tokens/s", Scale: 1, Goal: &Goal{Better: Higher, Bound: 1.0}},
+	{ID: "tokenizer-sentences", What: "the same on short sentences",
+		Medflow: sel(`Tokbench/kind=sentences/medflow`, "tokens/s"), Ref: sel(`Tokbench/kind=sentences/libsentencepiece`, "tokens/s"),
+		Better: Higher, Unit: "tokens/s", Scale: 1, Goal: &Goal{Better: Higher, Bound: 1.0}},
+	{ID: "tokenizer-mixed", What: "the same on mixed documents",
+		Medflow: sel(`Tokbench/kind=mixed/medflow`, "tokens/s"), Ref: sel(`Tokbench/kind=mixed/libsentencepiece`, "tokens/s"),
+		Better: Higher, Unit: "tokens/s", Scale: 1, Goal: &Goal{Better: Higher, Bound: 1.0}},
+	{ID: "text-embed", What: "text.embed in a pipeline vs direct ORT calls on the same batches, tiny Llama, 512 rows, 1 ORT thread (issue: ≥ 0.95)",
+		Medflow: sel(`BenchmarkTextEmbed/cpu/threads=1`, "stage_ms"), Ref: sel(`BenchmarkTextEmbed/cpu/threads=1`, "direct_ms"),
+		RatioMetric: sel(`BenchmarkTextEmbed/cpu/threads=1`, "direct/stage"), Better: Higher, Unit: "ms", Scale: 1, Goal: &Goal{Better: Higher, Bound: 0.95}},
+	{ID: "text-embed-2thr", What: "the same with 2 ORT threads",
+		Medflow: sel(`BenchmarkTextEmbed/cpu/threads=2`, "stage_ms"), Ref: sel(`BenchmarkTextEmbed/cpu/threads=2`, "direct_ms"),
+		RatioMetric: sel(`BenchmarkTextEmbed/cpu/threads=2`, "direct/stage"), Better: Higher, Unit: "ms", Scale: 1, Goal: &Goal{Better: Higher, Bound: 0.95}},
+	{ID: "padding-reports", What: "padding fraction of text.embed's length bucketing vs arrival-order batches, synthetic reports in Llama-2 tokens (issue: ≤ 10 %)",
+		Medflow: sel(`BenchmarkPadding/synth-reports-llama2-tokens/bucketed`, "padding_%"), Ref: sel(`BenchmarkPadding/synth-reports-llama2-tokens/arrival-order`, "padding_%"),
+		Better: Lower, Unit: "%", Scale: 1, Goal: &Goal{OnMedflow: true, Better: Lower, Bound: 10}},
+	{ID: "padding-lognormal", What: "the same on lognormal lengths around 120 tokens",
+		Medflow: sel(`BenchmarkPadding/lognormal-120/bucketed`, "padding_%"), Ref: sel(`BenchmarkPadding/lognormal-120/arrival-order`, "padding_%"),
+		Better: Lower, Unit: "%", Scale: 1, Goal: &Goal{OnMedflow: true, Better: Lower, Bound: 10}},
+	{ID: "ort-threads", What: "tiny Llama through ORT, 8 calls of [32, 128]: 2 intra-op threads vs 1 (tokens/s)",
+		Medflow: sel(`BenchmarkThreads`, "intra2_tokens/s"), Ref: sel(`BenchmarkThreads`, "intra1_tokens/s"),
+		RatioMetric: sel(`BenchmarkThreads`, "intra2/intra1"), Better: Higher, Unit: "tokens/s", Scale: 1},
+	{ID: "train-step", What: "fine-tuning step of the tiny ViT (64 px, patch 8, width 64, 2 blocks), batch 64: custom einsum gradients vs GoMLX stock (img/s)",
+		Medflow: sel(`BenchmarkTrainStep/custom/batch64`, "img/s"), Ref: sel(`BenchmarkTrainStep/stock/batch64`, "img/s"),
+		Better: Higher, Unit: "img/s", Scale: 1, Goal: &Goal{Better: Higher, Bound: 1.0}},
+	{ID: "train-gflops", What: "achieved GFLOP/s of that training step (3 × forward FLOPs) vs the forward-only pass; the machine's fp32 peak is not measured",
+		Medflow: sel(`BenchmarkTrainStep/custom/batch64`, "GFLOP/s"), Ref: sel(`BenchmarkTrainStep/forward/batch64`, "GFLOP/s"),
+		Better: Higher, Unit: "GFLOP/s", Scale: 1},
+	{ID: "mae-step", What: "MAE pretraining step (75 % masked), batch 64: custom vs stock gradients (img/s)",
+		Medflow: sel(`BenchmarkMAEStep/custom/batch64`, "img/s"), Ref: sel(`BenchmarkMAEStep/stock/batch64`, "img/s"),
+		Better: Higher, Unit: "img/s", Scale: 1, Goal: &Goal{Better: Higher, Bound: 1.0}},
+	{ID: "eval-1M", What: "metrics.Evaluate, 1M studies × 14 labels (AUC/AP/F1, no bootstrap) vs only sorting the 14 score columns",
+		Medflow: sel(`BenchmarkEvaluate/evaluate-1M-x14`, "ns/op"), Ref: sel(`BenchmarkEvaluate/reference-sort-only-1M-x14`, "ns/op"),
+		Better: Lower, Unit: "s", Scale: nsToS},
+	{ID: "eval-summary-stage", What: "eval.summary stage on 1M prediction rows vs package metrics alone on the folded table",
+		Medflow: sel(`BenchmarkSummaryStage/eval.summary-1M-rows`, "ns/op"), Ref: sel(`BenchmarkSummaryStage/reference-metrics-only`, "ns/op"),
+		Better: Lower, Unit: "s", Scale: nsToS},
+	{ID: "llama-convert-memory", What: "HF safetensors → ONNX conversion of a 108 MB checkpoint: peak extra heap, streaming vs load-all (issue: ≈ one layer)",
+		Medflow: sel(`BenchmarkFromHFMemory/stream/float16=false`, "peak-MiB"), Ref: sel(`BenchmarkFromHFMemory/load-all/float16=false`, "peak-MiB"),
+		Better: Lower, Unit: "MiB", Scale: 1},
+	{ID: "llama-convert-layers", What: "that streaming peak as a multiple of one layer's float32 size",
+		Medflow: sel(`BenchmarkFromHFMemory/stream/float16=false`, "x-layer"),
+		Better:  Lower, Unit: "layers", Scale: 1, Goal: &Goal{OnMedflow: true, Better: Lower, Bound: 1.5}},
+	{ID: "rerun-vs-cold", What: "unchanged rerun vs cold run: `medflow run` of a small materialized ingest (synthetic MIMIC, decode + tokenize) twice in one work dir",
+		Medflow: sel(`BenchmarkRerun`, "rerun-s"), Ref: sel(`BenchmarkRerun`, "cold-s"),
+		RatioMetric: sel(`BenchmarkRerun`, "rerun/cold"), Better: Lower, Unit: "s", Scale: 1, Goal: &Goal{Better: Lower, Bound: 0.2}},
+	{ID: "demo", What: "end to end: `medflow run demo` (make demo's study) from a fresh work dir, wall time",
+		Medflow: sel(`BenchmarkDemo`, "cold-s"), Better: Lower, Unit: "s", Scale: 1, Goal: &Goal{OnMedflow: true, Better: Lower, Bound: 600}},
+	{ID: "demo-rerun", What: "the demo again in the same work dir (everything reused) vs its cold run",
+		Medflow: sel(`BenchmarkDemo`, "rerun-s"), Ref: sel(`BenchmarkDemo`, "cold-s"),
+		RatioMetric: sel(`BenchmarkDemo`, "rerun/cold"), Better: Lower, Unit: "s", Scale: 1, Goal: &Goal{Better: Lower, Bound: 0.2}},
+	{ID: "demo-peak-rss", What: "the demo's cold run: process peak RSS (per stage below)",
+		Medflow: sel(`BenchmarkDemo`, "peak-RSS-MiB"), Better: Lower, Unit: "MiB", Scale: 1},
+}
+
+// Per-stage metrics of BenchmarkDemo: units "stage-s:NAME" and
+// "stage-MiB:NAME" (seconds and peak RSS of stage NAME in the cold run).
+const (
+	demoBench       = "BenchmarkDemo"
+	stageSecPrefix  = "stage-s:"
+	stageMiBPrefix  = "stage-MiB:"
+	stageRankPrefix = "stage-order:"
+)

@@ -1,0 +1,107 @@
+# mk/bench.mk — `make bench`: every benchmark of the project, each comparing
+# medflow with a reference measured in the same run, then BENCHMARKS.md (one
+# table: medians, ratios, goals, machine) written by internal/cmd/benchreport
+# from the outputs $(BENCH_OUT)/bench-*.txt of this run. Commit BENCHMARKS.md
+# with the code so regressions show in review.
+#
+# Include it at the END of the main Makefile (it uses DEMO_MIMIC, DEMO_LLAMA,
+# TOKENIZER_MODEL, TOKENIZER_SPM_BENCH and ORT_LIB in prerequisites, which
+# make expands when it reads the rule).
+#
+# Targets:
+#   bench          every step below, then $(BENCH_TABLE); a failing step is
+#                  recorded ("BENCHSTEP FAIL" in its output file) and the run
+#                  goes on: its rows say "not measured" and the table lists it
+#   bench-table    only regenerate $(BENCH_TABLE) from the existing outputs
+#   bench-<step>   one step (engine rss s3 imaging tokenizer ort train eval llama
+#                  rerun demo), writing $(BENCH_OUT)/bench-<step>.txt
+#
+# Duration on 2 cores (AMD EPYC, measured by step at -benchtime 1x and scaled):
+# about 15-20 minutes, most of it the demo (~3 min), training, S3 and imaging.
+
+ifndef DEMO_MIMIC
+$(error mk/bench.mk: include it after DEMO_MIMIC and DEMO_LLAMA are defined (end of Makefile))
+endif
+
+BENCH_OUT         ?= out
+BENCH_TABLE       ?= BENCHMARKS.md
+BENCH_COUNT       ?= 5
+BENCH_ENGINE      ?= -benchtime 3x -count 3
+BENCH_RSS         ?= -benchtime 1x -count 3
+BENCH_S3          ?= -benchtime 3x -count $(BENCH_COUNT)
+BENCH_TRAIN       ?= -benchtime 2x -count 3
+BENCH_EVAL        ?= -benchtime 1x -count $(BENCH_COUNT)
+BENCH_LLAMA_COUNT ?= 3
+BENCH_RERUN       ?= -benchtime 3x -count 1
+BENCH_DEMO        ?= -benchtime 1x -count 1
+BENCH_STEPS       := engine rss s3 imaging tokenizer ort train eval llama rerun demo
+
+# $(call bench_step,NAME,COMMAND): COMMAND's output to the terminal and to
+# $(BENCH_OUT)/bench-NAME.txt; when it fails, a BENCHSTEP FAIL line (read by
+# benchreport) instead of stopping the run. COMMAND must not contain commas.
+define bench_step
+	@mkdir -p $(BENCH_OUT)
+	@echo "== bench $(1)"
+	@set -o pipefail; { $(2); } 2>&1 | tee $(BENCH_OUT)/bench-$(1).txt || \
+	  echo "BENCHSTEP FAIL $(1) exit $$?" | tee -a $(BENCH_OUT)/bench-$(1).txt
+endef
+
+BENCH_GOTEST := $(GO) test -run '^$$'
+
+.PHONY: bench bench-deps bench-table $(addprefix bench-,$(BENCH_STEPS))
+
+bench: bench-deps
+	@rm -f $(BENCH_OUT)/bench-*.txt
+	@for s in $(BENCH_STEPS); do $(MAKE) --no-print-directory bench-$$s || exit 1; done
+	$(MAKE) --no-print-directory bench-table
+
+bench-deps: deps build $(TOKENIZER_MODEL) $(TOKENIZER_SPM_BENCH) $(ORT_LIB) \
+            $(DEMO_MIMIC)/mimic-cxr-2.0.0-split.csv.gz $(DEMO_LLAMA)
+
+bench-table:
+	$(GO) run ./internal/cmd/benchreport -o $(BENCH_TABLE) $(wildcard $(BENCH_OUT)/bench-*.txt)
+
+# Engine overhead vs a hand-written loop, with the default GOGC and GOGC=400.
+bench-engine:
+	$(call bench_step,engine,$(BENCH_GOTEST) -bench 'Chain' $(BENCH_ENGINE) ./bench && GOGC=400 $(BENCH_GOTEST) -bench 'Chain' $(BENCH_ENGINE) ./bench)
+
+# Peak RSS of the CLI at 10M vs 100M rows.
+bench-rss:
+	$(call bench_step,rss,$(BENCH_GOTEST) -bench 'PeakRSS' $(BENCH_RSS) ./bench)
+
+# S3 connector vs raw minio-go against versitygw.
+bench-s3:
+	$(call bench_step,s3,$(BENCH_GOTEST) -bench 'S3Read' $(BENCH_S3) ./connectors/s3)
+
+# JPEG decode vs libjpeg-turbo / djpeg / Go, and the image.decode stage.
+bench-imaging:
+	$(call bench_step,imaging,$(MAKE) --no-print-directory imaging-bench)
+
+# Tokenizer vs libsentencepiece (tokbench) and BenchmarkEncode.
+bench-tokenizer:
+	$(call bench_step,tokenizer,$(MAKE) --no-print-directory tokenizer-bench)
+
+# text.embed vs direct ORT, padding, ORT threads and session pool.
+bench-ort:
+	$(call bench_step,ort,$(MAKE) --no-print-directory onnxruntime-bench)
+
+# Training step img/s and GFLOP/s at batch 64 (the rows; the stock-gradient
+# steps take seconds each), custom vs stock gradients.
+bench-train:
+	$(call bench_step,train,$(BENCH_GOTEST) -bench 'TrainStep|MAEStep/.*/batch64' $(BENCH_TRAIN) ./train)
+
+# Evaluation of 1M predictions: package metrics and the eval.summary stage.
+bench-eval:
+	$(call bench_step,eval,$(BENCH_GOTEST) -bench 'Evaluate' $(BENCH_EVAL) ./metrics && $(BENCH_GOTEST) -bench 'SummaryStage' $(BENCH_EVAL) ./stages/eval)
+
+# HF -> ONNX conversion memory.
+bench-llama:
+	$(call bench_step,llama,$(MAKE) --no-print-directory llama-bench BENCH_COUNT=$(BENCH_LLAMA_COUNT))
+
+# Unchanged rerun vs cold run of a small materialized variant.
+bench-rerun:
+	$(call bench_step,rerun,$(BENCH_GOTEST) -bench 'Rerun' $(BENCH_RERUN) ./bench)
+
+# The end-to-end demo: wall time, rerun, peak RSS per stage.
+bench-demo:
+	$(call bench_step,demo,$(BENCH_GOTEST) -bench 'Demo' $(BENCH_DEMO) -timeout 30m ./bench)
