@@ -401,7 +401,7 @@ func (d *decoder) value(n *yaml.Node, l loc) any {
 		return nil
 	}
 	if orig.Kind == yaml.AliasNode && d.active[n] {
-		d.el.add(orig.Line, l, ErrInvalid, fmt.Sprintf("alias *%s refers to a node that contains it (a cycle)", orig.Value))
+		d.el.add(orig.Line, l, ErrInvalid, "alias *%s refers to a node that contains it (a cycle)", orig.Value)
 		return nil
 	}
 	if n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode {
