@@ -89,3 +89,4 @@ clean:
 
 # `make bench`: every benchmark, then BENCHMARKS.md (after the variables it uses).
 include mk/bench.mk
+include mk/soak.mk

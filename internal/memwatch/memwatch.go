@@ -3,7 +3,8 @@
 // moment, so a run record can say how much memory the process held while
 // each stage worked. Stages overlap (they stream concurrently), so a
 // stage's figure is the process peak during its lifetime, not memory the
-// stage alone owned; the process-wide peak comes from getrusage.
+// stage alone owned; a stage shorter than the sampling interval gets the
+// first sample after it ended. The process-wide peak comes from getrusage.
 //
 // Linux only (reads /proc/self/statm); elsewhere samples are zero.
 package memwatch
@@ -24,6 +25,7 @@ import (
 type Watcher struct {
 	mu    sync.Mutex
 	peaks map[string]int64
+	ended map[string]bool // stages seen finished (done, failed, reused, skipped)
 }
 
 // Watch samples every interval until ctx ends; stats is Run.Stats. Call
@@ -41,17 +43,27 @@ func Watch(ctx context.Context, w *Watcher, stats func() []pipeline.StageStats, 
 	}
 }
 
-// Sample reads the RSS once and raises the peak of every running stage.
+// Sample reads the RSS once and raises the peak of every stage that is
+// running, or that ran and finished since the previous sample (a stage
+// shorter than the interval still gets the sample taken just after it).
 func (w *Watcher) Sample(stats []pipeline.StageStats) {
 	rss := RSS()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.peaks == nil {
-		w.peaks = map[string]int64{}
+		w.peaks, w.ended = map[string]int64{}, map[string]bool{}
 	}
 	for _, s := range stats {
-		if s.State == pipeline.Running {
+		switch s.State {
+		case pipeline.Running:
 			w.peaks[s.Stage] = max(w.peaks[s.Stage], rss)
+		case pipeline.Done, pipeline.Failed:
+			if !w.ended[s.Stage] {
+				w.ended[s.Stage] = true
+				w.peaks[s.Stage] = max(w.peaks[s.Stage], rss)
+			}
+		case pipeline.Reused, pipeline.Skipped:
+			w.ended[s.Stage] = true
 		}
 	}
 }
