@@ -83,11 +83,10 @@ func ReadHFConfig(dir string) (Config, error) {
 // FromHF converts the Hugging Face Llama checkpoint in dir (config.json and
 // *.safetensors with F32, F16 or BF16 tensors) into an ONNX model at out
 // with its weights in out.data. Tensors are streamed in graph order and
-// appended to out.data as they are converted: embeddings and norm weights
-// in chunks of 256K elements, each Linear weight whole (decoded, transposed
-// to [in, out] and encoded in reused buffers), so memory stays near three
-// times the float32 size of the largest Linear weight, well under one
-// layer. opt.ExternalData is implied; opt.Float16 stores float16 weights.
+// appended to out.data as they are converted, every one in chunks of 256K
+// elements (Linear weights keep their [out, in] layout; the graph transposes
+// them), so memory stays near one chunk whatever the model size.
+// opt.ExternalData is implied; opt.Float16 stores float16 weights.
 func FromHF(dir, out string, opt WriteOptions) (Config, error) {
 	cfg, err := ReadHFConfig(dir)
 	if err != nil {
@@ -121,17 +120,7 @@ func FromHF(dir, out string, opt WriteOptions) (Config, error) {
 		}
 	}
 	opt.ExternalData = true
-	var buf []float32 // reused: each tensor is decoded over the previous one
-	get := func(p Param) ([]float32, error) {
-		_, data, err := where[p.Name].ReadFloat32Into(p.Name, buf)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrHF, err)
-		}
-		buf = data
-		return data, nil
-	}
-	// Parameters used untransposed (embeddings, norms) are streamed in
-	// chunks of streamChunk elements.
+	// Every parameter is streamed in chunks of streamChunk elements.
 	var chunk []float32
 	var enc []byte
 	stream := func(p Param, float16 bool, w io.Writer) error {
@@ -156,7 +145,7 @@ func FromHF(dir, out string, opt WriteOptions) (Config, error) {
 		}
 		return nil
 	}
-	if err := writeModel(out, cfg, opt, get, stream); err != nil {
+	if err := writeModel(out, cfg, opt, nil, stream); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -72,6 +73,14 @@ func TestRandomWeights(t *testing.T) {
 	}
 }
 
+func int64s(xs []int) []int64 {
+	out := make([]int64, len(xs))
+	for i, x := range xs {
+		out[i] = int64(x)
+	}
+	return out
+}
+
 // readONNXWeights decodes the initializers of a model written by WriteONNX
 // (inline or external, float32 or float16) back to Hugging Face layout.
 func readONNXWeights(t *testing.T, path string, cfg llama.Config) llama.Weights {
@@ -129,19 +138,10 @@ func readONNXWeights(t *testing.T, path string, cfg llama.Config) llama.Weights 
 		default:
 			t.Fatalf("%s: data type %d", p.Name, it.GetDataType())
 		}
-		dims := it.GetDims()
-		if p.Linear {
-			if dims[0] != int64(p.Shape[1]) || dims[1] != int64(p.Shape[0]) {
-				t.Fatalf("%s: dims %v, want transposed %v", p.Name, dims, p.Shape)
-			}
-			rows, cols := int(dims[0]), int(dims[1]) // [in, out] -> [out, in]
-			tr := make([]float32, len(data))
-			for r := 0; r < rows; r++ {
-				for c := 0; c < cols; c++ {
-					tr[c*rows+r] = data[r*cols+c]
-				}
-			}
-			data = tr
+		// Every initializer keeps its Hugging Face layout (Linear weights
+		// [out, in]; the graph transposes them).
+		if dims := it.GetDims(); !slices.Equal(dims, int64s(p.Shape)) {
+			t.Fatalf("%s: dims %v, want the checkpoint's %v", p.Name, dims, p.Shape)
 		}
 		w[p.Name] = llama.Tensor{Shape: p.Shape, Data: data}
 	}

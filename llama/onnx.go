@@ -171,24 +171,6 @@ func RopeTables(cfg Config) (cos, sin []float32) {
 	return cos, sin
 }
 
-// transpose writes the [cols, rows] transpose of data [rows, cols] into dst
-// (reusing its capacity).
-func transpose(dst, data []float32, rows, cols int) []float32 {
-	out := dst[:0]
-	if cap(out) >= len(data) {
-		out = out[:len(data)]
-	} else {
-		out = make([]float32, len(data))
-	}
-	for r := 0; r < rows; r++ {
-		row := data[r*cols : (r+1)*cols]
-		for c, v := range row {
-			out[c*rows+r] = v
-		}
-	}
-	return out
-}
-
 // builder holds the shared values of the graph under construction.
 type builder struct {
 	g      *graph.Graph
@@ -196,32 +178,46 @@ type builder struct {
 	opt    WriteOptions
 	get    source
 	stream streamer // nil: every parameter goes through get
-	// Scratch buffers reused across parameters, so that converting a
-	// checkpoint holds about one Linear weight (read, transposed, encoded).
-	tr         []float32
+	// enc is reused across parameters written from memory.
 	enc        []byte
 	cos, sin   graph.Value // [S, 1, hd]
 	bias       graph.Value // [B, 1, 1, S, S]
 	eps, scale graph.Value
 }
 
-// weight adds parameter p as an initializer (Linear ones transposed to
-// [in, out]) and returns a float32 value of it.
+// weight adds parameter p as an initializer in its Hugging Face layout and
+// returns a float32 value of it. Linear weights stay [out, in] and are
+// transposed in the graph (ORT folds the Transpose into the MatMul, as
+// FusedMatMul with transB, when it optimizes the session), so every tensor
+// is a plain copy of the checkpoint's and a conversion streams them all in
+// chunks instead of holding a transposed copy.
 func (b *builder) weight(p Param, cast bool) (graph.Value, error) {
+	v, err := b.initializer(p)
+	if err != nil {
+		return "", err
+	}
+	if cast && b.opt.Float16 {
+		v = b.g.Cast(v, graph.Float32)
+	}
+	if p.Linear {
+		v = b.g.Transpose(v, 1, 0)
+	}
+	return v, nil
+}
+
+// initializer adds parameter p's values, streamed when the builder has a
+// streamer.
+func (b *builder) initializer(p Param) (graph.Value, error) {
 	dt := graph.Float32
 	if b.opt.Float16 {
 		dt = graph.Float16
 	}
-	if b.stream != nil && !p.Linear {
-		dims := make([]int64, len(p.Shape))
-		for i, d := range p.Shape {
-			dims[i] = int64(d)
-		}
-		v, err := b.g.Stream(p.Name, dt, dims, func(w io.Writer) error { return b.stream(p, b.opt.Float16, w) })
-		if err != nil || !cast || !b.opt.Float16 {
-			return v, err
-		}
-		return b.g.Cast(v, graph.Float32), nil
+	dims := make([]int64, len(p.Shape))
+	for i, d := range p.Shape {
+		dims[i] = int64(d)
+	}
+	if b.stream != nil {
+		return b.g.Stream(p.Name, dt, dims, func(w io.Writer) error { return b.stream(p, b.opt.Float16, w) })
 	}
 	data, err := b.get(p)
 	if err != nil {
@@ -230,25 +226,12 @@ func (b *builder) weight(p Param, cast bool) (graph.Value, error) {
 	if len(data) != numel(p.Shape) {
 		return "", fmt.Errorf("%w: %s has %d values, shape %v needs %d", ErrWeights, p.Name, len(data), p.Shape, numel(p.Shape))
 	}
-	dims := []int64{int64(p.Shape[0])}
-	if len(p.Shape) == 2 {
-		dims = append(dims, int64(p.Shape[1]))
-	}
-	if p.Linear {
-		b.tr = transpose(b.tr, data, p.Shape[0], p.Shape[1])
-		data = b.tr
-		dims[0], dims[1] = dims[1], dims[0]
-	}
-	if !b.opt.Float16 {
+	if b.opt.Float16 {
+		b.enc = graph.AppendFloat16Bytes(b.enc, data)
+	} else {
 		b.enc = graph.AppendFloat32Bytes(b.enc, data)
-		return b.g.Raw(p.Name, graph.Float32, dims, b.enc)
 	}
-	b.enc = graph.AppendFloat16Bytes(b.enc, data)
-	v, err := b.g.Raw(p.Name, graph.Float16, dims, b.enc)
-	if err != nil || !cast {
-		return v, err
-	}
-	return b.g.Cast(v, graph.Float32), nil
+	return b.g.Raw(p.Name, dt, dims, b.enc)
 }
 
 func build(g *graph.Graph, cfg Config, opt WriteOptions, get source, stream streamer) error {
