@@ -308,6 +308,12 @@ func TestS3VerifiesTLSByDefault(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the rejected handshakes
+	var conns atomic.Int32
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
 	defer srv.Close()
 	endpoint := strings.TrimPrefix(srv.URL, "https://")
 
@@ -337,6 +343,11 @@ variants:
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the server answered %d requests: the certificate was not checked", n)
+	}
+	// A rejected certificate is final: no retry storm against the endpoint
+	// (one connection per S3 call the run makes before it stops).
+	if n := conns.Load(); n > 2 {
+		t.Errorf("%d TLS connections: a certificate error was retried", n)
 	}
 	if strings.Contains(errs, canarySecret) || strings.Contains(errs, canaryAccess) {
 		t.Error("credentials in the TLS error output")

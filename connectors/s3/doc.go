@@ -16,6 +16,9 @@
 // passed since the last progress; the give-up error names the bucket, key,
 // offset and last cause. Context cancellation stops retries at once.
 //
+// A rejected TLS certificate is final: neither these retries nor
+// minio-go's own repeat it.
+//
 // The other operations (Stat, Put, Delete, List) retry transport failures
 // and 5xx answers with the same backoff and deadline, because minio-go's own
 // retries last only a few seconds: a Put replays its body when the body can

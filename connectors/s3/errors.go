@@ -2,6 +2,8 @@ package s3
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net/http"
 
@@ -63,10 +65,11 @@ func (o Options) sanitize(err error) error {
 }
 
 // retryable reports whether a failed open may succeed later: transport
-// errors and server-side (5xx, throttling) errors are; client errors and
-// context cancellation are not.
+// errors and server-side (5xx, throttling) errors are; client errors,
+// context cancellation and a rejected TLS certificate are not.
 func retryable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errRangeIgnored) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errRangeIgnored) ||
+		certificateError(err) {
 		return false
 	}
 	var se *Error
@@ -78,4 +81,16 @@ func retryable(err error) bool {
 		return true
 	}
 	return se.StatusCode == 0 || se.StatusCode >= 500
+}
+
+// certificateError reports whether err is a TLS certificate verification
+// failure, which no retry can fix.
+func certificateError(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid)
 }

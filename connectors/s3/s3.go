@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -95,11 +96,27 @@ func newClient(opts Options, maxRetries int) (*minio.Client, error) {
 	return minio.New(endpoint, &minio.Options{
 		Creds:        creds,
 		Secure:       opts.IsSecure(),
-		Transport:    tr,
+		Transport:    certFinal{tr},
 		Region:       opts.Region,
 		BucketLookup: lookup,
 		MaxRetries:   maxRetries,
 	})
+}
+
+// certFinal unwraps a TLS certificate verification failure to the x509
+// error it holds, which minio-go recognises as final (it looks for
+// x509.UnknownAuthorityError itself, not inside Go's
+// tls.CertificateVerificationError, and would otherwise retry a rejected
+// certificate ten times).
+type certFinal struct{ rt http.RoundTripper }
+
+func (c certFinal) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.rt.RoundTrip(r)
+	var verify *tls.CertificateVerificationError
+	if err != nil && errors.As(err, &verify) && verify.Err != nil {
+		return resp, verify.Err
+	}
+	return resp, err
 }
 
 // String returns s3://bucket/prefix (it holds no secrets).
