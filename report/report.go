@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/internal/runrecord"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/plots"
@@ -98,7 +99,7 @@ func Build(ctx context.Context, in Input, mem memory.Allocator) (*Report, error)
 			case err != nil:
 				return nil, fmt.Errorf("stage %s: artifact %s: %w", s.Name, name, err)
 			default:
-				rec, err := eval.DecodeIPC(data, mem)
+				rec, err := formats.DecodeIPC(data, mem)
 				if err != nil {
 					return nil, fmt.Errorf("%w: stage %s: %s: %w", ErrArtifact, s.Name, name, err)
 				}
@@ -148,7 +149,7 @@ func (r *Report) addCurve(ctx context.Context, arts pipeline.Artifacts, s runrec
 	if err != nil {
 		return fmt.Errorf("stage %s: artifact %s: %w", s.Name, schemas.CurveArtifact, err)
 	}
-	rec, err := eval.DecodeIPC(data, mem)
+	rec, err := formats.DecodeIPC(data, mem)
 	if err != nil {
 		return fmt.Errorf("%w: stage %s: %s: %w", ErrArtifact, s.Name, schemas.CurveArtifact, err)
 	}

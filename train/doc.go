@@ -10,7 +10,7 @@
 // rows "opt/m/<name>" and "opt/v/<name>" for AdamW's moments, with the
 // step in the schema metadata, written as an Arrow IPC file to
 // Artifacts "checkpoints/step-NNNNNN.arrow" every CheckpointEvery steps and
-// at the end (the last Keep are kept); "curve.arrow" (IPC stream) is
+// at the end (the last Keep are kept); "curve.arrow" (an Arrow IPC file) is
 // written alongside. Run resumes from the latest checkpoint: since the
 // shuffle and masks derive from seed, epoch and step, a resumed run ends
 // with the same weights as an uninterrupted one.

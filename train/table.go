@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -9,9 +8,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/nn"
 	"github.com/medflow/medflow/schemas"
 )
@@ -175,43 +174,30 @@ func EncodeCheckpoint(alloc memory.Allocator, c *Checkpoint) ([]byte, error) {
 	schema := arrow.NewSchema(schemas.Checkpoint.Fields(), &md)
 	rec := modelRecord(alloc, schema, c.Model, extra)
 	defer rec.Release()
-	var buf bytes.Buffer
-	w, err := ipc.NewFileWriter(&buf, ipc.WithSchema(schema), ipc.WithAllocator(alloc))
+	data, err := formats.Encode(rec, formats.IPC, alloc, "")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
 	}
-	if err := w.Write(rec); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
-	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
-	}
-	return buf.Bytes(), nil
+	return data, nil
 }
 
 // DecodeCheckpoint reads what EncodeCheckpoint wrote; adam's
 // hyper-parameters come from cfg.
 func DecodeCheckpoint(alloc memory.Allocator, data []byte, cfg nn.AdamWConfig) (*Checkpoint, error) {
-	r, err := ipc.NewFileReader(bytes.NewReader(data), ipc.WithAllocator(alloc))
+	rec, err := formats.DecodeIPC(data, alloc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
 	}
-	defer r.Close()
-	md := r.Schema().Metadata()
+	defer rec.Release()
+	md := rec.Schema().Metadata()
 	step, err1 := strconv.ParseInt(md.Values()[max(0, md.FindKey("step"))], 10, 64)
 	astep, err2 := strconv.ParseInt(md.Values()[max(0, md.FindKey("adam_step"))], 10, 64)
 	if md.FindKey("step") < 0 || md.FindKey("adam_step") < 0 || err1 != nil || err2 != nil {
 		return nil, fmt.Errorf("%w: schema metadata lacks step/adam_step", ErrCheckpoint)
 	}
 	mr := NewModelReader()
-	for i := range r.NumRecords() {
-		rec, err := r.RecordBatch(i)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
-		}
-		if err := mr.Add(rec); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrCheckpoint, err)
-		}
+	if err := mr.Add(rec); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCheckpoint, err)
 	}
 	m, err := mr.Model()
 	if err != nil {
@@ -244,7 +230,7 @@ type CurvePoint struct {
 	ImagesPerS float32
 }
 
-// EncodeCurve writes points as an Arrow IPC stream of schemas.TrainingCurve.
+// EncodeCurve writes points as an Arrow IPC file of schemas.TrainingCurve.
 func EncodeCurve(alloc memory.Allocator, points []CurvePoint) ([]byte, error) {
 	b := array.NewRecordBuilder(alloc, schemas.TrainingCurve)
 	defer b.Release()
@@ -259,44 +245,34 @@ func EncodeCurve(alloc memory.Allocator, points []CurvePoint) ([]byte, error) {
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(schemas.TrainingCurve), ipc.WithAllocator(alloc))
-	if err := w.Write(rec); err != nil {
+	data, err := formats.Encode(rec, formats.IPC, alloc, "")
+	if err != nil {
 		return nil, fmt.Errorf("train: write curve: %w", err)
 	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("train: write curve: %w", err)
-	}
-	return buf.Bytes(), nil
+	return data, nil
 }
 
 // DecodeCurve reads what EncodeCurve wrote.
 func DecodeCurve(alloc memory.Allocator, data []byte) ([]CurvePoint, error) {
-	r, err := ipc.NewReader(bytes.NewReader(data), ipc.WithAllocator(alloc))
+	rec, err := formats.DecodeIPC(data, alloc)
 	if err != nil {
 		return nil, fmt.Errorf("train: read curve: %w", err)
 	}
-	defer r.Release()
-	if !r.Schema().Equal(schemas.TrainingCurve) {
-		return nil, fmt.Errorf("train: read curve: %w: schema %s", schemas.ErrMismatch, r.Schema())
+	defer rec.Release()
+	if !rec.Schema().Equal(schemas.TrainingCurve) {
+		return nil, fmt.Errorf("train: read curve: %w: schema %s", schemas.ErrMismatch, rec.Schema())
 	}
-	var out []CurvePoint
-	for r.Next() {
-		rec := r.RecordBatch()
-		for i := range int(rec.NumRows()) {
-			out = append(out, CurvePoint{
-				Step:       rec.Column(0).(*array.Int64).Value(i),
-				Epoch:      rec.Column(1).(*array.Int32).Value(i),
-				Split:      rec.Column(2).(*array.String).Value(i),
-				Loss:       rec.Column(3).(*array.Float32).Value(i),
-				LR:         rec.Column(4).(*array.Float32).Value(i),
-				GradNorm:   rec.Column(5).(*array.Float32).Value(i),
-				ImagesPerS: rec.Column(6).(*array.Float32).Value(i),
-			})
+	out := make([]CurvePoint, rec.NumRows())
+	for i := range out {
+		out[i] = CurvePoint{
+			Step:       rec.Column(0).(*array.Int64).Value(i),
+			Epoch:      rec.Column(1).(*array.Int32).Value(i),
+			Split:      rec.Column(2).(*array.String).Value(i),
+			Loss:       rec.Column(3).(*array.Float32).Value(i),
+			LR:         rec.Column(4).(*array.Float32).Value(i),
+			GradNorm:   rec.Column(5).(*array.Float32).Value(i),
+			ImagesPerS: rec.Column(6).(*array.Float32).Value(i),
 		}
-	}
-	if err := r.Err(); err != nil {
-		return nil, fmt.Errorf("train: read curve: %w", err)
 	}
 	return out, nil
 }

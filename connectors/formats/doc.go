@@ -24,7 +24,11 @@
 // with a header and no rows read with inference gives string columns and
 // no batches.
 //
+// Encode and DecodeIPC do the same in memory for small tables that go to a
+// stage's artifacts (metric tables, training curves, checkpoints):
+// DecodeIPC reads an IPC file or stream into one record.
+//
 // Not implemented: CSV without a header row, Parquet column projection and
-// row-group filtering (read everything), IPC stream format, JSON, and
+// row-group filtering (read everything), IPC stream format for objects, JSON, and
 // reading compressed CSV.
 package formats

@@ -50,17 +50,7 @@ func NewWriter(ctx context.Context, store objstore.Store, key string, format For
 	}
 	w := &Writer{ctx: ctx, store: store, key: key, schema: schema, tmp: tmp}
 	sink := struct{ io.Writer }{tmp} // hide Close: the Writer owns the file
-	switch format {
-	case IPC:
-		w.enc, err = newIPCEncoder(sink, schema, mem, opts.Compression)
-	case Parquet:
-		w.enc, err = newParquetEncoder(sink, schema, mem, opts.Compression)
-	case CSV:
-		w.enc, err = newCSVEncoder(sink, schema)
-	default:
-		err = fmt.Errorf("unknown format %q", format)
-	}
-	if err != nil {
+	if w.enc, err = newEncoder(sink, format, schema, mem, opts.Compression); err != nil {
 		w.removeTemp()
 		return nil, objstore.Errorf("write", store, key, err)
 	}

@@ -7,7 +7,6 @@
 package reporttest
 
 import (
-	"bytes"
 	"context"
 	"math"
 	"testing"
@@ -15,9 +14,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/internal/runrecord"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
@@ -69,7 +68,7 @@ func Run(t testing.TB, arts func(fp string) pipeline.Artifacts) runrecord.Record
 	return runrecord.New(runrecord.NewID(start), "pipelines.yaml", "test", plan, run, start, time.Now(), err)
 }
 
-// curveSource stores a decaying loss curve as an Arrow IPC stream artifact
+// curveSource stores a decaying loss curve as an Arrow IPC file artifact
 // and emits it.
 type curveSource struct{ b *pipeline.BuildContext }
 
@@ -94,14 +93,9 @@ func (c *curveSource) Produce(ctx context.Context, out pipeline.Emitter) error {
 		}
 	}
 	rec := bld.NewRecordBatch()
-	var buf bytes.Buffer
-	w := ipc.NewWriter(&buf, ipc.WithSchema(schemas.TrainingCurve), ipc.WithAllocator(c.b.Alloc))
-	err := w.Write(rec)
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
+	data, err := formats.Encode(rec, formats.IPC, c.b.Alloc, "")
 	if err == nil {
-		err = c.b.Artifacts.Put(ctx, schemas.CurveArtifact, buf.Bytes())
+		err = c.b.Artifacts.Put(ctx, schemas.CurveArtifact, data)
 	}
 	if err != nil {
 		rec.Release()

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/pipeline/pipelinetest"
 	"github.com/medflow/medflow/schemas"
@@ -217,7 +218,7 @@ func TestSummaryAndCompare(t *testing.T) {
 	}
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	rec, err := DecodeIPC(data, mem)
+	rec, err := formats.DecodeIPC(data, mem)
 	if err != nil {
 		t.Fatal(err)
 	}
