@@ -110,11 +110,7 @@ func (a *app) plan(variant string, sets []string, opts pipeline.PlanOptions) (*p
 // earlier run (materialized stages, from <work>/cache; sinks whose output
 // carries their fingerprint) and which are skipped because only reused
 // stages need them.
-func (a *app) resolve(ctx context.Context, plan *pipeline.Plan, alloc memory.Allocator, force []string) error {
-	store, err := a.workStore(ctx)
-	if err != nil {
-		return err
-	}
+func (a *app) resolve(ctx context.Context, store objstore.Store, plan *pipeline.Plan, alloc memory.Allocator, force []string) error {
 	return plan.Resolve(ctx, dataset.NewCache(store, CachePrefix, alloc), force)
 }
 

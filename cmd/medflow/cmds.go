@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/medflow/medflow/connectors/dataset"
+	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/internal/bufpool"
 	"github.com/medflow/medflow/internal/memwatch"
 	"github.com/medflow/medflow/internal/progress"
@@ -57,10 +58,14 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := a.resolve(cmd.Context(), plan, alloc, force); err != nil {
+			store, err := a.workStore(cmd.Context())
+			if err != nil {
 				return err
 			}
-			return a.execute(plan, spillDir, !noProgress)
+			if err := a.resolve(cmd.Context(), store, plan, alloc, force); err != nil {
+				return err
+			}
+			return a.execute(store, plan, spillDir, !noProgress)
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a param: stage.param=value (repeatable)")
@@ -86,13 +91,9 @@ func newAllocator(name string) (memory.Allocator, error) {
 	return nil, fmt.Errorf("--allocator %q: want pool or go", name)
 }
 
-func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) error {
+func (a *app) execute(store objstore.Store, plan *pipeline.Plan, spillDir string, showProgress bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	store, err := a.workStore(ctx)
-	if err != nil {
-		return err
-	}
 	run := plan.NewRun(pipeline.RunOptions{SpillDir: spillDir, Artifacts: func(fp string) pipeline.Artifacts {
 		return dataset.NewArtifacts(store, ArtifactsPrefix, fp)
 	}})
@@ -111,10 +112,10 @@ func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) e
 	var mem memwatch.Watcher
 	wg.Go(func() { memwatch.Watch(pctx, &mem, run.Stats, 250*time.Millisecond) })
 	start := time.Now()
-	err = run.Execute(ctx)
+	err := run.Execute(ctx)
 	stopProgress()
 	wg.Wait()
-	rec, recorded := a.record(context.WithoutCancel(ctx), plan, run, start, err, &mem)
+	rec, recorded := a.record(context.WithoutCancel(ctx), store, plan, run, start, err, &mem)
 
 	fmt.Fprintln(a.stderr)
 	progress.Table(a.stderr, run.Stats())
@@ -125,7 +126,7 @@ func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) e
 	}
 	q := run.Quarantined()
 	if len(q) > 0 {
-		if uri, werr := a.writeQuarantine(context.WithoutCancel(ctx), plan.Spec.Variant, q); werr != nil {
+		if uri, werr := a.writeQuarantine(context.WithoutCancel(ctx), store, plan.Spec.Variant, q); werr != nil {
 			a.log.Error("writing the quarantine table failed", "err", werr)
 		} else {
 			a.log.Warn("records quarantined", "count", len(q), "table", uri)
@@ -158,15 +159,11 @@ func (a *app) execute(plan *pipeline.Plan, spillDir string, showProgress bool) e
 
 // record writes the run's record under <work>/runs; a failure to do so is
 // logged, not fatal.
-func (a *app) record(ctx context.Context, plan *pipeline.Plan, run *pipeline.Run, start time.Time, runErr error, mem *memwatch.Watcher) (runrecord.Record, bool) {
+func (a *app) record(ctx context.Context, store objstore.Store, plan *pipeline.Plan, run *pipeline.Run, start time.Time, runErr error, mem *memwatch.Watcher) (runrecord.Record, bool) {
 	rec := runrecord.New(runrecord.NewID(start), a.cfgPath, version, plan, run, start, time.Now(), runErr)
 	rec.SetPeaks(mem.Peaks(), memwatch.PeakRSS())
 	rec.Shard = a.shard
-	store, err := a.workStore(ctx)
-	if err == nil {
-		err = runrecord.Write(ctx, store, rec)
-	}
-	if err != nil {
+	if err := runrecord.Write(ctx, store, rec); err != nil {
 		a.log.Error("writing the run record failed", "err", err)
 		return rec, false
 	}
@@ -272,7 +269,11 @@ func (a *app) planCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := a.resolve(cmd.Context(), plan, memory.DefaultAllocator, force); err != nil {
+			store, err := a.workStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := a.resolve(cmd.Context(), store, plan, memory.DefaultAllocator, force); err != nil {
 				return err
 			}
 			switch format {

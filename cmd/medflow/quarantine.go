@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/medflow/medflow/connectors/dataset"
+	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
 )
@@ -15,11 +16,7 @@ import (
 // writeQuarantine commits the run's quarantined records as a dataset
 // (schemas.Quarantine) under <work>/<variant>/quarantine and returns its
 // URI.
-func (a *app) writeQuarantine(ctx context.Context, variant string, q []pipeline.QuarantineEntry) (string, error) {
-	store, err := a.workStore(ctx)
-	if err != nil {
-		return "", err
-	}
+func (a *app) writeQuarantine(ctx context.Context, store objstore.Store, variant string, q []pipeline.QuarantineEntry) (string, error) {
 	prefix := path.Join(variant, "quarantine")
 	mem := memory.DefaultAllocator
 	w, err := dataset.NewWriter(ctx, store, prefix, schemas.Quarantine, mem, dataset.WriterOptions{Overwrite: true})
