@@ -16,7 +16,7 @@
 // passed since the last progress; the give-up error names the bucket, key,
 // offset and last cause. Context cancellation stops retries at once.
 //
-// A rejected TLS certificate is final: neither these retries nor
+// A rejected TLS certificate is final (ErrCertificate): neither these retries nor
 // minio-go's own repeat it.
 //
 // The other operations (Stat, Put, Delete, List) retry transport failures

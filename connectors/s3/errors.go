@@ -16,6 +16,10 @@ import (
 // matches) while a resumable read was re-opening it.
 var ErrObjectChanged = errors.New("object changed during read")
 
+// ErrCertificate reports that the endpoint's TLS certificate was rejected:
+// final, never retried.
+var ErrCertificate = errors.New("TLS certificate rejected")
+
 // errRangeIgnored: the server answered a ranged GET with other bytes.
 var errRangeIgnored = errors.New("server ignored the Range header")
 
@@ -54,6 +58,8 @@ func (o Options) sanitize(err error) error {
 		e.kind = context.DeadlineExceeded
 	case errors.Is(err, errRangeIgnored):
 		e.kind = errRangeIgnored
+	case certificateError(err):
+		e.kind = ErrCertificate
 	case resp.Code == "NoSuchKey" || resp.Code == "NotFound" || resp.StatusCode == http.StatusNotFound && resp.Code != "NoSuchBucket":
 		e.kind = objstore.ErrNotFound
 	case resp.Code == "InvalidRange" || resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
@@ -69,7 +75,7 @@ func (o Options) sanitize(err error) error {
 // context cancellation and a rejected TLS certificate are not.
 func retryable(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errRangeIgnored) ||
-		certificateError(err) {
+		errors.Is(err, ErrCertificate) {
 		return false
 	}
 	var se *Error
