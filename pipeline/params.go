@@ -206,6 +206,20 @@ func (p Params) Duration(name string) time.Duration { return get[time.Duration](
 // List returns a list param (nil when unset).
 func (p Params) List(name string) []any { return get[[]any](p, name) }
 
+// Strings returns a list param whose items must all be strings (nil when
+// unset); an error wrapping ErrParamType names the param and the item.
+func (p Params) Strings(name string) ([]string, error) {
+	var out []string
+	for i, v := range p.List(name) {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("%w: params.%s: want a list of strings, got %T %v at [%d]", ErrParamType, name, v, v, i)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 // Map returns a map param (nil when unset).
 func (p Params) Map(name string) map[string]any { return get[map[string]any](p, name) }
 

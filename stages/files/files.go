@@ -85,13 +85,9 @@ func newRead(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cols []string
-	for _, c := range b.Params.List("columns") {
-		s, ok := c.(string)
-		if !ok {
-			return nil, fmt.Errorf("%w: params.columns: want strings like \"id:int64\", got %v", pipeline.ErrParamType, c)
-		}
-		cols = append(cols, s)
+	cols, err := b.Params.Strings("columns")
+	if err != nil {
+		return nil, fmt.Errorf("%w (like \"id:int64\")", err)
 	}
 	schema, err := schemas.ParseColumns(cols)
 	if err != nil {

@@ -64,11 +64,11 @@ func newJoin(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	}
 	var rcols []int
 	if b.Params.Has("columns") {
-		for i, v := range b.Params.List("columns") {
-			name, ok := v.(string)
-			if !ok {
-				return nil, fmt.Errorf("%w: params.columns[%d] is %T, want a column name", pipeline.ErrParamType, i, v)
-			}
+		names, err := b.Params.Strings("columns")
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range names {
 			c, err := schemas.Column(right, name)
 			if err != nil {
 				return nil, fmt.Errorf("right input: %w", err)

@@ -57,18 +57,6 @@ func Register(r *pipeline.Registry, d Deps) error {
 	})
 }
 
-func stringList(p pipeline.Params, name string) ([]string, error) {
-	var out []string
-	for _, v := range p.List(name) {
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("%w: params.%s: want a list of strings, got %v", pipeline.ErrParamType, name, v)
-		}
-		out = append(out, s)
-	}
-	return out, nil
-}
-
 // Index is mimic.index.
 type Index struct {
 	deps    Deps
@@ -83,14 +71,14 @@ type Index struct {
 }
 
 func newIndex(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
-	views, err := stringList(b.Params, "views")
+	views, err := b.Params.Strings("views")
 	if err != nil {
 		return nil, err
 	}
 	if len(views) == 0 {
 		return nil, fmt.Errorf(`%w: params.views is empty (use ["all"] to keep every view)`, pipeline.ErrParamType)
 	}
-	splits, err := stringList(b.Params, "splits")
+	splits, err := b.Params.Strings("splits")
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func newSections(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	alts, err := stringList(b.Params, "select")
+	alts, err := b.Params.Strings("select")
 	if err != nil {
 		return nil, err
 	}

@@ -126,13 +126,9 @@ func paramErr(stage, format string, a ...any) error {
 }
 
 func splits(stage string, p pipeline.Params) ([]string, error) {
-	var out []string
-	for _, v := range p.List("splits") {
-		s, ok := v.(string)
-		if !ok {
-			return nil, paramErr(stage, "params.splits: want strings, got %T", v)
-		}
-		out = append(out, s)
+	out, err := p.Strings("splits")
+	if err != nil {
+		return nil, fmt.Errorf("stage %q: %w", stage, err)
 	}
 	if len(out) == 0 {
 		return nil, paramErr(stage, "params.splits is empty")
@@ -156,12 +152,8 @@ func newStage(b *pipeline.BuildContext, k kind) (pipeline.Stage, error) {
 	if s.split, err = splits(b.Stage, p); err != nil {
 		return nil, err
 	}
-	for _, v := range p.List("validate_splits") {
-		vs, ok := v.(string)
-		if !ok {
-			return nil, paramErr(b.Stage, "params.validate_splits: want strings, got %T", v)
-		}
-		s.val = append(s.val, vs)
+	if s.val, err = p.Strings("validate_splits"); err != nil {
+		return nil, fmt.Errorf("stage %q: %w", b.Stage, err)
 	}
 	s.cfg = train.Config{Epochs: p.Int("epochs"), BatchSize: p.Int("batch_size"), MaxSteps: int64(p.Int("max_steps")),
 		LR: p.Float("lr"), MinLRRatio: p.Float("min_lr_ratio"), WarmupSteps: int64(p.Int("warmup_steps")),
