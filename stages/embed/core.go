@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -275,6 +276,8 @@ type shared struct {
 	dim    int
 	norm   bool
 	b      *batcher
+	// quarantined counts the rows quarantine set aside.
+	quarantined atomic.Int64
 }
 
 // process runs one input batch through the batcher and emits what is
@@ -374,10 +377,12 @@ func (s *shared) key(in arrow.RecordBatch, i int) string {
 	return c.ValueStr(i)
 }
 
+// quarantine sets row i of in aside with reason and counts it.
 func (s *shared) quarantine(in arrow.RecordBatch, i int, reason string) error {
 	if err := s.q.Add(s.key(in, i), reason); err != nil {
 		return pipeline.RecordError(i, err)
 	}
+	s.quarantined.Add(1)
 	return nil
 }
 

@@ -103,7 +103,6 @@ func (s *ImageEmbed) processBatch(ctx context.Context, in arrow.RecordBatch, out
 			if err := s.quarantine(in, i, "null image"); err != nil {
 				return err
 			}
-			s.quarantined.Add(1)
 			continue
 		}
 		start, end := col.ValueOffsets(i)

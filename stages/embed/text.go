@@ -71,7 +71,7 @@ type common struct {
 	model  *ort.Model
 	err    error
 
-	rows, embedded, quarantined atomic.Int64
+	rows, embedded atomic.Int64
 }
 
 func (c *common) init(b *pipeline.BuildContext, d Deps, dim int) error {
@@ -257,7 +257,6 @@ func (t *TextEmbed) processBatch(ctx context.Context, in arrow.RecordBatch, out 
 			if err := t.quarantine(in, i, "null token list"); err != nil {
 				return err
 			}
-			t.quarantined.Add(1)
 			continue
 		}
 		start, end := list.ValueOffsets(i)
@@ -265,7 +264,6 @@ func (t *TextEmbed) processBatch(ctx context.Context, in arrow.RecordBatch, out 
 			if err := t.quarantine(in, i, "empty token list"); err != nil {
 				return err
 			}
-			t.quarantined.Add(1)
 			continue
 		}
 		if t.maxTok > 0 && int(end-start) > t.maxTok {
