@@ -1,17 +1,16 @@
 package bench
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/medflow/medflow/connectors/local"
 	"github.com/medflow/medflow/internal/runrecord"
 )
 
@@ -46,34 +45,21 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
-// lastRecord reads the newest run record under work/runs (ids sort by
-// start time).
+// lastRecord returns the newest run record in the work folder (ids sort
+// by start time).
 func lastRecord(work string) (runrecord.Record, error) {
-	dir := filepath.Join(work, "runs")
-	ents, err := os.ReadDir(dir)
+	store, err := local.New(work)
+	if err != nil {
+		return runrecord.Record{}, err
+	}
+	recs, err := runrecord.List(context.Background(), store)
 	if err != nil {
 		return runrecord.Record{}, fmt.Errorf("run records: %w", err)
 	}
-	var ids []string
-	for _, e := range ents {
-		if e.IsDir() {
-			ids = append(ids, e.Name())
-		}
+	if len(recs) == 0 {
+		return runrecord.Record{}, fmt.Errorf("run records: none under %s", work)
 	}
-	if len(ids) == 0 {
-		return runrecord.Record{}, fmt.Errorf("run records: none under %s", dir)
-	}
-	slices.Sort(ids)
-	file := filepath.Join(dir, ids[len(ids)-1], "record.json")
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return runrecord.Record{}, fmt.Errorf("run record: %w", err)
-	}
-	var rec runrecord.Record
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return runrecord.Record{}, fmt.Errorf("run record %s: %w", file, err)
-	}
-	return rec, nil
+	return slices.MaxFunc(recs, func(a, b runrecord.Record) int { return strings.Compare(a.ID, b.ID) }), nil
 }
 
 // reused counts the stages a run took from the cache.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 )
 
@@ -29,17 +28,14 @@ func BenchmarkPeakRSS(b *testing.B) {
 	for _, alloc := range []string{"pool", "go"} {
 		for _, rows := range []int{10_000_000, 100_000_000} {
 			b.Run(fmt.Sprintf("alloc=%s/rows=%dM", alloc, rows/1_000_000), func(b *testing.B) {
-				var peak int64
+				var peak float64
 				work := b.TempDir() // not ./data/work under bench/
 				for b.Loop() {
-					cmd := exec.Command(bin, "run", "bench-chain", "--config", "../pipelines.yaml", "--work", work, "--no-progress",
+					c := runCLI(b, ".", bin, "run", "bench-chain", "--config", "../pipelines.yaml", "--work", work, "--no-progress",
 						"--log-level", "warn", "--allocator", alloc, "--set", fmt.Sprintf("gen.rows=%d", rows))
-					if out, err := cmd.CombinedOutput(); err != nil {
-						b.Fatalf("%v\n%s", err, out)
-					}
-					peak = max(peak, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) // KiB on Linux
+					peak = max(peak, c.peakMiB)
 				}
-				b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
+				b.ReportMetric(peak, "peak-RSS-MiB")
 				b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 			})
 		}
