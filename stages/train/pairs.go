@@ -86,57 +86,75 @@ func checkPairs(stage string, s *arrow.Schema, n need) (pairsCols, error) {
 	return c, nil
 }
 
-// readPairs materializes the rows whose split is in splits.
-func readPairs(ctx context.Context, stage string, ds pipeline.Dataset, c pairsCols, splits []string) (*train.Data, error) {
-	d := &train.Data{Side: c.side, EmbedDim: c.embDim, NumLabels: c.numLabels}
-	px := c.side * c.side
+// readPairs materializes, in one pass over ds, the rows whose split is in
+// each of groups: one Data per group (a row joins every group naming its
+// split).
+func readPairs(ctx context.Context, stage string, ds pipeline.Dataset, c pairsCols, groups ...[]string) ([]*train.Data, error) {
+	out := make([]*train.Data, len(groups))
+	for g := range out {
+		out[g] = &train.Data{Side: c.side, EmbedDim: c.embDim, NumLabels: c.numLabels}
+	}
 	for b, err := range ds.Batches(ctx) {
 		if err != nil {
 			return nil, fmt.Errorf("stage %q: read pairs: %w", stage, err)
 		}
 		split := b.Column(c.split).(*array.String)
-		img := b.Column(c.image).(*array.FixedSizeList)
-		imgV := img.ListValues().(*array.Float32).Float32Values()
 		for i := range int(b.NumRows()) {
-			if split.IsNull(i) || !slices.Contains(splits, split.Value(i)) {
+			if split.IsNull(i) {
 				continue
 			}
-			if img.IsNull(i) {
-				return nil, fmt.Errorf("stage %q: row %d: %w: null %q", stage, i, train.ErrData, ImageColumn)
-			}
-			off := (img.Offset() + i) * px
-			d.Images = append(d.Images, imgV[off:off+px]...)
-			if c.emb >= 0 {
-				e := b.Column(c.emb).(*array.FixedSizeList)
-				if e.IsNull(i) {
-					return nil, fmt.Errorf("stage %q: row %d: %w: null %q", stage, i, train.ErrData, schemas.EmbeddingColumn)
+			for g, splits := range groups {
+				if !slices.Contains(splits, split.Value(i)) {
+					continue
 				}
-				ev := e.ListValues().(*array.Float32).Float32Values()
-				o := (e.Offset() + i) * c.embDim
-				d.Embeddings = append(d.Embeddings, ev[o:o+c.embDim]...)
-			}
-			if c.labels >= 0 {
-				l := b.Column(c.labels).(*array.FixedSizeList)
-				m := b.Column(c.mask).(*array.FixedSizeList)
-				lv := l.ListValues().(*array.Float32).Float32Values()
-				mv := m.ListValues().(*array.Uint8).Uint8Values()
-				lo, mo := (l.Offset()+i)*c.numLabels, (m.Offset()+i)*c.numLabels
-				for k := range c.numLabels {
-					y, mk := float32(0), float32(0)
-					if !l.IsNull(i) && !m.IsNull(i) && mv[mo+k] != 0 {
-						y, mk = lv[lo+k], 1
-					}
-					d.Labels = append(d.Labels, y)
-					d.Mask = append(d.Mask, mk)
+				if err := appendPair(out[g], b, i, c); err != nil {
+					return nil, fmt.Errorf("stage %q: row %d: %w", stage, i, err)
 				}
-			}
-			if c.study >= 0 {
-				d.StudyID = append(d.StudyID, b.Column(c.study).(*array.Int64).Value(i))
-				d.DicomID = append(d.DicomID, b.Column(c.dicom).(*array.String).Value(i))
 			}
 		}
 	}
-	return d, nil
+	return out, nil
+}
+
+// appendPair appends row i of b to d.
+func appendPair(d *train.Data, b arrow.RecordBatch, i int, c pairsCols) error {
+	px := c.side * c.side
+	img := b.Column(c.image).(*array.FixedSizeList)
+	if img.IsNull(i) {
+		return fmt.Errorf("%w: null %q", train.ErrData, ImageColumn)
+	}
+	imgV := img.ListValues().(*array.Float32).Float32Values()
+	off := (img.Offset() + i) * px
+	d.Images = append(d.Images, imgV[off:off+px]...)
+	if c.emb >= 0 {
+		e := b.Column(c.emb).(*array.FixedSizeList)
+		if e.IsNull(i) {
+			return fmt.Errorf("%w: null %q", train.ErrData, schemas.EmbeddingColumn)
+		}
+		ev := e.ListValues().(*array.Float32).Float32Values()
+		o := (e.Offset() + i) * c.embDim
+		d.Embeddings = append(d.Embeddings, ev[o:o+c.embDim]...)
+	}
+	if c.labels >= 0 {
+		l := b.Column(c.labels).(*array.FixedSizeList)
+		m := b.Column(c.mask).(*array.FixedSizeList)
+		lv := l.ListValues().(*array.Float32).Float32Values()
+		mv := m.ListValues().(*array.Uint8).Uint8Values()
+		lo, mo := (l.Offset()+i)*c.numLabels, (m.Offset()+i)*c.numLabels
+		for k := range c.numLabels {
+			y, mk := float32(0), float32(0)
+			if !l.IsNull(i) && !m.IsNull(i) && mv[mo+k] != 0 {
+				y, mk = lv[lo+k], 1
+			}
+			d.Labels = append(d.Labels, y)
+			d.Mask = append(d.Mask, mk)
+		}
+	}
+	if c.study >= 0 {
+		d.StudyID = append(d.StudyID, b.Column(c.study).(*array.Int64).Value(i))
+		d.DicomID = append(d.DicomID, b.Column(c.dicom).(*array.String).Value(i))
+	}
+	return nil
 }
 
 // readModel reads a model table input.

@@ -211,19 +211,20 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 	if err != nil {
 		return fmt.Errorf("stage %q: %w", s.name, err)
 	}
-	pairs := in[len(in)-1]
-	data, err := readPairs(ctx, s.name, pairs, s.cols, s.split)
+	groups := [][]string{s.split}
+	if len(s.val) > 0 {
+		groups = append(groups, s.val)
+	}
+	sets, err := readPairs(ctx, s.name, in[len(in)-1], s.cols, groups...)
 	if err != nil {
 		return err
 	}
+	data, val := sets[0], &train.Data{}
+	if len(sets) > 1 {
+		val = sets[1]
+	}
 	if data.Len() < 2 {
 		return fmt.Errorf("stage %q: %w: %d rows with split in %v; training needs at least 2", s.name, train.ErrData, data.Len(), s.split)
-	}
-	val := &train.Data{}
-	if len(s.val) > 0 {
-		if val, err = readPairs(ctx, s.name, pairs, s.cols, s.val); err != nil {
-			return err
-		}
 	}
 	seed := s.cfg.Seed
 	var (
@@ -332,10 +333,11 @@ func (p *Predict) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.E
 	if model.Kind != nn.KindClassifier {
 		return fmt.Errorf("stage %q: %w: checkpoint is a %s model, want %s", p.name, schemas.ErrMismatch, model.Kind, nn.KindClassifier)
 	}
-	data, err := readPairs(ctx, p.name, in[1], p.cols, p.split)
+	sets, err := readPairs(ctx, p.name, in[1], p.cols, p.split)
 	if err != nil {
 		return err
 	}
+	data := sets[0]
 	if model.Config.Encoder.Image != data.Side || model.Config.Classifier.Labels != data.NumLabels {
 		return fmt.Errorf("stage %q: %w: model takes %d×%d images and %d labels, pairs have %d×%d and %d", p.name, schemas.ErrMismatch,
 			model.Config.Encoder.Image, model.Config.Encoder.Image, model.Config.Classifier.Labels, data.Side, data.Side, data.NumLabels)
