@@ -53,6 +53,7 @@ type Node struct {
 	// Decision is set by Plan.Resolve; Compute otherwise.
 	Decision Decision
 	inputFP  string // a source's input fingerprint, from Resolve
+	paramsOK bool   // Params passed the spec's checks
 	forced   bool   // recomputed on request (Resolve's force)
 	// artifacts is the stage's BuildContext.Artifacts, bound by NewRun.
 	artifacts *artifactSlot
@@ -91,7 +92,21 @@ func (r *Registry) Plan(spec Spec, opts PlanOptions) (*Plan, error) {
 	p := &Plan{Spec: spec, opts: opts, quar: &quarantineLog{max: opts.MaxQuarantined}}
 	var errs []error
 	fail := func(stage, key string, err error) {
-		errs = append(errs, &PlanError{Variant: spec.Variant, Stage: stage, Key: key, Err: err})
+		var pe *ParamError
+		if key == "" && errors.As(err, &pe) {
+			key = "params." + pe.Key
+		}
+		line := 0
+		for _, s := range spec.Stages {
+			if s.Name == stage {
+				line = s.Line
+				if l := s.ParamLines[strings.TrimPrefix(key, "params.")]; l > 0 && strings.HasPrefix(key, "params.") {
+					line = l
+				}
+				break
+			}
+		}
+		errs = append(errs, &PlanError{File: spec.File, Line: line, Variant: spec.Variant, Stage: stage, Key: key, Err: err})
 	}
 	if len(spec.Stages) == 0 {
 		fail("", "stages", errors.New("variant has no stages"))
@@ -122,6 +137,16 @@ func (r *Registry) Plan(spec Spec, opts PlanOptions) (*Plan, error) {
 			fail(s.Name, "kind", fmt.Errorf("%w %q%s", ErrUnknownKind, s.Kind, suggest.Hint(s.Kind, r.kindNames())))
 		}
 		n.Def = def
+		if def != nil {
+			// Params are checked for every stage, whatever else is wrong
+			// with the variant, so one mistake never hides another.
+			var perrs []error
+			n.Params, perrs = NewParams(def.Params, s.Params, s.Redact)
+			for _, e := range perrs {
+				fail(s.Name, "", e)
+			}
+			n.paramsOK = len(perrs) == 0
+		}
 	}
 
 	// Edges.
@@ -160,13 +185,9 @@ func (r *Registry) Plan(spec Spec, opts PlanOptions) (*Plan, error) {
 		if n.Def == nil {
 			continue
 		}
-		params, perrs := NewParams(n.Def.Params, n.Spec.Params)
-		for _, e := range perrs {
-			fail(n.Spec.Name, "params."+e.(*paramError).key, e)
-		}
-		n.Params = params
+		params := n.Params
 		var ins []*arrow.Schema
-		ok := len(perrs) == 0
+		ok := n.paramsOK
 		for _, up := range n.Inputs {
 			if !built[up] {
 				ok = false

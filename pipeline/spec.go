@@ -36,6 +36,12 @@ type StageSpec struct {
 	Materialize bool
 	// Line is the line of the stage in File, 0 if unknown.
 	Line int
+	// ParamLines maps a param name to its line in File (absent: unknown,
+	// e.g. set by --set); plan errors about the param point there.
+	ParamLines map[string]int
+	// Redact names params whose value came from an environment variable:
+	// errors never echo their values.
+	Redact map[string]bool
 }
 
 // Shard selects the i-th of n deterministic input shards. The zero value

@@ -128,9 +128,12 @@ type Definition struct {
 	// means unbounded. Both zero means: 0 for sources, exactly 1 otherwise.
 	MinInputs, MaxInputs int
 	// New builds the stage. It must be cheap and do no I/O: it runs at
-	// plan time (validate, plan) as well as before a run. It validates
-	// params and input schemas and returns errors wrapping ErrParamType,
-	// ErrSchemaMismatch, etc.
+	// plan time (validate, plan) as well as before a run, and only when
+	// every param passed the checks its Param declares. It checks what
+	// the spec cannot express (input schemas, rules across params) and
+	// returns errors wrapping ErrSchemaMismatch etc.; ParamErrorf and
+	// AtParam attribute one to a param. It does not name the stage: the
+	// engine does.
 	New func(b *BuildContext) (Stage, error)
 }
 

@@ -40,7 +40,7 @@ func Register(reg *pipeline.Registry, res *Result) {
 	if res.columns == nil {
 		res.columns, res.rows = map[string]map[string][]any{}, map[string]int{}
 	}
-	reg.MustRegister(pipeline.Definition{Kind: "test.collect", Role: pipeline.RoleSink, MinInputs: 1, MaxInputs: -1,
+	reg.MustRegister(pipeline.Definition{Kind: "test.collect", Doc: "test kind", Role: pipeline.RoleSink, MinInputs: 1, MaxInputs: -1,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return &collect{res: res, name: b.Stage}, nil }})
 }
 
@@ -129,7 +129,7 @@ func Stage(name, kind string, inputs []string, params map[string]any) pipeline.S
 // (an array of row objects, as array.RecordFromJSON reads it) with the
 // given schema, built with the run's allocator.
 func RegisterJSON(reg *pipeline.Registry, kind string, schema *arrow.Schema, batches ...string) {
-	reg.MustRegister(pipeline.Definition{Kind: kind, Role: pipeline.RoleSource,
+	reg.MustRegister(pipeline.Definition{Kind: kind, Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &jsonSource{schema: schema, docs: batches, mem: b.Alloc}, nil
 		}})

@@ -312,11 +312,11 @@ func BenchmarkTextEmbed(b *testing.B) {
 	if err := Register(reg); err != nil {
 		b.Fatal(err)
 	}
-	reg.MustRegister(pipeline.Definition{Kind: "bench.src", Role: pipeline.RoleSource,
+	reg.MustRegister(pipeline.Definition{Kind: "bench.src", Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(bc *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &benchSource{rows: rows, alloc: bc.Alloc}, nil
 		}})
-	reg.MustRegister(pipeline.Definition{Kind: "bench.discard", Role: pipeline.RoleSink,
+	reg.MustRegister(pipeline.Definition{Kind: "bench.discard", Doc: "test kind", Role: pipeline.RoleSink,
 		New: func(*pipeline.BuildContext) (pipeline.Stage, error) { return discard{}, nil }})
 	stage := func(threads int) {
 		spec := pipeline.Spec{Variant: "bench", Stages: []pipeline.StageSpec{

@@ -113,7 +113,7 @@ func runText(t *testing.T, rows [][]int32, sizes []int, workers int, params map[
 	if err := embed.Register(r); err != nil {
 		t.Fatal(err)
 	}
-	r.MustRegister(pipeline.Definition{Kind: "test.tokens", Role: pipeline.RoleSource,
+	r.MustRegister(pipeline.Definition{Kind: "test.tokens", Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &tokens{rows: rows, sizes: sizes, alloc: b.Alloc}, nil
 		}})
@@ -512,7 +512,7 @@ func TestImageEmbed(t *testing.T) {
 			if err := embed.Register(r); err != nil {
 				t.Fatal(err)
 			}
-			r.MustRegister(pipeline.Definition{Kind: "test.images", Role: pipeline.RoleSource,
+			r.MustRegister(pipeline.Definition{Kind: "test.images", Doc: "test kind", Role: pipeline.RoleSource,
 				New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 					return &images{rows: imgs, n: side * side, alloc: b.Alloc}, nil
 				}})
@@ -567,7 +567,7 @@ func TestImageEmbedContract(t *testing.T) {
 	if err := embed.Register(r); err != nil {
 		t.Fatal(err)
 	}
-	r.MustRegister(pipeline.Definition{Kind: "test.images", Role: pipeline.RoleSource,
+	r.MustRegister(pipeline.Definition{Kind: "test.images", Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &images{rows: [][]float32{make([]float32, 16)}, n: 16, alloc: b.Alloc}, nil
 		}})

@@ -60,9 +60,9 @@ func BenchmarkSummaryStage(b *testing.B) {
 		}
 	}()
 	b.Logf("%d prediction rows", ds.NumRows())
-	params, errs := pipeline.NewParams([]pipeline.Param{{Name: "threshold", Type: pipeline.Float, Default: 0.5},
-		{Name: "bootstrap", Type: pipeline.Int, Default: 0}, {Name: "seed", Type: pipeline.Int, Default: 1},
-		{Name: "confidence", Type: pipeline.Float, Default: 0.95}, {Name: "model", Type: pipeline.String}}, nil)
+	params, errs := pipeline.NewParams([]pipeline.Param{{Name: "threshold", Type: pipeline.Float, Default: 0.5, Doc: "threshold (test param)"},
+		{Name: "bootstrap", Type: pipeline.Int, Default: 0, Doc: "bootstrap (test param)"}, {Name: "seed", Type: pipeline.Int, Default: 1, Doc: "seed (test param)"},
+		{Name: "confidence", Type: pipeline.Float, Default: 0.95, Doc: "confidence (test param)"}, {Name: "model", Type: pipeline.String, Doc: "model (test param)"}}, nil)
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}

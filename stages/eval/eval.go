@@ -105,7 +105,7 @@ var predictionsSchema = arrow.NewSchema([]arrow.Field{
 // Register adds eval.labels, eval.summary and eval.compare to r.
 func Register(r *pipeline.Registry) error {
 	model := pipeline.Param{Name: "model", Type: pipeline.String, Doc: "name of the evaluated model in the tables (default: the variant)"}
-	threshold := pipeline.Param{Name: "threshold", Type: pipeline.Float, Default: 0.5, Doc: "a probability above it is a positive prediction"}
+	threshold := pipeline.Param{Name: "threshold", Type: pipeline.Float, Default: 0.5, Range: "[0,1]", Doc: "a probability above it is a positive prediction"}
 	for _, d := range []pipeline.Definition{
 		{Kind: KindLabels, Role: pipeline.RoleBarrier, Version: "1",
 			Doc:    "per-label AUC, average precision, accuracy and F1 of predictions, evaluated per study; ROC plot",
@@ -114,9 +114,9 @@ func Register(r *pipeline.Registry) error {
 		{Kind: KindSummary, Role: pipeline.RoleBarrier, Version: "1",
 			Doc: "mean AUC and exact-match accuracy with bootstrap intervals and trivial baselines",
 			Params: []pipeline.Param{model, threshold,
-				{Name: "bootstrap", Type: pipeline.Int, Default: 1000, Doc: "bootstrap resamples (0: no intervals)"},
-				{Name: "seed", Type: pipeline.Int, Default: 1, Doc: "seed of the resampling"},
-				{Name: "confidence", Type: pipeline.Float, Default: 0.95, Doc: "interval coverage"}},
+				{Name: "bootstrap", Type: pipeline.Int, Default: 1000, Range: "[0,)", Doc: "bootstrap resamples (0: no intervals)"},
+				{Name: "seed", Type: pipeline.Int, Default: 1, Range: "[0,)", Doc: "seed of the resampling"},
+				{Name: "confidence", Type: pipeline.Float, Default: 0.95, Range: "(0,1)", Doc: "interval coverage"}},
 			New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newSummary(b) }},
 		{Kind: KindCompare, Role: pipeline.RoleBarrier, Version: "1", MinInputs: 2, MaxInputs: -1,
 			Doc: "Table 1: mean AUC and accuracy of several eval.summary outputs with the trivial baselines; per-label AUC bars",
@@ -144,11 +144,7 @@ func newCommon(b *pipeline.BuildContext) (common, error) {
 	if model == "" {
 		model = b.Variant
 	}
-	t := b.Params.Float("threshold")
-	if t < 0 || t > 1 {
-		return common{}, fmt.Errorf("%w: params.threshold %v: want 0 <= threshold <= 1", pipeline.ErrParamType, t)
-	}
-	return common{model: model, threshold: t, build: b}, nil
+	return common{model: model, threshold: b.Params.Float("threshold"), build: b}, nil
 }
 
 // predictionFields are the columns of schemas.Predictions that eval reads.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -23,14 +22,11 @@ type Deps struct {
 	Open func(ctx context.Context, uri string) (objstore.Store, error)
 }
 
-var formatNames = []string{string(formats.CSV), string(formats.Parquet), string(formats.IPC)}
-
-func parseFormat(s string) (formats.Format, error) {
-	f := formats.Format(s)
-	if !f.Valid() {
-		return "", fmt.Errorf("%w: params.format %q: want one of %s", pipeline.ErrParamType, s, strings.Join(formatNames, ", "))
-	}
-	return f, nil
+// formatOptions are the values of the format params.
+var formatOptions = []pipeline.Option{
+	{Value: string(formats.CSV), Doc: "comma-separated text with a header row"},
+	{Value: string(formats.Parquet), Doc: "Apache Parquet"},
+	{Value: string(formats.IPC), Doc: "Arrow IPC file"},
 }
 
 // Register adds files.read and files.write to r.
@@ -42,12 +38,14 @@ func Register(r *pipeline.Registry, d Deps) error {
 		Kind: "files.read", Role: pipeline.RoleSource, Version: "1",
 		Doc: "read CSV/Parquet/Arrow files under a URI, in key order",
 		Params: []pipeline.Param{
-			{Name: "uri", Type: pipeline.String, Required: true, Doc: "folder or s3://bucket/prefix"},
-			{Name: "format", Type: pipeline.String, Default: "csv", Doc: "csv, parquet or arrow"},
-			{Name: "columns", Type: pipeline.List, Required: true, Doc: `schema as ["name:type", ...]`},
+			{Name: "uri", Type: pipeline.String, Required: true, NonEmpty: true, Format: pipeline.FormatURI, Doc: "folder or s3://bucket/prefix"},
+			{Name: "format", Type: pipeline.String, Default: "csv", Options: formatOptions, Doc: "file format"},
+			{Name: "columns", Type: pipeline.List, Elem: pipeline.String, Required: true, NonEmpty: true,
+				Doc: `schema as ["name:type", ...]`, Example: []any{"id:int64", "group:utf8", "value:float64"}},
 			{Name: "pattern", Type: pipeline.String, Doc: "glob on the key relative to uri; default *.<format>"},
-			{Name: "batch_rows", Type: pipeline.Int, Default: 65536},
-			{Name: "on_error", Type: pipeline.String, Default: "fail", Doc: "fail or quarantine (per file)"},
+			{Name: "batch_rows", Type: pipeline.Int, Default: 65536, Range: "[1,)", Doc: "rows per emitted batch"},
+			{Name: "on_error", Type: pipeline.String, Default: "fail", Doc: "what a file that cannot be read does",
+				Options: []pipeline.Option{{Value: "fail", Doc: "fail the run naming the file"}, {Value: "quarantine", Doc: "set the file aside with the reason and go on"}}},
 		},
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newRead(b, d) },
 	}); err != nil {
@@ -57,9 +55,9 @@ func Register(r *pipeline.Registry, d Deps) error {
 		Kind: "files.write", Role: pipeline.RoleSink, Version: "1",
 		Doc: "write a dataset (parts + manifest committed last) under a URI",
 		Params: []pipeline.Param{
-			{Name: "uri", Type: pipeline.String, Required: true},
-			{Name: "format", Type: pipeline.String, Default: "parquet", Doc: "parquet, arrow or csv"},
-			{Name: "rows_per_part", Type: pipeline.Int, Default: int(dataset.DefaultMaxRowsPerPart)},
+			{Name: "uri", Type: pipeline.String, Required: true, NonEmpty: true, Format: pipeline.FormatURI, Doc: "folder or s3://bucket/prefix of the dataset"},
+			{Name: "format", Type: pipeline.String, Default: "parquet", Options: formatOptions, Doc: "file format of the parts"},
+			{Name: "rows_per_part", Type: pipeline.Int, Default: int(dataset.DefaultMaxRowsPerPart), Range: "[1,)", Doc: "most rows in one part file"},
 			{Name: "overwrite", Type: pipeline.Bool, Default: true, Doc: "replace a committed dataset"},
 		},
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newWrite(b, d) },
@@ -81,32 +79,19 @@ type Read struct {
 }
 
 func newRead(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
-	f, err := parseFormat(b.Params.String("format"))
+	f := formats.Format(b.Params.String("format"))
+	schema, err := schemas.ParseColumns(b.Params.Strings("columns"))
 	if err != nil {
-		return nil, err
-	}
-	cols, err := b.Params.Strings("columns")
-	if err != nil {
-		return nil, fmt.Errorf("%w (like \"id:int64\")", err)
-	}
-	schema, err := schemas.ParseColumns(cols)
-	if err != nil {
-		return nil, fmt.Errorf("%w: params.columns: %v", pipeline.ErrParamType, err)
+		return nil, pipeline.ParamErrorf("columns", "%v (like \"id:int64\")", err)
 	}
 	pat := b.Params.String("pattern")
 	if pat == "" {
 		pat = "*" + f.Ext()
 	}
 	if _, err := path.Match(pat, ""); err != nil {
-		return nil, fmt.Errorf("%w: params.pattern %q: %v", pipeline.ErrParamType, pat, err)
+		return nil, pipeline.ParamErrorf("pattern", "%q: %v", pat, err)
 	}
 	onErr := b.Params.String("on_error")
-	if onErr != "fail" && onErr != "quarantine" {
-		return nil, fmt.Errorf("%w: params.on_error %q: want fail or quarantine", pipeline.ErrParamType, onErr)
-	}
-	if b.Params.Int("batch_rows") <= 0 {
-		return nil, fmt.Errorf("%w: params.batch_rows must be > 0", pipeline.ErrParamType)
-	}
 	return &Read{deps: d, uri: b.Params.String("uri"), format: f, schema: schema, pattern: pat,
 		batch: int64(b.Params.Int("batch_rows")), quar: onErr == "quarantine", shard: b.Shard, alloc: b.Alloc,
 		q: b.Quarantine}, nil
@@ -234,13 +219,7 @@ func (w *Write) prefix() string {
 func shardDir(i, n int) string { return fmt.Sprintf("_shards/%d-of-%d", i, n) }
 
 func newWrite(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
-	f, err := parseFormat(b.Params.String("format"))
-	if err != nil {
-		return nil, err
-	}
-	if b.Params.Int("rows_per_part") <= 0 {
-		return nil, fmt.Errorf("%w: params.rows_per_part must be > 0", pipeline.ErrParamType)
-	}
+	f := formats.Format(b.Params.String("format"))
 	return &Write{deps: d, uri: b.Params.String("uri"), schema: b.Inputs[0], alloc: b.Alloc, log: b.Logger, shard: b.Shard,
 		opts: dataset.WriterOptions{Format: f, MaxRowsPerPart: int64(b.Params.Int("rows_per_part")),
 			Overwrite: b.Params.Bool("overwrite")}}, nil

@@ -45,19 +45,27 @@ func Register(r *pipeline.Registry, d Deps) error {
 		Doc: "decode JPEG/PNG (by path under root, or bytes) to size×size grayscale tensors; bad files are quarantined",
 		Params: []pipeline.Param{
 			{Name: "path_column", Type: pipeline.String, Doc: "string column of keys relative to root (or use bytes_column)"},
-			{Name: "root", Type: pipeline.String, Doc: "folder or s3://bucket/prefix the keys are relative to"},
+			{Name: "root", Type: pipeline.String, Format: pipeline.FormatURI, Doc: "folder or s3://bucket/prefix the keys are relative to"},
 			{Name: "bytes_column", Type: pipeline.String, Doc: "binary column holding the encoded files"},
 			{Name: "key_column", Type: pipeline.String, Doc: "column naming a record in the quarantine (default: the path)"},
-			{Name: "size", Type: pipeline.Int, Default: 224, Doc: "output side N: image is N×N"},
-			{Name: "fit", Type: pipeline.String, Default: "cover", Doc: "cover (shorter side = N, center crop) or contain (longer side = N, pad with 0)"},
-			{Name: "dtype", Type: pipeline.String, Default: "uint8", Doc: "uint8 or float32 ((x/255 - mean)/std)"},
-			{Name: "mean", Type: pipeline.Float, Default: 0.0},
-			{Name: "std", Type: pipeline.Float, Default: 1.0},
-			{Name: "max_pixels", Type: pipeline.Int, Default: imaging.DefaultMaxPixels, Doc: "reject larger images from the header (decompression bombs)"},
+			{Name: "size", Type: pipeline.Int, Default: 224, Range: "[1,8192]", Doc: "output side N: image is N×N"},
+			{Name: "fit", Type: pipeline.String, Default: "cover", Doc: "how the image becomes N×N",
+				Options: []pipeline.Option{
+					{Value: "cover", Doc: "shorter side = N, center crop"},
+					{Value: "contain", Doc: "longer side = N, pad with 0"},
+				}},
+			{Name: "dtype", Type: pipeline.String, Default: "uint8", Doc: "pixel type of the image column",
+				Options: []pipeline.Option{
+					{Value: "uint8", Doc: "gray levels 0..255 (4x smaller; trainers normalise)"},
+					{Value: "float32", Doc: "(x/255 - mean)/std"},
+				}},
+			{Name: "mean", Type: pipeline.Float, Default: 0.0, Doc: "float32 only: subtracted from x/255"},
+			{Name: "std", Type: pipeline.Float, Default: 1.0, Doc: "float32 only: divides x/255 - mean; not 0"},
+			{Name: "max_pixels", Type: pipeline.Int, Default: imaging.DefaultMaxPixels, Range: "[1,)", Doc: "reject larger images from the header (decompression bombs)"},
 			{Name: "rows_column", Type: pipeline.String, Doc: "integer column with the expected height (DICOM Rows); null: not checked"},
 			{Name: "columns_column", Type: pipeline.String, Doc: "integer column with the expected width (DICOM Columns); null: not checked"},
-			{Name: "max_bytes", Type: pipeline.Int, Default: 256 << 20, Doc: "quarantine files larger than this without reading them whole"},
-			{Name: "batch_rows", Type: pipeline.Int, Default: 256, Doc: "most rows per output batch"},
+			{Name: "max_bytes", Type: pipeline.Int, Default: 256 << 20, Range: "[1,)", Doc: "quarantine files larger than this without reading them whole"},
+			{Name: "batch_rows", Type: pipeline.Int, Default: 256, Range: "[1,)", Doc: "most rows per output batch"},
 		},
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newDecode(b, d) },
 	})
@@ -109,58 +117,43 @@ func newDecode(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 	pathName, bytesName := p.String("path_column"), p.String("bytes_column")
 	switch {
 	case (pathName == "") == (bytesName == ""):
-		return nil, fmt.Errorf("%w: set exactly one of params.path_column and params.bytes_column", pipeline.ErrParamType)
+		return nil, pipeline.ParamErrorf("path_column", "set exactly one of params.path_column and params.bytes_column")
 	case pathName != "" && s.root == "":
-		return nil, fmt.Errorf("%w: params.path_column needs params.root", pipeline.ErrMissingParam)
+		return nil, pipeline.AtParam("root", fmt.Errorf("%w: params.path_column needs params.root", pipeline.ErrMissingParam))
 	case bytesName != "" && s.root != "":
-		return nil, fmt.Errorf("%w: params.root is only for path_column", pipeline.ErrParamType)
-	case s.batch <= 0:
-		return nil, fmt.Errorf("%w: params.batch_rows must be > 0", pipeline.ErrParamType)
-	case s.maxBytes <= 0:
-		return nil, fmt.Errorf("%w: params.max_bytes must be > 0", pipeline.ErrParamType)
+		return nil, pipeline.ParamErrorf("root", "only for path_column")
 	}
 	var err error
-	if s.pathCol, err = optColumn(in, pathName, arrow.STRING, arrow.LARGE_STRING); err != nil {
-		return nil, err
-	}
-	if s.bytesCol, err = optColumn(in, bytesName, arrow.BINARY, arrow.LARGE_BINARY); err != nil {
-		return nil, err
-	}
-	if s.keyCol, err = optColumn(in, p.String("key_column")); err != nil {
-		return nil, err
-	}
-	if s.rowsCol, err = optColumn(in, p.String("rows_column"), intTypes...); err != nil {
-		return nil, err
-	}
-	if s.colsCol, err = optColumn(in, p.String("columns_column"), intTypes...); err != nil {
-		return nil, err
+	for _, c := range []struct {
+		key string
+		dst *int
+		ids []arrow.Type
+	}{
+		{"path_column", &s.pathCol, []arrow.Type{arrow.STRING, arrow.LARGE_STRING}},
+		{"bytes_column", &s.bytesCol, []arrow.Type{arrow.BINARY, arrow.LARGE_BINARY}},
+		{"key_column", &s.keyCol, nil},
+		{"rows_column", &s.rowsCol, intTypes},
+		{"columns_column", &s.colsCol, intTypes},
+	} {
+		if *c.dst, err = optColumn(in, p.String(c.key), c.ids...); err != nil {
+			return nil, pipeline.AtParam(c.key, err)
+		}
 	}
 	fit, err := imaging.ParseFit(p.String("fit"))
 	if err != nil {
-		return nil, fmt.Errorf("%w: params.fit: %v", pipeline.ErrParamType, err)
+		return nil, pipeline.ParamErrorf("fit", "%v", err)
 	}
-	var elem arrow.DataType
-	switch p.String("dtype") {
-	case "uint8":
-		elem = arrow.PrimitiveTypes.Uint8
-	case "float32":
+	elem := arrow.DataType(arrow.PrimitiveTypes.Uint8)
+	if p.String("dtype") == "float32" {
 		elem, s.float = arrow.PrimitiveTypes.Float32, true
-	default:
-		return nil, fmt.Errorf("%w: params.dtype %q: want uint8 or float32", pipeline.ErrParamType, p.String("dtype"))
 	}
 	if p.Float("std") == 0 {
-		return nil, fmt.Errorf("%w: params.std must not be 0", pipeline.ErrParamType)
-	}
-	if s.size < 1 || s.size > 8192 {
-		return nil, fmt.Errorf("%w: params.size %d not in 1..8192", pipeline.ErrParamType, s.size)
-	}
-	if p.Int("max_pixels") <= 0 {
-		return nil, fmt.Errorf("%w: params.max_pixels must be > 0", pipeline.ErrParamType)
+		return nil, pipeline.ParamErrorf("std", "must not be 0")
 	}
 	s.dec, err = imaging.NewDecoder(imaging.Options{Size: s.size, Fit: fit, MaxPixels: int64(p.Int("max_pixels")),
 		Mean: float32(p.Float("mean")), Std: float32(p.Float("std"))})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", pipeline.ErrParamType, err)
+		return nil, pipeline.ParamErrorf("size", "%v", err)
 	}
 	for _, name := range []string{ImageColumn, OrigWidthColumn, OrigHeightColumn} {
 		if len(in.FieldIndices(name)) > 0 {

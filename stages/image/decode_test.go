@@ -104,7 +104,7 @@ func registryWith(t testing.TB, recs []record, batchRows int,
 	if err := imgstage.Register(r, imgstage.Deps{Open: open}); err != nil {
 		t.Fatal(err)
 	}
-	r.MustRegister(pipeline.Definition{Kind: "test.images", Role: pipeline.RoleSource,
+	r.MustRegister(pipeline.Definition{Kind: "test.images", Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &source{recs: recs, batchRows: batchRows, alloc: b.Alloc}, nil
 		}})

@@ -42,18 +42,11 @@ func newSections(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 	in := b.Inputs[0]
 	col, err := schemas.Column(in, b.Params.String("column"), arrow.STRING)
 	if err != nil {
-		return nil, err
+		return nil, pipeline.AtParam("column", err)
 	}
-	alts, err := b.Params.Strings("select")
+	sel, err := cxr.ParseSelector(b.Params.Strings("select"))
 	if err != nil {
-		return nil, err
-	}
-	if len(alts) == 0 {
-		return nil, fmt.Errorf("%w: params.select is empty", pipeline.ErrParamType)
-	}
-	sel, err := cxr.ParseSelector(alts)
-	if err != nil {
-		return nil, fmt.Errorf("%w: params.select: %v", pipeline.ErrParamType, err)
+		return nil, pipeline.ParamErrorf("select", "%v", err)
 	}
 	for _, name := range []string{schemas.ReportTextColumn, schemas.ReportSectionsColumn} {
 		if len(in.FieldIndices(name)) > 0 {

@@ -83,7 +83,7 @@ func TestSectionsKeys(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := registry(t)
-			reg.MustRegister(pipeline.Definition{Kind: "test.keys", Role: pipeline.RoleSource,
+			reg.MustRegister(pipeline.Definition{Kind: "test.keys", Doc: "test kind", Role: pipeline.RoleSource,
 				New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 					return &keys{keys: tc.keys, alloc: b.Alloc}, nil
 				}})

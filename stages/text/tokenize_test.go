@@ -75,7 +75,7 @@ func run(t *testing.T, texts []*string, params map[string]any) (*pt.Result, erro
 	if err := text.Register(r); err != nil {
 		t.Fatal(err)
 	}
-	r.MustRegister(pipeline.Definition{Kind: "docs", Role: pipeline.RoleSource,
+	r.MustRegister(pipeline.Definition{Kind: "docs", Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &docs{texts: texts, alloc: b.Alloc}, nil
 		}})

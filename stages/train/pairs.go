@@ -43,9 +43,9 @@ func fslFloat32(s *arrow.Schema, name string, elem arrow.DataType) (int, int, er
 }
 
 // checkPairs validates the pairs schema at build time.
-func checkPairs(stage string, s *arrow.Schema, n need) (pairsCols, error) {
+func checkPairs(s *arrow.Schema, n need) (pairsCols, error) {
 	c := pairsCols{emb: -1, labels: -1, mask: -1, study: -1, dicom: -1}
-	wrap := func(err error) error { return fmt.Errorf("stage %q: pairs input: %w", stage, err) }
+	wrap := func(err error) error { return fmt.Errorf("pairs input: %w", err) }
 	var px int
 	var err error
 	if c.image, px, err = fslFloat32(s, ImageColumn, arrow.PrimitiveTypes.Float32); err != nil {
@@ -89,14 +89,14 @@ func checkPairs(stage string, s *arrow.Schema, n need) (pairsCols, error) {
 // readPairs materializes, in one pass over ds, the rows whose split is in
 // each of groups: one Data per group (a row joins every group naming its
 // split).
-func readPairs(ctx context.Context, stage string, ds pipeline.Dataset, c pairsCols, groups ...[]string) ([]*train.Data, error) {
+func readPairs(ctx context.Context, ds pipeline.Dataset, c pairsCols, groups ...[]string) ([]*train.Data, error) {
 	out := make([]*train.Data, len(groups))
 	for g := range out {
 		out[g] = &train.Data{Side: c.side, EmbedDim: c.embDim, NumLabels: c.numLabels}
 	}
 	for b, err := range ds.Batches(ctx) {
 		if err != nil {
-			return nil, fmt.Errorf("stage %q: read pairs: %w", stage, err)
+			return nil, fmt.Errorf("read pairs: %w", err)
 		}
 		split := b.Column(c.split).(*array.String)
 		for i := range int(b.NumRows()) {
@@ -108,7 +108,7 @@ func readPairs(ctx context.Context, stage string, ds pipeline.Dataset, c pairsCo
 					continue
 				}
 				if err := appendPair(out[g], b, i, c); err != nil {
-					return nil, fmt.Errorf("stage %q: row %d: %w", stage, i, err)
+					return nil, fmt.Errorf("row %d: %w", i, err)
 				}
 			}
 		}
@@ -158,19 +158,19 @@ func appendPair(d *train.Data, b arrow.RecordBatch, i int, c pairsCols) error {
 }
 
 // readModel reads a model table input.
-func readModel(ctx context.Context, stage string, ds pipeline.Dataset) (*nn.Model, error) {
+func readModel(ctx context.Context, ds pipeline.Dataset) (*nn.Model, error) {
 	r := train.NewModelReader()
 	for b, err := range ds.Batches(ctx) {
 		if err != nil {
-			return nil, fmt.Errorf("stage %q: read checkpoint: %w", stage, err)
+			return nil, fmt.Errorf("read checkpoint: %w", err)
 		}
 		if err := r.Add(b); err != nil {
-			return nil, fmt.Errorf("stage %q: checkpoint input: %w", stage, err)
+			return nil, fmt.Errorf("checkpoint input: %w", err)
 		}
 	}
 	m, err := r.Model()
 	if err != nil {
-		return nil, fmt.Errorf("stage %q: checkpoint input: %w", stage, err)
+		return nil, fmt.Errorf("checkpoint input: %w", err)
 	}
 	return m, nil
 }

@@ -42,7 +42,7 @@ func pairsSchema(withEmb bool) *arrow.Schema {
 // a bright block of the image, the embedding's prototype and label bits),
 // 2 in 10 rows in split "test", 1 in 10 in "validate", in batches of 16.
 func registerPairs(r *pipeline.Registry, n int, withEmb bool) {
-	r.MustRegister(pipeline.Definition{Kind: "test.pairs", Role: pipeline.RoleSource,
+	r.MustRegister(pipeline.Definition{Kind: "test.pairs", Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &pairsSrc{n: n, schema: pairsSchema(withEmb), alloc: b.Alloc}, nil
 		}})
