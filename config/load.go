@@ -51,6 +51,8 @@ type rawStage struct {
 	hasInputs   bool
 	inputsLine  int
 	params      map[string]any
+	paramLines  map[string]int  // param name -> line of its key
+	redact      map[string]bool // params whose value used ${VAR}
 	workers     *int
 	buffer      *int
 	materialize *bool
@@ -712,6 +714,7 @@ func (d *decoder) stages(v *rawVariant, n *yaml.Node, l loc) {
 			case "params":
 				if m := d.mapping(p.v, kl, "parameter name to value"); m != nil {
 					s.params, _ = d.value(m, kl).(map[string]any)
+					s.paramLines, s.redact = d.paramOrigins(m)
 				} else {
 					s.params = map[string]any{}
 				}
@@ -741,6 +744,44 @@ func (d *decoder) stages(v *rawVariant, n *yaml.Node, l loc) {
 		seen[s.name] = sn.Line
 		v.stages = append(v.stages, s)
 	}
+}
+
+// paramOrigins returns the line of each param key of the params mapping m
+// and the params whose value (or any part of it) came from ${VAR}
+// interpolation, which errors must not echo. Keys brought in by a merge
+// key (<<) have no line of their own: errors use the stage's.
+func (d *decoder) paramOrigins(m *yaml.Node) (map[string]int, map[string]bool) {
+	lines, redact := map[string]int{}, map[string]bool{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Value == "<<" {
+			continue
+		}
+		lines[k.Value] = k.Line
+		if d.interpolated(v, 0) {
+			redact[k.Value] = true
+		}
+	}
+	return lines, redact
+}
+
+// interpolated reports whether n or a node below it had ${VAR} expanded.
+func (d *decoder) interpolated(n *yaml.Node, depth int) bool {
+	if n == nil || depth > 64 {
+		return false
+	}
+	if _, ok := d.raw[n]; ok {
+		return true
+	}
+	if n.Kind == yaml.AliasNode {
+		return d.interpolated(n.Alias, depth+1)
+	}
+	for _, c := range n.Content {
+		if d.interpolated(c, depth+1) {
+			return true
+		}
+	}
+	return false
 }
 
 // inputs accepts a list of stage names, or a single name as a one-element

@@ -195,6 +195,15 @@ func (o Override) apply(spec *pipeline.Spec, el *errList) {
 		}
 		m = nm
 	}
+	// The param no longer comes from the file's line; a value from the
+	// environment (MEDFLOW_SET) is not echoed in errors.
+	delete(st.ParamLines, o.Path[0])
+	if o.Source == EnvSet {
+		if st.Redact == nil {
+			st.Redact = map[string]bool{}
+		}
+		st.Redact[o.Path[0]] = true
+	}
 	last := o.Path[len(o.Path)-1]
 	if o.Value == nil {
 		delete(m, last)

@@ -148,7 +148,7 @@ func (iv *interval) contains(x float64) bool {
 
 // String renders the interval for people: ">= 1", "> 0", "in [0, 1)".
 func (iv *interval) String() string {
-	num := func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+	num := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 	switch {
 	case iv.hasLo && iv.hasHi:
 		l, r := "[", "]"
@@ -267,6 +267,10 @@ func (p *Param) accept(v any) (any, error) {
 		items := cv.([]any)
 		out := make([]any, len(items))
 		for i, it := range items {
+			if _, isStr := it.(string); p.Elem == String && !isStr {
+				// a list of names: 3 is more likely a mistake than "3"
+				return nil, fmt.Errorf("%w: item %d: want string, got %s", ErrParamType, i, describe(it))
+			}
 			if p.Elem != 0 {
 				if it, err = coerce(p.Elem, it); err != nil {
 					return nil, fmt.Errorf("%w: item %d: %v", ErrParamType, i, err)

@@ -100,6 +100,9 @@ func (r *Registry) Plan(spec Spec, opts PlanOptions) (*Plan, error) {
 		for _, s := range spec.Stages {
 			if s.Name == stage {
 				line = s.Line
+				if key == "inputs" && s.InputsLine > 0 {
+					line = s.InputsLine
+				}
 				if l := s.ParamLines[strings.TrimPrefix(key, "params.")]; l > 0 && strings.HasPrefix(key, "params.") {
 					line = l
 				}
@@ -187,7 +190,7 @@ func (r *Registry) Plan(spec Spec, opts PlanOptions) (*Plan, error) {
 		}
 		params := n.Params
 		var ins []*arrow.Schema
-		ok := n.paramsOK
+		ok := n.paramsOK && len(n.Inputs) == len(n.Spec.Inputs) // a missing input is reported
 		for _, up := range n.Inputs {
 			if !built[up] {
 				ok = false

@@ -36,6 +36,8 @@ type StageSpec struct {
 	Materialize bool
 	// Line is the line of the stage in File, 0 if unknown.
 	Line int
+	// InputsLine is the line of the stage's inputs key, 0 if unknown.
+	InputsLine int
 	// ParamLines maps a param name to its line in File (absent: unknown,
 	// e.g. set by --set); plan errors about the param point there.
 	ParamLines map[string]int

@@ -129,19 +129,45 @@ variants:
     stages:
       - {name: g, kind: gen.rows, params: {rows: 1}}
       - {name: s, kind: col.scale, inputs: [gg], params: {column: value}}
+  bad3:
+    stages:
+      - name: g
+        kind: gen.rows
+        params:
+          rows: 1
+          groups: 0
+      - name: rescale
+        kind: col.scale
+        inputs: [g]
+        params:
+          column: value
+          factor: ${MEDFLOW_TEST_FACTOR}
+      - {name: out, kind: discard, inputs: [rescal]}
+      - {name: tok, kind: text.tokenize, inputs: [g], params: {model: m, truncation: middle, bos: maybe}}
 `)
+	t.Setenv("MEDFLOW_TEST_FACTOR", "s3cr3t-value")
 	code, _, errs := medflow(t, "validate", "--config", cfg)
 	if code != 1 {
 		t.Fatalf("exit %d", code)
 	}
+	// Every error of every variant, each at its file:line: the param's line
+	// for a param, the inputs line for an input, the stage's otherwise.
 	for _, want := range []string{
-		`variant "bad1": stage "g": key "kind": unknown stage kind "gen.rowz" (did you mean "gen.rows"?)`,
-		`pipelines.yaml:13: variant "bad2": stage "s": key "inputs": unknown stage "gg" (did you mean "g"?)`,
-		"2 of 3 variants invalid",
+		`pipelines.yaml:9: variant "bad1": stage "g": key "kind": unknown stage kind "gen.rowz" (did you mean "gen.rows"?)`,
+		`pipelines.yaml:13: variant "bad2": stage "s": key "inputs": missing input "gg" (did you mean "g"?)`,
+		`pipelines.yaml:20: variant "bad3": stage "g": key "params.groups": invalid param value: 0: must be in [1, 1000000]`,
+		`pipelines.yaml:26: variant "bad3": stage "rescale": key "params.factor": wrong param type (value from an environment variable, not shown)`,
+		`pipelines.yaml:27: variant "bad3": stage "out": key "inputs": missing input "rescal" (did you mean "rescale"?)`,
+		`pipelines.yaml:28: variant "bad3": stage "tok": key "params.truncation": invalid param value: "middle": want right, left or fail`,
+		`pipelines.yaml:28: variant "bad3": stage "tok": key "params.bos": wrong param type: want boolean, got string "maybe"`,
+		"3 of 4 variants invalid",
 	} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, errs)
 		}
+	}
+	if strings.Contains(errs, "s3cr3t") {
+		t.Errorf("validate echoes an interpolated value:\n%s", errs)
 	}
 }
 

@@ -235,9 +235,9 @@ func TestPlanErrors(t *testing.T) {
 		want   error
 	}{
 		{"threshold out of range", []pipeline.StageSpec{st("pred", "test.predictions", nil, nil),
-			st("l", KindLabels, []string{"pred"}, map[string]any{"threshold": 2.0})}, pipeline.ErrParamType},
+			st("l", KindLabels, []string{"pred"}, map[string]any{"threshold": 2.0})}, pipeline.ErrParamValue},
 		{"negative bootstrap", []pipeline.StageSpec{st("pred", "test.predictions", nil, nil),
-			st("s", KindSummary, []string{"pred"}, map[string]any{"bootstrap": -1})}, pipeline.ErrParamType},
+			st("s", KindSummary, []string{"pred"}, map[string]any{"bootstrap": -1})}, pipeline.ErrParamValue},
 		{"not predictions", []pipeline.StageSpec{st("pred", "test.predictions", nil, nil),
 			st("l", KindLabels, []string{"pred"}, nil), st("l2", KindLabels, []string{"l"}, nil)}, pipeline.ErrSchemaMismatch},
 		{"compare needs summaries", []pipeline.StageSpec{st("pred", "test.predictions", nil, nil),

@@ -107,10 +107,10 @@ func TestReadErrors(t *testing.T) {
 		want   string
 	}{
 		{map[string]any{"uri": dir, "columns": demoColumns}, `no files matching "*.csv"`},
-		{map[string]any{"uri": dir, "columns": demoColumns, "format": "xls"}, `params.format "xls"`},
+		{map[string]any{"uri": dir, "columns": demoColumns, "format": "xls"}, `key "params.format": invalid param value: "xls": want csv, parquet or arrow`},
 		{map[string]any{"uri": dir, "columns": []any{"id:int65"}}, `unknown type "int65"`},
-		{map[string]any{"uri": dir, "columns": demoColumns, "on_error": "ignore"}, `params.on_error "ignore"`},
-		{map[string]any{"uri": dir, "columns": demoColumns, "pattern": "[x"}, `params.pattern "[x"`},
+		{map[string]any{"uri": dir, "columns": demoColumns, "on_error": "ignore"}, `key "params.on_error": invalid param value: "ignore": want fail or quarantine`},
+		{map[string]any{"uri": dir, "columns": demoColumns, "pattern": "[x"}, `key "params.pattern": invalid param value: "[x": syntax error`},
 	} {
 		_, err := pt.Run(t, registry(t), pipeline.PlanOptions{},
 			pt.Stage("r", "files.read", nil, tc.params), pt.Stage("out", "test.collect", []string{"r"}, nil))

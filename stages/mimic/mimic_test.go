@@ -358,12 +358,12 @@ func TestIndexErrors(t *testing.T) {
 		want   string
 	}{
 		{name: "no root", params: map[string]any{}, plan: true, want: "missing required param"},
-		{name: "bad split", params: map[string]any{"root": dir, "splits": []any{"dev"}}, plan: true, want: `unknown split "dev"`},
-		{name: "empty views", params: map[string]any{"root": dir, "views": []any{}}, plan: true, want: "params.views is empty"},
-		{name: "view not a string", params: map[string]any{"root": dir, "views": []any{1}}, plan: true, want: "want a list of strings"},
+		{name: "bad split", params: map[string]any{"root": dir, "splits": []any{"dev"}}, plan: true, want: `key "params.splits": item 0: invalid param value: "dev": want train, validate or test`},
+		{name: "empty views", params: map[string]any{"root": dir, "views": []any{}}, plan: true, want: `key "params.views": invalid param value: empty list`},
+		{name: "view not a string", params: map[string]any{"root": dir, "views": []any{1}}, plan: true, want: `key "params.views": wrong param type: item 0: want string, got integer 1`},
 		{name: "bad uncertain", params: map[string]any{"root": dir, "uncertain": "maybe"}, plan: true, want: "unknown label treatment"},
 		{name: "bad uncertain label", params: map[string]any{"root": dir, "uncertain": map[string]any{"Edemaa": "ones"}}, plan: true, want: `unknown label "Edemaa"`},
-		{name: "blank ones", params: map[string]any{"root": dir, "blank": "ones"}, plan: true, want: "not allowed"},
+		{name: "blank ones", params: map[string]any{"root": dir, "blank": "ones"}, plan: true, want: `key "params.blank": invalid param value: "ones": want zeros or ignore`},
 		{name: "bad labeler", params: map[string]any{"root": dir, "labeler": "chexbert"}, plan: true, want: "want chexpert or negbio"},
 		{name: "bad batch", params: map[string]any{"root": dir, "batch_rows": 0}, plan: true, want: "batch_rows"},
 		{name: "no tables", params: map[string]any{"root": t.TempDir()}, want: "neither mimic-cxr-2.0.0-metadata.csv.gz nor mimic-cxr-2.0.0-metadata.csv"},
@@ -484,7 +484,7 @@ func TestSectionsSelect(t *testing.T) {
 		want   string
 	}{
 		{map[string]any{"root": dir, "select": []any{"findings+"}}, "not a section name"},
-		{map[string]any{"root": dir, "select": []any{}}, "params.select is empty"},
+		{map[string]any{"root": dir, "select": []any{}}, `key "params.select": invalid param value: empty list`},
 		{map[string]any{"root": dir, "column": "dicom"}, `missing column "dicom"`},
 		{map[string]any{"root": dir, "column": "rows"}, `column "rows" is int32`},
 	} {

@@ -165,7 +165,7 @@ func TestTokenizeErrors(t *testing.T) {
 	}{
 		{map[string]any{"model": "/nonexistent/tokenizer.model"}, `stage "tok": batch at record 0: params.model: tokenizer: open /nonexistent/tokenizer.model`},
 		{map[string]any{"model": "x", "column": "body"}, `missing column "body"`},
-		{map[string]any{"model": "x", "truncation": "middle"}, `params.truncation "middle"`},
+		{map[string]any{"model": "x", "truncation": "middle"}, `key "params.truncation": invalid param value: "middle": want right, left or fail`},
 		{map[string]any{"model": "x", "max_tokens": 1, "eos": true}, "leaves no room"},
 		{map[string]any{"model": "x", "output": "text"}, `already has a column "text"`},
 	} {

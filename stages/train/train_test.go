@@ -220,8 +220,11 @@ func TestBuildErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err %v, want one naming %s", err, c.want)
 			}
-			if !errors.Is(err, schemas.ErrMismatch) && !errors.Is(err, pipeline.ErrParamType) {
-				t.Fatalf("err %v wraps neither ErrMismatch nor ErrParamType", err)
+			if !errors.Is(err, schemas.ErrMismatch) && !errors.Is(err, pipeline.ErrParamValue) {
+				t.Fatalf("err %v wraps neither ErrMismatch nor ErrParamValue", err)
+			}
+			if n := strings.Count(err.Error(), `stage "`); n != 1 {
+				t.Fatalf("err %v names the stage %d times, want once", err, n)
 			}
 		})
 	}
