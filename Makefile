@@ -21,7 +21,7 @@ include mk/imaging.mk
 include mk/onnx.mk
 include mk/onnxruntime.mk
 
-.PHONY: all deps go-deps build demo test lint race fuzz bench clean
+.PHONY: all deps go-deps build demo test lint race fuzz bench clean docs
 
 all: build
 
@@ -57,6 +57,13 @@ $(DEMO_LLAMA): | build
 
 demo: build $(TOKENIZER_MODEL) $(ORT_LIB) $(DEMO_MIMIC)/mimic-cxr-2.0.0-split.csv.gz $(DEMO_LLAMA)
 	bin/medflow run demo
+
+# Generated references (TestGeneratedDocsUpToDate fails when they are stale):
+# every stage kind with its params, and a JSON Schema of pipelines.yaml for
+# editors (the yaml-language-server line at the top of pipelines.yaml).
+docs: build
+	bin/medflow kinds --format markdown > stages/KINDS.md
+	bin/medflow kinds --format json-schema > pipelines.schema.json
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

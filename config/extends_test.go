@@ -53,10 +53,10 @@ func TestExtends(t *testing.T) {
 	clearEnv(t)
 	f := mustParse(t, chain)
 	read := pipeline.StageSpec{Name: "read", Kind: "csv.read", Line: 6,
-		Params: map[string]any{"uri": "./in", "opts": map[string]any{"sep": ",", "header": true, "cols": []any{"a", "b"}}, "drop": "me"},
+		Params:     map[string]any{"uri": "./in", "opts": map[string]any{"sep": ",", "header": true, "cols": []any{"a", "b"}}, "drop": "me"},
 		ParamLines: map[string]int{"uri": 9, "opts": 10, "drop": 11}}
 	readMid := pipeline.StageSpec{Name: "read", Kind: "csv.read", Line: 20,
-		Params: map[string]any{"uri": "./big", "opts": map[string]any{"sep": ",", "header": false, "cols": []any{"c"}}},
+		Params:     map[string]any{"uri": "./big", "opts": map[string]any{"sep": ",", "header": false, "cols": []any{"c"}}},
 		ParamLines: map[string]int{"uri": 22, "opts": 23}}
 	scale := pipeline.StageSpec{Name: "scale", Kind: "col.scale", Inputs: []string{"read"}, Workers: 2, Line: 12,
 		Params: map[string]any{"column": "value", "factor": 2.5}, ParamLines: map[string]int{"column": 16, "factor": 16}}

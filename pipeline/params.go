@@ -94,17 +94,18 @@ type Param struct {
 	// Example is shown in the generated reference (optional).
 	Example any
 
-	rng *interval // parsed Range, set by check
+	rng *Interval // parsed Range, set by check
 }
 
-// interval is a parsed Param.Range.
-type interval struct {
-	lo, hi         float64
-	hasLo, hasHi   bool
-	openLo, openHi bool
+// Interval is a parsed Param.Range: Lo and Hi bound the values when
+// HasLo and HasHi; an Open bound is excluded.
+type Interval struct {
+	Lo, Hi         float64
+	HasLo, HasHi   bool
+	OpenLo, OpenHi bool
 }
 
-func parseInterval(s string) (*interval, error) {
+func parseInterval(s string) (*Interval, error) {
 	s = strings.TrimSpace(s)
 	if len(s) < 3 || !strings.ContainsAny(s[:1], "[(") || !strings.ContainsAny(s[len(s)-1:], "])") {
 		return nil, fmt.Errorf("range %q: want an interval such as \"[1,)\" or \"(0,1]\"", s)
@@ -113,60 +114,60 @@ func parseInterval(s string) (*interval, error) {
 	if !ok {
 		return nil, fmt.Errorf("range %q: want two bounds separated by a comma", s)
 	}
-	iv := &interval{openLo: s[0] == '(', openHi: s[len(s)-1] == ')'}
+	iv := &Interval{OpenLo: s[0] == '(', OpenHi: s[len(s)-1] == ')'}
 	var err error
 	if lo = strings.TrimSpace(lo); lo != "" {
-		if iv.lo, err = strconv.ParseFloat(lo, 64); err != nil {
+		if iv.Lo, err = strconv.ParseFloat(lo, 64); err != nil {
 			return nil, fmt.Errorf("range %q: lower bound: %w", s, err)
 		}
-		iv.hasLo = true
+		iv.HasLo = true
 	}
 	if hi = strings.TrimSpace(hi); hi != "" {
-		if iv.hi, err = strconv.ParseFloat(hi, 64); err != nil {
+		if iv.Hi, err = strconv.ParseFloat(hi, 64); err != nil {
 			return nil, fmt.Errorf("range %q: upper bound: %w", s, err)
 		}
-		iv.hasHi = true
+		iv.HasHi = true
 	}
-	if !iv.hasLo && !iv.hasHi {
+	if !iv.HasLo && !iv.HasHi {
 		return nil, fmt.Errorf("range %q: no bound", s)
 	}
-	if iv.hasLo && iv.hasHi && iv.lo > iv.hi {
+	if iv.HasLo && iv.HasHi && iv.Lo > iv.Hi {
 		return nil, fmt.Errorf("range %q: empty", s)
 	}
 	return iv, nil
 }
 
-func (iv *interval) contains(x float64) bool {
+func (iv *Interval) contains(x float64) bool {
 	switch {
-	case iv.hasLo && (x < iv.lo || iv.openLo && x == iv.lo):
+	case iv.HasLo && (x < iv.Lo || iv.OpenLo && x == iv.Lo):
 		return false
-	case iv.hasHi && (x > iv.hi || iv.openHi && x == iv.hi):
+	case iv.HasHi && (x > iv.Hi || iv.OpenHi && x == iv.Hi):
 		return false
 	}
 	return !math.IsNaN(x)
 }
 
 // String renders the interval for people: ">= 1", "> 0", "in [0, 1)".
-func (iv *interval) String() string {
+func (iv *Interval) String() string {
 	num := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 	switch {
-	case iv.hasLo && iv.hasHi:
+	case iv.HasLo && iv.HasHi:
 		l, r := "[", "]"
-		if iv.openLo {
+		if iv.OpenLo {
 			l = "("
 		}
-		if iv.openHi {
+		if iv.OpenHi {
 			r = ")"
 		}
-		return fmt.Sprintf("in %s%s, %s%s", l, num(iv.lo), num(iv.hi), r)
-	case iv.hasLo && iv.openLo:
-		return "> " + num(iv.lo)
-	case iv.hasLo:
-		return ">= " + num(iv.lo)
-	case iv.openHi:
-		return "< " + num(iv.hi)
+		return fmt.Sprintf("in %s%s, %s%s", l, num(iv.Lo), num(iv.Hi), r)
+	case iv.HasLo && iv.OpenLo:
+		return "> " + num(iv.Lo)
+	case iv.HasLo:
+		return ">= " + num(iv.Lo)
+	case iv.OpenHi:
+		return "< " + num(iv.Hi)
 	}
-	return "<= " + num(iv.hi)
+	return "<= " + num(iv.Hi)
 }
 
 // Constraint describes the param's accepted values in words ("" when any
@@ -306,7 +307,7 @@ func (p *Param) acceptScalar(v any) error {
 			return fmt.Errorf("%w: %s: want %s", ErrParamValue, quoteValue(v), p.optionList())
 		}
 	}
-	if iv := p.interval(); iv != nil {
+	if iv := p.Interval(); iv != nil {
 		var x float64
 		switch n := v.(type) {
 		case int:
@@ -321,9 +322,9 @@ func (p *Param) acceptScalar(v any) error {
 	return nil
 }
 
-// interval returns the parsed Range (nil when none or malformed: Register
+// Interval returns the parsed Range (nil when none or malformed: Register
 // refuses a malformed one).
-func (p *Param) interval() *interval {
+func (p *Param) Interval() *Interval {
 	if p.rng == nil && p.Range != "" {
 		iv, _ := parseInterval(p.Range)
 		return iv

@@ -7,8 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"sort"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -24,6 +22,7 @@ import (
 	"github.com/medflow/medflow/internal/progress"
 	"github.com/medflow/medflow/internal/runrecord"
 	"github.com/medflow/medflow/pipeline"
+	"github.com/medflow/medflow/pipeline/specdoc"
 )
 
 func (a *app) runCmd() *cobra.Command {
@@ -353,32 +352,41 @@ func (a *app) listCmd() *cobra.Command {
 }
 
 func (a *app) kindsCmd() *cobra.Command {
-	return &cobra.Command{
+	var format string
+	cmd := &cobra.Command{
 		Use:   "kinds",
 		Short: "List the registered stage kinds and their params",
-		Args:  cobra.NoArgs,
+		Long: `List every stage kind with its params: type, default, accepted values
+and what each does. The same declarations drive plan-time checks.
+
+  --format text         aligned columns (default)
+  --format markdown     the reference in stages/KINDS.md
+  --format json-schema  a JSON Schema of pipelines.yaml for editors`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reg, err := a.registry()
 			if err != nil {
 				return err
 			}
-			for _, d := range reg.Kinds() {
-				fmt.Fprintf(a.stdout, "%s (%s): %s\n", d.Kind, d.Role, d.Doc)
-				params := append([]pipeline.Param(nil), d.Params...)
-				sort.SliceStable(params, func(i, j int) bool { return params[i].Required && !params[j].Required })
-				for _, p := range params {
-					req := ""
-					if p.Required {
-						req = " (required)"
-					} else if p.Default != nil {
-						req = fmt.Sprintf(" (default %v)", p.Default)
-					}
-					fmt.Fprintf(a.stdout, "    %-14s %-8s%s %s\n", p.Name, p.Type, req, strings.TrimSpace(p.Doc))
+			defs := reg.Kinds()
+			switch format {
+			case "text":
+				return specdoc.Text(a.stdout, defs)
+			case "markdown":
+				return specdoc.Markdown(a.stdout, defs)
+			case "json-schema":
+				b, err := specdoc.JSONSchema(defs)
+				if err != nil {
+					return err
 				}
+				_, err = fmt.Fprintf(a.stdout, "%s\n", b)
+				return err
 			}
-			return nil
+			return fmt.Errorf("--format %q: want text, markdown or json-schema", format)
 		},
 	}
+	cmd.Flags().StringVar(&format, "format", "text", "text, markdown or json-schema")
+	return cmd
 }
 
 func versionCmd() *cobra.Command {
