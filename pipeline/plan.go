@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -52,9 +53,14 @@ type Node struct {
 	Buffer      int
 	// Decision is set by Plan.Resolve; Compute otherwise.
 	Decision Decision
-	inputFP  string // a source's input fingerprint, from Resolve
-	paramsOK bool   // Params passed the spec's checks
-	forced   bool   // recomputed on request (Resolve's force)
+	// Changed names the fingerprint parts that differ from the last run
+	// of the stage (see Changes), when the caller looked; WriteText shows
+	// it.
+	Changed []string
+	inputFP  string            // a source's input fingerprint, from Resolve
+	paramsOK bool              // Params passed the spec's checks
+	parts    map[string]string // what Fingerprint hashes, by name
+	forced   bool              // recomputed on request (Resolve's force)
 	// artifacts is the stage's BuildContext.Artifacts, bound by NewRun.
 	artifacts *artifactSlot
 	index     int
@@ -345,17 +351,33 @@ func topoSort(stages []StageSpec, byName map[string]*Node) ([]*Node, []string) {
 	return order, nil
 }
 
-// fingerprint hashes what determines a stage's output. A sharded run sees
-// only part of the input, so the shard is part of it too.
+// fingerprint hashes what determines a stage's output (n.parts, kept for
+// Changes). A sharded run sees only part of the input, so the shard is
+// part of it too.
 func fingerprint(n *Node, codeVersion string, shard Shard) string {
-	h := sha256.New()
-	if !shard.All() {
-		fmt.Fprintf(h, "shard=%d/%d\n", shard.Index, shard.Count)
-	}
+	parts := fileIdentities(n)
 	params, _ := json.Marshal(n.Params.Values()) // map keys are sorted
-	fmt.Fprintf(h, "kind=%s\nversion=%s\ncode=%s\nparams=%s\ninputs=%s\n", n.Def.Kind, n.Def.Version, codeVersion, params, n.inputFP)
-	for _, up := range n.Inputs {
-		fmt.Fprintf(h, "input=%s\n", up.Fingerprint)
+	parts["kind"] = n.Def.Kind + " v" + n.Def.Version
+	parts["code"] = codeVersion
+	parts["params"] = string(params)
+	if !shard.All() {
+		parts["shard"] = fmt.Sprintf("%d/%d", shard.Index, shard.Count)
+	}
+	if n.inputFP != "" {
+		parts["listing"] = n.inputFP
+	}
+	for i, up := range n.Inputs {
+		parts[fmt.Sprintf("input %d", i+1)] = up.Fingerprint
+	}
+	n.parts = parts
+	keys := make([]string, 0, len(parts))
+	for k := range parts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s=%s\n", k, parts[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

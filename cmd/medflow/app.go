@@ -16,6 +16,7 @@ import (
 	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/connectors/s3"
+	"github.com/medflow/medflow/internal/runrecord"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/stages"
 )
@@ -110,8 +111,25 @@ func (a *app) plan(variant string, sets []string, opts pipeline.PlanOptions) (*p
 // earlier run (materialized stages, from <work>/cache; sinks whose output
 // carries their fingerprint) and which are skipped because only reused
 // stages need them.
+// It also says why each stage that ran before is recomputed (the
+// fingerprint parts that changed since its last run record): in plan's
+// CHANGED column, and in the log of a run.
 func (a *app) resolve(ctx context.Context, store objstore.Store, plan *pipeline.Plan, alloc memory.Allocator, force []string) error {
-	return plan.Resolve(ctx, dataset.NewCache(store, CachePrefix, alloc), force)
+	if err := plan.Resolve(ctx, dataset.NewCache(store, CachePrefix, alloc), force); err != nil {
+		return err
+	}
+	records, err := runrecord.List(ctx, store)
+	if err != nil {
+		a.log.Debug("no run records to compare fingerprints with", "err", err)
+		return nil
+	}
+	runrecord.Explain(plan, records)
+	for _, n := range plan.Nodes {
+		if n.Decision == pipeline.Compute && len(n.Changed) > 0 {
+			a.log.Info("stage changed since its last run", "stage", n.Spec.Name, "changed", strings.Join(n.Changed, ","))
+		}
+	}
+	return nil
 }
 
 // workStore opens settings.work: run records, quarantine tables, cache.

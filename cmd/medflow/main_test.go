@@ -188,7 +188,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"plan", "nosuch"}, 1, []string{"nosuch"}},
 		{[]string{"run", "demo", "--shard", "3/2"}, 1, []string{`--shard "3/2": want i/n with 0 <= i < n`}},
 		{[]string{"run", "demo", "--log-format", "yaml"}, 1, []string{"yaml"}},
-		{[]string{"kinds"}, 0, []string{"files.read (source)", "columns", "(required)"}},
+		{[]string{"kinds"}, 0, []string{"files.read (source, no inputs)", "columns", "required"}},
 		{[]string{"version"}, 0, []string{"medflow dev"}},
 		{[]string{"run"}, 1, []string{"run: want one VARIANT, got 0 arguments (see `medflow list`)"}},
 		{[]string{"plan", "a", "b"}, 1, []string{"plan: want one VARIANT, got 2 arguments"}},

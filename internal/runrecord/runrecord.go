@@ -24,6 +24,7 @@ import (
 	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/pipeline"
+	"github.com/zeebo/xxh3"
 )
 
 // Record describes one run.
@@ -57,6 +58,10 @@ type Stage struct {
 	Quarantined int            `json:"quarantined,omitempty"`
 	Seconds     float64        `json:"seconds"`
 	Params      map[string]any `json:"params,omitempty"`
+	// FingerprintParts are digests of what the fingerprint hashes
+	// (pipeline.Node.FingerprintParts), so a later plan can say what
+	// changed; digests, never values (params may hold secrets).
+	FingerprintParts map[string]string `json:"fingerprint_parts,omitempty"`
 	// PeakRSSBytes is the process's peak RSS sampled while the stage ran
 	// (stages overlap: not memory the stage alone held).
 	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
@@ -103,6 +108,39 @@ func redact(params map[string]any) map[string]any {
 	return out
 }
 
+// Digests maps each fingerprint part to a short xxh3 digest of its value.
+func Digests(parts map[string]string) map[string]string {
+	out := make(map[string]string, len(parts))
+	for k, v := range parts {
+		out[k] = fmt.Sprintf("%016x", xxh3.HashString(v))
+	}
+	return out
+}
+
+// Explain sets each node's Changed to the fingerprint parts that differ
+// from the latest of records (oldest first) that ran the same variant and
+// stage with another fingerprint and recorded its parts.
+func Explain(plan *pipeline.Plan, records []Record) {
+	for _, n := range plan.Nodes {
+		now := Digests(n.FingerprintParts())
+	search:
+		for i := len(records) - 1; i >= 0; i-- {
+			if records[i].Variant != plan.Spec.Variant {
+				continue
+			}
+			for _, st := range records[i].Stages {
+				if st.Name != n.Spec.Name {
+					continue
+				}
+				if st.Fingerprint != n.Fingerprint && st.FingerprintParts != nil {
+					n.Changed = pipeline.Changes(st.FingerprintParts, now)
+				}
+				break search
+			}
+		}
+	}
+}
+
 // New builds the record of a finished run.
 func New(id, config, version string, plan *pipeline.Plan, run *pipeline.Run, start, end time.Time, runErr error) Record {
 	r := Record{ID: id, Variant: plan.Spec.Variant, Config: config, Version: version, Start: start, End: end,
@@ -123,7 +161,8 @@ func New(id, config, version string, plan *pipeline.Plan, run *pipeline.Run, sta
 		st := stats[i]
 		r.Stages = append(r.Stages, Stage{Name: n.Spec.Name, Kind: n.Spec.Kind, Inputs: ins, Fingerprint: n.Fingerprint,
 			Decision: n.Decision.String(), State: st.State.String(), RowsIn: st.RowsIn, RowsOut: st.RowsOut,
-			Resumed: st.Resumed, Quarantined: quar[n.Spec.Name], Seconds: st.Elapsed.Seconds(), Params: redact(n.Params.Values())})
+			Resumed: st.Resumed, Quarantined: quar[n.Spec.Name], Seconds: st.Elapsed.Seconds(), Params: redact(n.Params.Values()),
+			FingerprintParts: Digests(n.FingerprintParts())})
 	}
 	return r
 }
