@@ -484,6 +484,9 @@ func TestSectionsSelect(t *testing.T) {
 		want   string
 	}{
 		{map[string]any{"root": dir, "select": []any{"findings+"}}, "not a section name"},
+		// --set 'sections.select=[findings impression]' (issue 17, item 9):
+		// refused at plan time instead of quarantining every report.
+		{map[string]any{"root": dir, "select": []any{"findings impression"}}, `key "params.select": invalid param value: selection "findings impression"`},
 		{map[string]any{"root": dir, "select": []any{}}, `key "params.select": invalid param value: empty list`},
 		{map[string]any{"root": dir, "column": "dicom"}, `missing column "dicom"`},
 		{map[string]any{"root": dir, "column": "rows"}, `column "rows" is int32`},
