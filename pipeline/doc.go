@@ -23,6 +23,19 @@
 // Transforms and sinks with several inputs receive them merged (the
 // schemas must be equal); barriers receive one Dataset per input.
 //
+// # Params
+//
+// A Param declares a param's type, default and Doc (Register refuses one
+// without) and what it accepts: Options (each documented), a numeric
+// Range such as "[1,)", a list's Elem type, NonEmpty, and a Format (a
+// FormatPath file joins the fingerprint by content). Plan checks every
+// declared constraint before it builds a stage, so Definition.New reads
+// checked values; it reports what the spec cannot express (rules across
+// params, input columns) with ParamErrorf or AtParam, and never names the
+// stage itself. Params accessors panic on a name the kind does not
+// declare. Package specdoc renders the same declarations as text,
+// Markdown and a JSON Schema of the pipelines file.
+//
 // # Ownership
 //
 // Edges are bounded channels of arrow.RecordBatch (capacity
@@ -35,8 +48,9 @@
 // # Errors
 //
 // Planning reports every problem at once as *PlanError values naming the
-// variant, stage and key, wrapping sentinels such as ErrUnknownKind,
-// ErrMissingInput, ErrCycle, ErrSchemaMismatch and ErrMissingParam. At run
+// config file and line, variant, stage and key, wrapping sentinels such as
+// ErrUnknownKind, ErrMissingInput, ErrCycle, ErrSchemaMismatch,
+// ErrMissingParam, ErrParamType and ErrParamValue. At run
 // time the first failure cancels the run and is returned as a *StageError
 // ("stage "X": record N: cause"); a stage names the record with
 // RecordError. Panics in stages become errors wrapping ErrPanic.
