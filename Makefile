@@ -21,7 +21,7 @@ include mk/imaging.mk
 include mk/onnx.mk
 include mk/onnxruntime.mk
 
-.PHONY: all deps go-deps build demo test lint race fuzz bench clean docs
+.PHONY: all deps go-deps build demo test lint race fuzz bench clean docs xla
 
 all: build
 
@@ -69,6 +69,15 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# The XLA/PJRT (GPU) build of the trainer: vetted, built and its backend
+# test run by make test so it cannot rot. It trains nowhere here: no PJRT
+# plugin is installed, and medflow never downloads one (GPU host: see
+# bench/gpu).
+xla:
+	$(GO) vet -tags xla ./nn/... ./train/... ./cmd/medflow
+	$(GO) build -tags xla -ldflags "-s -w $(LDFLAGS)" -o bin/medflow-xla ./cmd/medflow
+	$(GO) test -count=1 -tags xla -run 'TestXLA' ./nn
+
 # Tests that need ONNX Runtime fail (not skip) without the library.
 export MEDFLOW_REQUIRE_ORT := 1
 
@@ -76,7 +85,7 @@ export MEDFLOW_REQUIRE_ORT := 1
 race:
 	$(GO) test -race -count=1 ./...
 
-test: deps lint
+test: deps lint xla
 	$(GO) test -count=1 ./...
 	$(MAKE) race
 	$(MAKE) fuzz FUZZTIME=10s
