@@ -102,8 +102,8 @@ func (a *app) execute(store objstore.Store, plan *pipeline.Plan, spillDir string
 	pctx, stopProgress := context.WithCancel(ctx)
 	var wg conc.WaitGroup
 	if showProgress {
-		if isTerminal(a.stderr) {
-			wg.Go(func() { progress.Live(pctx, a.stderr, run.Stats, 200*time.Millisecond) })
+		if a.term != nil {
+			wg.Go(func() { a.term.Run(pctx, run.Stats, 200*time.Millisecond) })
 		} else {
 			wg.Go(func() { progress.Log(pctx, a.log, run.Stats, 10*time.Second) })
 		}
@@ -116,8 +116,7 @@ func (a *app) execute(store objstore.Store, plan *pipeline.Plan, spillDir string
 	wg.Wait()
 	rec, recorded := a.record(context.WithoutCancel(ctx), store, plan, run, start, err, &mem)
 
-	fmt.Fprintln(a.stderr)
-	progress.Table(a.stderr, run.Stats())
+	a.summary(run.Stats())
 	for _, st := range run.Stats() {
 		if st.Resumed > 0 {
 			a.log.Info("resumed", "stage", st.Stage, "input_batches_replayed", st.Resumed)
@@ -132,10 +131,10 @@ func (a *app) execute(store objstore.Store, plan *pipeline.Plan, spillDir string
 		}
 		for i, e := range q {
 			if i == 20 {
-				fmt.Fprintf(a.stderr, "  ... and %d more\n", len(q)-20)
+				a.log.Warn("more records quarantined", "count", len(q)-20)
 				break
 			}
-			fmt.Fprintf(a.stderr, "  quarantined: stage %q: %s: %s\n", e.Stage, e.Key, e.Reason)
+			a.log.Warn("quarantined", "stage", e.Stage, "key", e.Key, "reason", e.Reason)
 		}
 	}
 	if err == nil && recorded {
@@ -241,13 +240,19 @@ func oneVariant(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
+// summary prints the end-of-run table per stage, or with JSON logs one
+// "stage summary" record per stage.
+func (a *app) summary(stats []pipeline.StageStats) {
+	if !a.jsonLogs {
+		fmt.Fprintln(a.stderr)
+		progress.Table(a.stderr, stats)
+		return
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	for _, s := range stats {
+		a.log.Info("stage summary", "stage", s.Stage, "kind", s.Kind, "state", s.State.String(),
+			"rows_in", s.RowsIn, "rows_out", s.RowsOut, "batches_out", s.BatchesOut, "bytes_in", s.BytesIn,
+			"bytes_out", s.BytesOut, "elapsed", s.Elapsed, "work", s.Work(), "blocked", s.Blocked, "idle", s.Idle)
+	}
 }
 
 func (a *app) planCmd() *cobra.Command {

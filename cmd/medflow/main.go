@@ -6,13 +6,16 @@
 //	medflow run VARIANT [--set s.p=v]  run it, with live per-stage progress
 //	medflow kinds                      registered stage kinds and their params
 //	medflow version
+//
+// and more: `medflow help` lists every command. Exit status: 0 success, 1
+// failure, 2 a command-line mistake.
 package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // version is set with -ldflags "-X main.version=..." by the Makefile.
@@ -26,14 +29,19 @@ func main() {
 var errSilent = errors.New("failed")
 
 func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
+	root, a := newRoot(stdout, stderr)
 	root.SetIn(stdin)
 	root.SetArgs(args)
-	if err := root.Execute(); err != nil {
-		if !errors.Is(err, errSilent) {
-			fmt.Fprintln(stderr, "medflow:", err)
-		}
-		return 1
+	err := root.Execute()
+	if err == nil {
+		return 0
 	}
-	return 0
+	if !errors.Is(err, errSilent) {
+		a.fail(err)
+	}
+	var usage usageError
+	if errors.As(err, &usage) || strings.HasPrefix(err.Error(), "unknown command") {
+		return 2
+	}
+	return 1
 }
