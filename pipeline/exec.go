@@ -394,6 +394,7 @@ func (s *stageRun) recv(ctx context.Context, i int) (b arrow.RecordBatch, base i
 	rows := b.NumRows()
 	s.st.rowsIn.Add(rows)
 	s.st.batchesIn.Add(1)
+	s.st.bytesIn.Add(BatchBytes(b))
 	return b, s.offset.Add(rows) - rows, true, nil
 }
 

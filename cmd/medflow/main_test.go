@@ -190,8 +190,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"run", "demo", "--log-format", "yaml"}, 1, []string{"yaml"}},
 		{[]string{"kinds"}, 0, []string{"files.read (source, no inputs)", "columns", "required"}},
 		{[]string{"version"}, 0, []string{"medflow dev"}},
-		{[]string{"run"}, 1, []string{"run: want one VARIANT, got 0 arguments (see `medflow list`)"}},
-		{[]string{"plan", "a", "b"}, 1, []string{"plan: want one VARIANT, got 2 arguments"}},
+		{[]string{"run"}, 2, []string{"run: want one VARIANT, got 0 arguments (see `medflow list`)"}},
+		{[]string{"plan", "a", "b"}, 2, []string{"plan: want one VARIANT, got 2 arguments"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out, errs := medflow(t, append(tc.args, "--config", cfg)...)
@@ -400,7 +400,7 @@ variants:
 	// A bad label row is quarantined itself, and so is its study's frontal
 	// image, which is left without labels.
 	want := planted + strings.Count(stdout, "bad-label-row: ")
-	if got := strings.Count(errs, "quarantined: stage "); got != want {
+	if got := strings.Count(errs, "msg=quarantined stage="); got != want {
 		t.Errorf("%d records quarantined, want %d for the %d planted faults:\n%s\n%s", got, want, planted, stdout, errs)
 	}
 	store, err := local.New(dir)
