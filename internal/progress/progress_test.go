@@ -105,7 +105,7 @@ func TestTerminalKeepsEveryLogLine(t *testing.T) {
 
 func TestScreen(t *testing.T) {
 	for in, want := range map[string]string{
-		"a\nb\n":                   "a\nb\n",
+		"a\nb\n":                    "a\nb\n",
 		"a\nb\n\x1b[2Ac\n":          "c\nb\n",
 		"a\nb\nc\n\x1b[2A\x1b[Jd\n": "a\nd\n",
 		"abc\n\x1b[1A\x1b[2Kx\n":    "x\n",
