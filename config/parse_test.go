@@ -240,7 +240,7 @@ func TestLoad(t *testing.T) {
 		Stages: []pipeline.StageSpec{
 			{Name: "read", Kind: "csv.read", Params: map[string]any{"uri": "./data/demo/in", "batch_rows": 65536}, Line: 6,
 				ParamLines: map[string]int{"uri": 8, "batch_rows": 8}},
-			{Name: "scale", Kind: "col.scale", Inputs: []string{"read"}, Workers: 2, Buffer: 4,
+			{Name: "scale", Kind: "col.scale", Inputs: []string{"read"}, Workers: 2, Buffer: 4, InputsLine: 11,
 				Params: map[string]any{"column": "value", "factor": 2.5}, Line: 9,
 				ParamLines: map[string]int{"column": 14, "factor": 14}},
 		},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,6 +141,9 @@ func (d *decoder) settings(f *File, m *yaml.Node, l loc, prefix string) map[stri
 				d.el.add(p.v.Line, kl, ErrInvalid, "want one of %s, got %s", strings.Join(def.oneOf, ", "), d.describe(p.v))
 				continue
 			}
+			if _, interpolated := d.raw[deref(p.v)]; full == "work" && !interpolated {
+				s = RelativeTo(f.name, s)
+			}
 			out[p.key] = s
 		case slices.Contains(known, p.key):
 			if sub := d.mapping(p.v, kl, "settings section"); sub != nil {
@@ -150,6 +154,18 @@ func (d *decoder) settings(f *File, m *yaml.Node, l loc, prefix string) map[stri
 		}
 	}
 	return out
+}
+
+// RelativeTo resolves a relative local path written in the config file at
+// configPath against the file's folder, so a run gives the same result
+// from any working directory. URIs (s3://...), absolute paths and paths in
+// a file of the current folder are returned as they are.
+func RelativeTo(configPath, p string) string {
+	dir := filepath.Dir(configPath)
+	if p == "" || dir == "." || strings.Contains(p, "://") || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
 }
 
 // Settings resolves the global settings with precedence

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -545,6 +546,37 @@ func describe(v any) string {
 		s = s[:37] + "..."
 	}
 	return kind + " " + s
+}
+
+// rebase resolves relative local paths in params declared with a Format
+// against dir (not those in skip) and returns the values as they were.
+func (p Params) rebase(dir string, skip map[string]bool) map[string]any {
+	orig := make(map[string]any, len(p.values))
+	for k, v := range p.values {
+		orig[k] = v
+	}
+	local := func(s string) bool { return s != "" && !strings.Contains(s, "://") && !filepath.IsAbs(s) }
+	for name, d := range p.decls {
+		if d.Format == FormatNone || skip[name] {
+			continue
+		}
+		switch v := p.values[name].(type) {
+		case string:
+			if local(v) {
+				p.values[name] = filepath.Join(dir, v)
+			}
+		case []any:
+			out := make([]any, len(v))
+			for i, it := range v {
+				if s, ok := it.(string); ok && local(s) {
+					it = filepath.Join(dir, s)
+				}
+				out[i] = it
+			}
+			p.values[name] = out
+		}
+	}
+	return orig
 }
 
 // Has reports whether the param is set (explicitly or by default).

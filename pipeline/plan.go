@@ -32,6 +32,11 @@ type PlanOptions struct {
 	// MaxQuarantined is the error budget: the run fails once more records
 	// than this are quarantined. 0 means no budget; < 0 means none allowed.
 	MaxQuarantined int
+	// BaseDir, when set, is the folder relative local paths in params
+	// declared with a Format (models, dataset folders) resolve against:
+	// the config file's folder. Values from environment variables are
+	// left as they are; fingerprints see the paths as written.
+	BaseDir string
 	// MaxErrorRate fails the run when a stage quarantines more than this
 	// fraction of the records it handled (0: no limit). It is checked
 	// before every sink commits and when the run ends.
@@ -60,6 +65,7 @@ type Node struct {
 	inputFP  string            // a source's input fingerprint, from Resolve
 	paramsOK bool              // Params passed the spec's checks
 	parts    map[string]string // what Fingerprint hashes, by name
+	fpParams map[string]any    // params as written, when BaseDir rebased paths
 	forced   bool              // recomputed on request (Resolve's force)
 	// artifacts is the stage's BuildContext.Artifacts, bound by NewRun.
 	artifacts *artifactSlot
@@ -186,6 +192,9 @@ func (pl *planner) nodes() {
 			pl.fail(s.Name, "", e)
 		}
 		n.paramsOK = len(perrs) == 0
+		if pl.opts.BaseDir != "" && n.paramsOK {
+			n.fpParams = n.Params.rebase(pl.opts.BaseDir, s.Redact)
+		}
 	}
 }
 
@@ -390,7 +399,11 @@ func topoSort(stages []StageSpec, byName map[string]*Node) ([]*Node, []string) {
 // part of it too.
 func fingerprint(n *Node, codeVersion string, shard Shard) string {
 	parts := fileIdentities(n)
-	params, _ := json.Marshal(n.Params.Values()) // map keys are sorted
+	values := n.Params.Values()
+	if n.fpParams != nil {
+		values = n.fpParams // as written, not as rebased
+	}
+	params, _ := json.Marshal(values) // map keys are sorted
 	parts["kind"] = n.Def.Kind + " v" + n.Def.Version
 	parts["code"] = codeVersion
 	parts["params"] = string(params)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -51,6 +52,7 @@ func newRoot(stdout, stderr io.Writer) (*cobra.Command, *app) {
 	config.BindFlags(root.PersistentFlags())
 	root.AddCommand(a.runCmd(), a.planCmd(), a.validateCmd(), a.listCmd(), a.kindsCmd(), versionCmd(),
 		tokenizeCmd(), modelsCmd(), a.synthCmd(), a.runsCmd(), a.showCmd(), a.gcCmd(), a.mergeCmd(), a.inspectCmd(), a.reportCmd())
+	addExamples(root)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	for _, c := range root.Commands() {
 		if args := c.Args; args != nil {
@@ -81,6 +83,24 @@ func (a *app) load(cmd *cobra.Command) error {
 	a.file = f
 	a.settings, err = f.Settings(cmd.Flags())
 	if err != nil {
+		return err
+	}
+	a.setLogger(a.settings.Log.Format, a.settings.Log.Level)
+	return nil
+}
+
+// loadOptional is load for commands that need only the settings: a
+// missing default pipelines file is not an error.
+func (a *app) loadOptional(cmd *cobra.Command) error {
+	if _, err := os.Stat(a.cfgPath); err == nil || cmd.Flags().Changed("config") {
+		return a.load(cmd)
+	}
+	f, err := config.ParseEach("(no pipelines file)", []byte("variants: {}\n"))
+	if err != nil {
+		return err
+	}
+	a.file = f
+	if a.settings, err = f.Settings(cmd.Flags()); err != nil {
 		return err
 	}
 	a.setLogger(a.settings.Log.Format, a.settings.Log.Level)
@@ -171,6 +191,9 @@ func (a *app) plan(variant string, sets []string, opts pipeline.PlanOptions) (*p
 	}
 	opts.CodeVersion = version
 	opts.Logger = a.log
+	if dir := filepath.Dir(a.cfgPath); dir != "." {
+		opts.BaseDir = dir // relative model and dataset paths are the config file's
+	}
 	return reg.Plan(spec, opts)
 }
 
@@ -206,8 +229,11 @@ func (a *app) workStore(ctx context.Context) (objstore.Store, error) {
 
 // loadWork is load followed by workStore, for the commands that only look
 // at the work store.
+// Without a pipelines file (and no --config), the settings come from
+// flags, the environment and defaults: `medflow runs --work s3://...`
+// works from any folder.
 func (a *app) loadWork(cmd *cobra.Command) (objstore.Store, error) {
-	if err := a.load(cmd); err != nil {
+	if err := a.loadOptional(cmd); err != nil {
 		return nil, err
 	}
 	return a.workStore(cmd.Context())

@@ -30,7 +30,7 @@ func (a *app) inspectCmd() *cobra.Command {
 			"file: .arrow (IPC), .parquet or .csv, local or s3://bucket/key.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.load(cmd); err != nil {
+			if err := a.loadOptional(cmd); err != nil {
 				return err
 			}
 			return a.inspect(cmd.Context(), args[0], rows)

@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/spf13/cobra"
 
 	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/connectors/formats"
@@ -605,4 +607,54 @@ func TestInspect(t *testing.T) {
 			t.Errorf("%v: more rows than asked:\n%s", tc.args, out)
 		}
 	}
+}
+
+// TestPathsRelativeToConfig: relative paths in the config file (the work
+// store, dataset folders, files read) resolve against the file's folder,
+// not the working directory; commands that only read the work store run
+// without a pipelines file when given --work.
+func TestPathsRelativeToConfig(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "project")
+	writeFiles(t, sub, map[string]string{"in/a.csv": "id,group,value\n1,a,2.5\n2,b,4\n"})
+	cfg := filepath.Join(sub, "pipelines.yaml")
+	if err := os.WriteFile(cfg, []byte(`
+settings: {work: work, log: {level: warn}}
+variants:
+  copy:
+    stages:
+      - {name: read, kind: files.read, params: {uri: in, columns: ["id:int64", "group:utf8", "value:float64"]}}
+      - {name: write, kind: files.write, inputs: [read], params: {uri: out, format: arrow}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := medflow(t, "run", "copy", "--config", cfg, "--no-progress"); code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, errs)
+	}
+	for _, p := range []string{"out/_manifest.json", "work/runs"} {
+		if _, err := os.Stat(filepath.Join(sub, p)); err != nil {
+			t.Errorf("%s not under the config's folder: %v", p, err)
+		}
+	}
+	// No pipelines.yaml in the working directory: --work is enough.
+	code, out, errs := medflow(t, "runs", "--work", filepath.Join(sub, "work"))
+	if code != 0 || !strings.Contains(out, "copy") || !strings.Contains(out, "succeeded") {
+		t.Fatalf("runs --work: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// TestEveryCommandHasExamples: `medflow X --help` shows examples for every
+// command (help and completion are cobra's own).
+func TestEveryCommandHasExamples(t *testing.T) {
+	root, _ := newRoot(io.Discard, io.Discard)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.Name() != "help" && sub.Name() != "completion" && sub.Example == "" {
+				t.Errorf("%q has no examples", sub.CommandPath())
+			}
+			walk(sub)
+		}
+	}
+	walk(root)
 }
