@@ -9,6 +9,7 @@ import (
 	"github.com/medflow/medflow/metrics"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 )
 
 // Kinds registered by Register.
@@ -151,11 +152,11 @@ func newCommon(b *pipeline.BuildContext) (common, error) {
 	return common{model: model, threshold: t, build: b}, nil
 }
 
-// predictionFields are the columns of schemas.Predictions that eval reads.
+// predictionFields are the columns of cxrschema.Predictions that eval reads.
 func predictionFields() []arrow.Field {
 	var out []arrow.Field
-	for _, name := range []string{"study_id", schemas.ProbsColumn, schemas.LabelsColumn, schemas.LabelMaskColumn} {
-		out = append(out, schemas.Predictions.Field(schemas.Predictions.FieldIndices(name)[0]))
+	for _, name := range []string{"study_id", cxrschema.ProbsColumn, cxrschema.LabelsColumn, cxrschema.LabelMaskColumn} {
+		out = append(out, cxrschema.Predictions.Field(cxrschema.Predictions.FieldIndices(name)[0]))
 	}
 	return out
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/medflow/medflow/connectors/objstore"
 	cxr "github.com/medflow/medflow/mimic"
 	"github.com/medflow/medflow/pipeline"
-	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 )
 
 // Deps gives the stages access to object stores.
@@ -106,7 +106,7 @@ func newIndex(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 		q: b.Quarantine, log: b.Logger}, nil
 }
 
-func (x *Index) Schema() *arrow.Schema { return schemas.MIMICIndex }
+func (x *Index) Schema() *arrow.Schema { return cxrschema.MIMICIndex }
 
 // mimic.index reads the tables (cxr.MetadataTable, ...) under root:
 // name+".gz" when present, else name (the compression is sniffed from the
@@ -229,7 +229,7 @@ type indexBuilder struct {
 }
 
 func newIndexBuilder(alloc memory.Allocator) *indexBuilder {
-	rb := array.NewRecordBuilder(alloc, schemas.MIMICIndex)
+	rb := array.NewRecordBuilder(alloc, cxrschema.MIMICIndex)
 	b := &indexBuilder{rb: rb,
 		subject: rb.Field(0).(*array.Int64Builder), study: rb.Field(1).(*array.Int64Builder),
 		dicom: rb.Field(2).(*array.StringBuilder), split: rb.Field(3).(*array.StringBuilder),

@@ -16,6 +16,7 @@ import (
 	cxr "github.com/medflow/medflow/mimic"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 )
 
 // Sections is report.sections.
@@ -55,14 +56,14 @@ func newSections(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: params.select: %v", pipeline.ErrParamType, err)
 	}
-	for _, name := range []string{schemas.ReportTextColumn, schemas.ReportSectionsColumn} {
+	for _, name := range []string{cxrschema.ReportTextColumn, cxrschema.ReportSectionsColumn} {
 		if len(in.FieldIndices(name)) > 0 {
 			return nil, fmt.Errorf("%w: input already has a column %q", schemas.ErrMismatch, name)
 		}
 	}
 	fields := append(in.Fields(),
-		arrow.Field{Name: schemas.ReportTextColumn, Type: arrow.BinaryTypes.String},
-		arrow.Field{Name: schemas.ReportSectionsColumn, Type: arrow.ListOf(arrow.BinaryTypes.String)},
+		arrow.Field{Name: cxrschema.ReportTextColumn, Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: cxrschema.ReportSectionsColumn, Type: arrow.ListOf(arrow.BinaryTypes.String)},
 	)
 	md := in.Metadata()
 	return &Sections{deps: d, root: b.Params.String("root"), col: col, sel: sel,

@@ -9,7 +9,7 @@
 //   - train.mae          inputs [pairs]             → model table (vit-mae)
 //   - train.contrastive  inputs [checkpoint, pairs] → model table (vit-contrastive)
 //   - train.classifier   inputs [checkpoint, pairs] → model table (vit-classifier)
-//   - predict.classify   inputs [classifier, pairs] → schemas.Predictions
+//   - predict.classify   inputs [classifier, pairs] → cxrschema.Predictions
 //
 // train.classifier's features "auto" take the mean of the encoder's patch
 // tokens for an MAE checkpoint (the poster's MAE-only baseline) and the

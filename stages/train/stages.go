@@ -11,6 +11,7 @@ import (
 	"github.com/medflow/medflow/nn"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 	"github.com/medflow/medflow/train"
 )
 
@@ -305,8 +306,8 @@ func newPredict(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cols.numLabels != len(schemas.LabelNames) {
-		return nil, fmt.Errorf("stage %q: %w: %d labels, predictions hold %d", b.Stage, schemas.ErrMismatch, cols.numLabels, len(schemas.LabelNames))
+	if cols.numLabels != len(cxrschema.LabelNames) {
+		return nil, fmt.Errorf("stage %q: %w: %d labels, predictions hold %d", b.Stage, schemas.ErrMismatch, cols.numLabels, len(cxrschema.LabelNames))
 	}
 	sp, err := splits(b.Stage, b.Params)
 	if err != nil {
@@ -318,7 +319,7 @@ func newPredict(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	return &Predict{name: b.Stage, cols: cols, split: sp, batch: b.Params.Int("batch_size"), b: b}, nil
 }
 
-func (p *Predict) Schema() *arrow.Schema { return schemas.Predictions }
+func (p *Predict) Schema() *arrow.Schema { return cxrschema.Predictions }
 
 // Run emits one Predictions row per pairs row of the chosen splits.
 func (p *Predict) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emitter) error {
@@ -349,7 +350,7 @@ func (p *Predict) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.E
 	l := data.NumLabels
 	for lo := 0; lo < data.Len(); lo += 1024 {
 		hi := min(data.Len(), lo+1024)
-		rb := array.NewRecordBuilder(p.b.Alloc, schemas.Predictions)
+		rb := array.NewRecordBuilder(p.b.Alloc, cxrschema.Predictions)
 		study := rb.Field(0).(*array.Int64Builder)
 		dicom := rb.Field(1).(*array.StringBuilder)
 		pr := rb.Field(2).(*array.FixedSizeListBuilder)
