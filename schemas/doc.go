@@ -6,7 +6,7 @@
 // (Checkpoint), training curves (TrainingCurve) and the embedding column.
 //
 // The chest X-ray table contracts (the 14 labels, the MIMIC-CXR index, the
-// predictions table) live in subpackage
+// predictions table, the evaluation tables' names) live in subpackage
 // cxrschema, so the engine, which uses this package, knows nothing of
 // X-rays. Stages that add columns (image.decode, text.tokenize,
 // report.sections, text.embed) derive their output schema from their input;

@@ -14,20 +14,20 @@ import (
 
 // Kinds registered by Register.
 const (
-	KindLabels  = "eval.labels"
-	KindSummary = "eval.summary"
-	KindCompare = "eval.compare"
+	KindLabels  = cxrschema.EvalLabelsKind
+	KindSummary = cxrschema.EvalSummaryKind
+	KindCompare = cxrschema.EvalCompareKind
 )
 
 // Artifact names. Each table is stored as <name>.arrow (Arrow IPC file)
 // and <name>.parquet.
 const (
-	LabelsTable      = "labels"
-	SummaryTable     = "summary"
-	CompareTable     = "compare"
-	PredictionsTable = "predictions"
-	ROCPlot          = "roc"      // .png and .svg
-	AUCBarsPlot      = "auc_bars" // .png and .svg
+	LabelsTable      = cxrschema.LabelsTable
+	SummaryTable     = cxrschema.SummaryTable
+	CompareTable     = cxrschema.CompareTable
+	PredictionsTable = cxrschema.PredictionsTable
+	ROCPlot          = cxrschema.ROCPlot     // .png and .svg
+	AUCBarsPlot      = cxrschema.AUCBarsPlot // .png and .svg
 )
 
 // ErrInput is wrapped by errors about the evaluated data.
