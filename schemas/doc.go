@@ -1,9 +1,9 @@
 // Package schemas holds the generic Arrow schema helpers medflow's stages
 // use to check an input schema at plan time (Require, Column), to declare
-// one in YAML (ParseColumns) and to print one (String), and the
-// domain-free tables: the demo
-// pipeline's rows (Demo), the quarantine table (Quarantine), model tables
-// (Checkpoint), training curves (TrainingCurve) and the embedding column.
+// one in YAML (ParseColumns) and to print one (String) or its values
+// (Value), and the domain-free tables: the demo pipeline's rows (Demo), the
+// quarantine table (Quarantine), model tables (Checkpoint), training curves
+// (TrainingCurve) and the embedding column.
 //
 // The chest X-ray table contracts (the 14 labels, the MIMIC-CXR index, the
 // predictions table, the evaluation tables' names) live in subpackage
