@@ -160,7 +160,7 @@ func appendPair(d *train.Data, b arrow.RecordBatch, i int, c pairsCols) error {
 
 // readModel reads a model table input.
 func readModel(ctx context.Context, stage string, ds pipeline.Dataset) (*nn.Model, error) {
-	r := train.NewModelReader()
+	r := NewModelReader()
 	for b, err := range ds.Batches(ctx) {
 		if err != nil {
 			return nil, fmt.Errorf("stage %q: read checkpoint: %w", stage, err)

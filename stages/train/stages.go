@@ -143,7 +143,7 @@ func newStage(b *pipeline.BuildContext, k kind) (pipeline.Stage, error) {
 	pairsIdx := 1
 	if k == kindMAE {
 		pairsIdx = 0
-	} else if err := train.CheckModelSchema(b.Inputs[0]); err != nil {
+	} else if err := CheckModelSchema(b.Inputs[0]); err != nil {
 		return nil, fmt.Errorf("stage %q: input 1 (checkpoint): %w", b.Stage, err)
 	}
 	var err error
@@ -280,13 +280,13 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 	}
 	t0 := time.Now()
 	res, err := train.Run(ctx, s.cfg, train.Job{Name: s.name, Model: model, N: data.Len(), Loss: loss, Batch: batch,
-		Backend: backend, Store: s.b.Artifacts, Logger: s.b.Logger, Alloc: s.b.Alloc, ValN: val.Len(), ValBatch: valBatch})
+		Backend: backend, Store: s.b.Artifacts, Codec: Codec{Alloc: s.b.Alloc}, Logger: s.b.Logger, ValN: val.Len(), ValBatch: valBatch})
 	if err != nil {
 		return err
 	}
 	s.b.Logger.Info("trained", "model", model.Kind, "steps", res.Steps, "resumed_from", res.ResumedFrom,
 		"examples", data.Len(), "seconds", time.Since(t0).Seconds())
-	return out.Emit(ctx, train.ModelRecord(s.b.Alloc, model))
+	return out.Emit(ctx, ModelRecord(s.b.Alloc, model))
 }
 
 // Predict is predict.classify.
@@ -299,7 +299,7 @@ type Predict struct {
 }
 
 func newPredict(b *pipeline.BuildContext) (pipeline.Stage, error) {
-	if err := train.CheckModelSchema(b.Inputs[0]); err != nil {
+	if err := CheckModelSchema(b.Inputs[0]); err != nil {
 		return nil, fmt.Errorf("stage %q: input 1 (classifier checkpoint): %w", b.Stage, err)
 	}
 	cols, err := checkPairs(b.Stage, b.Inputs[1], need{labels: true, ids: true})

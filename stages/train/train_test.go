@@ -180,7 +180,7 @@ func TestChain(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", st, err)
 				}
-				curve, err := train.DecodeCurve(memory.NewGoAllocator(), b)
+				curve, err := Codec{Alloc: memory.NewGoAllocator()}.DecodeCurve(b)
 				var trainPts, valPts int
 				for _, p := range curve {
 					if p.Split == "validate" {
