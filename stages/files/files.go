@@ -15,13 +15,8 @@ import (
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/stages/stagekit"
 )
-
-// Deps gives the stages access to object stores.
-type Deps struct {
-	// Open returns the store for a URI (local folder or s3://).
-	Open func(ctx context.Context, uri string) (objstore.Store, error)
-}
 
 var formatNames = []string{string(formats.CSV), string(formats.Parquet), string(formats.IPC)}
 
@@ -34,9 +29,9 @@ func parseFormat(s string) (formats.Format, error) {
 }
 
 // Register adds files.read and files.write to r.
-func Register(r *pipeline.Registry, d Deps) error {
-	if d.Open == nil {
-		return errors.New("files: Deps.Open is nil")
+func Register(r *pipeline.Registry, d stagekit.Deps) error {
+	if err := d.Check("files"); err != nil {
+		return err
 	}
 	if err := r.Register(pipeline.Definition{
 		Kind: "files.read", Role: pipeline.RoleSource, Version: "1",
@@ -68,7 +63,7 @@ func Register(r *pipeline.Registry, d Deps) error {
 
 // Read is files.read.
 type Read struct {
-	deps    Deps
+	deps    stagekit.Deps
 	uri     string
 	format  formats.Format
 	schema  *arrow.Schema
@@ -80,7 +75,7 @@ type Read struct {
 	q       pipeline.Quarantine
 }
 
-func newRead(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newRead(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
 	f, err := parseFormat(b.Params.String("format"))
 	if err != nil {
 		return nil, err
@@ -193,7 +188,7 @@ func (r *Read) readFile(ctx context.Context, store objstore.Store, o objstore.Ob
 
 // Write is files.write.
 type Write struct {
-	deps   Deps
+	deps   stagekit.Deps
 	uri    string
 	opts   dataset.WriterOptions
 	schema *arrow.Schema
@@ -233,7 +228,7 @@ func (w *Write) prefix() string {
 // shardDir is where shard i of n commits its part of the output.
 func shardDir(i, n int) string { return fmt.Sprintf("_shards/%d-of-%d", i, n) }
 
-func newWrite(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newWrite(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
 	f, err := parseFormat(b.Params.String("format"))
 	if err != nil {
 		return nil, err

@@ -15,18 +15,13 @@ import (
 	cxr "github.com/medflow/medflow/mimic"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas/cxrschema"
+	"github.com/medflow/medflow/stages/stagekit"
 )
 
-// Deps gives the stages access to object stores.
-type Deps struct {
-	// Open returns the store for a URI (local folder or s3://).
-	Open func(ctx context.Context, uri string) (objstore.Store, error)
-}
-
 // Register adds mimic.index and report.sections to r.
-func Register(r *pipeline.Registry, d Deps) error {
-	if d.Open == nil {
-		return errors.New("mimic: Deps.Open is nil")
+func Register(r *pipeline.Registry, d stagekit.Deps) error {
+	if err := d.Check("mimic"); err != nil {
+		return err
 	}
 	if err := r.Register(pipeline.Definition{
 		Kind: "mimic.index", Role: pipeline.RoleSource, Version: "1",
@@ -59,7 +54,7 @@ func Register(r *pipeline.Registry, d Deps) error {
 
 // Index is mimic.index.
 type Index struct {
-	deps    Deps
+	deps    stagekit.Deps
 	root    string
 	opts    cxr.Options
 	labeler string
@@ -70,7 +65,7 @@ type Index struct {
 	log     interface{ Info(string, ...any) }
 }
 
-func newIndex(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newIndex(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
 	views, err := b.Params.Strings("views")
 	if err != nil {
 		return nil, err

@@ -19,10 +19,11 @@ import (
 	pt "github.com/medflow/medflow/pipeline/pipelinetest"
 	"github.com/medflow/medflow/schemas/cxrschema"
 	"github.com/medflow/medflow/stages/mimic"
+	"github.com/medflow/medflow/stages/stagekit"
 )
 
-func deps() mimic.Deps {
-	return mimic.Deps{Open: func(ctx context.Context, uri string) (objstore.Store, error) {
+func deps() stagekit.Deps {
+	return stagekit.Deps{Open: func(ctx context.Context, uri string) (objstore.Store, error) {
 		return connectors.Open(ctx, uri, connectors.Options{})
 	}}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -17,12 +16,13 @@ import (
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
 	"github.com/medflow/medflow/schemas/cxrschema"
+	"github.com/medflow/medflow/stages/stagekit"
 )
 
 // Sections is report.sections.
 type Sections struct {
-	deps   Deps
 	root   string
+	store  *stagekit.Store
 	col    int
 	sel    cxr.Selector
 	schema *arrow.Schema
@@ -30,16 +30,13 @@ type Sections struct {
 	q      pipeline.Quarantine
 	log    interface{ Info(string, ...any) }
 
-	open     sync.Once
-	store    objstore.Store
-	openErr  error
 	reports  atomic.Int64 // reports read
 	invalid  atomic.Int64 // reports with invalid UTF-8
 	badBytes atomic.Int64 // invalid bytes replaced
 	dropped  atomic.Int64 // rows quarantined
 }
 
-func newSections(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newSections(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
 	in := b.Inputs[0]
 	col, err := schemas.Column(in, b.Params.String("column"), arrow.STRING)
 	if err != nil {
@@ -66,16 +63,11 @@ func newSections(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 		arrow.Field{Name: cxrschema.ReportSectionsColumn, Type: arrow.ListOf(arrow.BinaryTypes.String)},
 	)
 	md := in.Metadata()
-	return &Sections{deps: d, root: b.Params.String("root"), col: col, sel: sel,
+	return &Sections{root: b.Params.String("root"), store: stagekit.NewStore(d.Open, b.Params.String("root")), col: col, sel: sel,
 		schema: arrow.NewSchema(fields, &md), alloc: b.Alloc, q: b.Quarantine, log: b.Logger}, nil
 }
 
 func (s *Sections) Schema() *arrow.Schema { return s.schema }
-
-func (s *Sections) getStore(ctx context.Context) (objstore.Store, error) {
-	s.open.Do(func() { s.store, s.openErr = s.deps.Open(ctx, s.root) })
-	return s.store, s.openErr
-}
 
 // parsed is the outcome for one report key.
 type parsed struct {
@@ -88,7 +80,7 @@ type parsed struct {
 // InputFingerprint identifies the reports under root (keys, sizes, ETags),
 // so that changed reports change the stage fingerprint.
 func (s *Sections) InputFingerprint(ctx context.Context) (string, error) {
-	store, err := s.getStore(ctx)
+	store, err := s.store.Get(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -130,7 +122,7 @@ func (s *Sections) parse(ctx context.Context, store objstore.Store, key string) 
 }
 
 func (s *Sections) Process(ctx context.Context, in arrow.RecordBatch, out pipeline.Emitter) error {
-	store, err := s.getStore(ctx)
+	store, err := s.store.Get(ctx)
 	if err != nil {
 		return err
 	}
