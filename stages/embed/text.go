@@ -3,6 +3,7 @@ package embed
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -65,7 +66,7 @@ type common struct {
 	path     string
 	contract ort.Contract
 	opts     ort.Options
-	log      interface{ Info(string, ...any) }
+	log      *slog.Logger
 
 	loadMu sync.Mutex
 	model  *ort.Model

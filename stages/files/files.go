@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path"
 	"strings"
 
@@ -193,7 +194,7 @@ type Write struct {
 	opts   dataset.WriterOptions
 	schema *arrow.Schema
 	alloc  memory.Allocator
-	log    interface{ Info(string, ...any) }
+	log    *slog.Logger
 	shard  pipeline.Shard
 	w      *dataset.Writer
 }

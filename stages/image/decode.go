@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -75,7 +76,7 @@ type Decode struct {
 	imgType  *arrow.FixedSizeListType
 	alloc    memory.Allocator
 	q        pipeline.Quarantine
-	log      interface{ Info(string, ...any) }
+	log      *slog.Logger
 	sem      chan struct{} // bounds decodes in flight across concurrent Process calls
 
 	rows, decoded, quarantined atomic.Int64

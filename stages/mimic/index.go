@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -62,7 +63,7 @@ type Index struct {
 	shard   pipeline.Shard
 	alloc   memory.Allocator
 	q       pipeline.Quarantine
-	log     interface{ Info(string, ...any) }
+	log     *slog.Logger
 }
 
 func newIndex(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 
@@ -28,7 +29,7 @@ type Sections struct {
 	schema *arrow.Schema
 	alloc  memory.Allocator
 	q      pipeline.Quarantine
-	log    interface{ Info(string, ...any) }
+	log    *slog.Logger
 
 	reports  atomic.Int64 // reports read
 	invalid  atomic.Int64 // reports with invalid UTF-8

@@ -3,6 +3,7 @@ package text
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -48,7 +49,7 @@ type Tokenize struct {
 	truncation string
 	schema     *arrow.Schema
 	alloc      memory.Allocator
-	log        interface{ Info(string, ...any) }
+	log        *slog.Logger
 
 	load      sync.Once
 	tok       *tokenizer.Tokenizer
