@@ -1,7 +1,8 @@
 // Package schemas holds the generic Arrow schema helpers medflow's stages
-// use to check an input schema at plan time (Require, Column), to declare
-// one in YAML (ParseColumns) and to print one (String) or its values
-// (Value), and the domain-free tables: the demo pipeline's rows (Demo), the
+// use to check an input schema at plan time (Require, Column), to add
+// columns to one (AppendColumns), to declare one in YAML (ParseColumns)
+// and to print one (String) or its values (Value), and the domain-free
+// tables: the demo pipeline's rows (Demo), the
 // quarantine table (Quarantine), model tables (Checkpoint), training curves
 // (TrainingCurve) and the embedding column.
 //

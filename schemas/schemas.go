@@ -67,6 +67,19 @@ func Require(s *arrow.Schema, want ...arrow.Field) error {
 	return nil
 }
 
+// AppendColumns returns in with add after its columns, keeping in's
+// metadata: the output schema of a stage that adds columns to its input.
+// A column in already has is a mismatch.
+func AppendColumns(in *arrow.Schema, add ...arrow.Field) (*arrow.Schema, error) {
+	for _, f := range add {
+		if len(in.FieldIndices(f.Name)) > 0 {
+			return nil, fmt.Errorf("%w: input already has a column %q", ErrMismatch, f.Name)
+		}
+	}
+	md := in.Metadata()
+	return arrow.NewSchema(append(in.Fields(), add...), &md), nil
+}
+
 // Column returns the index of the named column, which must have one of the
 // given type IDs (any type when none are given).
 func Column(s *arrow.Schema, name string, ids ...arrow.Type) (int, error) {

@@ -107,13 +107,9 @@ func (c *common) init(b *pipeline.BuildContext, d Deps, dim int) error {
 	} else if idx := in.FieldIndices("study_id"); len(idx) > 0 {
 		c.keyCol = idx[0]
 	}
-	if len(in.FieldIndices(schemas.EmbeddingColumn)) > 0 {
-		return fmt.Errorf("%w: input already has a column %q", schemas.ErrMismatch, schemas.EmbeddingColumn)
-	}
-	md := in.Metadata()
-	c.schema = arrow.NewSchema(append(in.Fields(),
-		arrow.Field{Name: schemas.EmbeddingColumn, Type: embeddingType(dim)}), &md)
-	return nil
+	var err error
+	c.schema, err = schemas.AppendColumns(in, arrow.Field{Name: schemas.EmbeddingColumn, Type: embeddingType(dim)})
+	return err
 }
 
 // load opens the model once (a failure is remembered).

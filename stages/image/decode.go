@@ -154,19 +154,14 @@ func newDecode(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", pipeline.ErrParamType, err)
 	}
-	for _, name := range []string{ImageColumn, OrigWidthColumn, OrigHeightColumn} {
-		if len(in.FieldIndices(name)) > 0 {
-			return nil, fmt.Errorf("%w: input already has a column %q", schemas.ErrMismatch, name)
-		}
-	}
 	s.imgType = arrow.FixedSizeListOfNonNullable(int32(s.size*s.size), elem)
-	fields := append(in.Fields(),
+	if s.schema, err = schemas.AppendColumns(in,
 		arrow.Field{Name: ImageColumn, Type: s.imgType},
 		arrow.Field{Name: OrigWidthColumn, Type: arrow.PrimitiveTypes.Int32},
 		arrow.Field{Name: OrigHeightColumn, Type: arrow.PrimitiveTypes.Int32},
-	)
-	md := in.Metadata()
-	s.schema = arrow.NewSchema(fields, &md)
+	); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -54,18 +54,15 @@ func newSections(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: params.select: %v", pipeline.ErrParamType, err)
 	}
-	for _, name := range []string{cxrschema.ReportTextColumn, cxrschema.ReportSectionsColumn} {
-		if len(in.FieldIndices(name)) > 0 {
-			return nil, fmt.Errorf("%w: input already has a column %q", schemas.ErrMismatch, name)
-		}
-	}
-	fields := append(in.Fields(),
+	schema, err := schemas.AppendColumns(in,
 		arrow.Field{Name: cxrschema.ReportTextColumn, Type: arrow.BinaryTypes.String},
 		arrow.Field{Name: cxrschema.ReportSectionsColumn, Type: arrow.ListOf(arrow.BinaryTypes.String)},
 	)
-	md := in.Metadata()
+	if err != nil {
+		return nil, err
+	}
 	return &Sections{root: b.Params.String("root"), store: stagekit.NewStore(d.Open, b.Params.String("root")), col: col, sel: sel,
-		schema: arrow.NewSchema(fields, &md), alloc: b.Alloc, q: b.Quarantine, log: b.Logger}, nil
+		schema: schema, alloc: b.Alloc, q: b.Quarantine, log: b.Logger}, nil
 }
 
 func (s *Sections) Schema() *arrow.Schema { return s.schema }
