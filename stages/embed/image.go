@@ -51,12 +51,12 @@ type ImageEmbed struct {
 	batch   int
 }
 
-func newImageEmbed(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newImageEmbed(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	p := b.Params
 	ch, size := p.Int("channels"), p.Int("size")
 	s := &ImageEmbed{pooling: p.String("pooling"), batch: p.Int("batch_rows"),
 		shape: []int64{int64(ch), int64(size), int64(size)}, pixels: ch * size * size}
-	if err := s.init(b, d, p.Int("dim")); err != nil {
+	if err := s.init(b, p.Int("dim")); err != nil {
 		return nil, err
 	}
 	switch {

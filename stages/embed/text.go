@@ -75,7 +75,7 @@ type common struct {
 	rows, embedded atomic.Int64
 }
 
-func (c *common) init(b *pipeline.BuildContext, d Deps, dim int) error {
+func (c *common) init(b *pipeline.BuildContext, dim int) error {
 	p := b.Params
 	c.path, c.log = p.String("model"), b.Logger
 	c.dim, c.norm, c.alloc, c.q = dim, p.Bool("normalize"), b.Alloc, b.Quarantine
@@ -85,7 +85,7 @@ func (c *common) init(b *pipeline.BuildContext, d Deps, dim int) error {
 	if p.Int("hold_rows") < 0 {
 		return fmt.Errorf("%w: params.hold_rows must be >= 0", pipeline.ErrParamType)
 	}
-	c.opts = ort.Options{Library: d.Library, IntraOpThreads: p.Int("threads"), GraphOptimization: p.String("optimization"),
+	c.opts = ort.Options{IntraOpThreads: p.Int("threads"), GraphOptimization: p.String("optimization"),
 		Provider: p.String("provider"), DeviceID: p.Int("device"), Sessions: 1, Concurrency: max(1, b.Workers)}
 	if _, err := ort.ParseOptimization(c.opts.GraphOptimization); err != nil {
 		return fmt.Errorf("%w: params.optimization: %v", pipeline.ErrParamType, err)
@@ -188,11 +188,11 @@ type TextEmbed struct {
 	truncRow atomic.Int64
 }
 
-func newTextEmbed(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newTextEmbed(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	p := b.Params
 	t := &TextEmbed{pooling: p.String("pooling"), maxTok: p.Int("max_tokens"), tail: p.String("truncate") == "tail",
 		padID: int64(p.Int("pad_id")), budget: p.Int("batch_tokens"), width: p.Int("bucket_width")}
-	if err := t.init(b, d, p.Int("dim")); err != nil {
+	if err := t.init(b, p.Int("dim")); err != nil {
 		return nil, err
 	}
 	switch {
