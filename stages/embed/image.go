@@ -10,6 +10,7 @@ import (
 	"github.com/medflow/medflow/ort"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/stages/embed/batching"
 )
 
 // ImageContract is what image.embed expects of its model: input
@@ -79,7 +80,7 @@ func newImageEmbed(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	}
 	s.col = col
 	s.contract = ImageContract(p.String("input_name"), p.String("output_name"), ch, size, s.dim, s.pooling)
-	s.b = newBatcher(b.Workers <= 1, p.Int("hold_rows"), s.dim, func(int) int { return s.batch }, s.run)
+	s.b = batching.New[*held](b.Workers <= 1, p.Int("hold_rows"), func(int) int { return s.batch }, s.run)
 	return s, nil
 }
 

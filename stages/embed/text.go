@@ -13,6 +13,7 @@ import (
 	"github.com/medflow/medflow/ort"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/stages/embed/batching"
 )
 
 // Names of the text encoder's tensors (the Llama export's contract).
@@ -145,7 +146,7 @@ func (c *common) closeModel(reason error) error {
 // flushes) and closes the model session.
 func (c *common) ReleaseRun() {
 	if c.b != nil {
-		c.b.releaseHeld()
+		c.releaseHeld()
 	}
 	c.closeModel(fmt.Errorf("%w: %s: the run is over", ort.ErrClosed, c.path))
 }
@@ -165,9 +166,7 @@ func (c *common) finish(ctx context.Context, out pipeline.Emitter, extra func() 
 	if cerr := c.closeModel(fmt.Errorf("%w: %s: flushed", ort.ErrClosed, c.path)); cerr != nil && err == nil {
 		err = cerr
 	}
-	c.b.mu.Lock()
-	jobs, jobRows := c.b.jobs, c.b.jobRows
-	c.b.mu.Unlock()
+	jobs, jobRows := c.b.Calls()
 	c.log.Info("embedded", append([]any{"model", c.path, "rows", c.rows.Load(), "embedded", c.embedded.Load(),
 		"quarantined", c.quarantined.Load(), "ort_calls", jobs, "rows_per_call", float64(jobRows) / float64(max(jobs, 1))}, extra()...)...)
 	return err
@@ -217,7 +216,7 @@ func newTextEmbed(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	}
 	t.col = col
 	t.contract = TextContract(t.dim)
-	t.b = newBatcher(b.Workers <= 1, p.Int("hold_rows"), t.dim, t.rowsPerCall, t.run)
+	t.b = batching.New[*held](b.Workers <= 1, p.Int("hold_rows"), t.rowsPerCall, t.run)
 	return t, nil
 }
 
