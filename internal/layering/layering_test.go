@@ -109,6 +109,7 @@ func TestForbiddenDeps(t *testing.T) {
 		{"./metrics", join(cxr, storage, stages, engine, arrow, schemas)},
 		{"./tokenizer", join(cxr, storage, stages, engine, arrow, schemas)},
 		{"./plots", join(cxr, storage, stages, engine, arrow, schemas)},
+		{"./stages/embed/batching", join(cxr, storage, engine, arrow, schemas)},
 		{"./mimic", join(storage, stages, engine, arrow, schemas)},
 		{"./imaging", join(storage, stages, engine, arrow, schemas)},
 		{"./schemas", join(cxr, storage, stages, engine)},
