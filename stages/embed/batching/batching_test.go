@@ -3,7 +3,6 @@ package batching
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -23,12 +22,12 @@ type item struct {
 
 func (it item) Batch() *batch { return it.b }
 
-// lognormalLengths are report-like token counts.
-func lognormalLengths(n int, seed uint64) []int {
+// reportLengths are report-like token counts: 40 to 277, most near 160.
+func reportLengths(n int, seed uint64) []int {
 	r := rand.New(rand.NewPCG(seed, 7))
 	out := make([]int, n)
 	for i := range out {
-		out[i] = min(512, max(4, int(math.Round(120*math.Exp(0.45*r.NormFloat64())))))
+		out[i] = 40 + r.IntN(80) + r.IntN(80) + r.IntN(80)
 	}
 	return out
 }
@@ -47,7 +46,7 @@ func TestHold(t *testing.T) {
 		{"big-hold", 13, 10000, 8192, 16},
 		{"one-row-calls", 5, 30, 1, 16},
 	}
-	lengths := lognormalLengths(500, 9)
+	lengths := reportLengths(500, 9)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			bucket := func(l int) int { return (l + tc.wd - 1) / tc.wd }
