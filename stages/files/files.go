@@ -64,7 +64,7 @@ func Register(r *pipeline.Registry, d stagekit.Deps) error {
 
 // Read is files.read.
 type Read struct {
-	deps    stagekit.Deps
+	store   *stagekit.Store // uri's
 	uri     string
 	format  formats.Format
 	schema  *arrow.Schema
@@ -103,7 +103,7 @@ func newRead(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) 
 	if b.Params.Int("batch_rows") <= 0 {
 		return nil, fmt.Errorf("%w: params.batch_rows must be > 0", pipeline.ErrParamType)
 	}
-	return &Read{deps: d, uri: b.Params.String("uri"), format: f, schema: schema, pattern: pat,
+	return &Read{store: stagekit.NewStore(d.Open, b.Params.String("uri")), uri: b.Params.String("uri"), format: f, schema: schema, pattern: pat,
 		batch: int64(b.Params.Int("batch_rows")), quar: onErr == "quarantine", shard: b.Shard, alloc: b.Alloc,
 		q: b.Quarantine}, nil
 }
@@ -111,7 +111,7 @@ func newRead(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) 
 func (r *Read) Schema() *arrow.Schema { return r.schema }
 
 func (r *Read) Produce(ctx context.Context, out pipeline.Emitter) error {
-	store, err := r.deps.Open(ctx, r.uri)
+	store, err := r.store.Get(ctx)
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func (r *Read) Produce(ctx context.Context, out pipeline.Emitter) error {
 // InputFingerprint identifies the files the stage would read now (keys,
 // sizes, ETags), so that changed files change the stage fingerprint.
 func (r *Read) InputFingerprint(ctx context.Context) (string, error) {
-	store, err := r.deps.Open(ctx, r.uri)
+	store, err := r.store.Get(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -189,7 +189,7 @@ func (r *Read) readFile(ctx context.Context, store objstore.Store, o objstore.Ob
 
 // Write is files.write.
 type Write struct {
-	deps   stagekit.Deps
+	store  *stagekit.Store // uri's
 	uri    string
 	opts   dataset.WriterOptions
 	schema *arrow.Schema
@@ -202,7 +202,7 @@ type Write struct {
 // Committed reports whether the dataset committed at uri (or at this
 // shard's place) was written for fingerprint fp.
 func (w *Write) Committed(ctx context.Context, fp string) (bool, error) {
-	store, err := w.deps.Open(ctx, w.uri)
+	store, err := w.store.Get(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -237,7 +237,7 @@ func newWrite(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error)
 	if b.Params.Int("rows_per_part") <= 0 {
 		return nil, fmt.Errorf("%w: params.rows_per_part must be > 0", pipeline.ErrParamType)
 	}
-	return &Write{deps: d, uri: b.Params.String("uri"), schema: b.Inputs[0], alloc: b.Alloc, log: b.Logger, shard: b.Shard,
+	return &Write{store: stagekit.NewStore(d.Open, b.Params.String("uri")), uri: b.Params.String("uri"), schema: b.Inputs[0], alloc: b.Alloc, log: b.Logger, shard: b.Shard,
 		opts: dataset.WriterOptions{Format: f, MaxRowsPerPart: int64(b.Params.Int("rows_per_part")),
 			Overwrite: b.Params.Bool("overwrite")}}, nil
 }
@@ -248,7 +248,7 @@ func (w *Write) open(ctx context.Context) error {
 	if w.w != nil {
 		return nil
 	}
-	store, err := w.deps.Open(ctx, w.uri)
+	store, err := w.store.Get(ctx)
 	if err != nil {
 		return err
 	}
@@ -258,7 +258,7 @@ func (w *Write) open(ctx context.Context) error {
 
 // MergeShards commits the dataset made of the count shards' outputs.
 func (w *Write) MergeShards(ctx context.Context, count int) error {
-	store, err := w.deps.Open(ctx, w.uri)
+	store, err := w.store.Get(ctx)
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func Register(r *pipeline.Registry, d stagekit.Deps) error {
 
 // Index is mimic.index.
 type Index struct {
-	deps    stagekit.Deps
+	store   *stagekit.Store // root's
 	root    string
 	opts    cxr.Options
 	labeler string
@@ -97,7 +97,7 @@ func newIndex(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error)
 	if b.Params.Int("batch_rows") <= 0 {
 		return nil, fmt.Errorf("%w: params.batch_rows must be > 0", pipeline.ErrParamType)
 	}
-	return &Index{deps: d, root: b.Params.String("root"), labeler: lab, batch: b.Params.Int("batch_rows"),
+	return &Index{store: stagekit.NewStore(d.Open, b.Params.String("root")), root: b.Params.String("root"), labeler: lab, batch: b.Params.Int("batch_rows"),
 		opts: cxr.Options{Views: views, Splits: splits, Policy: pol}, shard: b.Shard, alloc: b.Alloc,
 		q: b.Quarantine, log: b.Logger}, nil
 }
@@ -125,7 +125,7 @@ func openTable(ctx context.Context, s objstore.Store, name string) (cxr.Input, f
 // InputFingerprint identifies the tables the index would read now (names,
 // sizes, ETags), so that changed tables change the stage fingerprint.
 func (x *Index) InputFingerprint(ctx context.Context) (string, error) {
-	store, err := x.deps.Open(ctx, x.root)
+	store, err := x.store.Get(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -135,7 +135,7 @@ func (x *Index) InputFingerprint(ctx context.Context) (string, error) {
 // Build reads the tables under the stage's root and joins them (Produce
 // calls it; exported for tools that want the index without a pipeline).
 func (x *Index) Build(ctx context.Context) (*cxr.Index, error) {
-	store, err := x.deps.Open(ctx, x.root)
+	store, err := x.store.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
