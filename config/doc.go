@@ -15,7 +15,7 @@
 //	    description: read CSV, scale a column
 //	    stages:
 //	      - name: read
-//	        kind: csv.read
+//	        kind: files.read
 //	        params: {uri: ./data/demo/in}
 //	      - name: scale
 //	        kind: col.scale

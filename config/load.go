@@ -31,9 +31,6 @@ type File struct {
 	broken map[string][]error // per-variant problems (LoadEach only)
 }
 
-// Name returns the file name given to Load or Parse.
-func (f *File) Name() string { return f.name }
-
 type rawVariant struct {
 	name        string
 	line        int

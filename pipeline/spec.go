@@ -18,7 +18,7 @@ type Spec struct {
 type StageSpec struct {
 	// Name is unique within the variant and is how other stages refer to it.
 	Name string
-	// Kind selects the registered Definition, e.g. "csv.read".
+	// Kind selects the registered Definition, e.g. "files.read".
 	Kind string
 	// Inputs names the upstream stages, in order.
 	Inputs []string

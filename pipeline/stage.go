@@ -114,7 +114,7 @@ type Barrier interface {
 
 // Definition registers a stage kind.
 type Definition struct {
-	// Kind is the name used in the config ("csv.read").
+	// Kind is the name used in the config ("files.read").
 	Kind string
 	Role Role
 	// Doc is one line shown by `medflow kinds`.

@@ -18,7 +18,7 @@ import (
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/plots"
 	"github.com/medflow/medflow/schemas"
-	"github.com/medflow/medflow/stages/eval"
+	"github.com/medflow/medflow/schemas/cxrschema"
 )
 
 // ErrArtifact is wrapped by errors reading a stage's artifact.
@@ -73,9 +73,9 @@ func (r *Report) Release() {
 var evalTables = map[string]struct {
 	table, plot, plotTitle string
 }{
-	eval.KindLabels:  {eval.LabelsTable, eval.ROCPlot, "ROC per label"},
-	eval.KindSummary: {eval.SummaryTable, "", ""},
-	eval.KindCompare: {eval.CompareTable, eval.AUCBarsPlot, "AUC per label of the compared models"},
+	cxrschema.EvalLabelsKind:  {cxrschema.LabelsTable, cxrschema.ROCPlot, "ROC per label"},
+	cxrschema.EvalSummaryKind: {cxrschema.SummaryTable, "", ""},
+	cxrschema.EvalCompareKind: {cxrschema.CompareTable, cxrschema.AUCBarsPlot, "AUC per label of the compared models"},
 }
 
 // Build reads the artifacts of every stage of in.Record. Missing artifacts

@@ -17,7 +17,6 @@ import (
 	"github.com/medflow/medflow/connectors"
 	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/connectors/formats"
-	"github.com/medflow/medflow/pipeline/pipelinetest"
 	"github.com/medflow/medflow/schemas"
 )
 
@@ -95,7 +94,7 @@ func (a *app) printRows(s *arrow.Schema, r array.RecordReader, n int) error {
 		for row := 0; row < int(b.NumRows()) && printed < n; row++ {
 			cells := make([]string, b.NumCols())
 			for c, col := range b.Columns() {
-				cells[c] = cell(pipelinetest.Value(col, row))
+				cells[c] = cell(schemas.Value(col, row))
 			}
 			fmt.Fprintln(tw, strings.Join(cells, "\t"))
 			printed++

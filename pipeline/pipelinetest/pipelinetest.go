@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/medflow/medflow/pipeline"
+	"github.com/medflow/medflow/schemas"
 )
 
 // Result holds what each test.collect sink received.
@@ -70,24 +71,8 @@ func (c *collect) Consume(_ context.Context, b arrow.RecordBatch) error {
 	return nil
 }
 
-// Value returns element i of a as a Go value: nil for null, []any for
-// lists (recursively), else what GetOneForMarshal gives (int64, float64,
-// string, bool, ...).
-func Value(a arrow.Array, i int) any {
-	if a.IsNull(i) {
-		return nil
-	}
-	if l, ok := a.(array.ListLike); ok {
-		start, end := l.ValueOffsets(i)
-		vals := l.ListValues()
-		out := make([]any, 0, end-start)
-		for k := start; k < end; k++ {
-			out = append(out, Value(vals, int(k)))
-		}
-		return out
-	}
-	return a.GetOneForMarshal(i)
-}
+// Value returns element i of a as a Go value (schemas.Value).
+func Value(a arrow.Array, i int) any { return schemas.Value(a, i) }
 
 // Run plans and runs stages of variant "test" on reg (test.collect is added
 // to it) with a checked allocator; it fails t on a plan error or a leak and

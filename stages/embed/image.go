@@ -10,6 +10,7 @@ import (
 	"github.com/medflow/medflow/ort"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/stages/embed/batching"
 )
 
 // ImageContract is what image.embed expects of its model: input
@@ -56,12 +57,12 @@ type ImageEmbed struct {
 	batch   int
 }
 
-func newImageEmbed(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newImageEmbed(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	p := b.Params
 	ch, size := p.Int("channels"), p.Int("size")
 	s := &ImageEmbed{pooling: p.String("pooling"), batch: p.Int("batch_rows"),
 		shape: []int64{int64(ch), int64(size), int64(size)}, pixels: ch * size * size}
-	if err := s.init(b, d, p.Int("dim")); err != nil {
+	if err := s.init(b, p.Int("dim")); err != nil {
 		return nil, err
 	}
 	in := b.Inputs[0]
@@ -76,7 +77,7 @@ func newImageEmbed(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 	}
 	s.col = col
 	s.contract = ImageContract(p.String("input_name"), p.String("output_name"), ch, size, s.dim, s.pooling)
-	s.b = newBatcher(b.Workers <= 1, p.Int("hold_rows"), s.dim, func(int) int { return s.batch }, s.run)
+	s.b = batching.New[*held](b.Workers <= 1, p.Int("hold_rows"), func(int) int { return s.batch }, s.run)
 	return s, nil
 }
 

@@ -3,6 +3,7 @@ package embed
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/medflow/medflow/ort"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/stages/embed/batching"
 )
 
 // Names of the text encoder's tensors (the Llama export's contract).
@@ -81,7 +83,7 @@ type common struct {
 	path     string
 	contract ort.Contract
 	opts     ort.Options
-	log      interface{ Info(string, ...any) }
+	log      *slog.Logger
 
 	loadMu sync.Mutex
 	model  *ort.Model
@@ -90,11 +92,11 @@ type common struct {
 	rows, embedded atomic.Int64
 }
 
-func (c *common) init(b *pipeline.BuildContext, d Deps, dim int) error {
+func (c *common) init(b *pipeline.BuildContext, dim int) error {
 	p := b.Params
 	c.path, c.log = p.String("model"), b.Logger
 	c.dim, c.norm, c.alloc, c.q = dim, p.Bool("normalize"), b.Alloc, b.Quarantine
-	c.opts = ort.Options{Library: d.Library, IntraOpThreads: p.Int("threads"), GraphOptimization: p.String("optimization"),
+	c.opts = ort.Options{IntraOpThreads: p.Int("threads"), GraphOptimization: p.String("optimization"),
 		Provider: p.String("provider"), DeviceID: p.Int("device"), Sessions: 1, Concurrency: max(1, b.Workers)}
 	in := b.Inputs[0]
 	c.keyCol = -1
@@ -107,13 +109,9 @@ func (c *common) init(b *pipeline.BuildContext, d Deps, dim int) error {
 	} else if idx := in.FieldIndices("study_id"); len(idx) > 0 {
 		c.keyCol = idx[0]
 	}
-	if len(in.FieldIndices(schemas.EmbeddingColumn)) > 0 {
-		return fmt.Errorf("%w: input already has a column %q", schemas.ErrMismatch, schemas.EmbeddingColumn)
-	}
-	md := in.Metadata()
-	c.schema = arrow.NewSchema(append(in.Fields(),
-		arrow.Field{Name: schemas.EmbeddingColumn, Type: embeddingType(dim)}), &md)
-	return nil
+	var err error
+	c.schema, err = schemas.AppendColumns(in, arrow.Field{Name: schemas.EmbeddingColumn, Type: embeddingType(dim)})
+	return err
 }
 
 // load opens the model once (a failure is remembered).
@@ -149,7 +147,7 @@ func (c *common) closeModel(reason error) error {
 // flushes) and closes the model session.
 func (c *common) ReleaseRun() {
 	if c.b != nil {
-		c.b.releaseHeld()
+		c.releaseHeld()
 	}
 	c.closeModel(fmt.Errorf("%w: %s: the run is over", ort.ErrClosed, c.path))
 }
@@ -169,9 +167,7 @@ func (c *common) finish(ctx context.Context, out pipeline.Emitter, extra func() 
 	if cerr := c.closeModel(fmt.Errorf("%w: %s: flushed", ort.ErrClosed, c.path)); cerr != nil && err == nil {
 		err = cerr
 	}
-	c.b.mu.Lock()
-	jobs, jobRows := c.b.jobs, c.b.jobRows
-	c.b.mu.Unlock()
+	jobs, jobRows := c.b.Calls()
 	c.log.Info("embedded", append([]any{"model", c.path, "rows", c.rows.Load(), "embedded", c.embedded.Load(),
 		"quarantined", c.quarantined.Load(), "ort_calls", jobs, "rows_per_call", float64(jobRows) / float64(max(jobs, 1))}, extra()...)...)
 	return err
@@ -192,11 +188,11 @@ type TextEmbed struct {
 	truncRow atomic.Int64
 }
 
-func newTextEmbed(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newTextEmbed(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	p := b.Params
 	t := &TextEmbed{pooling: p.String("pooling"), maxTok: p.Int("max_tokens"), tail: p.String("truncate") == "tail",
 		padID: int64(p.Int("pad_id")), budget: p.Int("batch_tokens"), width: p.Int("bucket_width")}
-	if err := t.init(b, d, p.Int("dim")); err != nil {
+	if err := t.init(b, p.Int("dim")); err != nil {
 		return nil, err
 	}
 	in := b.Inputs[0]
@@ -211,7 +207,7 @@ func newTextEmbed(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 	}
 	t.col = col
 	t.contract = TextContract(t.dim)
-	t.b = newBatcher(b.Workers <= 1, p.Int("hold_rows"), t.dim, t.rowsPerCall, t.run)
+	t.b = batching.New[*held](b.Workers <= 1, p.Int("hold_rows"), t.rowsPerCall, t.run)
 	return t, nil
 }
 

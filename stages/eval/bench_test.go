@@ -10,14 +10,14 @@ import (
 
 	"github.com/medflow/medflow/metrics"
 	"github.com/medflow/medflow/pipeline"
-	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 	"github.com/medflow/medflow/stages/eval/evaltest"
 )
 
 // batches is a Dataset over record batches in memory.
 type batches []arrow.RecordBatch
 
-func (d batches) Schema() *arrow.Schema { return schemas.Predictions }
+func (d batches) Schema() *arrow.Schema { return cxrschema.Predictions }
 func (d batches) NumRows() int64 {
 	var n int64
 	for _, b := range d {
@@ -66,7 +66,7 @@ func BenchmarkSummaryStage(b *testing.B) {
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}
-	s, err := newSummary(&pipeline.BuildContext{Variant: "bench", Params: params, Inputs: []*arrow.Schema{schemas.Predictions},
+	s, err := newSummary(&pipeline.BuildContext{Variant: "bench", Params: params, Inputs: []*arrow.Schema{cxrschema.Predictions},
 		Alloc: mem, Quarantine: noQuarantine{}, Artifacts: pipeline.NewMemArtifacts()})
 	if err != nil {
 		b.Fatal(err)

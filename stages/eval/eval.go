@@ -9,24 +9,25 @@ import (
 	"github.com/medflow/medflow/metrics"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 )
 
 // Kinds registered by Register.
 const (
-	KindLabels  = "eval.labels"
-	KindSummary = "eval.summary"
-	KindCompare = "eval.compare"
+	KindLabels  = cxrschema.EvalLabelsKind
+	KindSummary = cxrschema.EvalSummaryKind
+	KindCompare = cxrschema.EvalCompareKind
 )
 
 // Artifact names. Each table is stored as <name>.arrow (Arrow IPC file)
 // and <name>.parquet.
 const (
-	LabelsTable      = "labels"
-	SummaryTable     = "summary"
-	CompareTable     = "compare"
-	PredictionsTable = "predictions"
-	ROCPlot          = "roc"      // .png and .svg
-	AUCBarsPlot      = "auc_bars" // .png and .svg
+	LabelsTable      = cxrschema.LabelsTable
+	SummaryTable     = cxrschema.SummaryTable
+	CompareTable     = cxrschema.CompareTable
+	PredictionsTable = cxrschema.PredictionsTable
+	ROCPlot          = cxrschema.ROCPlot     // .png and .svg
+	AUCBarsPlot      = cxrschema.AUCBarsPlot // .png and .svg
 )
 
 // ErrInput is wrapped by errors about the evaluated data.
@@ -147,11 +148,11 @@ func newCommon(b *pipeline.BuildContext) (common, error) {
 	return common{model: model, threshold: b.Params.Float("threshold"), build: b}, nil
 }
 
-// predictionFields are the columns of schemas.Predictions that eval reads.
+// predictionFields are the columns of cxrschema.Predictions that eval reads.
 func predictionFields() []arrow.Field {
 	var out []arrow.Field
-	for _, name := range []string{"study_id", schemas.ProbsColumn, schemas.LabelsColumn, schemas.LabelMaskColumn} {
-		out = append(out, schemas.Predictions.Field(schemas.Predictions.FieldIndices(name)[0]))
+	for _, name := range []string{"study_id", cxrschema.ProbsColumn, cxrschema.LabelsColumn, cxrschema.LabelMaskColumn} {
+		out = append(out, cxrschema.Predictions.Field(cxrschema.Predictions.FieldIndices(name)[0]))
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -14,13 +15,8 @@ import (
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/stages/stagekit"
 )
-
-// Deps gives the stages access to object stores.
-type Deps struct {
-	// Open returns the store for a URI (local folder or s3://).
-	Open func(ctx context.Context, uri string) (objstore.Store, error)
-}
 
 // formatOptions are the values of the format params.
 var formatOptions = []pipeline.Option{
@@ -30,9 +26,9 @@ var formatOptions = []pipeline.Option{
 }
 
 // Register adds files.read and files.write to r.
-func Register(r *pipeline.Registry, d Deps) error {
-	if d.Open == nil {
-		return errors.New("files: Deps.Open is nil")
+func Register(r *pipeline.Registry, d stagekit.Deps) error {
+	if err := d.Check("files"); err != nil {
+		return err
 	}
 	if err := r.Register(pipeline.Definition{
 		Kind: "files.read", Role: pipeline.RoleSource, Version: "1",
@@ -66,7 +62,7 @@ func Register(r *pipeline.Registry, d Deps) error {
 
 // Read is files.read.
 type Read struct {
-	deps    Deps
+	store   *stagekit.Store // uri's
 	uri     string
 	format  formats.Format
 	schema  *arrow.Schema
@@ -78,7 +74,7 @@ type Read struct {
 	q       pipeline.Quarantine
 }
 
-func newRead(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newRead(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
 	f := formats.Format(b.Params.String("format"))
 	schema, err := schemas.ParseColumns(b.Params.Strings("columns"))
 	if err != nil {
@@ -92,7 +88,7 @@ func newRead(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 		return nil, pipeline.ParamErrorf("pattern", "%q: %v", pat, err)
 	}
 	onErr := b.Params.String("on_error")
-	return &Read{deps: d, uri: b.Params.String("uri"), format: f, schema: schema, pattern: pat,
+	return &Read{store: stagekit.NewStore(d.Open, b.Params.String("uri")), uri: b.Params.String("uri"), format: f, schema: schema, pattern: pat,
 		batch: int64(b.Params.Int("batch_rows")), quar: onErr == "quarantine", shard: b.Shard, alloc: b.Alloc,
 		q: b.Quarantine}, nil
 }
@@ -100,7 +96,7 @@ func newRead(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 func (r *Read) Schema() *arrow.Schema { return r.schema }
 
 func (r *Read) Produce(ctx context.Context, out pipeline.Emitter) error {
-	store, err := r.deps.Open(ctx, r.uri)
+	store, err := r.store.Get(ctx)
 	if err != nil {
 		return err
 	}
@@ -138,7 +134,7 @@ func (r *Read) Produce(ctx context.Context, out pipeline.Emitter) error {
 // InputFingerprint identifies the files the stage would read now (keys,
 // sizes, ETags), so that changed files change the stage fingerprint.
 func (r *Read) InputFingerprint(ctx context.Context) (string, error) {
-	store, err := r.deps.Open(ctx, r.uri)
+	store, err := r.store.Get(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -178,12 +174,12 @@ func (r *Read) readFile(ctx context.Context, store objstore.Store, o objstore.Ob
 
 // Write is files.write.
 type Write struct {
-	deps   Deps
+	store  *stagekit.Store // uri's
 	uri    string
 	opts   dataset.WriterOptions
 	schema *arrow.Schema
 	alloc  memory.Allocator
-	log    interface{ Info(string, ...any) }
+	log    *slog.Logger
 	shard  pipeline.Shard
 	w      *dataset.Writer
 }
@@ -191,7 +187,7 @@ type Write struct {
 // Committed reports whether the dataset committed at uri (or at this
 // shard's place) was written for fingerprint fp.
 func (w *Write) Committed(ctx context.Context, fp string) (bool, error) {
-	store, err := w.deps.Open(ctx, w.uri)
+	store, err := w.store.Get(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -218,9 +214,9 @@ func (w *Write) prefix() string {
 // shardDir is where shard i of n commits its part of the output.
 func shardDir(i, n int) string { return fmt.Sprintf("_shards/%d-of-%d", i, n) }
 
-func newWrite(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newWrite(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
 	f := formats.Format(b.Params.String("format"))
-	return &Write{deps: d, uri: b.Params.String("uri"), schema: b.Inputs[0], alloc: b.Alloc, log: b.Logger, shard: b.Shard,
+	return &Write{store: stagekit.NewStore(d.Open, b.Params.String("uri")), uri: b.Params.String("uri"), schema: b.Inputs[0], alloc: b.Alloc, log: b.Logger, shard: b.Shard,
 		opts: dataset.WriterOptions{Format: f, MaxRowsPerPart: int64(b.Params.Int("rows_per_part")),
 			Overwrite: b.Params.Bool("overwrite")}}, nil
 }
@@ -231,7 +227,7 @@ func (w *Write) open(ctx context.Context) error {
 	if w.w != nil {
 		return nil
 	}
-	store, err := w.deps.Open(ctx, w.uri)
+	store, err := w.store.Get(ctx)
 	if err != nil {
 		return err
 	}
@@ -241,7 +237,7 @@ func (w *Write) open(ctx context.Context) error {
 
 // MergeShards commits the dataset made of the count shards' outputs.
 func (w *Write) MergeShards(ctx context.Context, count int) error {
-	store, err := w.deps.Open(ctx, w.uri)
+	store, err := w.store.Get(ctx)
 	if err != nil {
 		return err
 	}

@@ -11,11 +11,12 @@ import (
 	pt "github.com/medflow/medflow/pipeline/pipelinetest"
 	"github.com/medflow/medflow/stages/files"
 	"github.com/medflow/medflow/stages/gen"
+	"github.com/medflow/medflow/stages/stagekit"
 )
 
 func registry(t *testing.T) *pipeline.Registry {
 	r := pipeline.NewRegistry()
-	deps := files.Deps{Open: func(ctx context.Context, uri string) (objstore.Store, error) {
+	deps := stagekit.Deps{Open: func(ctx context.Context, uri string) (objstore.Store, error) {
 		return connectors.Open(ctx, uri, connectors.Options{})
 	}}
 	if err := files.Register(r, deps); err != nil {

@@ -1,7 +1,7 @@
 // Package gen holds stages that make or drop data: gen.rows emits
 // deterministic demo rows (schemas.Demo) for the demo pipeline, tests and
 // benchmarks, and discard drops its input. It does not generate MIMIC-CXR
-// phantoms (see the synth work).
+// phantoms (package synth and `medflow synth` do).
 package gen
 
 import (

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -20,13 +20,8 @@ import (
 	"github.com/medflow/medflow/imaging"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/stages/stagekit"
 )
-
-// Deps gives the stage access to object stores.
-type Deps struct {
-	// Open returns the store for a URI (local folder or s3://).
-	Open func(ctx context.Context, uri string) (objstore.Store, error)
-}
 
 // Column names added after the input columns.
 const (
@@ -36,9 +31,9 @@ const (
 )
 
 // Register adds image.decode to r.
-func Register(r *pipeline.Registry, d Deps) error {
-	if d.Open == nil {
-		return errors.New("image: Deps.Open is nil")
+func Register(r *pipeline.Registry, d stagekit.Deps) error {
+	if err := d.Check("image"); err != nil {
+		return err
 	}
 	return r.Register(pipeline.Definition{
 		Kind: "image.decode", Role: pipeline.RoleTransform, Version: "1",
@@ -73,8 +68,8 @@ func Register(r *pipeline.Registry, d Deps) error {
 
 // Decode is image.decode.
 type Decode struct {
-	deps     Deps
 	root     string
+	store    *stagekit.Store
 	pathCol  int // -1 unless path mode
 	bytesCol int // -1 unless bytes mode
 	keyCol   int // -1: default key
@@ -89,11 +84,8 @@ type Decode struct {
 	imgType  *arrow.FixedSizeListType
 	alloc    memory.Allocator
 	q        pipeline.Quarantine
-	log      interface{ Info(string, ...any) }
+	log      *slog.Logger
 	sem      chan struct{} // bounds decodes in flight across concurrent Process calls
-
-	storeMu sync.Mutex
-	store   objstore.Store
 
 	rows, decoded, quarantined atomic.Int64
 }
@@ -108,10 +100,10 @@ func optColumn(in *arrow.Schema, name string, ids ...arrow.Type) (int, error) {
 	return schemas.Column(in, name, ids...)
 }
 
-func newDecode(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newDecode(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
 	in := b.Inputs[0]
 	p := b.Params
-	s := &Decode{deps: d, root: p.String("root"), size: p.Int("size"), batch: p.Int("batch_rows"),
+	s := &Decode{root: p.String("root"), store: stagekit.NewStore(d.Open, p.String("root")), size: p.Int("size"), batch: p.Int("batch_rows"),
 		maxBytes: int64(p.Int("max_bytes")), alloc: b.Alloc, q: b.Quarantine, log: b.Logger,
 		sem: make(chan struct{}, max(1, b.Workers))}
 	pathName, bytesName := p.String("path_column"), p.String("bytes_column")
@@ -155,36 +147,18 @@ func newDecode(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 	if err != nil {
 		return nil, pipeline.ParamErrorf("size", "%v", err)
 	}
-	for _, name := range []string{ImageColumn, OrigWidthColumn, OrigHeightColumn} {
-		if len(in.FieldIndices(name)) > 0 {
-			return nil, fmt.Errorf("%w: input already has a column %q", schemas.ErrMismatch, name)
-		}
-	}
 	s.imgType = arrow.FixedSizeListOfNonNullable(int32(s.size*s.size), elem)
-	fields := append(in.Fields(),
+	if s.schema, err = schemas.AppendColumns(in,
 		arrow.Field{Name: ImageColumn, Type: s.imgType},
 		arrow.Field{Name: OrigWidthColumn, Type: arrow.PrimitiveTypes.Int32},
 		arrow.Field{Name: OrigHeightColumn, Type: arrow.PrimitiveTypes.Int32},
-	)
-	md := in.Metadata()
-	s.schema = arrow.NewSchema(fields, &md)
+	); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 func (s *Decode) Schema() *arrow.Schema { return s.schema }
-
-func (s *Decode) openStore(ctx context.Context) (objstore.Store, error) {
-	s.storeMu.Lock()
-	defer s.storeMu.Unlock()
-	if s.store == nil {
-		st, err := s.deps.Open(ctx, s.root)
-		if err != nil {
-			return nil, err
-		}
-		s.store = st
-	}
-	return s.store, nil
-}
 
 // InputFingerprint identifies the image files under root (keys, sizes,
 // ETags) in path mode, so that changed images change the stage
@@ -193,7 +167,7 @@ func (s *Decode) InputFingerprint(ctx context.Context) (string, error) {
 	if s.pathCol < 0 {
 		return "", nil
 	}
-	store, err := s.openStore(ctx)
+	store, err := s.store.Get(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -215,7 +189,7 @@ func (s *Decode) Process(ctx context.Context, in arrow.RecordBatch, out pipeline
 	var store objstore.Store
 	if s.pathCol >= 0 {
 		var err error
-		if store, err = s.openStore(ctx); err != nil {
+		if store, err = s.store.Get(ctx); err != nil {
 			return err
 		}
 	}

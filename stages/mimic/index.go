@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -13,19 +14,14 @@ import (
 	"github.com/medflow/medflow/connectors/objstore"
 	cxr "github.com/medflow/medflow/mimic"
 	"github.com/medflow/medflow/pipeline"
-	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
+	"github.com/medflow/medflow/stages/stagekit"
 )
 
-// Deps gives the stages access to object stores.
-type Deps struct {
-	// Open returns the store for a URI (local folder or s3://).
-	Open func(ctx context.Context, uri string) (objstore.Store, error)
-}
-
 // Register adds mimic.index and report.sections to r.
-func Register(r *pipeline.Registry, d Deps) error {
-	if d.Open == nil {
-		return errors.New("mimic: Deps.Open is nil")
+func Register(r *pipeline.Registry, d stagekit.Deps) error {
+	if err := d.Check("mimic"); err != nil {
+		return err
 	}
 	if err := r.Register(pipeline.Definition{
 		Kind: "mimic.index", Role: pipeline.RoleSource, Version: "1",
@@ -63,7 +59,7 @@ func Register(r *pipeline.Registry, d Deps) error {
 
 // Index is mimic.index.
 type Index struct {
-	deps    Deps
+	store   *stagekit.Store // root's
 	root    string
 	opts    cxr.Options
 	labeler string
@@ -71,20 +67,20 @@ type Index struct {
 	shard   pipeline.Shard
 	alloc   memory.Allocator
 	q       pipeline.Quarantine
-	log     interface{ Info(string, ...any) }
+	log     *slog.Logger
 }
 
-func newIndex(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newIndex(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
 	pol, err := cxr.ParsePolicy(b.Params.Any("uncertain"), b.Params.String("blank"))
 	if err != nil {
 		return nil, pipeline.ParamErrorf("uncertain", "%v", err)
 	}
-	return &Index{deps: d, root: b.Params.String("root"), labeler: b.Params.String("labeler"), batch: b.Params.Int("batch_rows"),
+	return &Index{store: stagekit.NewStore(d.Open, b.Params.String("root")), root: b.Params.String("root"), labeler: b.Params.String("labeler"), batch: b.Params.Int("batch_rows"),
 		opts: cxr.Options{Views: b.Params.Strings("views"), Splits: b.Params.Strings("splits"), Policy: pol}, shard: b.Shard, alloc: b.Alloc,
 		q: b.Quarantine, log: b.Logger}, nil
 }
 
-func (x *Index) Schema() *arrow.Schema { return schemas.MIMICIndex }
+func (x *Index) Schema() *arrow.Schema { return cxrschema.MIMICIndex }
 
 // mimic.index reads the tables (cxr.MetadataTable, ...) under root:
 // name+".gz" when present, else name (the compression is sniffed from the
@@ -107,7 +103,7 @@ func openTable(ctx context.Context, s objstore.Store, name string) (cxr.Input, f
 // InputFingerprint identifies the tables the index would read now (names,
 // sizes, ETags), so that changed tables change the stage fingerprint.
 func (x *Index) InputFingerprint(ctx context.Context) (string, error) {
-	store, err := x.deps.Open(ctx, x.root)
+	store, err := x.store.Get(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -117,7 +113,7 @@ func (x *Index) InputFingerprint(ctx context.Context) (string, error) {
 // Build reads the tables under the stage's root and joins them (Produce
 // calls it; exported for tools that want the index without a pipeline).
 func (x *Index) Build(ctx context.Context) (*cxr.Index, error) {
-	store, err := x.deps.Open(ctx, x.root)
+	store, err := x.store.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +203,7 @@ type indexBuilder struct {
 }
 
 func newIndexBuilder(alloc memory.Allocator) *indexBuilder {
-	rb := array.NewRecordBuilder(alloc, schemas.MIMICIndex)
+	rb := array.NewRecordBuilder(alloc, cxrschema.MIMICIndex)
 	b := &indexBuilder{rb: rb,
 		subject: rb.Field(0).(*array.Int64Builder), study: rb.Field(1).(*array.Int64Builder),
 		dicom: rb.Field(2).(*array.StringBuilder), split: rb.Field(3).(*array.StringBuilder),

@@ -17,12 +17,13 @@ import (
 	"github.com/medflow/medflow/mimic/mimictest"
 	"github.com/medflow/medflow/pipeline"
 	pt "github.com/medflow/medflow/pipeline/pipelinetest"
-	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 	"github.com/medflow/medflow/stages/mimic"
+	"github.com/medflow/medflow/stages/stagekit"
 )
 
-func deps() mimic.Deps {
-	return mimic.Deps{Open: func(ctx context.Context, uri string) (objstore.Store, error) {
+func deps() stagekit.Deps {
+	return stagekit.Deps{Open: func(ctx context.Context, uri string) (objstore.Store, error) {
 		return connectors.Open(ctx, uri, connectors.Options{})
 	}}
 }
@@ -248,7 +249,7 @@ func TestIndexPolicies(t *testing.T) {
 		{name: "per label", uncertain: map[string]any{"default": "ignore", "Atelectasis": "ones", "Edema": "zeros"},
 			want: func(l int, c string) outcome {
 				if c == "-1.0" {
-					switch schemas.LabelNames[l] {
+					switch cxrschema.LabelNames[l] {
 					case "Atelectasis":
 						return outcome{1, 1}
 					case "Edema":
@@ -281,7 +282,7 @@ func TestIndexPolicies(t *testing.T) {
 				for l, c := range cells {
 					seen[c] = true
 					if got, want := (outcome{vals[l], mask[l]}), tc.want(l, c); got != want {
-						t.Fatalf("study %v label %s cell %q: got %v, want %v", s, schemas.LabelNames[l], c, got, want)
+						t.Fatalf("study %v label %s cell %q: got %v, want %v", s, cxrschema.LabelNames[l], c, got, want)
 					}
 				}
 			}
@@ -304,7 +305,7 @@ func TestIndexDeterministicAndShards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range schemas.MIMICIndex.Fields() {
+	for _, f := range cxrschema.MIMICIndex.Fields() {
 		if !reflect.DeepEqual(full.Column("out", f.Name), again.Column("out", f.Name)) {
 			t.Fatalf("column %s differs between two runs", f.Name)
 		}
@@ -502,7 +503,7 @@ func TestSectionsSelect(t *testing.T) {
 }
 
 func TestLabelNames(t *testing.T) {
-	if !slices.Equal(schemas.LabelNames, cxr.LabelNames[:]) {
-		t.Errorf("schemas.LabelNames %q != mimic.LabelNames %q", schemas.LabelNames, cxr.LabelNames)
+	if !slices.Equal(cxrschema.LabelNames, cxr.LabelNames[:]) {
+		t.Errorf("cxrschema.LabelNames %q != mimic.LabelNames %q", cxrschema.LabelNames, cxr.LabelNames)
 	}
 }

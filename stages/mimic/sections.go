@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,29 +16,28 @@ import (
 	cxr "github.com/medflow/medflow/mimic"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
+	"github.com/medflow/medflow/stages/stagekit"
 )
 
 // Sections is report.sections.
 type Sections struct {
-	deps   Deps
 	root   string
+	store  *stagekit.Store
 	col    int
 	sel    cxr.Selector
 	schema *arrow.Schema
 	alloc  memory.Allocator
 	q      pipeline.Quarantine
-	log    interface{ Info(string, ...any) }
+	log    *slog.Logger
 
-	open     sync.Once
-	store    objstore.Store
-	openErr  error
 	reports  atomic.Int64 // reports read
 	invalid  atomic.Int64 // reports with invalid UTF-8
 	badBytes atomic.Int64 // invalid bytes replaced
 	dropped  atomic.Int64 // rows quarantined
 }
 
-func newSections(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newSections(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
 	in := b.Inputs[0]
 	col, err := schemas.Column(in, b.Params.String("column"), arrow.STRING)
 	if err != nil {
@@ -48,26 +47,18 @@ func newSections(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 	if err != nil {
 		return nil, pipeline.ParamErrorf("select", "%v", err)
 	}
-	for _, name := range []string{schemas.ReportTextColumn, schemas.ReportSectionsColumn} {
-		if len(in.FieldIndices(name)) > 0 {
-			return nil, fmt.Errorf("%w: input already has a column %q", schemas.ErrMismatch, name)
-		}
-	}
-	fields := append(in.Fields(),
-		arrow.Field{Name: schemas.ReportTextColumn, Type: arrow.BinaryTypes.String},
-		arrow.Field{Name: schemas.ReportSectionsColumn, Type: arrow.ListOf(arrow.BinaryTypes.String)},
+	schema, err := schemas.AppendColumns(in,
+		arrow.Field{Name: cxrschema.ReportTextColumn, Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: cxrschema.ReportSectionsColumn, Type: arrow.ListOf(arrow.BinaryTypes.String)},
 	)
-	md := in.Metadata()
-	return &Sections{deps: d, root: b.Params.String("root"), col: col, sel: sel,
-		schema: arrow.NewSchema(fields, &md), alloc: b.Alloc, q: b.Quarantine, log: b.Logger}, nil
+	if err != nil {
+		return nil, err
+	}
+	return &Sections{root: b.Params.String("root"), store: stagekit.NewStore(d.Open, b.Params.String("root")), col: col, sel: sel,
+		schema: schema, alloc: b.Alloc, q: b.Quarantine, log: b.Logger}, nil
 }
 
 func (s *Sections) Schema() *arrow.Schema { return s.schema }
-
-func (s *Sections) getStore(ctx context.Context) (objstore.Store, error) {
-	s.open.Do(func() { s.store, s.openErr = s.deps.Open(ctx, s.root) })
-	return s.store, s.openErr
-}
 
 // parsed is the outcome for one report key.
 type parsed struct {
@@ -80,7 +71,7 @@ type parsed struct {
 // InputFingerprint identifies the reports under root (keys, sizes, ETags),
 // so that changed reports change the stage fingerprint.
 func (s *Sections) InputFingerprint(ctx context.Context) (string, error) {
-	store, err := s.getStore(ctx)
+	store, err := s.store.Get(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -122,7 +113,7 @@ func (s *Sections) parse(ctx context.Context, store objstore.Store, key string) 
 }
 
 func (s *Sections) Process(ctx context.Context, in arrow.RecordBatch, out pipeline.Emitter) error {
-	store, err := s.getStore(ctx)
+	store, err := s.store.Get(ctx)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package text
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -53,7 +54,7 @@ type Tokenize struct {
 	truncation string
 	schema     *arrow.Schema
 	alloc      memory.Allocator
-	log        interface{ Info(string, ...any) }
+	log        *slog.Logger
 
 	load      sync.Once
 	tok       *tokenizer.Tokenizer
@@ -76,19 +77,16 @@ func newTokenize(b *pipeline.BuildContext) (pipeline.Stage, error) {
 		return nil, pipeline.ParamErrorf("max_tokens", "%d leaves no room for text", maxTok)
 	}
 	out := b.Params.String("output")
-	for _, name := range []string{out, NumTokensColumn, TruncatedColumn} {
-		if len(in.FieldIndices(name)) > 0 {
-			return nil, fmt.Errorf("%w: input already has a column %q", schemas.ErrMismatch, name)
-		}
-	}
-	fields := append(in.Fields(),
+	schema, err := schemas.AppendColumns(in,
 		arrow.Field{Name: out, Type: arrow.ListOf(arrow.PrimitiveTypes.Int32), Nullable: true},
 		arrow.Field{Name: NumTokensColumn, Type: arrow.PrimitiveTypes.Int32, Nullable: true},
 		arrow.Field{Name: TruncatedColumn, Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
 	)
-	md := in.Metadata()
+	if err != nil {
+		return nil, err
+	}
 	return &Tokenize{path: b.Params.String("model"), col: col, opts: opts, max: maxTok, truncation: trunc,
-		schema: arrow.NewSchema(fields, &md), alloc: b.Alloc, log: b.Logger}, nil
+		schema: schema, alloc: b.Alloc, log: b.Logger}, nil
 }
 
 func boolInt(b bool) int {

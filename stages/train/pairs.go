@@ -12,6 +12,7 @@ import (
 	"github.com/medflow/medflow/nn"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 	"github.com/medflow/medflow/train"
 )
 
@@ -64,15 +65,15 @@ func checkPairs(s *arrow.Schema, n need) (pairsCols, error) {
 		}
 	}
 	if n.labels {
-		if c.labels, c.numLabels, err = fslFloat32(s, schemas.LabelsColumn, arrow.PrimitiveTypes.Float32); err != nil {
+		if c.labels, c.numLabels, err = fslFloat32(s, cxrschema.LabelsColumn, arrow.PrimitiveTypes.Float32); err != nil {
 			return c, wrap(err)
 		}
 		var ml int
-		if c.mask, ml, err = fslFloat32(s, schemas.LabelMaskColumn, arrow.PrimitiveTypes.Uint8); err != nil {
+		if c.mask, ml, err = fslFloat32(s, cxrschema.LabelMaskColumn, arrow.PrimitiveTypes.Uint8); err != nil {
 			return c, wrap(err)
 		}
 		if ml != c.numLabels {
-			return c, wrap(fmt.Errorf("%w: %q has %d entries but %q %d", schemas.ErrMismatch, schemas.LabelsColumn, c.numLabels, schemas.LabelMaskColumn, ml))
+			return c, wrap(fmt.Errorf("%w: %q has %d entries but %q %d", schemas.ErrMismatch, cxrschema.LabelsColumn, c.numLabels, cxrschema.LabelMaskColumn, ml))
 		}
 	}
 	if n.ids {
@@ -159,7 +160,7 @@ func appendPair(d *train.Data, b arrow.RecordBatch, i int, c pairsCols) error {
 
 // readModel reads a model table input.
 func readModel(ctx context.Context, ds pipeline.Dataset) (*nn.Model, error) {
-	r := train.NewModelReader()
+	r := NewModelReader()
 	for b, err := range ds.Batches(ctx) {
 		if err != nil {
 			return nil, fmt.Errorf("read checkpoint: %w", err)

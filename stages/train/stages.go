@@ -12,6 +12,7 @@ import (
 	"github.com/medflow/medflow/nn"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 	"github.com/medflow/medflow/train"
 )
 
@@ -149,7 +150,7 @@ func newStage(b *pipeline.BuildContext, k kind) (pipeline.Stage, error) {
 	pairsIdx := 1
 	if k == kindMAE {
 		pairsIdx = 0
-	} else if err := train.CheckModelSchema(b.Inputs[0]); err != nil {
+	} else if err := CheckModelSchema(b.Inputs[0]); err != nil {
 		return nil, fmt.Errorf("input 1 (checkpoint): %w", err)
 	}
 	var err error
@@ -256,13 +257,13 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 	}
 	t0 := time.Now()
 	res, err := train.Run(ctx, s.cfg, train.Job{Name: s.name, Model: model, N: data.Len(), Loss: loss, Batch: batch,
-		Backend: backend, Store: s.b.Artifacts, Logger: s.b.Logger, Alloc: s.b.Alloc, ValN: val.Len(), ValBatch: valBatch})
+		Backend: backend, Store: s.b.Artifacts, Codec: Codec{Alloc: s.b.Alloc}, Logger: s.b.Logger, ValN: val.Len(), ValBatch: valBatch})
 	if err != nil {
 		return err
 	}
 	s.b.Logger.Info("trained", "model", model.Kind, "steps", res.Steps, "resumed_from", res.ResumedFrom,
 		"examples", data.Len(), "seconds", time.Since(t0).Seconds())
-	return out.Emit(ctx, train.ModelRecord(s.b.Alloc, model))
+	return out.Emit(ctx, ModelRecord(s.b.Alloc, model))
 }
 
 // Predict is predict.classify.
@@ -275,20 +276,20 @@ type Predict struct {
 }
 
 func newPredict(b *pipeline.BuildContext) (pipeline.Stage, error) {
-	if err := train.CheckModelSchema(b.Inputs[0]); err != nil {
+	if err := CheckModelSchema(b.Inputs[0]); err != nil {
 		return nil, fmt.Errorf("input 1 (classifier checkpoint): %w", err)
 	}
 	cols, err := checkPairs(b.Inputs[1], need{labels: true, ids: true})
 	if err != nil {
 		return nil, err
 	}
-	if cols.numLabels != len(schemas.LabelNames) {
-		return nil, fmt.Errorf("%w: %d labels, predictions hold %d", schemas.ErrMismatch, cols.numLabels, len(schemas.LabelNames))
+	if cols.numLabels != len(cxrschema.LabelNames) {
+		return nil, fmt.Errorf("%w: %d labels, predictions hold %d", schemas.ErrMismatch, cols.numLabels, len(cxrschema.LabelNames))
 	}
 	return &Predict{name: b.Stage, cols: cols, split: b.Params.Strings("splits"), batch: b.Params.Int("batch_size"), b: b}, nil
 }
 
-func (p *Predict) Schema() *arrow.Schema { return schemas.Predictions }
+func (p *Predict) Schema() *arrow.Schema { return cxrschema.Predictions }
 
 // Run emits one Predictions row per pairs row of the chosen splits.
 func (p *Predict) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emitter) error {
@@ -319,7 +320,7 @@ func (p *Predict) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.E
 	l := data.NumLabels
 	for lo := 0; lo < data.Len(); lo += 1024 {
 		hi := min(data.Len(), lo+1024)
-		rb := array.NewRecordBuilder(p.b.Alloc, schemas.Predictions)
+		rb := array.NewRecordBuilder(p.b.Alloc, cxrschema.Predictions)
 		study := rb.Field(0).(*array.Int64Builder)
 		dicom := rb.Field(1).(*array.StringBuilder)
 		pr := rb.Field(2).(*array.FixedSizeListBuilder)

@@ -15,6 +15,7 @@ import (
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/pipeline/pipelinetest"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 	"github.com/medflow/medflow/train"
 )
 
@@ -23,7 +24,7 @@ import (
 var side, embDim = 32, 16
 
 func pairsSchema(withEmb bool) *arrow.Schema {
-	nl := int32(len(schemas.LabelNames))
+	nl := int32(len(cxrschema.LabelNames))
 	f := []arrow.Field{
 		{Name: "study_id", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "dicom_id", Type: arrow.BinaryTypes.String},
@@ -64,7 +65,7 @@ func (p *pairsSrc) Produce(ctx context.Context, out pipeline.Emitter) error {
 			protos[c] = append(protos[c], float32(rng.NormFloat64()))
 		}
 	}
-	nl := len(schemas.LabelNames)
+	nl := len(cxrschema.LabelNames)
 	for lo := 0; lo < p.n; lo += 16 {
 		b := array.NewRecordBuilder(p.alloc, p.schema)
 		for i := lo; i < min(p.n, lo+16); i++ {
@@ -157,7 +158,7 @@ func TestChain(t *testing.T) {
 			if got := res.Rows("out"); got != 16 {
 				t.Fatalf("predictions: %d rows, want 16 (the test split)", got)
 			}
-			for _, row := range res.Column("out", schemas.ProbsColumn) {
+			for _, row := range res.Column("out", cxrschema.ProbsColumn) {
 				for _, v := range row.([]any) {
 					if p := v.(float32); !(p > 0 && p < 1) {
 						t.Fatalf("probability %v not in (0,1)", p)
@@ -179,7 +180,7 @@ func TestChain(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", st, err)
 				}
-				curve, err := train.DecodeCurve(memory.NewGoAllocator(), b)
+				curve, err := Codec{Alloc: memory.NewGoAllocator()}.DecodeCurve(b)
 				var trainPts, valPts int
 				for _, p := range curve {
 					if p.Split == "validate" {
