@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"image/png"
@@ -103,25 +104,33 @@ func TestReportFromStoredRun(t *testing.T) {
 		}
 	}
 
-	// HTML: self-contained; every embedded PNG decodes
+	// HTML: self-contained; every plot embedded as SVG (PNG when a plot
+	// has no SVG) that parses; the DAG drawn inline, Mermaid folded.
 	if strings.Contains(page, "<script") || regexp.MustCompile(`(src|href)="https?:`).MatchString(page) {
 		t.Error("report.html loads something from outside")
 	}
-	imgs := regexp.MustCompile(`src="data:image/png;base64,([^"]+)"`).FindAllStringSubmatch(page, -1)
+	imgs := regexp.MustCompile(`src="data:image/(png|svg\+xml);base64,([^"]+)"`).FindAllStringSubmatch(page, -1)
 	if len(imgs) != len(r.Figures) {
 		t.Fatalf("report.html embeds %d images, want %d", len(imgs), len(r.Figures))
 	}
 	for _, m := range imgs {
-		data, err := base64.StdEncoding.DecodeString(m[1])
+		data, err := base64.StdEncoding.DecodeString(m[2])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := png.Decode(bytes.NewReader(data)); err != nil {
-			t.Errorf("embedded PNG: %v", err)
+		if m[1] == "png" {
+			if _, err := png.Decode(bytes.NewReader(data)); err != nil {
+				t.Errorf("embedded PNG: %v", err)
+			}
+		} else if err := xml.Unmarshal(data, new(struct{ XMLName xml.Name })); err != nil {
+			t.Errorf("embedded SVG does not parse: %v", err)
 		}
 	}
+	if !strings.Contains(page, `aria-label="pipeline DAG"`) || !strings.Contains(page, "<details><summary>Mermaid source") {
+		t.Error("report.html lacks the inline DAG or its folded Mermaid source")
+	}
 	files := r.Files()
-	for _, name := range []string{MarkdownFile, HTMLFile, "plots/train-curve.png", "plots/train-curve.svg", "plots/labels_a-roc.png", "plots/table1-auc_bars.svg"} {
+	for _, name := range []string{MarkdownFile, HTMLFile, DAGFile, "plots/train-curve.png", "plots/train-curve.svg", "plots/labels_a-roc.png", "plots/table1-auc_bars.svg"} {
 		if len(files[name]) == 0 {
 			t.Errorf("file %s missing", name)
 		}

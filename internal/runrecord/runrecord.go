@@ -46,17 +46,22 @@ type Record struct {
 
 // Stage is one stage of a recorded run.
 type Stage struct {
-	Name        string         `json:"name"`
-	Kind        string         `json:"kind"`
-	Inputs      []string       `json:"inputs,omitempty"`
-	Fingerprint string         `json:"fingerprint"`
-	Decision    string         `json:"decision"`
-	State       string         `json:"state"`
-	RowsIn      int64          `json:"rows_in"`
-	RowsOut     int64          `json:"rows_out"`
-	Resumed     int64          `json:"resumed_batches,omitempty"`
-	Quarantined int            `json:"quarantined,omitempty"`
+	Name        string   `json:"name"`
+	Kind        string   `json:"kind"`
+	Inputs      []string `json:"inputs,omitempty"`
+	Fingerprint string   `json:"fingerprint"`
+	Decision    string   `json:"decision"`
+	State       string   `json:"state"`
+	RowsIn      int64    `json:"rows_in"`
+	RowsOut     int64    `json:"rows_out"`
+	Resumed     int64    `json:"resumed_batches,omitempty"`
+	Quarantined int      `json:"quarantined,omitempty"`
+	// Seconds is when the stage ended, from the start of the run (stages
+	// start together and wait for their inputs); WorkSeconds is the time
+	// it spent working, summed over its workers, without waiting for
+	// input or for downstream.
 	Seconds     float64        `json:"seconds"`
+	WorkSeconds float64        `json:"work_seconds,omitempty"`
 	Params      map[string]any `json:"params,omitempty"`
 	// FingerprintParts are digests of what the fingerprint hashes
 	// (pipeline.Node.FingerprintParts), so a later plan can say what
@@ -161,7 +166,7 @@ func New(id, config, version string, plan *pipeline.Plan, run *pipeline.Run, sta
 		st := stats[i]
 		r.Stages = append(r.Stages, Stage{Name: n.Spec.Name, Kind: n.Spec.Kind, Inputs: ins, Fingerprint: n.Fingerprint,
 			Decision: n.Decision.String(), State: st.State.String(), RowsIn: st.RowsIn, RowsOut: st.RowsOut,
-			Resumed: st.Resumed, Quarantined: quar[n.Spec.Name], Seconds: st.Elapsed.Seconds(), Params: redact(n.Params.Values()),
+			Resumed: st.Resumed, Quarantined: quar[n.Spec.Name], Seconds: st.Elapsed.Seconds(), WorkSeconds: st.Work().Seconds(), Params: redact(n.Params.Values()),
 			FingerprintParts: Digests(n.FingerprintParts())})
 	}
 	return r

@@ -1,0 +1,42 @@
+package report
+
+import (
+	"encoding/xml"
+	"strings"
+	"testing"
+
+	"github.com/medflow/medflow/internal/runrecord"
+)
+
+func TestDAGSVG(t *testing.T) {
+	rec := runrecord.Record{Stages: []runrecord.Stage{
+		{Name: "index", Kind: "mimic.index", Decision: "reuse", State: "done"},
+		{Name: "decode", Kind: "image.decode", Inputs: []string{"index"}, Decision: "compute", State: "done", WorkSeconds: 12.34},
+		{Name: "sections", Kind: "report.sections", Inputs: []string{"index"}, Decision: "skip", State: "pending"},
+		{Name: "join", Kind: "join", Inputs: []string{"decode", "sections"}, Decision: "compute", State: "failed"},
+	}}
+	svg := string(DAGSVG(rec))
+	if err := xml.Unmarshal([]byte(svg), new(struct{ XMLName xml.Name })); err != nil {
+		t.Fatalf("not well-formed: %v\n%s", err, svg)
+	}
+	for _, tc := range []struct {
+		what string
+		n    int
+		sub  string
+	}{
+		{"boxes", 4, "<rect "},
+		{"edges", 4, "marker-end="},
+		{"reused box", 1, dagColors["reuse"]},
+		{"computed boxes", 2, dagColors["compute"]},
+		{"failed border", 1, `stroke="#c62828"`},
+		{"work time", 1, "12.3 s work"},
+	} {
+		if got := strings.Count(svg, tc.sub); got != tc.n {
+			t.Errorf("%s: %d of %q, want %d", tc.what, got, tc.sub, tc.n)
+		}
+	}
+	// join is two columns right of index: depth from the sources.
+	if !strings.Contains(svg, `<rect x="470"`) {
+		t.Errorf("join not in the third column:\n%s", svg)
+	}
+}
