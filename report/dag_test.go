@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/medflow/medflow/internal/runrecord"
 )
 
@@ -38,5 +42,20 @@ func TestDAGSVG(t *testing.T) {
 	// join is two columns right of index: depth from the sources.
 	if !strings.Contains(svg, `<rect x="470"`) {
 		t.Errorf("join not in the third column:\n%s", svg)
+	}
+}
+
+// TestListCellsReadable: list cells (label_names) read as "a, b", not
+// "[a b]" where names with spaces run together.
+func TestListCellsReadable(t *testing.T) {
+	b := array.NewListBuilder(memory.DefaultAllocator, arrow.BinaryTypes.String)
+	defer b.Release()
+	vb := b.ValueBuilder().(*array.StringBuilder)
+	b.Append(true)
+	vb.AppendValues([]string{"Enlarged Cardiomediastinum", "Fracture", "Lung Lesion"}, nil)
+	a := b.NewArray()
+	defer a.Release()
+	if got, want := cellText(a, 0), "Enlarged Cardiomediastinum, Fracture, Lung Lesion"; got != want {
+		t.Errorf("cellText = %q, want %q", got, want)
 	}
 }

@@ -253,7 +253,7 @@ func cellText(a arrow.Array, i int) string {
 		for k := start; k < end; k++ {
 			parts = append(parts, cellText(x.ListValues(), int(k)))
 		}
-		return "[" + strings.Join(parts, " ") + "]"
+		return strings.Join(parts, ", ")
 	}
 	return a.ValueStr(i)
 }
