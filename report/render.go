@@ -80,6 +80,19 @@ func (r *Report) blocks() []block {
 		add(block{text: fmt.Sprintf("%d records were quarantined (per-stage counts are not known for this run; the table is under %s/quarantine in the work store).", rec.Quarantined, rec.Variant)})
 	}
 
+	if len(rec.Outputs) > 0 {
+		add(block{heading: "Outputs", level: 2})
+		add(block{text: "Datasets and files the stages left (Parquet and Arrow files open in DuckDB, pandas or pyarrow):"})
+		og := grid{header: []string{"stage", "what", "path", "format", "rows"}}
+		for _, o := range rec.Outputs {
+			rows := "-"
+			if o.Rows >= 0 {
+				rows = fmt.Sprint(o.Rows)
+			}
+			og.rows = append(og.rows, []string{o.Stage, o.What, o.Path, o.Format, rows})
+		}
+		add(block{grid: &og})
+	}
 	if len(r.Tables) > 0 {
 		add(block{heading: "Metrics", level: 2})
 		for _, t := range r.Tables {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path"
 	"runtime"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -161,12 +163,47 @@ func (a *app) record(ctx context.Context, store objstore.Store, plan *pipeline.P
 	rec := runrecord.New(runrecord.NewID(start), a.cfgPath, version, plan, run, start, time.Now(), runErr)
 	rec.SetPeaks(mem.Peaks(), memwatch.PeakRSS())
 	rec.Shard = a.shard
+	rec.Outputs = a.outputs(ctx, store, plan, run)
 	if err := runrecord.Write(ctx, store, rec); err != nil {
 		a.log.Error("writing the run record failed", "err", err)
 		return rec, false
 	}
 	a.log.Info("run recorded", "run", rec.ID, "status", rec.Status)
 	return rec, true
+}
+
+// outputs lists what the run's stages left: sinks' datasets (their uri
+// and format params), materialized stages' cached outputs and every
+// stage's artifacts, with paths readers can open (DuckDB, pandas).
+func (a *app) outputs(ctx context.Context, store objstore.Store, plan *pipeline.Plan, run *pipeline.Run) []runrecord.Output {
+	var out []runrecord.Output
+	stats := run.Stats()
+	work := strings.TrimSuffix(a.settings.Work, "/")
+	for i, n := range plan.Nodes {
+		if n.Decision == pipeline.Skip {
+			continue
+		}
+		p := n.Params
+		if n.Def.Role == pipeline.RoleSink && p.Has("uri") {
+			if uri, ok := p.Any("uri").(string); ok {
+				format, _ := p.Any("format").(string)
+				out = append(out, runrecord.Output{Stage: n.Spec.Name, What: "dataset", Path: uri, Format: format, Rows: stats[i].RowsIn})
+			}
+		}
+		if n.Spec.Materialize {
+			out = append(out, runrecord.Output{Stage: n.Spec.Name, What: "cache", Path: work + "/" + CachePrefix + "/" + n.Fingerprint,
+				Format: "arrow", Rows: stats[i].RowsOut})
+		}
+		objs, err := store.List(ctx, ArtifactsPrefix+"/"+n.Fingerprint+"/")
+		if err != nil {
+			continue
+		}
+		for _, o := range objs {
+			ext := strings.TrimPrefix(path.Ext(o.Key), ".")
+			out = append(out, runrecord.Output{Stage: n.Spec.Name, What: "artifact", Path: work + "/" + o.Key, Format: ext, Rows: -1})
+		}
+	}
+	return out
 }
 
 func (a *app) runsCmd() *cobra.Command {

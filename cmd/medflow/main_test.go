@@ -636,6 +636,18 @@ variants:
 			t.Errorf("%s not under the config's folder: %v", p, err)
 		}
 	}
+	// The report's Outputs table says where the dataset is.
+	reports, _ := filepath.Glob(filepath.Join(sub, "work", "reports", "*", "report.md"))
+	if len(reports) != 1 {
+		t.Fatalf("reports: %v", reports)
+	}
+	md, err := os.ReadFile(reports[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "| write | dataset | " + filepath.Join(sub, "out") + " | arrow | 2 |"; !strings.Contains(string(md), want) {
+		t.Errorf("report lacks the output row %q:\n%s", want, md)
+	}
 	// No pipelines.yaml in the working directory: --work is enough.
 	code, out, errs := medflow(t, "runs", "--work", filepath.Join(sub, "work"))
 	if code != 0 || !strings.Contains(out, "copy") || !strings.Contains(out, "succeeded") {

@@ -42,6 +42,21 @@ type Record struct {
 	// PeakRSSBytes is the process's peak resident set size over the run.
 	PeakRSSBytes int64   `json:"peak_rss_bytes,omitempty"`
 	Stages       []Stage `json:"stages"`
+	// Outputs are the datasets and files the run's stages left, for
+	// readers (the report's Outputs table, DuckDB/pandas users).
+	Outputs []Output `json:"outputs,omitempty"`
+}
+
+// Output is one dataset or file a stage wrote or reused.
+type Output struct {
+	Stage string `json:"stage"`
+	// What: "dataset" (a sink's committed output), "cache" (a materialized
+	// stage's output) or "artifact" (a stage's side file: metric tables,
+	// checkpoints, curves, plots).
+	What   string `json:"what"`
+	Path   string `json:"path"`
+	Format string `json:"format"`
+	Rows   int64  `json:"rows"` // -1: not a table, or not known
 }
 
 // Stage is one stage of a recorded run.
