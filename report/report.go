@@ -294,7 +294,7 @@ func tableGrid(rec arrow.RecordBatch) grid {
 func table1(rec arrow.RecordBatch) (grid, bool) {
 	s := rec.Schema()
 	idx := map[string]int{}
-	for _, name := range []string{"model", "role", "mean_auc", "mean_auc_ci_low", "mean_auc_ci_high", "accuracy", "accuracy_ci_low", "accuracy_ci_high"} {
+	for _, name := range []string{"model", "role", "mean_auc", "mean_auc_ci_low", "mean_auc_ci_high", "exact_match", "exact_match_ci_low", "exact_match_ci_high"} {
 		ix := s.FieldIndices(name)
 		if len(ix) == 0 {
 			return grid{}, false
@@ -315,7 +315,7 @@ func table1(rec arrow.RecordBatch) (grid, bool) {
 		if val("role", i) == "baseline" {
 			name += " (baseline)"
 		}
-		g.rows = append(g.rows, []string{name, withCI("mean_auc", i), withCI("accuracy", i)})
+		g.rows = append(g.rows, []string{name, withCI("mean_auc", i), withCI("exact_match", i)})
 	}
 	return g, true
 }

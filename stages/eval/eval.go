@@ -93,13 +93,15 @@ var SummarySchema = arrow.NewSchema([]arrow.Field{
 var CompareSchema = arrow.NewSchema([]arrow.Field{
 	str("model"), str("role"), i64("n_studies"),
 	f64("mean_auc"), f64("mean_auc_ci_low"), f64("mean_auc_ci_high"),
-	f64("accuracy"), f64("accuracy_ci_low"), f64("accuracy_ci_high"),
-}, metadata("accuracy_rule", RuleExact, "baseline_rule", RuleBaselines, "bootstrap_rule", RuleBootstrap,
+	f64("exact_match"), f64("exact_match_ci_low"), f64("exact_match_ci_high"),
+}, metadata("exact_match_rule", RuleExact, "baseline_rule", RuleBaselines, "bootstrap_rule", RuleBootstrap,
 	"baseline_rows", "one row per distinct baseline (name, studies, values) found in the inputs; baselines computed on different study sets are named after their model"))
 
-// predictionsSchema is the long predictions artifact.
+// predictionsSchema is the long predictions artifact; model names the
+// evaluated model, so that the files of several arms can be read as one
+// table (a glob in DuckDB).
 var predictionsSchema = arrow.NewSchema([]arrow.Field{
-	i64("study_id"), str("label"), {Name: "probability", Type: arrow.PrimitiveTypes.Float64},
+	str("model"), i64("study_id"), str("label"), {Name: "probability", Type: arrow.PrimitiveTypes.Float64},
 	{Name: "truth", Type: arrow.PrimitiveTypes.Uint8}, {Name: "mask", Type: arrow.PrimitiveTypes.Uint8},
 }, metadata("study_rule", RuleStudy, "mask_rule", RuleMask))
 

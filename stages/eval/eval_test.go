@@ -142,8 +142,12 @@ func TestLabelsByHand(t *testing.T) {
 	defer tr.Release()
 	tr.Next()
 	rec := tr.RecordBatch()
-	if id, p := rec.Column(0).(*array.Int64).Value(0), rec.Column(2).(*array.Float64).Value(0); id != 10 || math.Abs(p-0.8) > 1e-6 {
+	if id, p := rec.Column(1).(*array.Int64).Value(0), rec.Column(3).(*array.Float64).Value(0); id != 10 || math.Abs(p-0.8) > 1e-6 {
 		t.Errorf("first prediction: study %d probability %v, want study 10 mean (.9+.7)/2", id, p)
+	}
+	// The model column tells arms apart when several files are read as one.
+	if m := rec.Column(0).(*array.String).Value(0); rec.Schema().Field(0).Name != "model" || m == "" {
+		t.Errorf("predictions' first column is %q = %q, want the model name", rec.Schema().Field(0).Name, m)
 	}
 }
 
@@ -200,8 +204,8 @@ func TestSummaryAndCompare(t *testing.T) {
 			t.Errorf("compare row %d: %v (%v), want %s", i, models[i], roles[i], w)
 		}
 	}
-	approx(t, "compare a accuracy", res.Column("scmp", "accuracy")[0], 0.5)
-	approx(t, "compare all-negative accuracy", res.Column("scmp", "accuracy")[2], 0.25)
+	approx(t, "compare a accuracy", res.Column("scmp", "exact_match")[0], 0.5)
+	approx(t, "compare all-negative accuracy", res.Column("scmp", "exact_match")[2], 0.25)
 	approx(t, "compare all-negative mean auc", res.Column("scmp", "mean_auc")[2], 0.5)
 	if m3 := res.Column("scmp3", "model"); len(m3) != 7 || m3[3] != "all-negative (a)" || m3[4] != "all-negative (c)" {
 		t.Errorf("compare with another study set: rows %v, want baselines named per model", m3)
