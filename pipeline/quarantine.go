@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -31,6 +32,10 @@ type stageQuarantine struct {
 func (q *quarantineLog) forStage(stage string) Quarantine { return stageQuarantine{q, stage} }
 
 func (s stageQuarantine) Add(key, reason string) error {
+	// key and reason often come from an Arrow array (keys.Value(i)) whose
+	// buffer goes back to a pooling allocator once the batch is released:
+	// the entry outlives the batch, so it keeps copies.
+	key, reason = strings.Clone(key), strings.Clone(reason)
 	q := s.log
 	q.mu.Lock()
 	defer q.mu.Unlock()

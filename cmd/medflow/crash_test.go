@@ -41,7 +41,7 @@ variants:
 func TestKillAndRerun(t *testing.T) {
 	run := func(dir string, kill time.Duration) (killed bool) {
 		t.Helper()
-		cmd := exec.Command(os.Args[0], "run", "job", "--config", filepath.Join(dir, "pipelines.yaml"), "--no-progress")
+		cmd := exec.Command(os.Args[0], testArgs([]string{"run", "job", "--config", filepath.Join(dir, "pipelines.yaml"), "--no-progress"})...)
 		cmd.Env = append(os.Environ(), "MEDFLOW_AS_CLI=1")
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,12 +27,24 @@ func medflow(t *testing.T, args ...string) (int, string, string) {
 	return medflowIn(t, "", args...)
 }
 
-// medflowIn is medflow with stdin.
+// medflowIn is medflow with stdin. A run that names no allocator gets
+// the pooling allocator in poison mode (testArgs), so that a value kept
+// past its batch's release fails the test instead of passing by luck.
 func medflowIn(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := execute(args, strings.NewReader(stdin), &out, &errb)
+	code := execute(testArgs(args), strings.NewReader(stdin), &out, &errb)
 	return code, out.String(), errb.String()
+}
+
+// testArgs adds `--allocator pool-poison` to a run that names no
+// allocator: freed buffers are overwritten at once, so any use after
+// release shows up as wrong data.
+func testArgs(args []string) []string {
+	if len(args) == 0 || args[0] != "run" || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--allocator") }) {
+		return args
+	}
+	return append(slices.Clone(args), "--allocator", "pool-poison")
 }
 
 // writeFiles writes files (path relative to dir -> content).

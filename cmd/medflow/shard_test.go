@@ -39,7 +39,7 @@ func TestShardedRunsMerge(t *testing.T) {
 	env := append(os.Environ(), "MEDFLOW_AS_CLI=1", "MEDFLOW_S3_ENDPOINT="+srv.Endpoint(), "MEDFLOW_S3_SECURE=false",
 		"MEDFLOW_S3_PATH_STYLE=true", "AWS_ACCESS_KEY_ID="+s3test.AccessKey, "AWS_SECRET_ACCESS_KEY="+s3test.SecretKey)
 	cli := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], args...)
+		cmd := exec.Command(os.Args[0], testArgs(args)...)
 		cmd.Env = env
 		return cmd
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -159,7 +160,8 @@ func (j *Join) loadRight(ctx context.Context, ds pipeline.Dataset) (*rightSide, 
 					return nil, err
 				}
 			default:
-				side.rows[k] = base + int64(len(idx)) + 1 // +1: 0 means absent
+				// The map outlives the batch, whose buffers may be reused.
+				side.rows[strings.Clone(k)] = base + int64(len(idx)) + 1 // +1: 0 means absent
 				idx = append(idx, int64(i))
 			}
 		}
