@@ -57,7 +57,8 @@
 // listing of the objects they read). Plan.Resolve marks each materialized
 // stage whose output is committed Reuse (read instead of computed), and
 // stages that only reused stages need Skip; a forced stage and everything
-// downstream of it is computed. A materialized stage's output is committed
+// downstream of it is computed afresh (their artifacts, such as the
+// checkpoints of an interrupted run, are deleted first). A materialized stage's output is committed
 // only when the stage finishes cleanly. With a PartCache, a materialized
 // transform with one input that does not hold rows back commits the output
 // of each input batch k as part k as soon as it is emitted; a rerun after a

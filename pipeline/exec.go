@@ -140,6 +140,16 @@ func (r *Run) Execute(ctx context.Context) error {
 		}
 	}
 
+	// A forced stage starts afresh: the artifacts an earlier run left
+	// under its fingerprint (checkpoints to resume from) go, as its
+	// committed parts do (materialize opens them fresh).
+	for _, n := range nodes {
+		if n.forced && n.Decision == Compute {
+			if err := n.artifacts.clear(ctx); err != nil {
+				return &StageError{Stage: n.Spec.Name, Record: -1, Err: fmt.Errorf("force: %w", err)}
+			}
+		}
+	}
 	// Open every materialized output before starting anything, so a
 	// failure here leaves no goroutine or edge behind.
 	var runs []*stageRun
