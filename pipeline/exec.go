@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -150,6 +151,13 @@ func (r *Run) Execute(ctx context.Context) error {
 			}
 		}
 	}
+	// What reused outputs quarantined when they were made counts in this
+	// run's quarantine, as it would in a cold run.
+	if r.plan.cache != nil {
+		if err := r.restoreQuarantine(ctx); err != nil {
+			return err
+		}
+	}
 	// Open every materialized output before starting anything, so a
 	// failure here leaves no goroutine or edge behind.
 	var runs []*stageRun
@@ -222,6 +230,9 @@ type stageRun struct {
 	offset atomic.Int64 // rows received so far, for record numbers
 	parts  PartWriter   // materialized by input batch (resumable), or nil
 	nParts atomic.Int64 // input batches seen, once the sequencer is done
+	// partQuar names the per-part quarantine records an earlier run left
+	// (QuarantinePartPattern), when parts is set.
+	partQuar map[string]bool
 }
 
 // start launches the stage's goroutines on wg.
@@ -306,6 +317,16 @@ func (s *stageRun) materialize(ctx context.Context) error {
 			return &StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)}
 		}
 		s.parts = parts
+		names, err := s.node.artifacts.List(ctx)
+		if err != nil {
+			return &StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: list quarantine records: %w", err)}
+		}
+		s.partQuar = map[string]bool{}
+		for _, name := range names {
+			if strings.HasPrefix(name, path.Dir(QuarantinePartPattern)+"/") {
+				s.partQuar[name] = true
+			}
+		}
 		return nil
 	}
 	w, err := c.Create(ctx, s.node.Fingerprint, s.node.Stage.Schema())
@@ -331,7 +352,11 @@ func (s *stageRun) resumable() bool {
 func (s *stageRun) commit(ctx context.Context) {
 	if s.parts != nil {
 		if ctx.Err() == nil && State(s.st.state.Load()) != Failed {
-			if err := s.parts.Commit(int(s.nParts.Load())); err != nil {
+			err := s.run.saveQuarantine(ctx, s.node)
+			if err == nil {
+				err = s.parts.Commit(int(s.nParts.Load()))
+			}
+			if err != nil {
 				s.run.fail(&StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)})
 				s.st.state.Store(int32(Failed))
 			}
@@ -346,7 +371,13 @@ func (s *stageRun) commit(ctx context.Context) {
 		w.Abort()
 		return
 	}
-	if err := w.Commit(); err != nil {
+	err := s.run.saveQuarantine(ctx, s.node)
+	if err != nil {
+		w.Abort()
+	} else {
+		err = w.Commit()
+	}
+	if err != nil {
 		s.run.fail(&StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)})
 		s.st.state.Store(int32(Failed))
 	}
@@ -447,6 +478,7 @@ func (s *stageRun) orderedBodies(t Transform, w int) []func(context.Context) err
 		seq    int64
 		out    []arrow.RecordBatch
 		cached bool
+		quar   []QuarantineEntry // what processing the batch quarantined
 	}
 	tokens := make(chan struct{}, 2*w)
 	jobs := make(chan job)
@@ -500,21 +532,34 @@ func (s *stageRun) orderedBodies(t Transform, w int) []func(context.Context) err
 			}
 			col := &collector{s: s}
 			var err error
+			var bq *batchQuarantine
 			if j.cached {
 				err = s.call(j.base, func() error {
-					return s.parts.Replay(ctx, int(j.seq), func(b arrow.RecordBatch) error { return col.Emit(ctx, b) })
+					if err := s.parts.Replay(ctx, int(j.seq), func(b arrow.RecordBatch) error { return col.Emit(ctx, b) }); err != nil {
+						return err
+					}
+					return s.replayPartQuarantine(ctx, int(j.seq))
 				})
 				s.st.resumed.Add(1)
 			} else {
-				err = s.call(j.base, func() error { return t.Process(ctx, j.b, col) })
+				pctx := ctx
+				if s.parts != nil {
+					bq = &batchQuarantine{stage: s.node.Spec.Name}
+					pctx = context.WithValue(ctx, batchKey{}, bq)
+				}
+				err = s.call(j.base, func() error { return t.Process(pctx, j.b, col) })
 			}
 			j.b.Release()
 			if err != nil {
 				releaseAll(col.out)
 				return err
 			}
+			res := result{seq: j.seq, out: col.out, cached: j.cached}
+			if bq != nil {
+				res.quar = bq.entries
+			}
 			select {
-			case results <- result{j.seq, col.out, j.cached}:
+			case results <- res:
 			case <-ctx.Done():
 				releaseAll(col.out)
 				return ctx.Err()
@@ -529,17 +574,22 @@ func (s *stageRun) orderedBodies(t Transform, w int) []func(context.Context) err
 			}
 		}()
 		next := int64(0)
-		fresh := map[int64]bool{} // results computed by this run, to commit as parts
+		fresh := map[int64][]QuarantineEntry{} // results computed by this run, to commit as parts
 		for res := range results {
 			pending[res.seq] = res.out
 			if !res.cached {
-				fresh[res.seq] = true
+				fresh[res.seq] = res.quar
 			}
 			for out, ok := pending[next]; ok; out, ok = pending[next] {
 				delete(pending, next)
-				if s.parts != nil && fresh[next] {
+				if quar, ok := fresh[next]; ok && s.parts != nil {
 					delete(fresh, next)
-					if err := s.parts.Put(int(next), out); err != nil {
+					// The record first: a committed part always has it.
+					err := s.savePartQuarantine(ctx, int(next), quar)
+					if err == nil {
+						err = s.parts.Put(int(next), out)
+					}
+					if err != nil {
 						releaseAll(out)
 						return fmt.Errorf("materialize: %w", err)
 					}
@@ -588,6 +638,11 @@ func (s *stageRun) sink(ctx context.Context, k Sink) (err error) {
 			}
 			if err := s.run.checkErrorRate(); err != nil {
 				return err // before committing anything
+			}
+			if _, ok := k.(Committer); ok && s.run.plan.cache != nil {
+				if err := s.run.saveQuarantine(ctx, s.node); err != nil {
+					return err
+				}
 			}
 			return s.call(-1, func() error { return k.Close(ctx) })
 		}

@@ -370,7 +370,7 @@ func TestQuarantineBudget(t *testing.T) {
 	}
 	q := plan.quar.forStage("gen")
 	for i, want := range []bool{true, true, false} {
-		if err := q.Add("key"+string(rune('a'+i)), "bad"); (err == nil) != want {
+		if err := q.Add(context.Background(), "key"+string(rune('a'+i)), "bad"); (err == nil) != want {
 			t.Fatalf("add %d: %v", i, err)
 		} else if err != nil && !errors.Is(err, ErrErrorBudget) {
 			t.Fatalf("add %d: %v", i, err)

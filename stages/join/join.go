@@ -152,11 +152,11 @@ func (j *Join) loadRight(ctx context.Context, ds pipeline.Dataset) (*rightSide, 
 			k, ok := keyAt(keys, i)
 			switch {
 			case !ok:
-				if err := j.q.Add(fmt.Sprintf("right row %d", base+int64(i)), "null key in right input"); err != nil {
+				if err := j.q.Add(ctx, fmt.Sprintf("right row %d", base+int64(i)), "null key in right input"); err != nil {
 					return nil, err
 				}
 			case side.rows[k] != 0:
-				if err := j.q.Add("right key "+k, "duplicate key in right input; the first row is kept"); err != nil {
+				if err := j.q.Add(ctx, "right key "+k, "duplicate key in right input; the first row is kept"); err != nil {
 					return nil, err
 				}
 			default:
@@ -245,7 +245,7 @@ func (j *Join) joinBatch(ctx context.Context, b arrow.RecordBatch, base int64, r
 		case "fail":
 			return pipeline.RecordError(int(base)+i, fmt.Errorf("key %s: %w", k, ErrNoMatch))
 		case "quarantine":
-			if err := j.q.Add(qkey, reason); err != nil {
+			if err := j.q.Add(ctx, qkey, reason); err != nil {
 				return err
 			}
 		}
