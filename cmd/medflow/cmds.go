@@ -124,11 +124,14 @@ func (a *app) execute(store objstore.Store, plan *pipeline.Plan, spillDir string
 			a.log.Info("resumed", "stage", st.Stage, "input_batches_replayed", st.Resumed)
 		}
 	}
-	q := run.Quarantined()
-	if len(q) > 0 {
+	q := sortQuarantine(plan, run.Quarantined())
+	// A finished run writes its table even when empty, so that no table
+	// from an earlier run is taken for this one's; it holds what reused
+	// stages quarantined when they were computed, as a cold run's would.
+	if len(q) > 0 || err == nil {
 		if uri, werr := a.writeQuarantine(context.WithoutCancel(ctx), store, plan.Spec.Variant, q); werr != nil {
 			a.log.Error("writing the quarantine table failed", "err", werr)
-		} else {
+		} else if len(q) > 0 {
 			a.log.Warn("records quarantined", "count", len(q), "table", uri)
 		}
 		for i, e := range q {

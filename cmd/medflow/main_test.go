@@ -6,10 +6,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/connectors/local"
 	"github.com/medflow/medflow/connectors/objstore"
+	"github.com/medflow/medflow/internal/runrecord"
 	"github.com/medflow/medflow/internal/testenv"
 	"github.com/medflow/medflow/pipeline/pipelinetest"
 )
@@ -592,4 +596,159 @@ func TestInspect(t *testing.T) {
 			t.Errorf("%v: more rows than asked:\n%s", tc.args, out)
 		}
 	}
+}
+
+// quarantineTable returns the rows of a variant's quarantine table as
+// "stage|key|reason", in table order.
+func quarantineTable(t *testing.T, store objstore.Store, variant string) []string {
+	t.Helper()
+	d, err := dataset.Open(t.Context(), store, "work/"+variant+"/quarantine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := d.NewReader(t.Context(), memory.NewGoAllocator(), formats.ReaderOptions{})
+	defer r.Release()
+	var rows []string
+	for r.Next() {
+		b := r.RecordBatch()
+		for i := range int(b.NumRows()) {
+			var cells []string
+			for _, col := range b.Columns() {
+				cells = append(cells, fmt.Sprint(pipelinetest.Value(col, i)))
+			}
+			rows = append(rows, strings.Join(cells, "|"))
+		}
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// TestQuarantineKeptAcrossReuseAndResume: the quarantine table of an
+// unchanged rerun (every output reused), of an incremental rerun (one
+// branch recomputed, the rest reused or skipped) and of a run resumed
+// after a kill -9 equals the cold run's, and the report lists the
+// quarantined keys.
+func TestQuarantineKeptAcrossReuseAndResume(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "tokenizer.model")
+	if code, _, errs := medflow(t, "models", "llama2-tokenizer", "--npm", testenv.Llama2NPM(t), "--out", model); code != 0 {
+		t.Fatalf("models: %s", errs)
+	}
+	cfg := writeConfig(t, dir, strings.ReplaceAll(`
+settings: {work: DIR/work, log: {level: warn}}
+variants:
+  ingest:
+    stages:
+      - {name: index, kind: mimic.index, params: {root: DIR/mimic}}
+      - {name: images, kind: image.decode, inputs: [index], workers: 2, materialize: true, params: {root: DIR/mimic, path_column: image_key, key_column: dicom_id, size: 32, rows_column: rows, columns_column: columns}}
+      - {name: images-out, kind: files.write, inputs: [images], params: {uri: DIR/out/images}}
+      - {name: sections, kind: report.sections, inputs: [index], materialize: true, params: {root: DIR/mimic}}
+      - {name: tokens, kind: text.tokenize, inputs: [sections], params: {model: MODEL, column: report_text}}
+      - {name: tokens-out, kind: files.write, inputs: [tokens], params: {uri: DIR/out/reports}}
+`, "MODEL", model))
+	if code, _, errs := medflow(t, "synth", "--config", cfg, "--out", filepath.Join(dir, "mimic"), "--studies", "40",
+		"--size", "96x128", "--corrupt-fraction", "0.2", "--seed", "5"); code != 0 {
+		t.Fatalf("synth: %s", errs)
+	}
+	store, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) {
+		t.Helper()
+		if code, _, errs := medflow(t, append([]string{"run", "ingest", "--config", cfg, "--no-progress"}, args...)...); code != 0 {
+			t.Fatalf("run %v: exit %d\n%s", args, code, errs)
+		}
+	}
+	start := time.Now()
+	run()
+	cold := time.Since(start)
+	want := quarantineTable(t, store, "ingest")
+	stages := map[string]bool{}
+	for _, row := range want {
+		stages[strings.Split(row, "|")[0]] = true
+	}
+	if !stages["index"] || !stages["images"] || !stages["sections"] {
+		t.Fatalf("the cold run quarantined in stages %v, want index, images and sections:\n%s", stages, strings.Join(want, "\n"))
+	}
+	work, err := local.New(filepath.Join(dir, "work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := runrecord.List(t.Context(), work)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("%d run records, %v", len(recs), err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "work", ReportsPrefix, recs[0].ID, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key := strings.Split(want[0], "|")[1]; !strings.Contains(string(md), key) {
+		t.Errorf("report.md does not list the quarantined key %q:\n%s", key, md)
+	}
+
+	same := func(what string) {
+		t.Helper()
+		if got := quarantineTable(t, store, "ingest"); !slices.Equal(got, want) {
+			t.Errorf("%s: quarantine table\n%s\nwant (cold run)\n%s", what, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	run()
+	same("unchanged rerun")
+	run("--set", "tokens.max_tokens=64")
+	same("incremental rerun")
+
+	// kill -9 cold runs part way, then resume them. A clean run in a
+	// process of its own is timed first; the kills land at fractions of it.
+	cli := func(kill time.Duration) (killed bool) {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], testArgs([]string{"run", "ingest", "--config", cfg, "--no-progress"})...)
+		cmd.Env = append(os.Environ(), "MEDFLOW_AS_CLI=1")
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		if kill > 0 {
+			select {
+			case <-done:
+				return false
+			case <-time.After(kill):
+				cmd.Process.Signal(syscall.SIGKILL)
+				<-done
+				return true
+			}
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("run: %v\n%s", err, out.String())
+		}
+		return false
+	}
+	clean := func() {
+		t.Helper()
+		for _, sub := range []string{"work", "out"} {
+			if err := os.RemoveAll(filepath.Join(dir, sub)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	clean()
+	start = time.Now()
+	cli(0)
+	full := time.Since(start)
+	same("a run in a process of its own")
+	killed := 0
+	for _, frac := range []float64{0.3, 0.5, 0.7, 0.85} {
+		clean()
+		if cli(time.Duration(frac * float64(full))) {
+			killed++
+		}
+		run()
+		same(fmt.Sprintf("resumed after a kill -9 at %.0f%% of a run", 100*frac))
+	}
+	t.Logf("cold run %v in process, %v in a process of its own; %d of 4 runs killed", cold, full, killed)
 }
