@@ -56,14 +56,14 @@ type Stage struct {
 	RowsOut     int64          `json:"rows_out"`
 	Resumed     int64          `json:"resumed_batches,omitempty"`
 	Quarantined int            `json:"quarantined,omitempty"`
-	// QuarantineSample is the first SampleSize quarantined records of the
-	// stage, by key.
-	QuarantineSample []QuarantinedRecord `json:"quarantine_sample,omitempty"`
-	Seconds          float64             `json:"seconds"`
+	Seconds     float64        `json:"seconds"`
 	Params      map[string]any `json:"params,omitempty"`
 	// PeakRSSBytes is the process's peak RSS sampled while the stage ran
 	// (stages overlap: not memory the stage alone held).
 	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+	// QuarantineSample is the first SampleSize quarantined records of the
+	// stage, by key.
+	QuarantineSample []QuarantinedRecord `json:"quarantine_sample,omitempty"`
 }
 
 // QuarantinedRecord is one record a stage set aside.
