@@ -211,7 +211,7 @@ func (r *Run) Execute(ctx context.Context) error {
 	if err := context.Cause(ctx); err != nil {
 		return err
 	}
-	return r.checkErrorRate()
+	return r.checkErrorRate(nil, nil)
 }
 
 // fail records the run's first error and cancels the rest.
@@ -352,13 +352,12 @@ func (s *stageRun) resumable() bool {
 func (s *stageRun) commit(ctx context.Context) {
 	if s.parts != nil {
 		if ctx.Err() == nil && State(s.st.state.Load()) != Failed {
-			err := s.run.saveQuarantine(ctx, s.node)
+			err := s.checkBeforeCommit(ctx)
 			if err == nil {
 				err = s.parts.Commit(int(s.nParts.Load()))
 			}
 			if err != nil {
-				s.run.fail(&StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)})
-				s.st.state.Store(int32(Failed))
+				s.failCommit(err)
 			}
 		}
 		return
@@ -371,16 +370,37 @@ func (s *stageRun) commit(ctx context.Context) {
 		w.Abort()
 		return
 	}
-	err := s.run.saveQuarantine(ctx, s.node)
+	err := s.checkBeforeCommit(ctx)
 	if err != nil {
 		w.Abort()
 	} else {
 		err = w.Commit()
 	}
 	if err != nil {
-		s.run.fail(&StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)})
-		s.st.state.Store(int32(Failed))
+		s.failCommit(err)
 	}
+}
+
+// failCommit fails the run with err, which kept the stage's output from
+// being committed (an error budget's *StageError as it is).
+func (s *stageRun) failCommit(err error) {
+	if se := (*StageError)(nil); !errors.As(err, &se) {
+		err = &StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)}
+	}
+	s.run.fail(err)
+	s.st.state.Store(int32(Failed))
+}
+
+// checkBeforeCommit checks the error budgets of the stage and its
+// upstream, whose counts are final, so that an output made of what is
+// left after too many records were quarantined is never committed (a
+// later run would reuse it), then writes the stage's quarantine record.
+func (s *stageRun) checkBeforeCommit(ctx context.Context) error {
+	up := upstream(s.node)
+	if err := s.run.checkErrorRate(up, up); err != nil {
+		return err
+	}
+	return s.run.saveQuarantine(ctx, s.node)
 }
 
 // reuse emits the stage's committed output from the cache.
@@ -636,8 +656,10 @@ func (s *stageRun) sink(ctx context.Context, k Sink) (err error) {
 			if err != nil {
 				return err
 			}
-			if err := s.run.checkErrorRate(); err != nil {
-				return err // before committing anything
+			// Before committing anything: every stage's error rate so far,
+			// and what the stages upstream, all finished, emitted.
+			if err := s.run.checkErrorRate(nil, upstream(s.node)); err != nil {
+				return err
 			}
 			if _, ok := k.(Committer); ok && s.run.plan.cache != nil {
 				if err := s.run.saveQuarantine(ctx, s.node); err != nil {

@@ -115,6 +115,9 @@ func (r *Registry) Plan(spec Spec, opts PlanOptions) (*Plan, error) {
 		if s.Workers < 0 {
 			fail(s.Name, "workers", fmt.Errorf("%w: must be >= 1, got %d", ErrParamType, s.Workers))
 		}
+		if r := s.MaxErrorRate; r != nil && !(*r >= 0 && *r <= 1) {
+			fail(s.Name, "max_error_rate", fmt.Errorf("%w: want a fraction from 0 to 1, got %g", ErrParamType, *r))
+		}
 		byName[s.Name] = n
 		names = append(names, s.Name)
 		def, ok := r.Lookup(s.Kind)

@@ -87,14 +87,28 @@ func (q *quarantineLog) snapshot() []QuarantineEntry {
 	return append([]QuarantineEntry(nil), q.entries...)
 }
 
-// checkErrorRate returns an ErrErrorBudget error when a stage this run
-// computes quarantined more than PlanOptions.MaxErrorRate of the records
-// it handled so far.
-func (r *Run) checkErrorRate() error {
-	limit := r.plan.opts.MaxErrorRate
-	if limit <= 0 {
-		return nil
+// ErrAllQuarantined is returned (wrapped in a *StageError) when a stage
+// quarantined records and emitted none: its output would be empty, which
+// is a broken input or a wrong param (a typo in a list of section names),
+// not data to commit.
+var ErrAllQuarantined = errors.New("every record was quarantined")
+
+// maxErrorRate is n's error budget: StageSpec.MaxErrorRate, else
+// PlanOptions.MaxErrorRate.
+func (r *Run) maxErrorRate(n *Node) float64 {
+	if n.Spec.MaxErrorRate != nil {
+		return *n.Spec.MaxErrorRate
 	}
+	return r.plan.opts.MaxErrorRate
+}
+
+// checkErrorRate returns an ErrErrorBudget error when a stage this run
+// computes quarantined more than its max error rate of the records it
+// handled so far, and an ErrAllQuarantined error when a stage whose counts
+// are final quarantined records and emitted none. rates and final name the
+// stages to check (nil: all; final counts are those of finished stages
+// and of the upstream of a stage about to commit).
+func (r *Run) checkErrorRate(rates, final map[*Node]bool) error {
 	counts := map[string]int64{}
 	for _, e := range r.plan.quar.snapshot() {
 		counts[e.Stage]++
@@ -104,16 +118,35 @@ func (r *Run) checkErrorRate() error {
 		if q == 0 || n.Decision != Compute {
 			continue // entries of reused and skipped stages were checked by the run that computed them
 		}
-		handled := r.stats[i].rowsIn.Load()
+		in, out := r.stats[i].rowsIn.Load(), r.stats[i].rowsOut.Load()
+		handled := in
 		if n.Def.Role == RoleSource {
-			handled = r.stats[i].rowsOut.Load() + q // a source drops what it quarantines
+			handled = out + q // a source drops what it quarantines
+		}
+		if (final == nil || final[n]) && n.Def.Role != RoleSink && out == 0 {
+			return &StageError{Stage: n.Spec.Name, Record: -1, Err: fmt.Errorf("%w: %d quarantined, none of the %d records it received emitted (first: %s)",
+				ErrAllQuarantined, q, in, r.firstQuarantined(n))}
+		}
+		limit := r.maxErrorRate(n)
+		if limit <= 0 || (rates != nil && !rates[n]) {
+			continue
 		}
 		if rate := float64(q) / float64(max(handled, 1)); rate > limit {
-			return &StageError{Stage: n.Spec.Name, Record: -1, Err: fmt.Errorf("%w: %d of %d records quarantined (%.1f%%), max error rate %.1f%%",
-				ErrErrorBudget, q, handled, 100*rate, 100*limit)}
+			return &StageError{Stage: n.Spec.Name, Record: -1, Err: fmt.Errorf("%w: %d of %d records quarantined (%.1f%%), max error rate %.1f%%; first: %s",
+				ErrErrorBudget, q, handled, 100*rate, 100*limit, r.firstQuarantined(n))}
 		}
 	}
 	return nil
+}
+
+// firstQuarantined names n's first quarantined record: "key: reason".
+func (r *Run) firstQuarantined(n *Node) string {
+	for _, e := range r.plan.quar.snapshot() {
+		if e.Stage == n.Spec.Name {
+			return e.Key + ": " + e.Reason
+		}
+	}
+	return "none"
 }
 
 // Quarantine records kept with committed outputs. A materialized stage,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -120,11 +121,12 @@ func (h *idHold) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Em
 }
 
 // quarRun runs src -> filter (materialized, resumable, 2 workers) -> hold
-// (materialized barrier) -> out against a cache and artifacts in dir,
+// (materialized barrier) -> out against a cache and artifacts in dir
+// (filter quarantines multiples of div),
 // forcing the stages named; with kill, filter cancels the run at id
 // killAt. It returns the run's quarantine as sorted "stage key reason"
 // lines, the collected ids and the run.
-func quarRun(t *testing.T, dir, killAt string, force ...string) ([]string, []any, *pipeline.Run, error) {
+func quarRun(t *testing.T, dir, killAt string, div int, force ...string) ([]string, []any, *pipeline.Run, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -135,7 +137,7 @@ func quarRun(t *testing.T, dir, killAt string, force ...string) ([]string, []any
 		}})
 	reg.MustRegister(pipeline.Definition{Kind: "test.filter", Role: pipeline.RoleTransform, MinInputs: 1, MaxInputs: 1,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
-			f := &idFilter{mem: b.Alloc, q: b.Quarantine, div: 5, killAt: killAt}
+			f := &idFilter{mem: b.Alloc, q: b.Quarantine, div: div, killAt: killAt}
 			if killAt != "" {
 				f.kill = cancel
 			}
@@ -182,7 +184,7 @@ func quarRun(t *testing.T, dir, killAt string, force ...string) ([]string, []any
 // committed output and with each committed part.
 func TestQuarantineKeptWithOutputs(t *testing.T) {
 	cold := t.TempDir()
-	want, wantIDs, _, err := quarRun(t, cold, "")
+	want, wantIDs, _, err := quarRun(t, cold, "", 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +203,7 @@ func TestQuarantineKeptWithOutputs(t *testing.T) {
 	}
 
 	t.Run("reuse", func(t *testing.T) {
-		got, ids, run, err := quarRun(t, cold, "")
+		got, ids, run, err := quarRun(t, cold, "", 5)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,10 +220,10 @@ func TestQuarantineKeptWithOutputs(t *testing.T) {
 	for _, killAt := range []string{"004", "052", "098"} {
 		t.Run("resume after a kill at "+killAt, func(t *testing.T) {
 			dir := t.TempDir()
-			if _, _, _, err := quarRun(t, dir, killAt); !errors.Is(err, context.Canceled) {
+			if _, _, _, err := quarRun(t, dir, killAt, 5); !errors.Is(err, context.Canceled) {
 				t.Fatalf("killed run: %v", err)
 			}
-			got, ids, run, err := quarRun(t, dir, "")
+			got, ids, run, err := quarRun(t, dir, "", 5)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,15 +234,43 @@ func TestQuarantineKeptWithOutputs(t *testing.T) {
 				t.Fatalf("resumed run quarantined\n%q\nwant\n%q", got, want)
 			}
 			// Reusing what the resumed run committed gives the same again.
-			if got, _, _, err = quarRun(t, dir, ""); err != nil || !slices.Equal(got, want) {
+			if got, _, _, err = quarRun(t, dir, "", 5); err != nil || !slices.Equal(got, want) {
 				t.Fatalf("reuse after resume (%v) quarantined\n%q\nwant\n%q", err, got, want)
 			}
 		})
 	}
 	t.Run("force", func(t *testing.T) {
-		got, _, _, err := quarRun(t, cold, "", "filter")
+		got, _, _, err := quarRun(t, cold, "", 5, "filter")
 		if err != nil || !slices.Equal(got, want) {
 			t.Fatalf("forced run (%v) quarantined\n%q\nwant\n%q", err, got, want)
 		}
 	})
+}
+
+// TestAllQuarantinedFails: a stage that quarantines every record fails the
+// run, with no error budget set, before its output is committed (a later
+// run would reuse the empty output) and before any sink commits.
+func TestAllQuarantinedFails(t *testing.T) {
+	dir := t.TempDir()
+	_, ids, _, err := quarRun(t, dir, "", 1)
+	if !errors.Is(err, pipeline.ErrAllQuarantined) {
+		t.Fatalf("err %v, want ErrAllQuarantined", err)
+	}
+	var se *pipeline.StageError
+	if !errors.As(err, &se) || se.Stage != "filter" || !strings.Contains(err.Error(), ": filter: multiple of 1") {
+		t.Fatalf("err %v does not name stage filter and its first record", err)
+	}
+	if len(ids) != 0 {
+		t.Fatalf("%d rows reached the sink", len(ids))
+	}
+	// Nothing was committed: the same run computes (and fails) again.
+	_, _, run, err := quarRun(t, dir, "", 1)
+	if !errors.Is(err, pipeline.ErrAllQuarantined) {
+		t.Fatalf("rerun: err %v, want ErrAllQuarantined", err)
+	}
+	for _, st := range run.Stats() {
+		if st.State == pipeline.Reused {
+			t.Fatalf("rerun reused %s, committed by the failed run", st.Stage)
+		}
+	}
 }
