@@ -42,7 +42,11 @@
 // RecordError. Panics in stages become errors wrapping ErrPanic.
 // Per-record faults that should not stop the run go to the Quarantine,
 // limited by PlanOptions.MaxQuarantined (a count) and MaxErrorRate (a
-// per-stage fraction, checked before any sink commits).
+// per-stage fraction, StageSpec.MaxErrorRate for one stage); a stage that
+// quarantines records and emits none fails with ErrAllQuarantined. Both
+// are checked before any sink or materialized output commits. Entries are
+// kept with committed outputs (QuarantineArtifact), so a run that reuses
+// or resumes a stage reports what it quarantined when it was computed.
 //
 // # Observability
 //

@@ -17,6 +17,7 @@ import (
 	"github.com/sourcegraph/conc"
 	"github.com/spf13/cobra"
 
+	"github.com/medflow/medflow/config"
 	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/internal/bufpool"
@@ -54,7 +55,7 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar, MaxErrorRate: maxRate, Alloc: alloc})
+			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar, MaxErrorRate: a.settings.MaxErrorRate, Alloc: alloc})
 			if err != nil {
 				return err
 			}
@@ -72,7 +73,9 @@ func (a *app) runCmd() *cobra.Command {
 	cmd.Flags().StringVar(&shard, "shard", "", "run shard i of n of the sharded sources: i/n")
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no live progress display")
 	cmd.Flags().IntVar(&maxQuar, "max-quarantined", 0, "fail once more records than this are quarantined (0: no limit, -1: none allowed)")
-	cmd.Flags().Float64Var(&maxRate, "max-error-rate", 0, "fail when a stage quarantines more than this fraction of its records, checked before any sink commits (0: no limit)")
+	// Read back through the settings (settings.max_error_rate, MEDFLOW_MAX_ERROR_RATE).
+	cmd.Flags().Float64Var(&maxRate, "max-error-rate", config.DefaultMaxErrorRate,
+		"fail when a stage quarantines more than this fraction of its records, checked before anything is committed (0: no limit; a stage's max_error_rate overrides it)")
 	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "folder for barrier inputs that exceed memory (default: system temp)")
 	cmd.Flags().StringArrayVar(&force, "force", nil, "recompute this materialized stage and everything downstream (repeatable)")
 	cmd.Flags().StringVar(&allocator, "allocator", "pool", "Arrow buffer allocator: pool (reuses freed buffers) or go (leaves them to the GC)")

@@ -752,3 +752,117 @@ variants:
 	}
 	t.Logf("cold run %v in process, %v in a process of its own; %d of 4 runs killed", cold, full, killed)
 }
+
+// TestErrorBudgetSources: the default per-stage error budget (50%), and
+// where it can be set: settings.max_error_rate, MEDFLOW_MAX_ERROR_RATE,
+// --max-error-rate (flag > environment > file), a stage's max_error_rate
+// in the file or by --set (beating all of those). One of the four input
+// files is bad: files.read quarantines 25% of its records.
+func TestErrorBudgetSources(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		settings string // extra settings keys
+		stage    string // extra keys of stage read
+		env      string // MEDFLOW_MAX_ERROR_RATE
+		args     []string
+		fail     string // in stderr; "" means exit 0
+	}{
+		{name: "default 50%"},
+		{name: "settings", settings: "max_error_rate: 0.2", fail: `stage "read": error budget exceeded: 1 of 4 records quarantined (25.0%), max error rate 20.0%`},
+		{name: "environment", env: "0.2", fail: "max error rate 20.0%"},
+		{name: "flag beats settings", settings: "max_error_rate: 0.2", args: []string{"--max-error-rate", "0.3"}},
+		{name: "flag beats environment", env: "0.3", args: []string{"--max-error-rate", "0.1"}, fail: "max error rate 10.0%"},
+		{name: "stage beats settings", settings: "max_error_rate: 0.2", stage: "max_error_rate: 0.3"},
+		{name: "stage beats flag", stage: "max_error_rate: 0.1", args: []string{"--max-error-rate", "0.9"}, fail: "max error rate 10.0%"},
+		{name: "--set beats the stage", stage: "max_error_rate: 0.3", args: []string{"--set", "read.max_error_rate=0.2"}, fail: "max error rate 20.0%"},
+		{name: "no limit", settings: "max_error_rate: 0.2", stage: "max_error_rate: 0"},
+		{name: "bad settings value", settings: "max_error_rate: 2", fail: `key "settings.max_error_rate": want a number from 0 to 1, got "2"`},
+		{name: "bad stage value", stage: "max_error_rate: lots", fail: `key "max_error_rate": want a number from 0 to 1`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFiles(t, dir, map[string]string{
+				"in/a.csv": "id,group,value\n1,g1,0.5\n", "in/b.csv": "id,group,value\n2,g2,oops\n",
+				"in/c.csv": "id,group,value\n3,g3,1.5\n", "in/d.csv": "id,group,value\n4,g4,2.5\n",
+			})
+			stage := ""
+			if tc.stage != "" {
+				stage = ", " + tc.stage
+			}
+			cfg := writeConfig(t, dir, `
+settings: {work: DIR/work`+map[bool]string{true: ", " + tc.settings}[tc.settings != ""]+`}
+variants:
+  q:
+    stages:
+      - {name: read, kind: files.read`+stage+`, params: {uri: DIR/in, columns: ["id:int64", "group:utf8", "value:float64"], on_error: quarantine}}
+      - {name: out, kind: files.write, inputs: [read], params: {uri: DIR/out}}
+`)
+			t.Setenv("MEDFLOW_MAX_ERROR_RATE", tc.env)
+			code, _, errs := medflow(t, append([]string{"run", "q", "--config", cfg, "--no-progress"}, tc.args...)...)
+			_, statErr := os.Stat(filepath.Join(dir, "out", "_manifest.json"))
+			switch {
+			case tc.fail == "" && code != 0:
+				t.Fatalf("exit %d\n%s", code, errs)
+			case tc.fail != "" && (code != 1 || !strings.Contains(errs, tc.fail)):
+				t.Fatalf("exit %d, want 1 and %q in\n%s", code, tc.fail, errs)
+			case tc.fail != "" && !os.IsNotExist(statErr):
+				t.Fatalf("a failed run committed its output (%v)", statErr)
+			}
+		})
+	}
+}
+
+// TestTypoDoesNotEmptyOutput: a --set typo in report.sections' select
+// (one section name "findings impression" instead of two) quarantines
+// every report; the run fails naming the stage, and the dataset a good
+// run wrote before is left as it was.
+func TestTypoDoesNotEmptyOutput(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, `
+settings: {work: DIR/work, log: {level: warn}}
+variants:
+  reports:
+    stages:
+      - {name: index, kind: mimic.index, params: {root: DIR/mimic}}
+      - {name: sections, kind: report.sections, inputs: [index], materialize: true, params: {root: DIR/mimic}}
+      - {name: out, kind: files.write, inputs: [sections], params: {uri: DIR/out/reports}}
+`)
+	if code, _, errs := medflow(t, "synth", "--config", cfg, "--out", filepath.Join(dir, "mimic"), "--studies", "41",
+		"--size", "64x64", "--corrupt-fraction", "0", "--seed", "7"); code != 0 {
+		t.Fatalf("synth: %s", errs)
+	}
+	if code, _, errs := medflow(t, "run", "reports", "--config", cfg, "--no-progress"); code != 0 {
+		t.Fatalf("good run: exit %d\n%s", code, errs)
+	}
+	store, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, digest := countRows(t, store, "out/reports"), datasetDigest(t, store, "out/reports")
+	if rows == 0 {
+		t.Fatal("the good run wrote no rows")
+	}
+	// A stage that quarantined every record fails the run whatever the
+	// error budget (the default 50% would catch it too).
+	for _, tc := range []struct{ sel, rate, want string }{
+		{"[findings impression]", "0.5", "every record was quarantined"},
+		{"[addendum]", "0.5", "every record was quarantined"},
+		{"[findings impression]", "0", "every record was quarantined"},
+	} {
+		sel := tc.sel
+		code, _, errs := medflow(t, "run", "reports", "--config", cfg, "--no-progress", "--set", "sections.select="+sel, "--max-error-rate", tc.rate)
+		if code == 0 || !strings.Contains(errs, `stage "sections"`) || !strings.Contains(errs, tc.want) {
+			t.Errorf("select %s, max error rate %s: exit %d, want a failure naming stage sections and %q:\n%s", sel, tc.rate, code, tc.want, errs)
+		}
+		if got, gotDigest := countRows(t, store, "out/reports"), datasetDigest(t, store, "out/reports"); got != rows || gotDigest != digest {
+			t.Errorf("select %s: the dataset has %d rows (digest %s), the good run wrote %d (%s)", sel, got, gotDigest, rows, digest)
+		}
+	}
+	// The failed runs committed nothing: a good run now is unchanged.
+	if code, _, errs := medflow(t, "run", "reports", "--config", cfg, "--no-progress"); code != 0 {
+		t.Fatalf("good rerun: exit %d\n%s", code, errs)
+	}
+	if got := countRows(t, store, "out/reports"); got != rows {
+		t.Errorf("good rerun: %d rows, want %d", got, rows)
+	}
+}
