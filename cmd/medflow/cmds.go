@@ -128,10 +128,10 @@ func (a *app) execute(store objstore.Store, plan *pipeline.Plan, spillDir string
 		}
 	}
 	q := sortQuarantine(plan, run.Quarantined())
-	// A finished run writes its table even when empty, so that no table
-	// from an earlier run is taken for this one's; it holds what reused
-	// stages quarantined when they were computed, as a cold run's would.
-	if len(q) > 0 || err == nil {
+	// The table holds what reused stages quarantined when they were
+	// computed too, as a cold run's would; a finished run that quarantined
+	// nothing empties the table an earlier run left.
+	if len(q) > 0 || (err == nil && quarantineExists(context.WithoutCancel(ctx), store, plan.Spec.Variant)) {
 		if uri, werr := a.writeQuarantine(context.WithoutCancel(ctx), store, plan.Spec.Variant, q); werr != nil {
 			a.log.Error("writing the quarantine table failed", "err", werr)
 		} else if len(q) > 0 {

@@ -6,11 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -268,6 +266,19 @@ variants:
 	if code != 1 || !strings.Contains(errs, "error budget exceeded") || !strings.Contains(errs, "b.csv") {
 		t.Errorf("budget -1: exit %d\n%s", code, errs)
 	}
+	// Without the bad files nothing is quarantined: the table of the
+	// earlier run is emptied, not left to be taken for this run's.
+	for _, f := range []string{"b.csv", "c.csv"} {
+		if err := os.Remove(filepath.Join(dir, "in", f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, _, errs := medflow(t, "run", "q", "--config", cfg, "--no-progress"); code != 0 {
+		t.Fatalf("clean run: exit %d\n%s", code, errs)
+	}
+	if n := countRows(t, store, "work/q/quarantine"); n != 0 {
+		t.Errorf("after a clean run the quarantine table has %d rows, want 0", n)
+	}
 }
 
 // The pooling allocator reuses freed buffers; with poisoning, any buffer
@@ -301,24 +312,8 @@ func TestPooledAllocatorOutputsMatch(t *testing.T) {
 // datasetDigest hashes every value of a committed dataset, in order.
 func datasetDigest(t *testing.T, store objstore.Store, prefix string) string {
 	t.Helper()
-	d, err := dataset.Open(t.Context(), store, prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := d.NewReader(t.Context(), memory.NewGoAllocator(), formats.ReaderOptions{})
-	defer r.Release()
 	h := sha256.New()
-	for r.Next() {
-		b := r.RecordBatch()
-		for row := range int(b.NumRows()) {
-			for _, col := range b.Columns() {
-				fmt.Fprint(h, pipelinetest.Value(col, row), "|")
-			}
-		}
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
+	eachRow(t, store, prefix, func(row string) { fmt.Fprintln(h, row) })
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -499,7 +494,7 @@ func TestRunsAndShow(t *testing.T) {
 			t.Fatal(errs)
 		}
 	}
-	medflow(t, "run", "demo", "--config", cfg, "--no-progress", "--max-error-rate", "-1") // a run that cannot fail either
+	medflow(t, "run", "demo", "--config", cfg, "--no-progress", "--max-error-rate", "0") // no error budget: a run that cannot fail either
 	code, out, errs := medflow(t, "runs", "--config", cfg)
 	if code != 0 || strings.Count(out, " succeeded ") != 3 || !strings.Contains(out, " data ") {
 		t.Fatalf("runs: exit %d\n%s%s", code, out, errs)
@@ -598,17 +593,25 @@ func TestInspect(t *testing.T) {
 	}
 }
 
-// quarantineTable returns the rows of a variant's quarantine table as
-// "stage|key|reason", in table order.
-func quarantineTable(t *testing.T, store objstore.Store, variant string) []string {
+// datasetRows returns every row of a committed dataset, in order, as its
+// values joined by "|".
+func datasetRows(t *testing.T, store objstore.Store, prefix string) []string {
 	t.Helper()
-	d, err := dataset.Open(t.Context(), store, "work/"+variant+"/quarantine")
+	var rows []string
+	eachRow(t, store, prefix, func(row string) { rows = append(rows, row) })
+	return rows
+}
+
+// eachRow calls f with every row of a committed dataset, in order, as its
+// values joined by "|".
+func eachRow(t *testing.T, store objstore.Store, prefix string, f func(row string)) {
+	t.Helper()
+	d, err := dataset.Open(t.Context(), store, prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := d.NewReader(t.Context(), memory.NewGoAllocator(), formats.ReaderOptions{})
 	defer r.Release()
-	var rows []string
 	for r.Next() {
 		b := r.RecordBatch()
 		for i := range int(b.NumRows()) {
@@ -616,13 +619,12 @@ func quarantineTable(t *testing.T, store objstore.Store, variant string) []strin
 			for _, col := range b.Columns() {
 				cells = append(cells, fmt.Sprint(pipelinetest.Value(col, i)))
 			}
-			rows = append(rows, strings.Join(cells, "|"))
+			f(strings.Join(cells, "|"))
 		}
 	}
 	if err := r.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return rows
 }
 
 // TestQuarantineKeptAcrossReuseAndResume: the quarantine table of an
@@ -665,7 +667,7 @@ variants:
 	start := time.Now()
 	run()
 	cold := time.Since(start)
-	want := quarantineTable(t, store, "ingest")
+	want := datasetRows(t, store, "work/ingest/quarantine")
 	stages := map[string]bool{}
 	for _, row := range want {
 		stages[strings.Split(row, "|")[0]] = true
@@ -691,7 +693,7 @@ variants:
 
 	same := func(what string) {
 		t.Helper()
-		if got := quarantineTable(t, store, "ingest"); !slices.Equal(got, want) {
+		if got := datasetRows(t, store, "work/ingest/quarantine"); !slices.Equal(got, want) {
 			t.Errorf("%s: quarantine table\n%s\nwant (cold run)\n%s", what, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	}
@@ -704,29 +706,7 @@ variants:
 	// process of its own is timed first; the kills land at fractions of it.
 	cli := func(kill time.Duration) (killed bool) {
 		t.Helper()
-		cmd := exec.Command(os.Args[0], testArgs([]string{"run", "ingest", "--config", cfg, "--no-progress"})...)
-		cmd.Env = append(os.Environ(), "MEDFLOW_AS_CLI=1")
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		if kill > 0 {
-			select {
-			case <-done:
-				return false
-			case <-time.After(kill):
-				cmd.Process.Signal(syscall.SIGKILL)
-				<-done
-				return true
-			}
-		}
-		if err := <-done; err != nil {
-			t.Fatalf("run: %v\n%s", err, out.String())
-		}
-		return false
+		return runProcess(t, []string{"run", "ingest", "--config", cfg, "--no-progress"}, kill)
 	}
 	clean := func() {
 		t.Helper()

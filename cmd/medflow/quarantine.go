@@ -30,6 +30,13 @@ func sortQuarantine(plan *pipeline.Plan, q []pipeline.QuarantineEntry) []pipelin
 	return q
 }
 
+// quarantineExists reports whether variant has a committed quarantine
+// table.
+func quarantineExists(ctx context.Context, store objstore.Store, variant string) bool {
+	_, err := store.Stat(ctx, path.Join(variant, "quarantine", dataset.ManifestName))
+	return err == nil
+}
+
 // writeQuarantine commits the run's quarantined records as a dataset
 // (schemas.Quarantine) under <work>/<variant>/quarantine and returns its
 // URI.
