@@ -576,7 +576,7 @@ func (s *stageRun) orderedBodies(t Transform, w int) []func(context.Context) err
 			}
 			res := result{seq: j.seq, out: col.out, cached: j.cached}
 			if bq != nil {
-				res.quar = bq.entries
+				res.quar = bq.take()
 			}
 			select {
 			case results <- res:

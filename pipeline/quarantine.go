@@ -47,6 +47,13 @@ type batchQuarantine struct {
 	entries []QuarantineEntry
 }
 
+// take returns what was collected.
+func (b *batchQuarantine) take() []QuarantineEntry {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.entries
+}
+
 func (s stageQuarantine) Add(ctx context.Context, key, reason string) error {
 	// key and reason often come from an Arrow array (keys.Value(i)) whose
 	// buffer goes back to a pooling allocator once the batch is released:
