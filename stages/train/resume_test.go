@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
 	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/connectors/local"
 	"github.com/medflow/medflow/pipeline"
@@ -47,8 +45,7 @@ func runMAE(t *testing.T, ctx context.Context, store pipeline.Artifacts) ([]any,
 	reg := newRegistry(t, false)
 	res := &pipelinetest.Result{}
 	pipelinetest.Register(reg, res)
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
+	mem := pipelinetest.Allocator(t)
 	var log bytes.Buffer
 	plan, err := reg.Plan(pipeline.Spec{Variant: "test", Stages: []pipeline.StageSpec{
 		pipelinetest.Stage("pairs", "test.pairs", nil, nil),
