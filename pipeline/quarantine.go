@@ -131,8 +131,12 @@ func (r *Run) checkErrorRate(rates, final map[*Node]bool) error {
 			handled = out + q // a source drops what it quarantines
 		}
 		if (final == nil || final[n]) && n.Def.Role != RoleSink && out == 0 {
-			return &StageError{Stage: n.Spec.Name, Record: -1, Err: fmt.Errorf("%w: %d quarantined, none of the %d records it received emitted (first: %s)",
-				ErrAllQuarantined, q, in, r.firstQuarantined(n))}
+			got := ""
+			if n.Def.Role != RoleSource {
+				got = fmt.Sprintf(" of the %d it received", in)
+			}
+			return &StageError{Stage: n.Spec.Name, Record: -1, Err: fmt.Errorf("%w: %d records quarantined, none%s passed (first: %s)",
+				ErrAllQuarantined, q, got, r.firstQuarantined(n))}
 		}
 		limit := r.maxErrorRate(n)
 		if limit <= 0 || (rates != nil && !rates[n]) {
