@@ -53,12 +53,13 @@ type rawStage struct {
 	workers     *int
 	buffer      *int
 	materialize *bool
+	maxErrRate  *float64
 }
 
 var (
 	topKeys     = []string{"settings", "variants"}
 	variantKeys = []string{"description", "extends", "stages"}
-	stageKeys   = []string{"name", "kind", "inputs", "params", "workers", "buffer", "materialize"}
+	stageKeys   = []string{"name", "kind", "inputs", "params", "workers", "buffer", "materialize", "max_error_rate"}
 )
 
 // nodeBudget bounds the number of YAML nodes visited while decoding, so that
@@ -497,6 +498,28 @@ func (d *decoder) str(n *yaml.Node, l loc) (string, bool) {
 	return n.Value, true
 }
 
+// fraction accepts a number from 0 to 1.
+func (d *decoder) fraction(n *yaml.Node, l loc) (float64, bool) {
+	orig := n
+	if n = deref(n); n == nil || n.Kind != yaml.ScalarNode {
+		d.el.add(orig.Line, l, ErrType, "want a number from 0 to 1, got %s", d.describe(orig))
+		return 0, false
+	}
+	if !d.interp(n, l) {
+		return 0, false
+	}
+	var v float64
+	if tag := n.ShortTag(); (tag != "!!float" && tag != "!!int") || n.Decode(&v) != nil {
+		d.el.add(n.Line, l, ErrType, "want a number from 0 to 1, got %s", d.describe(n))
+		return 0, false
+	}
+	if !(v >= 0 && v <= 1) {
+		d.el.add(n.Line, l, ErrInvalid, "want a number from 0 to 1, got %s", d.describe(n))
+		return 0, false
+	}
+	return v, true
+}
+
 func (d *decoder) boolean(n *yaml.Node, l loc) (bool, bool) {
 	orig := n
 	if n = deref(n); n == nil || n.Kind != yaml.ScalarNode {
@@ -726,6 +749,10 @@ func (d *decoder) stages(v *rawVariant, n *yaml.Node, l loc) {
 			case "materialize":
 				if b, ok := d.boolean(p.v, kl); ok {
 					s.materialize = &b
+				}
+			case "max_error_rate":
+				if f, ok := d.fraction(p.v, kl); ok {
+					s.maxErrRate = &f
 				}
 			default:
 				d.unknownKey(p, sl, stageKeys)

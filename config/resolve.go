@@ -98,6 +98,10 @@ func (r *resolver) resolve(name string) *pipeline.Spec {
 		if s.materialize != nil {
 			st.Materialize = *s.materialize
 		}
+		if s.maxErrRate != nil {
+			r := *s.maxErrRate
+			st.MaxErrorRate = &r
+		}
 		if st.Params == nil {
 			st.Params = map[string]any{}
 		}

@@ -21,7 +21,15 @@ type Settings struct {
 	Work string
 	Log  LogSettings
 	S3   S3Settings
+	// MaxErrorRate is every stage's default error budget: a run fails,
+	// before anything is committed, when a stage quarantines more than
+	// this fraction of its records (0: no limit). A stage's
+	// max_error_rate replaces it.
+	MaxErrorRate float64
 }
+
+// DefaultMaxErrorRate is the default of settings.max_error_rate.
+const DefaultMaxErrorRate = 0.5
 
 // LogSettings configure logging.
 type LogSettings struct {
@@ -73,6 +81,8 @@ var settingDefs = []settingDef{
 	{key: "s3.access_key", def: ""},
 	{key: "s3.secret_key", def: ""},
 	{key: "s3.session_token", def: ""},
+	// No flag of its own: `medflow run --max-error-rate` is bound to it.
+	{key: "max_error_rate", def: strconv.FormatFloat(DefaultMaxErrorRate, 'g', -1, 64)},
 }
 
 // awsFallback: used when neither flag, MEDFLOW_ variable nor file sets the key.
@@ -245,6 +255,12 @@ func (f *File) Settings(fs *pflag.FlagSet) (Settings, error) {
 			SecretKey:          str("s3.secret_key"),
 			SessionToken:       str("s3.session_token"),
 		},
+	}
+	if r, err := strconv.ParseFloat(strings.TrimSpace(v.GetString("max_error_rate")), 64); err != nil || !(r >= 0 && r <= 1) {
+		def := settingDefs[slices.IndexFunc(settingDefs, func(s settingDef) bool { return s.key == "max_error_rate" })]
+		errs = append(errs, f.sourceError(def, fs, ErrInvalid, fmt.Sprintf("want a number from 0 to 1, got %q", truncate(v.GetString(def.key), 40))))
+	} else {
+		s.MaxErrorRate = r
 	}
 	for _, d := range settingDefs {
 		switch {

@@ -56,7 +56,11 @@
 // RecordError. Panics in stages become errors wrapping ErrPanic.
 // Per-record faults that should not stop the run go to the Quarantine,
 // limited by PlanOptions.MaxQuarantined (a count) and MaxErrorRate (a
-// per-stage fraction, checked before any sink commits).
+// per-stage fraction, StageSpec.MaxErrorRate for one stage); a stage that
+// quarantines records and emits none fails with ErrAllQuarantined. Both
+// are checked before any sink or materialized output commits. Entries are
+// kept with committed outputs (QuarantineArtifact), so a run that reuses
+// or resumes a stage reports what it quarantined when it was computed.
 //
 // # Observability
 //
@@ -71,7 +75,8 @@
 // listing of the objects they read). Plan.Resolve marks each materialized
 // stage whose output is committed Reuse (read instead of computed), and
 // stages that only reused stages need Skip; a forced stage and everything
-// downstream of it is computed. A materialized stage's output is committed
+// downstream of it is computed afresh (their artifacts, such as the
+// checkpoints of an interrupted run, are deleted first). A materialized stage's output is committed
 // only when the stage finishes cleanly. With a PartCache, a materialized
 // transform with one input that does not hold rows back commits the output
 // of each input batch k as part k as soon as it is emitted; a rerun after a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -140,6 +141,23 @@ func (r *Run) Execute(ctx context.Context) error {
 		}
 	}
 
+	// A forced stage starts afresh: the artifacts an earlier run left
+	// under its fingerprint (checkpoints to resume from) go, as its
+	// committed parts do (materialize opens them fresh).
+	for _, n := range nodes {
+		if n.forced && n.Decision == Compute {
+			if err := n.artifacts.clear(ctx); err != nil {
+				return &StageError{Stage: n.Spec.Name, Record: -1, Err: fmt.Errorf("force: %w", err)}
+			}
+		}
+	}
+	// What reused outputs quarantined when they were made counts in this
+	// run's quarantine, as it would in a cold run.
+	if r.plan.cache != nil {
+		if err := r.restoreQuarantine(ctx); err != nil {
+			return err
+		}
+	}
 	// Open every materialized output before starting anything, so a
 	// failure here leaves no goroutine or edge behind.
 	var runs []*stageRun
@@ -193,7 +211,7 @@ func (r *Run) Execute(ctx context.Context) error {
 	if err := context.Cause(ctx); err != nil {
 		return err
 	}
-	return r.checkErrorRate()
+	return r.checkErrorRate(nil, nil)
 }
 
 // fail records the run's first error and cancels the rest.
@@ -212,6 +230,9 @@ type stageRun struct {
 	offset atomic.Int64 // rows received so far, for record numbers
 	parts  PartWriter   // materialized by input batch (resumable), or nil
 	nParts atomic.Int64 // input batches seen, once the sequencer is done
+	// partQuar names the per-part quarantine records an earlier run left
+	// (QuarantinePartPattern), when parts is set.
+	partQuar map[string]bool
 }
 
 // start launches the stage's goroutines on wg.
@@ -296,6 +317,16 @@ func (s *stageRun) materialize(ctx context.Context) error {
 			return &StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)}
 		}
 		s.parts = parts
+		names, err := s.node.artifacts.List(ctx)
+		if err != nil {
+			return &StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: list quarantine records: %w", err)}
+		}
+		s.partQuar = map[string]bool{}
+		for _, name := range names {
+			if strings.HasPrefix(name, path.Dir(QuarantinePartPattern)+"/") {
+				s.partQuar[name] = true
+			}
+		}
 		return nil
 	}
 	w, err := c.Create(ctx, s.node.Fingerprint, s.node.Stage.Schema())
@@ -321,9 +352,12 @@ func (s *stageRun) resumable() bool {
 func (s *stageRun) commit(ctx context.Context) {
 	if s.parts != nil {
 		if ctx.Err() == nil && State(s.st.state.Load()) != Failed {
-			if err := s.parts.Commit(int(s.nParts.Load())); err != nil {
-				s.run.fail(&StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)})
-				s.st.state.Store(int32(Failed))
+			err := s.checkBeforeCommit(ctx)
+			if err == nil {
+				err = s.parts.Commit(int(s.nParts.Load()))
+			}
+			if err != nil {
+				s.failCommit(err)
 			}
 		}
 		return
@@ -336,10 +370,37 @@ func (s *stageRun) commit(ctx context.Context) {
 		w.Abort()
 		return
 	}
-	if err := w.Commit(); err != nil {
-		s.run.fail(&StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)})
-		s.st.state.Store(int32(Failed))
+	err := s.checkBeforeCommit(ctx)
+	if err != nil {
+		w.Abort()
+	} else {
+		err = w.Commit()
 	}
+	if err != nil {
+		s.failCommit(err)
+	}
+}
+
+// failCommit fails the run with err, which kept the stage's output from
+// being committed (an error budget's *StageError as it is).
+func (s *stageRun) failCommit(err error) {
+	if se := (*StageError)(nil); !errors.As(err, &se) {
+		err = &StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)}
+	}
+	s.run.fail(err)
+	s.st.state.Store(int32(Failed))
+}
+
+// checkBeforeCommit checks the error budgets of the stage and its
+// upstream, whose counts are final, so that an output made of what is
+// left after too many records were quarantined is never committed (a
+// later run would reuse it), then writes the stage's quarantine record.
+func (s *stageRun) checkBeforeCommit(ctx context.Context) error {
+	up := upstream(s.node)
+	if err := s.run.checkErrorRate(up, up); err != nil {
+		return err
+	}
+	return s.run.saveQuarantine(ctx, s.node)
 }
 
 // reuse emits the stage's committed output from the cache.
@@ -438,6 +499,7 @@ func (s *stageRun) orderedBodies(t Transform, w int) []func(context.Context) err
 		seq    int64
 		out    []arrow.RecordBatch
 		cached bool
+		quar   []QuarantineEntry // what processing the batch quarantined
 	}
 	tokens := make(chan struct{}, 2*w)
 	jobs := make(chan job)
@@ -491,21 +553,34 @@ func (s *stageRun) orderedBodies(t Transform, w int) []func(context.Context) err
 			}
 			col := &collector{s: s}
 			var err error
+			var bq *batchQuarantine
 			if j.cached {
 				err = s.call(j.base, func() error {
-					return s.parts.Replay(ctx, int(j.seq), func(b arrow.RecordBatch) error { return col.Emit(ctx, b) })
+					if err := s.parts.Replay(ctx, int(j.seq), func(b arrow.RecordBatch) error { return col.Emit(ctx, b) }); err != nil {
+						return err
+					}
+					return s.replayPartQuarantine(ctx, int(j.seq))
 				})
 				s.st.resumed.Add(1)
 			} else {
-				err = s.call(j.base, func() error { return t.Process(ctx, j.b, col) })
+				pctx := ctx
+				if s.parts != nil {
+					bq = &batchQuarantine{stage: s.node.Spec.Name}
+					pctx = context.WithValue(ctx, batchKey{}, bq)
+				}
+				err = s.call(j.base, func() error { return t.Process(pctx, j.b, col) })
 			}
 			j.b.Release()
 			if err != nil {
 				releaseAll(col.out)
 				return err
 			}
+			res := result{seq: j.seq, out: col.out, cached: j.cached}
+			if bq != nil {
+				res.quar = bq.take()
+			}
 			select {
-			case results <- result{j.seq, col.out, j.cached}:
+			case results <- res:
 			case <-ctx.Done():
 				releaseAll(col.out)
 				return ctx.Err()
@@ -520,17 +595,22 @@ func (s *stageRun) orderedBodies(t Transform, w int) []func(context.Context) err
 			}
 		}()
 		next := int64(0)
-		fresh := map[int64]bool{} // results computed by this run, to commit as parts
+		fresh := map[int64][]QuarantineEntry{} // results computed by this run, to commit as parts
 		for res := range results {
 			pending[res.seq] = res.out
 			if !res.cached {
-				fresh[res.seq] = true
+				fresh[res.seq] = res.quar
 			}
 			for out, ok := pending[next]; ok; out, ok = pending[next] {
 				delete(pending, next)
-				if s.parts != nil && fresh[next] {
+				if quar, ok := fresh[next]; ok && s.parts != nil {
 					delete(fresh, next)
-					if err := s.parts.Put(int(next), out); err != nil {
+					// The record first: a committed part always has it.
+					err := s.savePartQuarantine(ctx, int(next), quar)
+					if err == nil {
+						err = s.parts.Put(int(next), out)
+					}
+					if err != nil {
 						releaseAll(out)
 						return fmt.Errorf("materialize: %w", err)
 					}
@@ -577,8 +657,15 @@ func (s *stageRun) sink(ctx context.Context, k Sink) (err error) {
 			if err != nil {
 				return err
 			}
-			if err := s.run.checkErrorRate(); err != nil {
-				return err // before committing anything
+			// Before committing anything: every stage's error rate so far,
+			// and what the stages upstream, all finished, emitted.
+			if err := s.run.checkErrorRate(nil, upstream(s.node)); err != nil {
+				return err
+			}
+			if _, ok := k.(Committer); ok && s.run.plan.cache != nil {
+				if err := s.run.saveQuarantine(ctx, s.node); err != nil {
+					return err
+				}
 			}
 			return s.call(-1, func() error { return k.Close(ctx) })
 		}

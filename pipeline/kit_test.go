@@ -298,7 +298,7 @@ func (t *quarTransform) Schema() *arrow.Schema { return xSchema }
 func (t *quarTransform) Process(ctx context.Context, in arrow.RecordBatch, out Emitter) error {
 	for _, x := range in.Column(0).(*array.Int64).Int64Values() {
 		if x%t.every == 0 {
-			if err := t.q.Add(fmt.Sprint(x), "multiple"); err != nil {
+			if err := t.q.Add(ctx, fmt.Sprint(x), "multiple"); err != nil {
 				return err
 			}
 		}

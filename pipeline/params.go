@@ -579,6 +579,10 @@ func (p Params) rebase(dir string, skip map[string]bool) map[string]any {
 	return orig
 }
 
+// Declares reports whether the stage kind declares a param name (for
+// code that looks at params across kinds, such as output listings).
+func (p Params) Declares(name string) bool { return p.decls[name] != nil }
+
 // Has reports whether the param is set (explicitly or by default).
 func (p Params) Has(name string) bool { p.decl(name, 0); _, ok := p.values[name]; return ok }
 

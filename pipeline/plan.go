@@ -178,6 +178,9 @@ func (pl *planner) nodes() {
 		if s.Workers < 0 {
 			pl.fail(s.Name, "workers", fmt.Errorf("%w: must be >= 1, got %d", ErrParamType, s.Workers))
 		}
+		if r := s.MaxErrorRate; r != nil && !(*r >= 0 && *r <= 1) {
+			pl.fail(s.Name, "max_error_rate", fmt.Errorf("%w: want a fraction from 0 to 1, got %g", ErrParamValue, *r))
+		}
 		pl.byName[s.Name] = n
 		pl.names = append(pl.names, s.Name)
 		def, ok := pl.reg.Lookup(s.Kind)

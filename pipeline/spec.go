@@ -34,6 +34,10 @@ type StageSpec struct {
 	// by its fingerprint, so a later run with the same fingerprint reuses
 	// it instead of recomputing the stage and what only it needs.
 	Materialize bool
+	// MaxErrorRate, when set, replaces PlanOptions.MaxErrorRate for this
+	// stage: the largest fraction of its records it may quarantine (0: no
+	// limit).
+	MaxErrorRate *float64
 	// Line is the line of the stage in File, 0 if unknown.
 	Line int
 	// InputsLine is the line of the stage's inputs key, 0 if unknown.

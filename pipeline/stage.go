@@ -169,7 +169,9 @@ type BuildContext struct {
 }
 
 // Quarantine records a record that a stage could not handle, so the run can
-// go on without it. Key identifies the record (e.g. a file key or study id).
+// go on without it. Key identifies the record (e.g. a file key or study id);
+// ctx is the one the stage's callback got (it ties the record to the input
+// batch being processed, so a resumed stage keeps it).
 type Quarantine interface {
-	Add(key, reason string) error
+	Add(ctx context.Context, key, reason string) error
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/medflow/medflow/internal/runrecord"
 )
 
 // block is one element of the report, rendered as Markdown or HTML.
@@ -72,7 +74,7 @@ func (r *Report) blocks() []block {
 		var items []string
 		for _, s := range rec.Stages {
 			if n := r.Quarantine[s.Name]; n > 0 {
-				items = append(items, fmt.Sprintf("%s: %d", s.Name, n))
+				items = append(items, fmt.Sprintf("%s: %d", s.Name, n)+quarantineSample(s, n))
 			}
 		}
 		add(block{text: fmt.Sprintf("%d records were quarantined:", rec.Quarantined), list: items})
@@ -266,6 +268,24 @@ func (r *Report) Files() map[string][]byte {
 		if f.SVG != nil {
 			out[PlotPath(f, ".svg")] = f.SVG
 		}
+	}
+	return out
+}
+
+// quarantineSample lists the stage's first quarantined records (key and
+// reason), as its run record keeps them, and says how many more the
+// quarantine table holds.
+func quarantineSample(s runrecord.Stage, n int) string {
+	if len(s.QuarantineSample) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, q := range s.QuarantineSample {
+		parts = append(parts, fmt.Sprintf("%s (%s)", q.Key, q.Reason))
+	}
+	out := " - " + strings.Join(parts, "; ")
+	if more := n - len(s.QuarantineSample); more > 0 {
+		out += fmt.Sprintf("; and %d more in the quarantine table", more)
 	}
 	return out
 }

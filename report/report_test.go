@@ -177,3 +177,27 @@ func TestMissingAndBrokenArtifacts(t *testing.T) {
 		}
 	}
 }
+
+// TestQuarantineKeysListed: the report lists each stage's quarantined
+// records (key and reason) from its run record, and how many more the
+// table holds.
+func TestQuarantineKeysListed(t *testing.T) {
+	rec := runrecord.Record{ID: "r", Variant: "v", Status: "succeeded", Quarantined: 12, Stages: []runrecord.Stage{
+		{Name: "sections", Kind: "report.sections", Decision: "reuse", Quarantined: 12, QuarantineSample: []runrecord.QuarantinedRecord{
+			{Key: "files/p10/s1.txt", Reason: "report not found"}, {Key: "files/p11/s2.txt", Reason: "no usable section"}}},
+		{Name: "clean", Kind: "col.scale", Decision: "compute"},
+	}}
+	r, err := Build(context.Background(), Input{Record: rec, Quarantine: map[string]int{"sections": 12},
+		Artifacts: func(string) pipeline.Artifacts { return pipeline.NewMemArtifacts() }}, memory.NewGoAllocator())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	want := "- sections: 12 - files/p10/s1.txt (report not found); files/p11/s2.txt (no usable section); and 10 more in the quarantine table"
+	if md := string(r.Markdown()); !strings.Contains(md, want) || strings.Contains(md, "- clean:") {
+		t.Errorf("report.md lacks\n%s\nor lists a stage that quarantined nothing:\n%s", want, md)
+	}
+	if h := string(r.HTML()); !strings.Contains(h, "files/p10/s1.txt (report not found)") {
+		t.Error("report.html lacks the quarantined key")
+	}
+}

@@ -3,6 +3,7 @@ package schemas
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -43,7 +44,14 @@ func Value(a arrow.Array, i int) any {
 		}
 		return out
 	}
-	return a.GetOneForMarshal(i)
+	switch v := a.GetOneForMarshal(i).(type) {
+	case string: // copied: the value outlives the batch (pooled buffers)
+		return strings.Clone(v)
+	case []byte:
+		return slices.Clone(v)
+	default:
+		return v
+	}
 }
 
 // Require checks that s has every field of want with an identical type.

@@ -17,6 +17,7 @@ import (
 	"github.com/sourcegraph/conc"
 	"github.com/spf13/cobra"
 
+	"github.com/medflow/medflow/config"
 	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/internal/bufpool"
@@ -55,7 +56,7 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar, MaxErrorRate: maxRate, Alloc: alloc})
+			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar, MaxErrorRate: a.settings.MaxErrorRate, Alloc: alloc})
 			if err != nil {
 				return err
 			}
@@ -73,7 +74,9 @@ func (a *app) runCmd() *cobra.Command {
 	cmd.Flags().StringVar(&shard, "shard", "", "run shard i of n of the sharded sources: i/n")
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no live progress display")
 	cmd.Flags().IntVar(&maxQuar, "max-quarantined", 0, "fail once more records than this are quarantined (0: no limit, -1: none allowed)")
-	cmd.Flags().Float64Var(&maxRate, "max-error-rate", 0, "fail when a stage quarantines more than this fraction of its records, checked before any sink commits (0: no limit)")
+	// Read back through the settings (settings.max_error_rate, MEDFLOW_MAX_ERROR_RATE).
+	cmd.Flags().Float64Var(&maxRate, "max-error-rate", config.DefaultMaxErrorRate,
+		"fail when a stage quarantines more than this fraction of its records, checked before anything is committed (0: no limit; a stage's max_error_rate overrides it)")
 	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "folder for barrier inputs that exceed memory (default: system temp)")
 	cmd.Flags().StringArrayVar(&force, "force", nil, "recompute this materialized stage and everything downstream (repeatable)")
 	cmd.Flags().StringVar(&allocator, "allocator", "pool", "Arrow buffer allocator: pool (reuses freed buffers) or go (leaves them to the GC)")
@@ -124,11 +127,14 @@ func (a *app) execute(store objstore.Store, plan *pipeline.Plan, spillDir string
 			a.log.Info("resumed", "stage", st.Stage, "input_batches_replayed", st.Resumed)
 		}
 	}
-	q := run.Quarantined()
-	if len(q) > 0 {
+	q := sortQuarantine(plan, run.Quarantined())
+	// The table holds what reused stages quarantined when they were
+	// computed too, as a cold run's would; a finished run that quarantined
+	// nothing empties the table an earlier run left.
+	if len(q) > 0 || (err == nil && quarantineExists(context.WithoutCancel(ctx), store, plan.Spec.Variant)) {
 		if uri, werr := a.writeQuarantine(context.WithoutCancel(ctx), store, plan.Spec.Variant, q); werr != nil {
 			a.log.Error("writing the quarantine table failed", "err", werr)
-		} else {
+		} else if len(q) > 0 {
 			a.log.Warn("records quarantined", "count", len(q), "table", uri)
 		}
 		for i, e := range q {
@@ -184,7 +190,7 @@ func (a *app) outputs(ctx context.Context, store objstore.Store, plan *pipeline.
 			continue
 		}
 		p := n.Params
-		if n.Def.Role == pipeline.RoleSink && p.Has("uri") {
+		if n.Def.Role == pipeline.RoleSink && p.Declares("uri") && p.Has("uri") {
 			if uri, ok := p.Any("uri").(string); ok {
 				format, _ := p.Any("format").(string)
 				out = append(out, runrecord.Output{Stage: n.Spec.Name, What: "dataset", Path: uri, Format: format, Rows: stats[i].RowsIn})

@@ -7,6 +7,7 @@
 package runrecord
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -85,7 +86,19 @@ type Stage struct {
 	// PeakRSSBytes is the process's peak RSS sampled while the stage ran
 	// (stages overlap: not memory the stage alone held).
 	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+	// QuarantineSample is the first SampleSize quarantined records of the
+	// stage, by key.
+	QuarantineSample []QuarantinedRecord `json:"quarantine_sample,omitempty"`
 }
+
+// QuarantinedRecord is one record a stage set aside.
+type QuarantinedRecord struct {
+	Key    string `json:"key"`
+	Reason string `json:"reason"`
+}
+
+// SampleSize is how many quarantined records a stage's record lists.
+const SampleSize = 10
 
 // SetPeaks records per-stage RSS peaks (by stage name) and the run's.
 func (r *Record) SetPeaks(stages map[string]int64, run int64) {
@@ -170,8 +183,16 @@ func New(id, config, version string, plan *pipeline.Plan, run *pipeline.Run, sta
 	}
 	stats := run.Stats()
 	quar := map[string]int{}
+	samples := map[string][]QuarantinedRecord{}
 	for _, e := range run.Quarantined() {
 		quar[e.Stage]++
+		samples[e.Stage] = append(samples[e.Stage], QuarantinedRecord{Key: e.Key, Reason: e.Reason})
+	}
+	for stage, s := range samples {
+		slices.SortFunc(s, func(a, b QuarantinedRecord) int {
+			return cmp.Or(strings.Compare(a.Key, b.Key), strings.Compare(a.Reason, b.Reason))
+		})
+		samples[stage] = s[:min(len(s), SampleSize)]
 	}
 	for i, n := range plan.Nodes {
 		var ins []string
@@ -181,7 +202,8 @@ func New(id, config, version string, plan *pipeline.Plan, run *pipeline.Run, sta
 		st := stats[i]
 		r.Stages = append(r.Stages, Stage{Name: n.Spec.Name, Kind: n.Spec.Kind, Inputs: ins, Fingerprint: n.Fingerprint,
 			Decision: n.Decision.String(), State: st.State.String(), RowsIn: st.RowsIn, RowsOut: st.RowsOut,
-			Resumed: st.Resumed, Quarantined: quar[n.Spec.Name], Seconds: st.Elapsed.Seconds(), WorkSeconds: st.Work().Seconds(), Params: redact(n.Params.Values()),
+			Resumed: st.Resumed, Quarantined: quar[n.Spec.Name], QuarantineSample: samples[n.Spec.Name],
+			Seconds: st.Elapsed.Seconds(), WorkSeconds: st.Work().Seconds(), Params: redact(n.Params.Values()),
 			FingerprintParts: Digests(n.FingerprintParts())})
 	}
 	return r

@@ -1,6 +1,7 @@
-// Package pipelinetest runs small pipelines in tests: a checked allocator
-// that fails the test on any leaked byte, and a test.collect sink that
-// keeps what reaches it as Go values for assertions.
+// Package pipelinetest runs small pipelines in tests: a checked, poisoning
+// allocator that fails the test on any leaked byte and overwrites every
+// freed buffer, and a test.collect sink that keeps what reaches it as Go
+// values for assertions.
 package pipelinetest
 
 import (
@@ -14,9 +15,25 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/medflow/medflow/internal/bufpool"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
 )
+
+// Allocator returns the allocator end-to-end tests run with: the CLI's
+// pooling allocator (freed buffers are handed out again) in poison mode,
+// so every freed buffer is overwritten with 0xDE at once, under a checked
+// allocator that fails t if any byte is still allocated when t ends. A
+// value that outlives its batch without being copied (a string from
+// keys.Value(i) kept in a map, a quarantine entry, a Go struct) then reads
+// as 0xDE bytes and fails the test's assertions, as it would give wrong
+// data, some of the time, in a real run.
+func Allocator(t testing.TB) memory.Allocator {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(bufpool.New(true))
+	t.Cleanup(func() { mem.AssertSize(t, 0) })
+	return mem
+}
 
 // Result holds what each test.collect sink received.
 type Result struct {
@@ -75,12 +92,11 @@ func (c *collect) Consume(_ context.Context, b arrow.RecordBatch) error {
 func Value(a arrow.Array, i int) any { return schemas.Value(a, i) }
 
 // Run plans and runs stages of variant "test" on reg (test.collect is added
-// to it) with a checked allocator; it fails t on a plan error or a leak and
+// to it) with Allocator(t); it fails t on a plan error or a leak and
 // returns the result and the run's error.
 func Run(t testing.TB, reg *pipeline.Registry, opts pipeline.PlanOptions, stages ...pipeline.StageSpec) (*Result, error) {
 	t.Helper()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	t.Cleanup(func() { mem.AssertSize(t, 0) })
+	mem := Allocator(t)
 	res := &Result{columns: map[string]map[string][]any{}, rows: map[string]int{}}
 	if _, ok := reg.Lookup("test.collect"); !ok {
 		Register(reg, res)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -79,7 +80,7 @@ func (g *GroupStats) Run(ctx context.Context, in []pipeline.Dataset, out pipelin
 			a := groups[keys.Value(i)]
 			if a == nil {
 				a = &acc{min: math.Inf(1), max: math.Inf(-1)}
-				groups[keys.Value(i)] = a
+				groups[strings.Clone(keys.Value(i))] = a // the map outlives the batch
 			}
 			v := vals.Value(i)
 			a.n++

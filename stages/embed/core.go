@@ -154,8 +154,8 @@ func (s *shared) key(in arrow.RecordBatch, i int) string {
 }
 
 // quarantine sets row i of in aside with reason and counts it.
-func (s *shared) quarantine(in arrow.RecordBatch, i int, reason string) error {
-	if err := s.q.Add(s.key(in, i), reason); err != nil {
+func (s *shared) quarantine(ctx context.Context, in arrow.RecordBatch, i int, reason string) error {
+	if err := s.q.Add(ctx, s.key(in, i), reason); err != nil {
 		return pipeline.RecordError(i, err)
 	}
 	s.quarantined.Add(1)

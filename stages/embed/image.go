@@ -98,7 +98,7 @@ func (s *ImageEmbed) processBatch(ctx context.Context, in arrow.RecordBatch, out
 	var keys []int
 	for i := range n {
 		if col.IsNull(i) {
-			if err := s.quarantine(in, i, "null image"); err != nil {
+			if err := s.quarantine(ctx, in, i, "null image"); err != nil {
 				return err
 			}
 			continue

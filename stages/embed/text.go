@@ -241,14 +241,14 @@ func (t *TextEmbed) processBatch(ctx context.Context, in arrow.RecordBatch, out 
 	vals := list.ListValues()
 	for i := range n {
 		if list.IsNull(i) {
-			if err := t.quarantine(in, i, "null token list"); err != nil {
+			if err := t.quarantine(ctx, in, i, "null token list"); err != nil {
 				return err
 			}
 			continue
 		}
 		start, end := list.ValueOffsets(i)
 		if start == end {
-			if err := t.quarantine(in, i, "empty token list"); err != nil {
+			if err := t.quarantine(ctx, in, i, "empty token list"); err != nil {
 				return err
 			}
 			continue

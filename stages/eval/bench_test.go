@@ -37,7 +37,7 @@ func (d batches) Batches(context.Context) iter.Seq2[arrow.RecordBatch, error] {
 
 type noQuarantine struct{}
 
-func (noQuarantine) Add(key, reason string) error { return nil }
+func (noQuarantine) Add(_ context.Context, key, reason string) error { return nil }
 
 type discard struct{}
 

@@ -71,7 +71,7 @@ func readStudies(ctx context.Context, ds pipeline.Dataset, q pipeline.Quarantine
 			}
 			p := probs[pOff+i*L : pOff+(i+1)*L]
 			if slices.ContainsFunc(p, func(v float32) bool { return math.IsNaN(float64(v)) }) {
-				if err := q.Add(key(), "NaN probability"); err != nil {
+				if err := q.Add(ctx, key(), "NaN probability"); err != nil {
 					return nil, err
 				}
 				continue
@@ -102,7 +102,7 @@ func readStudies(ctx context.Context, ds pipeline.Dataset, q pipeline.Quarantine
 			at := int(k) * L
 			if seen && !f.bad[k] && (!slices.Equal(f.truth[at:at+L], truth) || !slices.Equal(f.mask[at:at+L], mask)) {
 				f.bad[k] = true
-				if err := q.Add(fmt.Sprintf("study %d", id), "its images disagree on labels or label_mask"); err != nil {
+				if err := q.Add(ctx, fmt.Sprintf("study %d", id), "its images disagree on labels or label_mask"); err != nil {
 					return nil, err
 				}
 			}

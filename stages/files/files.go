@@ -118,7 +118,7 @@ func (r *Read) Produce(ctx context.Context, out pipeline.Emitter) error {
 		switch {
 		case err == nil:
 		case r.quar && ctx.Err() == nil && !errors.Is(err, errEmit):
-			if qerr := r.q.Add(store.String()+"/"+o.Key, err.Error()); qerr != nil {
+			if qerr := r.q.Add(ctx, store.String()+"/"+o.Key, err.Error()); qerr != nil {
 				return qerr
 			}
 		default:

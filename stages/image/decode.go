@@ -281,7 +281,7 @@ func (s *Decode) chunk(ctx context.Context, store objstore.Store, in arrow.Recor
 		if f != nil {
 			keep--
 			s.quarantined.Add(1)
-			if err := s.q.Add(s.key(store, in, i), f.reason); err != nil {
+			if err := s.q.Add(ctx, s.key(store, in, i), f.reason); err != nil {
 				return err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -147,15 +148,16 @@ func (j *Join) loadRight(ctx context.Context, ds pipeline.Dataset) (*rightSide, 
 			k, ok := keyAt(keys, i)
 			switch {
 			case !ok:
-				if err := j.q.Add(fmt.Sprintf("right row %d", base+int64(i)), "null key in right input"); err != nil {
+				if err := j.q.Add(ctx, fmt.Sprintf("right row %d", base+int64(i)), "null key in right input"); err != nil {
 					return nil, err
 				}
 			case side.rows[k] != 0:
-				if err := j.q.Add("right key "+k, "duplicate key in right input; the first row is kept"); err != nil {
+				if err := j.q.Add(ctx, "right key "+k, "duplicate key in right input; the first row is kept"); err != nil {
 					return nil, err
 				}
 			default:
-				side.rows[k] = base + int64(len(idx)) + 1 // +1: 0 means absent
+				// The map outlives the batch, whose buffers may be reused.
+				side.rows[strings.Clone(k)] = base + int64(len(idx)) + 1 // +1: 0 means absent
 				idx = append(idx, int64(i))
 			}
 		}
@@ -239,7 +241,7 @@ func (j *Join) joinBatch(ctx context.Context, b arrow.RecordBatch, base int64, r
 		case "fail":
 			return pipeline.RecordError(int(base)+i, fmt.Errorf("key %s: %w", k, ErrNoMatch))
 		case "quarantine":
-			if err := j.q.Add(qkey, reason); err != nil {
+			if err := j.q.Add(ctx, qkey, reason); err != nil {
 				return err
 			}
 		}

@@ -155,7 +155,7 @@ func (x *Index) Produce(ctx context.Context, out pipeline.Emitter) error {
 		if !mine {
 			continue
 		}
-		if err := x.q.Add(p.Key, p.Reason); err != nil {
+		if err := x.q.Add(ctx, p.Key, p.Reason); err != nil {
 			return err
 		}
 	}

@@ -133,7 +133,7 @@ func (s *Sections) Process(ctx context.Context, in arrow.RecordBatch, out pipeli
 			return err
 		}
 		if keys.IsNull(i) {
-			if err := s.q.Add("<null>", "null "+in.Schema().Field(s.col).Name); err != nil {
+			if err := s.q.Add(ctx, "<null>", "null "+in.Schema().Field(s.col).Name); err != nil {
 				return err
 			}
 			s.dropped.Add(1)
@@ -151,7 +151,7 @@ func (s *Sections) Process(ctx context.Context, in arrow.RecordBatch, out pipeli
 		}
 		if cur.problem != "" {
 			if fresh {
-				if err := s.q.Add(key, cur.problem); err != nil {
+				if err := s.q.Add(ctx, key, cur.problem); err != nil {
 					return err
 				}
 			}

@@ -103,7 +103,7 @@ func (r *ModelReader) Add(b arrow.RecordBatch) error {
 			return fmt.Errorf("%w: row %d has a null", ErrTable, i)
 		}
 		if r.kind == "" {
-			r.kind, r.config = kind.Value(i), cfg.Value(i)
+			r.kind, r.config = strings.Clone(kind.Value(i)), strings.Clone(cfg.Value(i)) // they outlive the batch
 		} else if kind.Value(i) != r.kind || cfg.Value(i) != r.config {
 			return fmt.Errorf("%w: tensor %q: rows mix models (%q and %q) or configs", ErrTable, name.Value(i), r.kind, kind.Value(i))
 		}
@@ -113,7 +113,7 @@ func (r *ModelReader) Add(b arrow.RecordBatch) error {
 			dims = append(dims, int(shapeV.Value(int(k))))
 		}
 		v0, v1 := vals.ValueOffsets(i)
-		t := &nn.Tensor{Name: name.Value(i), Shape: dims, Data: append([]float32(nil), valsV.Float32Values()[v0:v1]...)}
+		t := &nn.Tensor{Name: strings.Clone(name.Value(i)), Shape: dims, Data: append([]float32(nil), valsV.Float32Values()[v0:v1]...)}
 		if nn.Size(dims) != len(t.Data) {
 			return fmt.Errorf("%w: tensor %q: shape %v but %d values", ErrTable, t.Name, dims, len(t.Data))
 		}
@@ -253,7 +253,7 @@ func (x Codec) DecodeCurve(data []byte) ([]train.CurvePoint, error) {
 		out[i] = train.CurvePoint{
 			Step:       rec.Column(0).(*array.Int64).Value(i),
 			Epoch:      rec.Column(1).(*array.Int32).Value(i),
-			Split:      rec.Column(2).(*array.String).Value(i),
+			Split:      strings.Clone(rec.Column(2).(*array.String).Value(i)), // rec is released on return
 			Loss:       rec.Column(3).(*array.Float32).Value(i),
 			LR:         rec.Column(4).(*array.Float32).Value(i),
 			GradNorm:   rec.Column(5).(*array.Float32).Value(i),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -153,7 +154,8 @@ func appendPair(d *train.Data, b arrow.RecordBatch, i int, c pairsCols) error {
 	}
 	if c.study >= 0 {
 		d.StudyID = append(d.StudyID, b.Column(c.study).(*array.Int64).Value(i))
-		d.DicomID = append(d.DicomID, b.Column(c.dicom).(*array.String).Value(i))
+		// Data outlives the batch, whose buffers may be reused.
+		d.DicomID = append(d.DicomID, strings.Clone(b.Column(c.dicom).(*array.String).Value(i)))
 	}
 	return nil
 }
