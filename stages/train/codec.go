@@ -217,6 +217,15 @@ func (x Codec) DecodeCheckpoint(data []byte, cfg nn.AdamWConfig) (*train.Checkpo
 
 // EncodeCurve writes points as an Arrow IPC file of schemas.TrainingCurve.
 func (x Codec) EncodeCurve(points []train.CurvePoint) ([]byte, error) {
+	return x.encodeCurve(points, formats.IPC)
+}
+
+// CurveParquet is the training curve as a Parquet file, written beside
+// the Arrow one when training ends, for tools without an Arrow IPC reader
+// (pandas.read_parquet, DuckDB, spreadsheets through either).
+const CurveParquet = "curve.parquet"
+
+func (x Codec) encodeCurve(points []train.CurvePoint, f formats.Format) ([]byte, error) {
 	alloc := x.Alloc
 	b := array.NewRecordBuilder(alloc, schemas.TrainingCurve)
 	defer b.Release()
@@ -231,7 +240,7 @@ func (x Codec) EncodeCurve(points []train.CurvePoint) ([]byte, error) {
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	data, err := formats.Encode(rec, formats.IPC, alloc, "")
+	data, err := formats.Encode(rec, f, alloc, "")
 	if err != nil {
 		return nil, fmt.Errorf("train: write curve: %w", err)
 	}

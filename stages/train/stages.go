@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/nn"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
@@ -263,6 +264,13 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 	}
 	s.b.Logger.Info("trained", "model", model.Kind, "steps", res.Steps, "resumed_from", res.ResumedFrom,
 		"examples", data.Len(), "seconds", time.Since(t0).Seconds())
+	curve, err := Codec{Alloc: s.b.Alloc}.encodeCurve(res.Curve, formats.Parquet)
+	if err == nil {
+		err = s.b.Artifacts.Put(ctx, CurveParquet, curve)
+	}
+	if err != nil {
+		return fmt.Errorf("artifact %s: %w", CurveParquet, err)
+	}
 	return out.Emit(ctx, ModelRecord(s.b.Alloc, model))
 }
 

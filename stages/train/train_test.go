@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
 
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/pipeline/pipelinetest"
@@ -194,6 +196,16 @@ func TestChain(t *testing.T) {
 					t.Fatalf("%s: curve %d train + %d validate points (want 6 + 2, err %v), %d checkpoints (want 2): %v",
 						st, trainPts, valPts, err, ck, names)
 				}
+				// The same curve as Parquet, for pandas and DuckDB.
+				pq, err := res.Artifacts[st].Get(context.Background(), CurveParquet)
+				if err != nil {
+					t.Fatalf("%s: %v", st, err)
+				}
+				rdr, err := file.NewParquetReader(bytes.NewReader(pq))
+				if err != nil || rdr.NumRows() != int64(len(curve)) {
+					t.Fatalf("%s: %s: %v, %d rows, want %d", st, CurveParquet, err, rdr.NumRows(), len(curve))
+				}
+				rdr.Close()
 			}
 		})
 	}
