@@ -12,6 +12,7 @@ import (
 const (
 	dagBoxW, dagBoxH = 170, 54
 	dagGapX, dagGapY = 60, 18
+	dagGapV          = 30 // between depths when they run top to bottom
 	dagMargin        = 10
 )
 
@@ -19,8 +20,9 @@ const (
 var dagColors = map[string]string{"compute": "#dbe9f6", "reuse": "#dff2df", "skip": "#eeeeee"}
 
 // DAGSVG draws the run's DAG as a standalone SVG: one box per stage (name,
-// kind, what the run did and how long the stage worked), stages in columns
-// by their depth from the sources, edges from inputs to consumers. Boxes
+// kind, what the run did and how long the stage worked), stages placed by
+// their depth from the sources (in columns, or in rows when the DAG is
+// deeper than wide), edges from inputs to consumers. Boxes
 // are filled by decision (compute blue, reuse green, skip grey) and a
 // failed stage has a red border. No script: it shows in any browser and
 // in Markdown viewers.
@@ -50,16 +52,33 @@ func DAGSVG(rec runrecord.Record) []byte {
 	}
 	type pos struct{ x, y int }
 	at := map[string]pos{}
-	rows := map[int]int{} // next free row per column
-	cols, maxRows := 0, 0
+	slots := map[int]int{} // next free slot per depth
+	depths, width := 0, 0
 	for _, s := range rec.Stages {
 		d := depthOf(s.Name, map[string]bool{})
-		at[s.Name] = pos{dagMargin + d*(dagBoxW+dagGapX), dagMargin + rows[d]*(dagBoxH+dagGapY)}
-		rows[d]++
-		cols, maxRows = max(cols, d+1), max(maxRows, rows[d])
+		slots[d]++
+		depths, width = max(depths, d+1), max(width, slots[d])
+	}
+	// Depth runs left to right when the DAG is shallow, top to bottom when
+	// it is deeper than wide (a page is narrower than it is long).
+	vertical := depths > 4 && depths > width
+	clear(slots)
+	for _, s := range rec.Stages {
+		d := depthOf(s.Name, map[string]bool{})
+		if vertical {
+			at[s.Name] = pos{dagMargin + slots[d]*(dagBoxW+dagGapX), dagMargin + d*(dagBoxH+dagGapV)}
+		} else {
+			at[s.Name] = pos{dagMargin + d*(dagBoxW+dagGapX), dagMargin + slots[d]*(dagBoxH+dagGapY)}
+		}
+		slots[d]++
+	}
+	cols, rows := depths, width
+	gapY := dagGapY
+	if vertical {
+		cols, rows, gapY = width, depths, dagGapV
 	}
 	w := 2*dagMargin + cols*dagBoxW + max(cols-1, 0)*dagGapX
-	h := 2*dagMargin + maxRows*dagBoxH + max(maxRows-1, 0)*dagGapY
+	h := 2*dagMargin + rows*dagBoxH + max(rows-1, 0)*gapY
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" role="img" aria-label="pipeline DAG">`+"\n", w, h, w, h)
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#666"/></marker></defs>` + "\n")
@@ -68,6 +87,14 @@ func DAGSVG(rec runrecord.Record) []byte {
 		for _, in := range s.Inputs {
 			from, ok := at[in]
 			if !ok {
+				continue
+			}
+			if vertical {
+				x1, y1 := from.x+dagBoxW/2, from.y+dagBoxH
+				x2, y2 := to.x+dagBoxW/2, to.y
+				mid := (y1 + y2) / 2
+				fmt.Fprintf(&b, `<path d="M%d,%d C%d,%d %d,%d %d,%d" fill="none" stroke="#666" stroke-width="1.2" marker-end="url(#arrow)"/>`+"\n",
+					x1, y1, x1, mid, x2, mid, x2, y2)
 				continue
 			}
 			x1, y1 := from.x+dagBoxW, from.y+dagBoxH/2

@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/xml"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -57,5 +58,26 @@ func TestListCellsReadable(t *testing.T) {
 	defer a.Release()
 	if got, want := cellText(a, 0), "Enlarged Cardiomediastinum, Fracture, Lung Lesion"; got != want {
 		t.Errorf("cellText = %q, want %q", got, want)
+	}
+}
+
+// TestDAGSVGDeepRunsDown: a DAG deeper than wide is drawn top to bottom,
+// so it fits a page's width.
+func TestDAGSVGDeepRunsDown(t *testing.T) {
+	var rec runrecord.Record
+	prev := ""
+	for i := range 8 {
+		s := runrecord.Stage{Name: fmt.Sprintf("s%d", i), Kind: "k", Decision: "compute", State: "done"}
+		if prev != "" {
+			s.Inputs = []string{prev}
+		}
+		rec.Stages, prev = append(rec.Stages, s), s.Name
+	}
+	var w, h int
+	if _, err := fmt.Sscanf(string(DAGSVG(rec)), `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d"`, &w, &h); err != nil {
+		t.Fatal(err)
+	}
+	if w != 2*dagMargin+dagBoxW || h <= w {
+		t.Errorf("a chain of 8 is %dx%d, want one column, taller than wide", w, h)
 	}
 }

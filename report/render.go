@@ -85,14 +85,7 @@ func (r *Report) blocks() []block {
 	if len(rec.Outputs) > 0 {
 		add(block{heading: "Outputs", level: 2})
 		add(block{text: "Datasets and files the stages left (Parquet and Arrow files open in DuckDB, pandas or pyarrow):"})
-		og := grid{header: []string{"stage", "what", "path", "format", "rows"}}
-		for _, o := range rec.Outputs {
-			rows := "-"
-			if o.Rows >= 0 {
-				rows = fmt.Sprint(o.Rows)
-			}
-			og.rows = append(og.rows, []string{o.Stage, o.What, o.Path, o.Format, rows})
-		}
+		og := outputsGrid(rec.Outputs)
 		add(block{grid: &og})
 	}
 	if len(r.Tables) > 0 {
@@ -128,6 +121,37 @@ func (r *Report) blocks() []block {
 		add(block{list: slices.Clone(r.Notes)})
 	}
 	return bs
+}
+
+// outputsGrid lists datasets and cached outputs one a row, and each
+// stage's artifacts as one row: their folder and file names.
+func outputsGrid(outs []runrecord.Output) grid {
+	g := grid{header: []string{"stage", "what", "path", "format / files", "rows"}}
+	arts := map[string]int{} // stage -> row of its artifacts
+	for _, o := range outs {
+		if o.What == "artifact" {
+			dir, name := o.Path, o.Path
+			if i := strings.Index(o.Path, "/artifacts/"); i >= 0 {
+				rest := o.Path[i+len("/artifacts/"):]
+				if j := strings.Index(rest, "/"); j >= 0 {
+					dir, name = o.Path[:i+len("/artifacts/")+j+1], rest[j+1:]
+				}
+			}
+			if r, ok := arts[o.Stage+"\x00"+dir]; ok {
+				g.rows[r][3] += ", " + name
+				continue
+			}
+			arts[o.Stage+"\x00"+dir] = len(g.rows)
+			g.rows = append(g.rows, []string{o.Stage, "artifacts", dir, name, "-"})
+			continue
+		}
+		rows := "-"
+		if o.Rows >= 0 {
+			rows = fmt.Sprint(o.Rows)
+		}
+		g.rows = append(g.rows, []string{o.Stage, o.What, o.Path, o.Format, rows})
+	}
+	return g
 }
 
 // PlotPath is where Files puts a figure's PNG (and .svg beside it),
