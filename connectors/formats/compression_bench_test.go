@@ -54,7 +54,7 @@ func pairsLike(rows, side, dim int) arrow.RecordBatch {
 // part's size is reported as part_MiB).
 func BenchmarkCacheCodec(b *testing.B) {
 	for _, shape := range []struct {
-		name             string
+		name            string
 		rows, side, dim int
 	}{{"demo-64px", 256, 64, 64}, {"flagship-224px", 32, 224, 4096}} {
 		rec := pairsLike(shape.rows, shape.side, shape.dim)
