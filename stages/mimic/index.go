@@ -39,6 +39,8 @@ func Register(r *pipeline.Registry, d stagekit.Deps) error {
 			{Name: "labeler", Type: pipeline.String, Default: "chexpert", Doc: "which label table to read",
 				Options: []pipeline.Option{{Value: "chexpert", Doc: "mimic-cxr-2.0.0-chexpert.csv"}, {Value: "negbio", Doc: "mimic-cxr-2.0.0-negbio.csv"}}},
 			{Name: "batch_rows", Type: pipeline.Int, Default: 8192, Range: "[1,)", Doc: "rows per emitted batch"},
+			{Name: "problems", Type: pipeline.Bool, Default: true,
+				Doc: "quarantine the tables' problems (malformed rows, images without labels) with their reasons; false when another mimic.index of the same root in the variant already does (the studies index beside the images index)"},
 			{Name: "rows", Type: pipeline.String, Default: "images", Doc: "what a row is",
 				Options: []pipeline.Option{
 					{Value: "images", Doc: "one kept image (schema MIMICIndex): for image.decode and the pairs"},
@@ -64,16 +66,17 @@ func Register(r *pipeline.Registry, d stagekit.Deps) error {
 
 // Index is mimic.index.
 type Index struct {
-	store   *stagekit.Store // root's
-	root    string
-	opts    cxr.Options
-	labeler string
-	batch   int
-	studies bool // one row per study (rows: studies)
-	shard   pipeline.Shard
-	alloc   memory.Allocator
-	q       pipeline.Quarantine
-	log     *slog.Logger
+	store    *stagekit.Store // root's
+	root     string
+	opts     cxr.Options
+	labeler  string
+	batch    int
+	studies  bool // one row per study (rows: studies)
+	problems bool // quarantine the tables' problems
+	shard    pipeline.Shard
+	alloc    memory.Allocator
+	q        pipeline.Quarantine
+	log      *slog.Logger
 }
 
 func newIndex(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
@@ -81,7 +84,7 @@ func newIndex(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error)
 	if err != nil {
 		return nil, pipeline.ParamErrorf("uncertain", "%v", err)
 	}
-	return &Index{store: stagekit.NewStore(d.Open, b.Params.String("root")), root: b.Params.String("root"), labeler: b.Params.String("labeler"), batch: b.Params.Int("batch_rows"), studies: b.Params.String("rows") == "studies",
+	return &Index{store: stagekit.NewStore(d.Open, b.Params.String("root")), root: b.Params.String("root"), labeler: b.Params.String("labeler"), batch: b.Params.Int("batch_rows"), studies: b.Params.String("rows") == "studies", problems: b.Params.Bool("problems"),
 		opts: cxr.Options{Views: b.Params.Strings("views"), Splits: b.Params.Strings("splits"), Policy: pol}, shard: b.Shard, alloc: b.Alloc,
 		q: b.Quarantine, log: b.Logger}, nil
 }
@@ -159,6 +162,9 @@ func (x *Index) Produce(ctx context.Context, out pipeline.Emitter) error {
 	// Problems tied to a study go to the study's shard; malformed CSV rows
 	// (study unknown) to shard 0, so n shards report each problem once.
 	for _, p := range ix.Problems() {
+		if !x.problems {
+			break
+		}
 		mine := x.owns(p.Study)
 		if p.Study == 0 {
 			mine = x.shard.All() || x.shard.Index == 0

@@ -580,3 +580,29 @@ func TestIndexStudies(t *testing.T) {
 		t.Errorf("the 3 shards hold %d studies, want the %d of the unsharded run", len(sharded), len(all))
 	}
 }
+
+// TestIndexStudiesProblems: a studies index quarantines the same table
+// problems as the images index, or none with problems: false (when the
+// images index of the same variant already reports them).
+func TestIndexStudiesProblems(t *testing.T) {
+	cfg := mimictest.Config{Studies: 40, Images: 70, Seed: 5, Faults: true}
+	dir := tree(t, cfg)
+	images, err := index(t, map[string]any{"root": dir}, pipeline.Shard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	studies, err := index(t, map[string]any{"root": dir, "rows": "studies"}, pipeline.Shard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := quarantined(studies), quarantined(images); len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("studies index quarantined %q, images index %q", got, want)
+	}
+	quiet, err := index(t, map[string]any{"root": dir, "rows": "studies", "problems": false}, pipeline.Shard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := quarantined(quiet); len(q) != 0 || quiet.Rows("out") != studies.Rows("out") {
+		t.Errorf("problems: false quarantined %q and emitted %d rows (want none and %d)", q, quiet.Rows("out"), studies.Rows("out"))
+	}
+}
