@@ -182,7 +182,7 @@ type builder struct {
 	enc        []byte
 	cos, sin   graph.Value // [S, 1, hd]
 	bias       graph.Value // [B, 1, 1, S, S]
-	eps, scale graph.Value
+	eps, scale, one graph.Value
 }
 
 // weight adds parameter p as an initializer in its Hugging Face layout and
@@ -273,6 +273,7 @@ func build(g *graph.Graph, cfg Config, opt WriteOptions, get source, stream stre
 	allowed := g.And(causal, keyOK)                                           // [B, 1, 1, S, S]
 	b.bias = g.Where(allowed, g.ScalarFloat32(0), g.ScalarFloat32(MaskValue)) // additive
 	b.eps = g.ScalarFloat32(float32(cfg.NormEps))
+	b.one = g.ScalarFloat32(1)
 	b.scale = g.ScalarFloat32(float32(1 / math.Sqrt(float64(hd))))
 
 	g.SetScope("embed/")
@@ -303,8 +304,9 @@ func build(g *graph.Graph, cfg Config, opt WriteOptions, get source, stream stre
 func (b *builder) rmsNorm(x, w graph.Value) graph.Value {
 	g := b.g
 	ms := g.ReduceMean(g.Mul(x, x), true, -1)
-	inv := g.Reciprocal(g.Sqrt(g.Add(ms, b.eps)))
-	return g.Mul(g.Mul(x, inv), w)
+	// x / sqrt(ms + eps), not x * Reciprocal(...): Div is in every ONNX
+	// runtime medflow targets (onnx-gomlx has no Reciprocal).
+	return g.Mul(g.Div(x, g.Sqrt(g.Add(ms, b.eps))), w)
 }
 
 // rope applies rotary embeddings to x [B, S, n, hd] (rotate_half convention).
@@ -346,6 +348,7 @@ func (b *builder) layer(x graph.Value, ps []Param) (graph.Value, error) {
 
 	h = b.rmsNorm(x, postNorm)
 	gate := g.MatMul(h, wg)
-	act := g.Mul(g.Mul(gate, g.Sigmoid(gate)), g.MatMul(h, wu))
+	// SiLU as gate / (1 + exp(-gate)) (onnx-gomlx has no Sigmoid).
+	act := g.Mul(g.Div(gate, g.Add(b.one, g.Exp(g.Neg(gate)))), g.MatMul(h, wu))
 	return g.Add(x, g.MatMul(act, wd)), nil
 }

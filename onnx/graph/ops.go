@@ -22,6 +22,12 @@ func (g *Graph) Reciprocal(x Value) Value { return g.Op("Reciprocal", []Value{x}
 // Neg is elementwise -x.
 func (g *Graph) Neg(x Value) Value { return g.Op("Neg", []Value{x}) }
 
+// Div is elementwise a/b (broadcasting).
+func (g *Graph) Div(a, b Value) Value { return g.Op("Div", []Value{a, b}) }
+
+// Exp is elementwise e^x.
+func (g *Graph) Exp(x Value) Value { return g.Op("Exp", []Value{x}) }
+
 // Sigmoid is elementwise 1/(1+exp(-x)).
 func (g *Graph) Sigmoid(x Value) Value { return g.Op("Sigmoid", []Value{x}) }
 

@@ -608,3 +608,51 @@ func TestTextEmbedRunErrorReleasesHeld(t *testing.T) {
 		})
 	}
 }
+
+// TestTextEmbedGoMLXMatchesORT: runtime: gomlx (the same ONNX file through
+// onnx-gomlx on GoMLX's simplego backend, the path that runs on a GPU with
+// xla:cuda) gives ORT's embeddings within 1e-4 for every pooling, with
+// padded batches of mixed lengths.
+func TestTextEmbedGoMLXMatchesORT(t *testing.T) {
+	requireORT(t)
+	path, cfg := tiny(t)
+	rows := reportRows(10, 40, 3)
+	rows = append(rows, []int32{1}, []int32{1, 5})
+	for _, pooling := range []string{"mean", "last", "bos"} {
+		t.Run(pooling, func(t *testing.T) {
+			run := func(runtime string) [][]float32 {
+				res, err := runText(t, rows, []int{4}, 1, map[string]any{"model": path, "dim": cfg.Dim, "pooling": pooling,
+					"batch_tokens": 64, "bucket_width": 8, "runtime": runtime})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return embeddings(t, res, cfg.Dim)
+			}
+			ortOut, gomlxOut := run("ort"), run("gomlx")
+			if len(gomlxOut) != len(rows) || len(ortOut) != len(rows) {
+				t.Fatalf("%d and %d rows, want %d", len(ortOut), len(gomlxOut), len(rows))
+			}
+			worst := 0.0
+			for i := range rows {
+				worst = max(worst, maxDiff(ortOut[i], gomlxOut[i]))
+			}
+			t.Logf("largest |ORT - GoMLX|: %g", worst)
+			if worst > 1e-4 {
+				t.Errorf("max |ORT - GoMLX| = %g, want <= 1e-4", worst)
+			}
+		})
+	}
+}
+
+// TestTextEmbedGoMLXModelErrors: a file that is not an ONNX model, and a
+// model without the contract's tensors, fail naming the file.
+func TestTextEmbedGoMLXModelErrors(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "junk.onnx")
+	if err := os.WriteFile(bad, []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runText(t, [][]int32{{1, 2}}, []int{1}, 1, map[string]any{"model": bad, "dim": 8, "runtime": "gomlx"})
+	if err == nil || !strings.Contains(err.Error(), bad) {
+		t.Fatalf("err = %v, want one naming %s", err, bad)
+	}
+}

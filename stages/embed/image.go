@@ -136,7 +136,7 @@ func (s *ImageEmbed) run(ctx context.Context, rows []row) error {
 	got := out[0].Data.([]float32)
 	sh := out[0].Shape
 	if sh[0] != int64(B) || sh[len(sh)-1] != int64(D) {
-		return fmt.Errorf("%w: %s: output shape %v, want [%d, ..., %d]", ort.ErrRun, model.Path(), sh, B, D)
+		return fmt.Errorf("%w: %s: output shape %v, want [%d, ..., %d]", ort.ErrRun, s.path, sh, B, D)
 	}
 	tokens := 1
 	if len(sh) == 3 {

@@ -10,6 +10,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/medflow/medflow/nn"
+	"github.com/medflow/medflow/onnx/gomlxrun"
 	"github.com/medflow/medflow/ort"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
@@ -52,6 +54,11 @@ func textParams() []pipeline.Param {
 		{Name: "pad_id", Type: pipeline.Int, Default: 0, Doc: "id written in padded positions (masked out)"},
 		{Name: "batch_tokens", Type: pipeline.Int, Default: 8192, Range: "[1,)", Doc: "token budget per ORT call: rows × padded length"},
 		{Name: "bucket_width", Type: pipeline.Int, Default: 16, Range: "[1,)", Doc: "rows whose lengths fall in the same width-wide class share ORT calls (padding < width per row)"},
+		{Name: "runtime", Type: pipeline.String, Default: "ort", Doc: "what runs the ONNX model",
+			Options: []pipeline.Option{
+				{Value: "ort", Doc: "ONNX Runtime (threads, optimization, provider and device apply)"},
+				{Value: "gomlx", Doc: "GoMLX on the backend GOMLX_BACKEND names: simplego (CPU) by default, xla:cuda on a GPU with a build with -tags xla"},
+			}},
 	}, commonParams()...)
 }
 
@@ -77,6 +84,48 @@ func commonParams() []pipeline.Param {
 	}
 }
 
+// runner runs a loaded model: ONNX Runtime's session or GoMLX's graph.
+type runner interface {
+	Run(ctx context.Context, inputs, outputs []ort.Tensor) error
+	Close() error
+}
+
+// gomlxRunner is a gomlxrun.Model behind the runner interface.
+type gomlxRunner struct{ m *gomlxrun.Model }
+
+func (g gomlxRunner) Run(ctx context.Context, inputs, outputs []ort.Tensor) error {
+	conv := func(ts []ort.Tensor) []gomlxrun.Tensor {
+		out := make([]gomlxrun.Tensor, len(ts))
+		for i, t := range ts {
+			out[i] = gomlxrun.Tensor{Shape: t.Shape, Data: t.Data}
+		}
+		return out
+	}
+	return g.m.Run(ctx, conv(inputs), conv(outputs))
+}
+
+func (g gomlxRunner) Close() error { return g.m.Close() }
+
+// loadGoMLX loads path for the GoMLX backend GOMLX_BACKEND names.
+func loadGoMLX(path string, c ort.Contract) (runner, error) {
+	backend, err := nn.Backend()
+	if err != nil {
+		return nil, err
+	}
+	names := func(specs []ort.Spec) []string {
+		out := make([]string, len(specs))
+		for i, s := range specs {
+			out[i] = s.Name
+		}
+		return out
+	}
+	m, err := gomlxrun.Load(path, backend, names(c.Inputs), names(c.Outputs))
+	if err != nil {
+		return nil, err
+	}
+	return gomlxRunner{m}, nil
+}
+
 // common holds the params and lazily loaded model shared by both kinds.
 type common struct {
 	shared
@@ -85,8 +134,9 @@ type common struct {
 	opts     ort.Options
 	log      *slog.Logger
 
+	gomlx  bool // runtime: gomlx
 	loadMu sync.Mutex
-	model  *ort.Model
+	model  runner
 	err    error
 
 	rows, embedded atomic.Int64
@@ -96,6 +146,7 @@ func (c *common) init(b *pipeline.BuildContext, dim int) error {
 	p := b.Params
 	c.path, c.log = p.String("model"), b.Logger
 	c.dim, c.norm, c.alloc, c.q = dim, p.Bool("normalize"), b.Alloc, b.Quarantine
+	c.gomlx = p.Declares("runtime") && p.String("runtime") == "gomlx" // text.embed only
 	c.opts = ort.Options{IntraOpThreads: p.Int("threads"), GraphOptimization: p.String("optimization"),
 		Provider: p.String("provider"), DeviceID: p.Int("device"), Sessions: 1, Concurrency: max(1, b.Workers)}
 	in := b.Inputs[0]
@@ -115,11 +166,18 @@ func (c *common) init(b *pipeline.BuildContext, dim int) error {
 }
 
 // load opens the model once (a failure is remembered).
-func (c *common) load() (*ort.Model, error) {
+func (c *common) load() (runner, error) {
 	c.loadMu.Lock()
 	defer c.loadMu.Unlock()
 	if c.model == nil && c.err == nil {
-		c.model, c.err = ort.Load(c.path, c.contract, c.opts)
+		if c.gomlx {
+			c.model, c.err = loadGoMLX(c.path, c.contract)
+		} else {
+			var m *ort.Model
+			if m, c.err = ort.Load(c.path, c.contract, c.opts); c.err == nil {
+				c.model = m
+			}
+		}
 	}
 	return c.model, c.err
 }
