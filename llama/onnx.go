@@ -179,9 +179,9 @@ type builder struct {
 	get    source
 	stream streamer // nil: every parameter goes through get
 	// enc is reused across parameters written from memory.
-	enc        []byte
-	cos, sin   graph.Value // [S, 1, hd]
-	bias       graph.Value // [B, 1, 1, S, S]
+	enc             []byte
+	cos, sin        graph.Value // [S, 1, hd]
+	bias            graph.Value // [B, 1, 1, S, S]
 	eps, scale, one graph.Value
 }
 
