@@ -111,7 +111,7 @@ func (a *app) plan(variant string, sets []string, opts pipeline.PlanOptions) (*p
 // carries their fingerprint) and which are skipped because only reused
 // stages need them.
 func (a *app) resolve(ctx context.Context, store objstore.Store, plan *pipeline.Plan, alloc memory.Allocator, force []string) error {
-	return plan.Resolve(ctx, dataset.NewCache(store, CachePrefix, alloc), force)
+	return plan.Resolve(ctx, dataset.NewCache(store, CachePrefix, alloc).WithLogger(a.log), force)
 }
 
 // workStore opens settings.work: run records, quarantine tables, cache.

@@ -39,8 +39,16 @@ func Open(ctx context.Context, store objstore.Store, prefix string) (*Dataset, e
 	if err := json.Unmarshal(b, &d.manifest); err != nil {
 		return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("bad manifest: %w", err))
 	}
-	if v := d.manifest.Version; v != ManifestVersion {
+	if v := d.manifest.Version; v != ManifestVersion && v != 1 {
 		return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("manifest version %d not supported (want %d)", v, ManifestVersion))
+	}
+	for _, p := range d.manifest.Parts {
+		if d.manifest.Version >= 2 && p.Checksum == "" {
+			return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("bad manifest: part %s has no checksum", p.Key))
+		}
+		if err := objstore.ValidateKey(join(prefix, p.Key)); err != nil {
+			return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("bad manifest: %w", err))
+		}
 	}
 	if d.schema, err = DecodeSchema(d.manifest.Schema); err != nil {
 		return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("manifest schema: %w", err))
@@ -76,6 +84,9 @@ type Reader struct {
 	cur  *formats.Reader
 	err  error
 	refs atomic.Int64
+	// verified skips the checksum check of each part (the caller has
+	// just run Verify).
+	verified bool
 }
 
 var _ array.RecordReader = (*Reader)(nil)
@@ -103,14 +114,36 @@ func (r *Reader) Next() bool {
 	return false
 }
 
+// Verify reads every part and checks it against its committed size and
+// checksum; the error names the first part that differs and wraps
+// ErrCorrupt.
+func (d *Dataset) Verify(ctx context.Context) error {
+	for _, p := range d.manifest.Parts {
+		if err := d.verifyPart(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Dataset) verifyPart(ctx context.Context, p Part) error {
+	key := join(d.prefix, p.Key)
+	if p.Checksum == "" { // version 1: sizes only
+		info, err := d.store.Stat(ctx, key)
+		if err != nil {
+			return err
+		}
+		return objstore.Check(d.store, key, info.Size, "", p.Size, "")
+	}
+	return objstore.Verify(ctx, d.store, key, p.Size, p.Checksum)
+}
+
 func (r *Reader) openPart(p Part) error {
 	key := join(r.d.prefix, p.Key)
-	info, err := r.d.store.Stat(r.ctx, key)
-	if err != nil {
-		return err
-	}
-	if info.Size != p.Size {
-		return objstore.Errorf("read dataset", r.d.store, key, fmt.Errorf("part size %d differs from committed size %d: part changed after commit", info.Size, p.Size))
+	if !r.verified {
+		if err := r.d.verifyPart(r.ctx, p); err != nil {
+			return err
+		}
 	}
 	opts := r.opts
 	opts.Size = p.Size

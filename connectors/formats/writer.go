@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 
@@ -33,6 +34,7 @@ type Writer struct {
 	key    string
 	schema *arrow.Schema
 	tmp    *os.File
+	hash   hash.Hash64 // of every byte written to tmp
 	enc    encoder
 	rows   int64
 	size   int64
@@ -48,8 +50,8 @@ func NewWriter(ctx context.Context, store objstore.Store, key string, format For
 	if err != nil {
 		return nil, objstore.Errorf("write", store, key, err)
 	}
-	w := &Writer{ctx: ctx, store: store, key: key, schema: schema, tmp: tmp}
-	sink := struct{ io.Writer }{tmp} // hide Close: the Writer owns the file
+	w := &Writer{ctx: ctx, store: store, key: key, schema: schema, tmp: tmp, hash: objstore.NewHash()}
+	sink := io.MultiWriter(tmp, w.hash) // encoders write sequentially: the hash covers the object
 	if w.enc, err = newEncoder(sink, format, schema, mem, opts.Compression); err != nil {
 		w.removeTemp()
 		return nil, objstore.Errorf("write", store, key, err)
@@ -65,6 +67,10 @@ func (w *Writer) Rows() int64 { return w.rows }
 
 // Size returns the object size once Close has succeeded.
 func (w *Writer) Size() int64 { return w.size }
+
+// Checksum returns the content checksum of the object (see
+// objstore.Checksum) once Close has succeeded.
+func (w *Writer) Checksum() string { return objstore.Checksum(w.hash) }
 
 // Write appends one record batch; its schema must equal the writer's.
 func (w *Writer) Write(rec arrow.RecordBatch) error {
@@ -86,7 +92,12 @@ func (w *Writer) Write(rec arrow.RecordBatch) error {
 
 // Close finishes the file and Puts it; the object exists only if Close
 // returns nil. The staging file is removed in every case.
-func (w *Writer) Close() error {
+func (w *Writer) Close() error { return w.CloseAs(nil) }
+
+// CloseAs is Close, but the object is put under keyFor(checksum) (see
+// Checksum) when keyFor is not nil: a name can carry the checksum of the
+// content, known only once every byte is written. Key then returns it.
+func (w *Writer) CloseAs(keyFor func(checksum string) string) error {
 	if w.done {
 		return objstore.Errorf("write", w.store, w.key, errors.New("writer already closed"))
 	}
@@ -101,6 +112,9 @@ func (w *Writer) Close() error {
 	}
 	if err != nil {
 		return objstore.Errorf("write", w.store, w.key, err)
+	}
+	if keyFor != nil {
+		w.key = keyFor(w.Checksum())
 	}
 	if err := w.store.Put(w.ctx, w.key, w.tmp, size); err != nil {
 		return err
