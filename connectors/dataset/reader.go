@@ -138,28 +138,40 @@ func (d *Dataset) verifyPart(ctx context.Context, p Part) error {
 	return objstore.Verify(ctx, d.store, key, p.Size, p.Checksum)
 }
 
-func (r *Reader) openPart(p Part) error {
-	key := join(r.d.prefix, p.Key)
-	if !r.verified {
-		if err := r.d.verifyPart(r.ctx, p); err != nil {
-			return err
+func (r *Reader) openPart(p Part) (err error) {
+	r.cur, err = r.d.openPart(r.ctx, p, !r.verified, r.mem, r.opts)
+	return err
+}
+
+// NumParts returns the number of committed parts.
+func (d *Dataset) NumParts() int { return len(d.manifest.Parts) }
+
+// OpenPart checks part i against its committed checksum, then opens it
+// (for callers that read parts selectively, such as a shard of a source).
+func (d *Dataset) OpenPart(ctx context.Context, i int, mem memory.Allocator, opts formats.ReaderOptions) (*formats.Reader, error) {
+	return d.openPart(ctx, d.manifest.Parts[i], true, mem, opts)
+}
+
+func (d *Dataset) openPart(ctx context.Context, p Part, verify bool, mem memory.Allocator, opts formats.ReaderOptions) (*formats.Reader, error) {
+	key := join(d.prefix, p.Key)
+	if verify {
+		if err := d.verifyPart(ctx, p); err != nil {
+			return nil, err
 		}
 	}
-	opts := r.opts
 	opts.Size = p.Size
-	if r.d.manifest.Format == formats.CSV {
-		opts.Schema = r.d.schema // CSV carries no types: read with the committed schema
+	if d.manifest.Format == formats.CSV {
+		opts.Schema = d.schema // CSV carries no types: read with the committed schema
 	}
-	cur, err := formats.NewReader(r.ctx, r.d.store, key, r.d.manifest.Format, r.mem, opts)
+	cur, err := formats.NewReader(ctx, d.store, key, d.manifest.Format, mem, opts)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !cur.Schema().Equal(r.d.schema) {
+	if !cur.Schema().Equal(d.schema) {
 		cur.Release()
-		return objstore.Errorf("read dataset", r.d.store, key, fmt.Errorf("part schema %s differs from manifest schema %s", cur.Schema(), r.d.schema))
+		return nil, objstore.Errorf("read dataset", d.store, key, fmt.Errorf("part schema %s differs from manifest schema %s", cur.Schema(), d.schema))
 	}
-	r.cur = cur
-	return nil
+	return cur, nil
 }
 
 func (r *Reader) closeCur() {

@@ -48,6 +48,7 @@ func Register(r *pipeline.Registry, d Deps) error {
 			{Name: "pattern", Type: pipeline.String, Doc: "glob on the key relative to uri; default *.<format>"},
 			{Name: "batch_rows", Type: pipeline.Int, Default: 65536},
 			{Name: "on_error", Type: pipeline.String, Default: "fail", Doc: "fail or quarantine (per file)"},
+			{Name: "allow_uncommitted", Type: pipeline.Bool, Default: false, Doc: "read dataset parts (part-*) in a folder that has no _manifest.json"},
 		},
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newRead(b, d) },
 	}); err != nil {
@@ -75,6 +76,7 @@ type Read struct {
 	pattern string
 	batch   int64
 	quar    bool
+	uncomm  bool // allow_uncommitted
 	shard   pipeline.Shard
 	alloc   memory.Allocator
 	q       pipeline.Quarantine
@@ -108,59 +110,118 @@ func newRead(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
 		return nil, fmt.Errorf("%w: params.batch_rows must be > 0", pipeline.ErrParamType)
 	}
 	return &Read{deps: d, uri: b.Params.String("uri"), format: f, schema: schema, pattern: pat,
-		batch: int64(b.Params.Int("batch_rows")), quar: onErr == "quarantine", shard: b.Shard, alloc: b.Alloc,
-		q: b.Quarantine}, nil
+		batch: int64(b.Params.Int("batch_rows")), quar: onErr == "quarantine", uncomm: b.Params.Bool("allow_uncommitted"),
+		shard: b.Shard, alloc: b.Alloc, q: b.Quarantine}, nil
 }
 
 func (r *Read) Schema() *arrow.Schema { return r.schema }
 
-func (r *Read) Produce(ctx context.Context, out pipeline.Emitter) error {
+// ErrNotCommitted: the folder holds dataset parts but no manifest (a
+// writer died, or is still writing); allow_uncommitted reads them anyway.
+var ErrNotCommitted = dataset.ErrNotCommitted
+
+// inputs returns what the stage reads under uri: the committed dataset
+// when the folder holds a manifest (exactly its parts; pattern and format
+// do not apply), else the objects matching pattern. Dataset parts without
+// a manifest are refused unless allow_uncommitted.
+func (r *Read) inputs(ctx context.Context) (objstore.Store, *dataset.Dataset, []objstore.ObjectInfo, error) {
 	store, err := r.deps.Open(ctx, r.uri)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
+	}
+	d, err := dataset.Open(ctx, store, "")
+	switch {
+	case err == nil:
+		return store, d, nil, nil
+	case !errors.Is(err, dataset.ErrNotCommitted):
+		return nil, nil, nil, err
 	}
 	objs, err := store.List(ctx, "")
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	i := 0
+	var matched []objstore.ObjectInfo
 	for _, o := range objs {
 		if ok, _ := path.Match(r.pattern, o.Key); !ok {
 			continue
 		}
-		mine := r.shard.Owns(i)
-		i++
-		if !mine {
+		if !r.uncomm && dataset.IsPartName(path.Base(o.Key)) {
+			return nil, nil, nil, fmt.Errorf("%s: %w: it holds dataset parts (%s) but no %s (a writer died or is still writing); set params.allow_uncommitted: true to read them anyway",
+				store, ErrNotCommitted, o.Key, dataset.ManifestName)
+		}
+		matched = append(matched, o)
+	}
+	return store, nil, matched, nil
+}
+
+func (r *Read) Produce(ctx context.Context, out pipeline.Emitter) error {
+	store, d, objs, err := r.inputs(ctx)
+	if err != nil {
+		return err
+	}
+	n := len(objs)
+	if d != nil {
+		n = d.NumParts()
+	} else if n == 0 {
+		return fmt.Errorf("no files matching %q under %s", r.pattern, store)
+	}
+	for i := range n {
+		if !r.shard.Owns(i) {
 			continue
 		}
-		err := r.readFile(ctx, store, o, out)
+		var err error
+		name := ""
+		if d != nil {
+			name = d.Manifest().Parts[i].Key
+			err = r.readPart(ctx, store, d, i, out)
+		} else {
+			name = objs[i].Key
+			err = r.readFile(ctx, store, objs[i], out)
+		}
 		switch {
 		case err == nil:
-		case r.quar && ctx.Err() == nil && !errors.Is(err, errEmit):
-			if qerr := r.q.Add(store.String()+"/"+o.Key, err.Error()); qerr != nil {
+		// A committed part that changed after its commit fails the run:
+		// the dataset is no longer what was committed.
+		case r.quar && ctx.Err() == nil && !errors.Is(err, errEmit) && !errors.Is(err, dataset.ErrCorrupt):
+			if qerr := r.q.Add(store.String()+"/"+name, err.Error()); qerr != nil {
 				return qerr
 			}
 		default:
 			return err
 		}
 	}
-	if i == 0 {
-		return fmt.Errorf("no files matching %q under %s", r.pattern, store)
-	}
 	return nil
 }
 
 // InputFingerprint identifies the files the stage would read now (keys,
-// sizes, ETags), so that changed files change the stage fingerprint.
+// sizes, ETags; for a committed dataset, its manifest and parts), so that
+// changed files change the stage fingerprint.
 func (r *Read) InputFingerprint(ctx context.Context) (string, error) {
-	store, err := r.deps.Open(ctx, r.uri)
+	store, d, _, err := r.inputs(ctx)
 	if err != nil {
 		return "", err
+	}
+	if d != nil {
+		keys := map[string]bool{dataset.ManifestName: true}
+		for _, p := range d.Manifest().Parts {
+			keys[p.Key] = true
+		}
+		return objstore.Fingerprint(ctx, store, "", func(key string) bool { return keys[key] })
 	}
 	return objstore.Fingerprint(ctx, store, "", func(key string) bool {
 		ok, _ := path.Match(r.pattern, key)
 		return ok
 	})
+}
+
+// readPart emits committed part i of d, checked against its checksum.
+func (r *Read) readPart(ctx context.Context, store objstore.Store, d *dataset.Dataset, i int, out pipeline.Emitter) error {
+	rd, err := d.OpenPart(ctx, i, r.alloc, formats.ReaderOptions{BatchSize: r.batch})
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	return r.emitAll(ctx, store, d.Manifest().Parts[i].Key, rd, out)
 }
 
 // errEmit marks failures downstream of the file (cancellation), which are
@@ -177,8 +238,13 @@ func (r *Read) readFile(ctx context.Context, store objstore.Store, o objstore.Ob
 		return err
 	}
 	defer rd.Close()
+	return r.emitAll(ctx, store, o.Key, rd, out)
+}
+
+// emitAll checks rd's schema against params.columns and emits its batches.
+func (r *Read) emitAll(ctx context.Context, store objstore.Store, key string, rd *formats.Reader, out pipeline.Emitter) error {
 	if !rd.Schema().Equal(r.schema) {
-		return fmt.Errorf("%s/%s: %w: file has {%s}, params.columns declare {%s}", store, o.Key,
+		return fmt.Errorf("%s/%s: %w: file has {%s}, params.columns declare {%s}", store, key,
 			schemas.ErrMismatch, schemas.String(rd.Schema()), schemas.String(r.schema))
 	}
 	for rd.Next() {
