@@ -62,6 +62,7 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			a.cleanStaging(cmd.Context(), store)
 			if err := a.resolve(cmd.Context(), store, plan, alloc, force); err != nil {
 				return err
 			}

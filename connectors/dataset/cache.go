@@ -144,6 +144,7 @@ func (c *Cache) OpenParts(ctx context.Context, fp string, schema *arrow.Schema, 
 	Commit(n int) error
 }, error) {
 	p := &partWriter{c: c, ctx: ctx, prefix: c.key(fp), schema: schema, existing: map[int]Part{}, parts: map[int]Part{}}
+	removeStale(ctx, c.store, p.prefix)
 	objs, err := c.store.List(ctx, p.prefix+"/")
 	if err != nil {
 		return nil, err

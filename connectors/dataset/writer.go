@@ -57,6 +57,7 @@ func NewWriter(ctx context.Context, store objstore.Store, prefix string, schema 
 	if opts.MaxRowsPerPart <= 0 {
 		opts.MaxRowsPerPart = DefaultMaxRowsPerPart
 	}
+	removeStale(ctx, store, prefix)
 	mkey := join(prefix, ManifestName)
 	w := &Writer{ctx: ctx, store: store, prefix: prefix, schema: schema, mem: mem, opts: opts}
 	switch _, err := store.Stat(ctx, mkey); {
@@ -70,6 +71,15 @@ func NewWriter(ctx context.Context, store objstore.Store, prefix string, schema 
 		return nil, err
 	}
 	return w, nil
+}
+
+// removeStale deletes the temporary objects that writers killed mid-write
+// left under prefix, where the store stages writes next to their targets
+// (best effort: they are invisible to readers).
+func removeStale(ctx context.Context, store objstore.Store, prefix string) {
+	if r, ok := store.(objstore.StaleRemover); ok {
+		_, _ = r.RemoveStale(ctx, prefix)
+	}
 }
 
 // newGeneration returns a token that sets the part names of an overwrite

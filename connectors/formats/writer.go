@@ -7,17 +7,76 @@ import (
 	"hash"
 	"io"
 	"os"
+	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/medflow/medflow/connectors/internal/stale"
 	"github.com/medflow/medflow/connectors/objstore"
 )
 
 // WriterOptions tunes a Writer. The zero value is fine.
 type WriterOptions struct {
 	Compression Compression // see Compression; CSV ignores it
-	TempDir     string      // folder for the staging file; "" = os.TempDir()
+	TempDir     string      // folder for the staging file; "" = StagingDir()
+}
+
+// StagingPrefix starts the name of a Writer's staging file.
+const StagingPrefix = "medflow-write-"
+
+var staging struct {
+	mu    sync.Mutex
+	dir   string          // "" = os.TempDir()
+	swept map[string]bool // folders cleaned of stale staging files
+}
+
+// SetStagingDir sets the folder of staging files for writers whose
+// options name none (the CLI puts it in a local work store).
+func SetStagingDir(dir string) {
+	staging.mu.Lock()
+	staging.dir = dir
+	staging.mu.Unlock()
+}
+
+// StagingDir returns the folder set by SetStagingDir, or os.TempDir().
+func StagingDir() string {
+	staging.mu.Lock()
+	defer staging.mu.Unlock()
+	if staging.dir == "" {
+		return os.TempDir()
+	}
+	return staging.dir
+}
+
+// RemoveStaleStaging deletes the staging files in dir that writers killed
+// mid-write left (a live writer holds a lock on its file, see
+// connectors/internal/stale), and returns their paths.
+func RemoveStaleStaging(dir string) ([]string, error) {
+	return stale.Remove(dir, false, func(name string) bool { return strings.HasPrefix(name, StagingPrefix) })
+}
+
+// stagingFile creates and locks a staging file in dir, removing the
+// stale ones there the first time this process stages in dir.
+func stagingFile(dir string, format Format) (*os.File, error) {
+	if dir == "" {
+		dir = StagingDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	staging.mu.Lock()
+	first := !staging.swept[dir]
+	if staging.swept == nil {
+		staging.swept = map[string]bool{}
+	}
+	staging.swept[dir] = true
+	staging.mu.Unlock()
+	if first {
+		_, _ = RemoveStaleStaging(dir)
+	}
+	return stale.Create(dir, StagingPrefix+"*"+format.Ext())
 }
 
 // encoder is one format's streaming writer.
@@ -46,7 +105,7 @@ func NewWriter(ctx context.Context, store objstore.Store, key string, format For
 	if err := objstore.ValidateKey(key); err != nil {
 		return nil, objstore.Errorf("write", store, key, err)
 	}
-	tmp, err := os.CreateTemp(opts.TempDir, "medflow-write-*"+format.Ext())
+	tmp, err := stagingFile(opts.TempDir, format)
 	if err != nil {
 		return nil, objstore.Errorf("write", store, key, err)
 	}
@@ -136,6 +195,6 @@ func (w *Writer) Abort() error {
 }
 
 func (w *Writer) removeTemp() {
+	os.Remove(w.tmp.Name()) // before Close: the lock guards it until gone
 	w.tmp.Close()
-	os.Remove(w.tmp.Name())
 }

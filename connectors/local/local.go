@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/medflow/medflow/connectors/internal/stale"
 	"github.com/medflow/medflow/connectors/objstore"
 )
 
@@ -184,11 +185,17 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (e
 	if err != nil {
 		return s.fail("put", key, err)
 	}
+	// Locked until renamed or removed: RemoveStale leaves it alone.
+	if err := stale.Lock(f); err != nil {
+		f.Close()
+		_ = root.Remove(tmp)
+		return s.fail("put", key, err)
+	}
 	defer func() {
 		if err != nil {
-			f.Close()
 			_ = root.Remove(tmp)
 		}
+		f.Close()
 	}()
 	n, err := io.Copy(f, ctxReader{ctx, r})
 	if err != nil {
@@ -200,13 +207,34 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (e
 	if err = f.Sync(); err != nil {
 		return s.fail("put", key, err)
 	}
-	if err = f.Close(); err != nil {
-		return s.fail("put", key, err)
-	}
 	if err = root.Rename(tmp, key); err != nil {
 		return s.fail("put", key, err)
 	}
 	return s.syncDir(root, dir)
+}
+
+// RemoveStale implements objstore.StaleRemover: it deletes the temporary
+// files (objstore.TempPrefix) under the folder prefix that no live Put
+// holds locked and that are older than a minute.
+func (s *Store) RemoveStale(ctx context.Context, prefix string) ([]string, error) {
+	prefix = strings.TrimSuffix(prefix, "/")
+	if prefix != "" {
+		if err := s.check("remove stale", prefix); err != nil {
+			return nil, err
+		}
+	}
+	removed, err := stale.Remove(filepath.Join(s.dir, filepath.FromSlash(prefix)), true, func(name string) bool {
+		return strings.HasPrefix(name, objstore.TempPrefix)
+	})
+	keys := make([]string, len(removed))
+	for i, p := range removed {
+		rel, _ := filepath.Rel(s.dir, p)
+		keys[i] = filepath.ToSlash(rel)
+	}
+	if err != nil {
+		return keys, s.fail("remove stale", prefix, err)
+	}
+	return keys, nil
 }
 
 func (s *Store) syncDir(root *os.Root, dir string) error {
