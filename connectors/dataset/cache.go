@@ -143,18 +143,28 @@ func (c *Cache) OpenParts(ctx context.Context, fp string, schema *arrow.Schema, 
 	Put(k int, batches []arrow.RecordBatch) error
 	Commit(n int) error
 }, error) {
+	var err error
 	p := &partWriter{c: c, ctx: ctx, prefix: c.key(fp), schema: schema, existing: map[int]Part{}, parts: map[int]Part{}}
+	// Held until Commit, or until ctx (the run) ends.
+	if p.lease, err = AcquireLease(ctx, c.store, p.prefix); err != nil {
+		return nil, err
+	}
 	removeStale(ctx, c.store, p.prefix)
 	objs, err := c.store.List(ctx, p.prefix+"/")
 	if err != nil {
+		p.lease.Release()
 		return nil, err
 	}
 	for _, o := range objs {
 		name := path.Base(o.Key)
+		if name == LeaseName {
+			continue
+		}
 		k, sum, ok := parseBatchPartName(name)
 		if !ok || fresh || name == ManifestName {
 			if fresh || name == ManifestName || !ok && strings.HasPrefix(name, "batch-") {
 				if err := c.store.Delete(ctx, o.Key); err != nil {
+					p.lease.Release()
 					return nil, err
 				}
 			}
@@ -162,6 +172,7 @@ func (c *Cache) OpenParts(ctx context.Context, fp string, schema *arrow.Schema, 
 		}
 		if old, dup := p.existing[k]; dup { // a crash between two writes of part k
 			if err := c.store.Delete(ctx, path.Join(p.prefix, old.Key)); err != nil {
+				p.lease.Release()
 				return nil, err
 			}
 		}
@@ -176,6 +187,7 @@ type partWriter struct {
 	prefix   string
 	schema   *arrow.Schema
 	mu       sync.Mutex
+	lease    *Lease
 	existing map[int]Part // committed by an earlier run (Rows unknown)
 	checked  map[int]bool // existing parts Has has read back intact
 	parts    map[int]Part // known to this run (replayed or put)
@@ -280,6 +292,10 @@ func (p *partWriter) Put(k int, batches []arrow.RecordBatch) error {
 }
 
 func (p *partWriter) Commit(n int) error {
+	defer p.lease.Release()
+	if err := p.lease.Check(p.ctx); err != nil {
+		return err
+	}
 	schema, err := EncodeSchema(p.schema)
 	if err != nil {
 		return err

@@ -154,7 +154,9 @@ func TestPartCacheDetectsFlippedBits(t *testing.T) {
 	ctx := t.Context()
 	var logs bytes.Buffer
 	c := dataset.NewCache(store, "cache", mem).WithLogger(logTo(&logs))
-	put := func(k int) {
+	put := func(k int) { // a run that dies after putting part k
+		ctx, die := context.WithCancel(ctx)
+		defer die()
 		pw, err := c.OpenParts(ctx, "fp", schema, false)
 		if err != nil {
 			t.Fatal(err)
@@ -173,13 +175,15 @@ func TestPartCacheDetectsFlippedBits(t *testing.T) {
 	}
 	for _, off := range offsets(info.Size, 9) {
 		flipBit(t, store, key, off)
-		pw, err := c.OpenParts(ctx, "fp", schema, false)
+		run, end := context.WithCancel(ctx) // a run that finds the part damaged, then fails
+		pw, err := c.OpenParts(run, "fp", schema, false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if pw.Has(0) {
 			t.Fatalf("offset %d: a damaged part is offered for replay", off)
 		}
+		end()
 		if !strings.Contains(logs.String(), key) {
 			t.Fatalf("offset %d: the warning does not name %s:\n%s", off, key, logs.String())
 		}

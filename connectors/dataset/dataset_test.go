@@ -1,6 +1,7 @@
 package dataset_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -123,12 +124,15 @@ func TestLeftoversAndOverwrite(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
 			ctx := t.Context()
-			// A crashed run: parts, no manifest.
-			crashed, err := dataset.NewWriter(ctx, store, "out", schema, mem, dataset.WriterOptions{MaxRowsPerPart: 100})
+			// A crashed run: parts, no manifest (its context ends, as its
+			// process would).
+			crashCtx, crash := context.WithCancel(ctx)
+			crashed, err := dataset.NewWriter(crashCtx, store, "out", schema, mem, dataset.WriterOptions{MaxRowsPerPart: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
 			write(t, crashed, mem, 500)
+			crash()
 			if _, err := dataset.Open(ctx, store, "out"); !errors.Is(err, dataset.ErrNotCommitted) {
 				t.Fatalf("crashed run visible: %v", err)
 			}

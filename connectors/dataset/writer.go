@@ -43,6 +43,7 @@ type Writer struct {
 	cur    *formats.Writer
 	parts  []Part
 	gen    string // set when overwriting: part names of this generation
+	lease  *Lease // held from NewWriter to Commit or Abort
 	done   bool
 }
 
@@ -57,17 +58,23 @@ func NewWriter(ctx context.Context, store objstore.Store, prefix string, schema 
 	if opts.MaxRowsPerPart <= 0 {
 		opts.MaxRowsPerPart = DefaultMaxRowsPerPart
 	}
+	lease, err := AcquireLease(ctx, store, prefix)
+	if err != nil {
+		return nil, err
+	}
 	removeStale(ctx, store, prefix)
 	mkey := join(prefix, ManifestName)
-	w := &Writer{ctx: ctx, store: store, prefix: prefix, schema: schema, mem: mem, opts: opts}
+	w := &Writer{ctx: ctx, store: store, prefix: prefix, schema: schema, mem: mem, opts: opts, lease: lease}
 	switch _, err := store.Stat(ctx, mkey); {
 	case err == nil && !opts.Overwrite:
+		lease.Release()
 		return nil, objstore.Errorf("create dataset", store, mkey, fmt.Errorf("%w (set Overwrite to replace it)", ErrExists))
 	case err == nil:
 		// The committed dataset stays readable until Commit switches the
 		// manifest: the new parts get names of their own.
 		w.gen = newGeneration()
 	case !errors.Is(err, objstore.ErrNotFound):
+		lease.Release()
 		return nil, err
 	}
 	return w, nil
@@ -149,6 +156,10 @@ func (w *Writer) Commit() (*Manifest, error) {
 		return nil, err
 	}
 	w.done = true
+	defer w.lease.Release()
+	if err := w.lease.Check(w.ctx); err != nil {
+		return nil, err
+	}
 	schema, err := EncodeSchema(w.schema)
 	if err != nil {
 		return nil, err
@@ -214,6 +225,11 @@ func putManifest(ctx context.Context, store objstore.Store, prefix string, m *Ma
 // order, without copying data. They must all be committed and share the
 // schema and format; the merged manifest is put last.
 func Merge(ctx context.Context, store objstore.Store, prefix string, parts []string) (*Manifest, error) {
+	lease, err := AcquireLease(ctx, store, prefix)
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release()
 	var m *Manifest
 	for _, sub := range parts {
 		d, err := Open(ctx, store, join(prefix, sub))
@@ -244,6 +260,7 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.done = true
+	defer w.lease.Release()
 	var errs []error
 	if w.cur != nil {
 		errs = append(errs, w.cur.Abort())

@@ -1,6 +1,7 @@
 package s3
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -217,6 +218,35 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) er
 		}
 		return nil
 	})
+}
+
+// PutIf implements objstore.ConditionalPutter with If-None-Match: * (when
+// ifMatch is "") or If-Match: ifMatch, which the server checks atomically.
+func (s *Store) PutIf(ctx context.Context, key string, data []byte, ifMatch string) (string, error) {
+	if err := s.check("put", key); err != nil {
+		return "", err
+	}
+	opts := minio.PutObjectOptions{ContentType: "application/json"}
+	if ifMatch == "" {
+		opts.SetMatchETagExcept("*")
+	} else {
+		opts.SetMatchETag(ifMatch)
+	}
+	var etag string
+	err := s.retry(ctx, "put", key, nil, func() error {
+		info, err := s.client.PutObject(ctx, s.bucket, s.prefix+key, bytes.NewReader(data), int64(len(data)), opts)
+		if err != nil {
+			return s.fail("put", key, err)
+		}
+		etag = info.ETag
+		return nil
+	})
+	var se *Error
+	if errors.As(err, &se) && (se.StatusCode == http.StatusPreconditionFailed || se.StatusCode == http.StatusConflict ||
+		ifMatch != "" && se.StatusCode == http.StatusNotFound) {
+		return "", objstore.Errorf("put", s, key, fmt.Errorf("%w: %s", objstore.ErrPrecondition, se.Code))
+	}
+	return etag, err
 }
 
 // bodyReader remembers how a streamed Put body was read, to tell a bad body

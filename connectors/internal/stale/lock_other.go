@@ -15,3 +15,7 @@ func lock(f *os.File, wait bool) error {
 	}
 	return errors.New("no file locks on this platform")
 }
+
+// Alive reports whether process pid exists on this machine; here it
+// cannot tell, and says yes.
+func Alive(pid int) bool { return true }

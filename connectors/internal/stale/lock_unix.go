@@ -20,3 +20,6 @@ func lock(f *os.File, wait bool) error {
 		}
 	}
 }
+
+// Alive reports whether process pid exists on this machine.
+func Alive(pid int) bool { return syscall.Kill(pid, 0) != syscall.ESRCH }
