@@ -76,7 +76,7 @@ func (a *app) storeOptions() connectors.Options {
 	return connectors.Options{S3: s3.Options{
 		Endpoint: s.Endpoint, Region: s.Region, PathStyle: s.PathStyle, Secure: s3.Bool(s.Secure),
 		InsecureSkipVerify: s.InsecureSkipVerify, AccessKey: s.AccessKey, SecretKey: s.SecretKey,
-		SessionToken: s.SessionToken,
+		SessionToken: s.SessionToken, Logger: a.log,
 	}}
 }
 

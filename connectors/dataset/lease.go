@@ -76,6 +76,7 @@ func (i LeaseInfo) Live() bool {
 
 // Lease is a held lease. Release it when done.
 type Lease struct {
+	ctx   context.Context // the holder's
 	store objstore.ConditionalPutter
 	s     objstore.Store
 	key   string
@@ -125,7 +126,7 @@ func AcquireLease(ctx context.Context, store objstore.Store, prefix string) (*Le
 	var tok [6]byte
 	_, _ = rand.Read(tok[:])
 	now := time.Now().UTC()
-	l := &Lease{store: cp, s: store, key: join(prefix, LeaseName),
+	l := &Lease{ctx: ctx, store: cp, s: store, key: join(prefix, LeaseName),
 		info: LeaseInfo{Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(tok[:])), Host: host, PID: os.Getpid(), Acquired: now, Heartbeat: now}}
 	leases.mu.Lock()
 	if leases.held == nil {
@@ -240,14 +241,23 @@ func (l *Lease) Release() {
 	l.release()
 }
 
+// release gives the lease up. While its holder's context lives, the lease
+// is live and nobody else can take it: it is deleted. Once that context
+// has ended, another writer may already have taken it over, so it is only
+// marked expired, with a conditional put that fails if it changed.
 func (l *Lease) release() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.lost == nil {
 		l.lost = objstore.Errorf("lease", l.s, l.key, errors.New("released"))
-		ctx := context.Background()
-		if cur, etag, ok, err := ReadLease(ctx, l.s, pathDir(l.key)); err == nil && ok && cur.Owner == l.info.Owner && etag == l.etag {
-			_ = l.s.Delete(ctx, l.key)
+		ctx := context.WithoutCancel(l.ctx)
+		if l.ctx.Err() == nil {
+			if cur, etag, ok, err := ReadLease(ctx, l.s, pathDir(l.key)); err == nil && ok && cur.Owner == l.info.Owner && etag == l.etag {
+				_ = l.s.Delete(ctx, l.key)
+			}
+		} else {
+			l.info.Heartbeat = time.Time{}
+			_, _ = l.store.PutIf(ctx, l.key, l.body(), l.etag)
 		}
 	}
 	l.forget()

@@ -178,13 +178,18 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (e
 	}
 	defer root.Close()
 	dir := path.Dir(key)
-	if err := root.MkdirAll(dir, 0o755); err != nil {
-		return s.fail("put", key, err)
-	}
 	tmp := path.Join(dir, objstore.TempPrefix+randomSuffix())
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return s.fail("put", key, err)
+	var f *os.File
+	// A Delete emptying the folder may remove it between MkdirAll and
+	// OpenFile: make it again.
+	for attempt := 0; f == nil; attempt++ {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return s.fail("put", key, err)
+		}
+		f, err = root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil && (attempt == 2 || !errors.Is(err, fs.ErrNotExist)) {
+			return s.fail("put", key, err)
+		}
 	}
 	// Locked until renamed or removed: RemoveStale leaves it alone.
 	if err := stale.Lock(f); err != nil {
