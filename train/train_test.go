@@ -196,15 +196,15 @@ func (c *cancelAfter) Put(ctx context.Context, name string, data []byte) error {
 	return err
 }
 
-// TestResume kills a run right after its first checkpoint and checks the
-// rerun starts there and ends with the same weights as an uninterrupted run.
-func TestResume(t *testing.T) {
+// maeResumeSetup returns the config (4 steps/epoch, 2 epochs, a checkpoint
+// every 3 steps), a fresh tiny MAE, and the job training it into st.
+func maeResumeSetup(t *testing.T) (Config, func() *nn.Model, func(*nn.Model, Artifacts) Job) {
 	b, err := nn.Backend()
 	if err != nil {
 		t.Fatal(err)
 	}
 	data, _ := synthData(64, 4, 8, 3)
-	cfg := baseConfig(2) // 4 steps/epoch, checkpoint every 4
+	cfg := baseConfig(2)
 	cfg.CheckpointEvery = 3
 	newModel := func() *nn.Model {
 		m, err := nn.NewMAE(tinyEncoder(), nn.MAEConfig{Width: 16, Depth: 1, Heads: 2, MaskRatio: 0.5}, 5)
@@ -217,6 +217,13 @@ func TestResume(t *testing.T) {
 		return Job{Name: "mae", Model: m, N: data.Len(), Loss: nn.MAEStep(m.Config), Batch: MAEBatcher(data, m.Config),
 			Backend: b, Store: st}
 	}
+	return cfg, newModel, job
+}
+
+// TestResume kills a run right after its first checkpoint and checks the
+// rerun starts there and ends with the same weights as an uninterrupted run.
+func TestResume(t *testing.T) {
+	cfg, newModel, job := maeResumeSetup(t)
 	ref := newModel()
 	refRes, err := Run(context.Background(), cfg, job(ref, pipeline.NewMemArtifacts()))
 	if err != nil {
@@ -311,24 +318,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 // the start to the same weights as an uninterrupted run, at every offset
 // tried.
 func TestResumeSkipsDamagedCheckpoint(t *testing.T) {
-	b, err := nn.Backend()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, _ := synthData(64, 4, 8, 3)
-	cfg := baseConfig(2)
-	cfg.CheckpointEvery = 3
-	newModel := func() *nn.Model {
-		m, err := nn.NewMAE(tinyEncoder(), nn.MAEConfig{Width: 16, Depth: 1, Heads: 2, MaskRatio: 0.5}, 5)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	job := func(m *nn.Model, st Artifacts) Job {
-		return Job{Name: "mae", Model: m, N: data.Len(), Loss: nn.MAEStep(m.Config), Batch: MAEBatcher(data, m.Config),
-			Backend: b, Store: st}
-	}
+	cfg, newModel, job := maeResumeSetup(t)
 	ref := newModel()
 	if _, err := Run(context.Background(), cfg, job(ref, pipeline.NewMemArtifacts())); err != nil {
 		t.Fatal(err)

@@ -34,6 +34,22 @@ variants:
       - {name: stats-out, kind: files.write, inputs: [stats], params: {uri: DIR/stats, format: arrow}}
 `
 
+// startCLI starts this test binary as the medflow CLI with args; done
+// gets its exit, out its stdout and stderr.
+func startCLI(t *testing.T, args ...string) (cmd *exec.Cmd, out *strings.Builder, done chan error) {
+	t.Helper()
+	cmd = exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "MEDFLOW_AS_CLI=1")
+	out = &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done = make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return cmd, out, done
+}
+
 // TestKillAndRerun SIGKILLs the CLI at random points of a run with
 // materialized stages (which resume per input batch), ten times, then lets
 // a rerun finish: the outputs must equal those of an uninterrupted run, row
@@ -41,15 +57,7 @@ variants:
 func TestKillAndRerun(t *testing.T) {
 	run := func(dir string, kill time.Duration) (killed bool) {
 		t.Helper()
-		cmd := exec.Command(os.Args[0], "run", "job", "--config", filepath.Join(dir, "pipelines.yaml"), "--no-progress")
-		cmd.Env = append(os.Environ(), "MEDFLOW_AS_CLI=1")
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		cmd, out, done := startCLI(t, "run", "job", "--config", filepath.Join(dir, "pipelines.yaml"), "--no-progress")
 		if kill > 0 {
 			select {
 			case err := <-done:

@@ -2,8 +2,6 @@ package main
 
 import (
 	"io/fs"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,15 +20,7 @@ import (
 func TestConcurrentRunsAndGC(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, strings.Replace(crashConfig, "rows: 400000", "rows: 2000000", 1))
-	first := exec.Command(os.Args[0], "run", "job", "--config", cfg, "--no-progress")
-	first.Env = append(os.Environ(), "MEDFLOW_AS_CLI=1")
-	var out strings.Builder
-	first.Stdout, first.Stderr = &out, &out
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- first.Wait() }()
+	first, out, done := startCLI(t, "run", "job", "--config", cfg, "--no-progress")
 	leased := func() bool {
 		found := false
 		filepath.WalkDir(filepath.Join(dir, "work", "cache"), func(p string, d fs.DirEntry, err error) error {
