@@ -13,7 +13,10 @@
 //     against its checksum; a part that changed since its commit fails the
 //     run naming it, whatever on_error says. Dataset parts (part-*) in a
 //     folder without a manifest are refused as not committed, naming the
-//     folder, unless allow_uncommitted: true.
+//     folder, unless allow_uncommitted: true. Each object is checked
+//     after it is read against the listing the stage fingerprint was taken
+//     from (size and ETag or modification time): one rewritten during the
+//     run fails it naming the object (objstore.ErrChanged).
 //   - files.write (sink): a dataset of parts plus a manifest committed last
 //     (connectors/dataset), so readers never see half an output. With
 //     overwrite (the default) the dataset committed before stays readable

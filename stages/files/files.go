@@ -76,7 +76,8 @@ type Read struct {
 	pattern string
 	batch   int64
 	quar    bool
-	uncomm  bool // allow_uncommitted
+	uncomm  bool              // allow_uncommitted
+	snap    objstore.Snapshot // what InputFingerprint listed, checked again at read
 	shard   pipeline.Shard
 	alloc   memory.Allocator
 	q       pipeline.Quarantine
@@ -159,6 +160,11 @@ func (r *Read) Produce(ctx context.Context, out pipeline.Emitter) error {
 	if err != nil {
 		return err
 	}
+	if d != nil {
+		if err := r.snap.Check(ctx, store, dataset.ManifestName); err != nil {
+			return err // another dataset was committed since the listing
+		}
+	}
 	n := len(objs)
 	if d != nil {
 		n = d.NumParts()
@@ -178,11 +184,16 @@ func (r *Read) Produce(ctx context.Context, out pipeline.Emitter) error {
 			name = objs[i].Key
 			err = r.readFile(ctx, store, objs[i], out)
 		}
+		if err == nil {
+			// Read as listed when the run started (the stage fingerprint
+			// covers that version), not rewritten meanwhile.
+			err = r.snap.Check(ctx, store, name)
+		}
 		switch {
 		case err == nil:
-		// A committed part that changed after its commit fails the run:
-		// the dataset is no longer what was committed.
-		case r.quar && ctx.Err() == nil && !errors.Is(err, errEmit) && !errors.Is(err, dataset.ErrCorrupt):
+		// A committed part that changed after its commit, or an input
+		// that changed during the run, fails the run.
+		case r.quar && ctx.Err() == nil && !errors.Is(err, errEmit) && !errors.Is(err, dataset.ErrCorrupt) && !errors.Is(err, objstore.ErrChanged):
 			if qerr := r.q.Add(store.String()+"/"+name, err.Error()); qerr != nil {
 				return qerr
 			}
@@ -201,17 +212,20 @@ func (r *Read) InputFingerprint(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	keep := func(key string) bool {
+		ok, _ := path.Match(r.pattern, key)
+		return ok
+	}
 	if d != nil {
 		keys := map[string]bool{dataset.ManifestName: true}
 		for _, p := range d.Manifest().Parts {
 			keys[p.Key] = true
 		}
-		return objstore.Fingerprint(ctx, store, "", func(key string) bool { return keys[key] })
+		keep = func(key string) bool { return keys[key] }
 	}
-	return objstore.Fingerprint(ctx, store, "", func(key string) bool {
-		ok, _ := path.Match(r.pattern, key)
-		return ok
-	})
+	var fp string
+	r.snap, fp, err = objstore.TakeSnapshot(ctx, store, "", keep)
+	return fp, err
 }
 
 // readPart emits committed part i of d, checked against its checksum.

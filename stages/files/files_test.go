@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/medflow/medflow/connectors"
 	"github.com/medflow/medflow/connectors/dataset"
@@ -166,13 +167,7 @@ func TestReadHonoursManifest(t *testing.T) {
 		}
 		return res.Column("out", "id"), nil
 	}
-	part := func(name string) string {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
+	part := func(name string) string { return fileText(t, dir, name) }
 	// Orphans: a crashed writer's parts and a stray copy.
 	put(t, dir, "part-00003.parquet", part("part-00000.parquet"))
 	put(t, dir, "part-x-00000.parquet", part("part-00001.parquet"))
@@ -215,4 +210,71 @@ func TestReadHonoursManifest(t *testing.T) {
 			t.Fatalf("on_error %s: damaged part: %v, want ErrCorrupt naming part-00001.parquet", onErr, err)
 		}
 	}
+}
+
+// TestReadDetectsInputsChangedDuringRun: the objects files.read lists when
+// the plan is resolved (its fingerprint) are checked again when read; one
+// rewritten in between fails the run naming it (even with on_error:
+// quarantine), for plain files and for a committed dataset's manifest.
+func TestReadDetectsInputsChangedDuringRun(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		format string
+		change string // key rewritten after resolving
+	}{
+		{"files", "csv", "b.csv"},
+		{"dataset", "parquet", dataset.ManifestName},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.format == "csv" {
+				put(t, dir, "a.csv", "id,group,value\n1,g1,0.5\n")
+				put(t, dir, "b.csv", "id,group,value\n2,g2,1.5\n")
+			} else if _, err := pt.Run(t, registry(t), pipeline.PlanOptions{},
+				pt.Stage("g", "gen.rows", nil, map[string]any{"rows": 100}),
+				pt.Stage("w", "files.write", []string{"g"}, map[string]any{"uri": dir}),
+			); err != nil {
+				t.Fatal(err)
+			}
+			for _, change := range []bool{false, true} {
+				reg := registry(t)
+				res := &pt.Result{}
+				pt.Register(reg, res)
+				plan, err := reg.Plan(pipeline.Spec{Variant: "v", Stages: []pipeline.StageSpec{
+					pt.Stage("r", "files.read", nil, map[string]any{"uri": dir, "format": tc.format, "columns": demoColumns, "on_error": "quarantine"}),
+					pt.Stage("out", "test.collect", []string{"r"}, nil),
+				}}, pipeline.PlanOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				cacheStore, err := connectors.Open(t.Context(), t.TempDir(), connectors.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := plan.Resolve(t.Context(), dataset.NewCache(cacheStore, "cache", nil), nil); err != nil {
+					t.Fatal(err)
+				}
+				if change { // rewritten with the same content: a new version all the same
+					time.Sleep(10 * time.Millisecond)
+					put(t, dir, tc.change, fileText(t, dir, tc.change))
+				}
+				err = plan.NewRun(pipeline.RunOptions{}).Execute(t.Context())
+				switch {
+				case !change && err != nil:
+					t.Fatalf("unchanged inputs: %v", err)
+				case change && (!errors.Is(err, objstore.ErrChanged) || !strings.Contains(err.Error(), tc.change)):
+					t.Fatalf("%s rewritten after the listing: %v, want ErrChanged naming it", tc.change, err)
+				}
+			}
+		})
+	}
+}
+
+func fileText(t *testing.T, dir, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
