@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -39,6 +40,10 @@ type S3Settings struct {
 	AccessKey          string
 	SecretKey          string
 	SessionToken       string
+	// Bounds on each request's waits (0: the s3 package defaults).
+	ConnectTimeout        time.Duration
+	ResponseHeaderTimeout time.Duration
+	IdleTimeout           time.Duration
 }
 
 // Allowed values of the log settings.
@@ -72,6 +77,9 @@ var settingDefs = []settingDef{
 	{key: "s3.access_key", def: ""},
 	{key: "s3.secret_key", def: ""},
 	{key: "s3.session_token", def: ""},
+	{key: "s3.connect_timeout", def: ""},
+	{key: "s3.response_header_timeout", def: ""},
+	{key: "s3.idle_timeout", def: ""},
 }
 
 // awsFallback: used when neither flag, MEDFLOW_ variable nor file sets the key.
@@ -216,6 +224,18 @@ func (f *File) Settings(fs *pflag.FlagSet) (Settings, error) {
 		errs = append(errs, e)
 		return false
 	}
+	duration := func(key string) time.Duration {
+		v := strings.TrimSpace(str(key))
+		if v == "" {
+			return 0
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			def := settingDefs[slices.IndexFunc(settingDefs, func(s settingDef) bool { return s.key == key })]
+			errs = append(errs, f.sourceError(def, fs, ErrType, fmt.Sprintf("want a duration like 30s, got %q", truncate(v, 40))))
+		}
+		return d
+	}
 	s := Settings{
 		Work: str("work"),
 		Log:  LogSettings{Format: str("log.format"), Level: str("log.level")},
@@ -228,6 +248,10 @@ func (f *File) Settings(fs *pflag.FlagSet) (Settings, error) {
 			AccessKey:          str("s3.access_key"),
 			SecretKey:          str("s3.secret_key"),
 			SessionToken:       str("s3.session_token"),
+
+			ConnectTimeout:        duration("s3.connect_timeout"),
+			ResponseHeaderTimeout: duration("s3.response_header_timeout"),
+			IdleTimeout:           duration("s3.idle_timeout"),
 		},
 	}
 	for _, d := range settingDefs {
@@ -308,9 +332,9 @@ func (s Settings) LogValue() slog.Value {
 
 // String renders the S3 settings with credentials redacted.
 func (s S3Settings) String() string {
-	return fmt.Sprintf("{Endpoint:%s Region:%s PathStyle:%t Secure:%t InsecureSkipVerify:%t AccessKey:%s SecretKey:%s SessionToken:%s}",
+	return fmt.Sprintf("{Endpoint:%s Region:%s PathStyle:%t Secure:%t InsecureSkipVerify:%t AccessKey:%s SecretKey:%s SessionToken:%s ConnectTimeout:%v ResponseHeaderTimeout:%v IdleTimeout:%v}",
 		s.Endpoint, s.Region, s.PathStyle, s.Secure, s.InsecureSkipVerify,
-		redact(s.AccessKey), redact(s.SecretKey), redact(s.SessionToken))
+		redact(s.AccessKey), redact(s.SecretKey), redact(s.SessionToken), s.ConnectTimeout, s.ResponseHeaderTimeout, s.IdleTimeout)
 }
 
 // GoString is like String, so that %#v does not leak credentials either.
@@ -327,5 +351,8 @@ func (s S3Settings) LogValue() slog.Value {
 		slog.String("access_key", redact(s.AccessKey)),
 		slog.String("secret_key", redact(s.SecretKey)),
 		slog.String("session_token", redact(s.SessionToken)),
+		slog.Duration("connect_timeout", s.ConnectTimeout),
+		slog.Duration("response_header_timeout", s.ResponseHeaderTimeout),
+		slog.Duration("idle_timeout", s.IdleTimeout),
 	)
 }

@@ -77,6 +77,7 @@ func (a *app) storeOptions() connectors.Options {
 		Endpoint: s.Endpoint, Region: s.Region, PathStyle: s.PathStyle, Secure: s3.Bool(s.Secure),
 		InsecureSkipVerify: s.InsecureSkipVerify, AccessKey: s.AccessKey, SecretKey: s.SecretKey,
 		SessionToken: s.SessionToken, Logger: a.log,
+		Timeouts: s3.Timeouts{Connect: s.ConnectTimeout, ResponseHeader: s.ResponseHeaderTimeout, IdleBody: s.IdleTimeout},
 	}}
 }
 
