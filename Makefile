@@ -21,7 +21,7 @@ include mk/imaging.mk
 include mk/onnx.mk
 include mk/onnxruntime.mk
 
-.PHONY: all deps go-deps build demo test lint race fuzz bench clean
+.PHONY: all deps go-deps build demo test lint race fuzz bench clean docs xla
 
 all: build
 
@@ -58,9 +58,25 @@ $(DEMO_LLAMA): | build
 demo: build $(TOKENIZER_MODEL) $(ORT_LIB) $(DEMO_MIMIC)/mimic-cxr-2.0.0-split.csv.gz $(DEMO_LLAMA)
 	bin/medflow run demo
 
+# Generated references (TestGeneratedDocsUpToDate fails when they are stale):
+# every stage kind with its params, and a JSON Schema of pipelines.yaml for
+# editors (the yaml-language-server line at the top of pipelines.yaml).
+docs: build
+	bin/medflow kinds --format markdown > stages/KINDS.md
+	bin/medflow kinds --format json-schema > pipelines.schema.json
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+# The XLA/PJRT (GPU) build of the trainer: vetted, built and its backend
+# test run by make test so it cannot rot. It trains nowhere here: no PJRT
+# plugin is installed, and medflow never downloads one (GPU host: see
+# bench/gpu).
+xla:
+	$(GO) vet -tags xla ./nn/... ./train/... ./cmd/medflow
+	$(GO) build -tags xla -ldflags "-s -w $(LDFLAGS)" -o bin/medflow-xla ./cmd/medflow
+	$(GO) test -count=1 -tags xla -run 'TestXLA' ./nn
 
 # Tests that need ONNX Runtime fail (not skip) without the library.
 export MEDFLOW_REQUIRE_ORT := 1
@@ -69,7 +85,7 @@ export MEDFLOW_REQUIRE_ORT := 1
 race:
 	$(GO) test -race -count=1 ./...
 
-test: deps lint
+test: deps lint xla
 	$(GO) test -count=1 ./...
 	$(MAKE) race
 	$(MAKE) fuzz FUZZTIME=10s

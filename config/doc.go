@@ -15,7 +15,7 @@
 //	    description: read CSV, scale a column
 //	    stages:
 //	      - name: read
-//	        kind: csv.read
+//	        kind: files.read
 //	        params: {uri: ./data/demo/in}
 //	      - name: scale
 //	        kind: col.scale
@@ -35,7 +35,7 @@
 //
 // Top-level keys are settings and variants; variant keys are description,
 // extends and stages; stage keys are name, kind, inputs, params, workers,
-// buffer and materialize. Any other key is an ErrUnknownKey error with a "did you mean"
+// buffer, materialize and max_error_rate. Any other key is an ErrUnknownKey error with a "did you mean"
 // suggestion, except top-level keys starting with "x-", which are ignored
 // and can hold YAML anchors. Stage names and param keys keep their case.
 // YAML anchors, aliases and merge keys (<<) may be used (an alias inside
@@ -81,8 +81,8 @@
 // ParseSet parses the CLI's repeated --set stage.param=value, the value being
 // a YAML scalar or flow value; Overrides also reads MEDFLOW_SET
 // (`;`-separated, lower precedence than flags). File.Variant applies them in
-// order. stage.workers and stage.buffer set the stage fields; every other
-// path sets (nested) params.
+// order. stage.workers, stage.buffer and stage.max_error_rate set the stage
+// fields; every other path sets (nested) params.
 //
 // # Errors
 //

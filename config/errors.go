@@ -32,8 +32,9 @@ var (
 	// ErrUnknownVariant: File.Variant was asked for a variant that does not
 	// exist.
 	ErrUnknownVariant = errors.New("unknown variant")
-	// ErrUnknownStage: an input or an override names a stage that does not
-	// exist in the variant.
+	// ErrUnknownStage: an override names a stage that does not exist in
+	// the variant. (Inputs naming no stage are plan errors:
+	// pipeline.ErrMissingInput.)
 	ErrUnknownStage = errors.New("unknown stage")
 	// ErrOverride: a malformed --set / MEDFLOW_SET override.
 	ErrOverride = errors.New("bad override")

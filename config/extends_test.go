@@ -53,16 +53,18 @@ func TestExtends(t *testing.T) {
 	clearEnv(t)
 	f := mustParse(t, chain)
 	read := pipeline.StageSpec{Name: "read", Kind: "csv.read", Line: 6,
-		Params: map[string]any{"uri": "./in", "opts": map[string]any{"sep": ",", "header": true, "cols": []any{"a", "b"}}, "drop": "me"}}
+		Params:     map[string]any{"uri": "./in", "opts": map[string]any{"sep": ",", "header": true, "cols": []any{"a", "b"}}, "drop": "me"},
+		ParamLines: map[string]int{"uri": 9, "opts": 10, "drop": 11}}
 	readMid := pipeline.StageSpec{Name: "read", Kind: "csv.read", Line: 20,
-		Params: map[string]any{"uri": "./big", "opts": map[string]any{"sep": ",", "header": false, "cols": []any{"c"}}}}
-	scale := pipeline.StageSpec{Name: "scale", Kind: "col.scale", Inputs: []string{"read"}, Workers: 2, Line: 12,
-		Params: map[string]any{"column": "value", "factor": 2.5}}
-	write := pipeline.StageSpec{Name: "write", Kind: "parquet.write", Inputs: []string{"scale"}, Line: 25,
-		Params: map[string]any{"uri": "./out"}}
-	scaleTop := pipeline.StageSpec{Name: "scale", Kind: "col.scale2", Inputs: []string{"read"}, Workers: 8, Buffer: 16, Line: 33,
-		Params: map[string]any{"column": "value", "factor": 2.5}}
-	extra := pipeline.StageSpec{Name: "extra", Kind: "log", Inputs: []string{"write"}, Line: 38, Params: map[string]any{}}
+		Params:     map[string]any{"uri": "./big", "opts": map[string]any{"sep": ",", "header": false, "cols": []any{"c"}}},
+		ParamLines: map[string]int{"uri": 22, "opts": 23}}
+	scale := pipeline.StageSpec{Name: "scale", Kind: "col.scale", Inputs: []string{"read"}, Workers: 2, Line: 12, InputsLine: 14,
+		Params: map[string]any{"column": "value", "factor": 2.5}, ParamLines: map[string]int{"column": 16, "factor": 16}}
+	write := pipeline.StageSpec{Name: "write", Kind: "parquet.write", Inputs: []string{"scale"}, Line: 25, InputsLine: 27,
+		Params: map[string]any{"uri": "./out"}, ParamLines: map[string]int{"uri": 28}}
+	scaleTop := pipeline.StageSpec{Name: "scale", Kind: "col.scale2", Inputs: []string{"read"}, Workers: 8, Buffer: 16, Line: 33, InputsLine: 37,
+		Params: map[string]any{"column": "value", "factor": 2.5}, ParamLines: map[string]int{"column": 16, "factor": 16}}
+	extra := pipeline.StageSpec{Name: "extra", Kind: "log", Inputs: []string{"write"}, Line: 38, InputsLine: 40, Params: map[string]any{}}
 
 	tests := []struct {
 		variant string

@@ -31,9 +31,6 @@ type File struct {
 	broken map[string][]error // per-variant problems (LoadEach only)
 }
 
-// Name returns the file name given to Load or Parse.
-func (f *File) Name() string { return f.name }
-
 type rawVariant struct {
 	name        string
 	line        int
@@ -51,15 +48,18 @@ type rawStage struct {
 	hasInputs   bool
 	inputsLine  int
 	params      map[string]any
+	paramLines  map[string]int  // param name -> line of its key
+	redact      map[string]bool // params whose value used ${VAR}
 	workers     *int
 	buffer      *int
 	materialize *bool
+	maxErrRate  *float64
 }
 
 var (
 	topKeys     = []string{"settings", "variants"}
 	variantKeys = []string{"description", "extends", "stages"}
-	stageKeys   = []string{"name", "kind", "inputs", "params", "workers", "buffer", "materialize"}
+	stageKeys   = []string{"name", "kind", "inputs", "params", "workers", "buffer", "materialize", "max_error_rate"}
 )
 
 // nodeBudget bounds the number of YAML nodes visited while decoding, so that
@@ -498,6 +498,28 @@ func (d *decoder) str(n *yaml.Node, l loc) (string, bool) {
 	return n.Value, true
 }
 
+// fraction accepts a number from 0 to 1.
+func (d *decoder) fraction(n *yaml.Node, l loc) (float64, bool) {
+	orig := n
+	if n = deref(n); n == nil || n.Kind != yaml.ScalarNode {
+		d.el.add(orig.Line, l, ErrType, "want a number from 0 to 1, got %s", d.describe(orig))
+		return 0, false
+	}
+	if !d.interp(n, l) {
+		return 0, false
+	}
+	var v float64
+	if tag := n.ShortTag(); (tag != "!!float" && tag != "!!int") || n.Decode(&v) != nil {
+		d.el.add(n.Line, l, ErrType, "want a number from 0 to 1, got %s", d.describe(n))
+		return 0, false
+	}
+	if !(v >= 0 && v <= 1) {
+		d.el.add(n.Line, l, ErrInvalid, "want a number from 0 to 1, got %s", d.describe(n))
+		return 0, false
+	}
+	return v, true
+}
+
 func (d *decoder) boolean(n *yaml.Node, l loc) (bool, bool) {
 	orig := n
 	if n = deref(n); n == nil || n.Kind != yaml.ScalarNode {
@@ -712,6 +734,7 @@ func (d *decoder) stages(v *rawVariant, n *yaml.Node, l loc) {
 			case "params":
 				if m := d.mapping(p.v, kl, "parameter name to value"); m != nil {
 					s.params, _ = d.value(m, kl).(map[string]any)
+					s.paramLines, s.redact = d.paramOrigins(m)
 				} else {
 					s.params = map[string]any{}
 				}
@@ -727,6 +750,10 @@ func (d *decoder) stages(v *rawVariant, n *yaml.Node, l loc) {
 				if b, ok := d.boolean(p.v, kl); ok {
 					s.materialize = &b
 				}
+			case "max_error_rate":
+				if f, ok := d.fraction(p.v, kl); ok {
+					s.maxErrRate = &f
+				}
 			default:
 				d.unknownKey(p, sl, stageKeys)
 			}
@@ -741,6 +768,44 @@ func (d *decoder) stages(v *rawVariant, n *yaml.Node, l loc) {
 		seen[s.name] = sn.Line
 		v.stages = append(v.stages, s)
 	}
+}
+
+// paramOrigins returns the line of each param key of the params mapping m
+// and the params whose value (or any part of it) came from ${VAR}
+// interpolation, which errors must not echo. Keys brought in by a merge
+// key (<<) have no line of their own: errors use the stage's.
+func (d *decoder) paramOrigins(m *yaml.Node) (map[string]int, map[string]bool) {
+	lines, redact := map[string]int{}, map[string]bool{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Value == "<<" {
+			continue
+		}
+		lines[k.Value] = k.Line
+		if d.interpolated(v, 0) {
+			redact[k.Value] = true
+		}
+	}
+	return lines, redact
+}
+
+// interpolated reports whether n or a node below it had ${VAR} expanded.
+func (d *decoder) interpolated(n *yaml.Node, depth int) bool {
+	if n == nil || depth > 64 {
+		return false
+	}
+	if _, ok := d.raw[n]; ok {
+		return true
+	}
+	if n.Kind == yaml.AliasNode {
+		return d.interpolated(n.Alias, depth+1)
+	}
+	for _, c := range n.Content {
+		if d.interpolated(c, depth+1) {
+			return true
+		}
+	}
+	return false
 }
 
 // inputs accepts a list of stage names, or a single name as a one-element

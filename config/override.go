@@ -20,8 +20,8 @@ const EnvSet = "MEDFLOW_SET"
 // Override is one `stage.param=value` assignment from --set or MEDFLOW_SET.
 //
 // Path is the parameter path below the stage ("uri", or "opts.level" for a
-// nested map key). The single-element paths "workers" and "buffer" set the
-// stage fields of that name instead of params.
+// nested map key). The single-element paths "workers", "buffer" and
+// "max_error_rate" set the stage fields of that name instead of params.
 type Override struct {
 	Stage  string
 	Path   []string
@@ -162,6 +162,24 @@ func (o Override) apply(spec *pipeline.Spec, el *errList) {
 		fail(ErrUnknownStage, "no stage %q in variant %q%s", o.Stage, spec.Variant, suggest.Hint(o.Stage, names))
 		return
 	}
+	if len(o.Path) == 1 && o.Path[0] == "max_error_rate" {
+		var r float64
+		switch v := o.Value.(type) {
+		case int:
+			r = float64(v)
+		case float64:
+			r = v
+		default:
+			fail(ErrType, "want a number from 0 to 1")
+			return
+		}
+		if !(r >= 0 && r <= 1) {
+			fail(ErrInvalid, "want a number from 0 to 1")
+			return
+		}
+		st.MaxErrorRate = &r
+		return
+	}
 	if len(o.Path) == 1 && (o.Path[0] == "workers" || o.Path[0] == "buffer") {
 		n, ok := o.Value.(int)
 		switch {
@@ -194,6 +212,15 @@ func (o Override) apply(spec *pipeline.Spec, el *errList) {
 			return
 		}
 		m = nm
+	}
+	// The param no longer comes from the file's line; a value from the
+	// environment (MEDFLOW_SET) is not echoed in errors.
+	delete(st.ParamLines, o.Path[0])
+	if o.Source == EnvSet {
+		if st.Redact == nil {
+			st.Redact = map[string]bool{}
+		}
+		st.Redact[o.Path[0]] = true
 	}
 	last := o.Path[len(o.Path)-1]
 	if o.Value == nil {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -86,7 +87,7 @@ func (r *resolver) resolve(name string) *pipeline.Spec {
 			st.Kind = *s.kind
 		}
 		if s.hasInputs {
-			st.Inputs = slices.Clone(s.inputs)
+			st.Inputs, st.InputsLine = slices.Clone(s.inputs), s.inputsLine
 		}
 		if s.workers != nil {
 			st.Workers = *s.workers
@@ -97,28 +98,25 @@ func (r *resolver) resolve(name string) *pipeline.Spec {
 		if s.materialize != nil {
 			st.Materialize = *s.materialize
 		}
+		if s.maxErrRate != nil {
+			r := *s.maxErrRate
+			st.MaxErrorRate = &r
+		}
 		if st.Params == nil {
 			st.Params = map[string]any{}
 		}
 		mergeParams(st.Params, s.params, inherited)
-	}
-	// Inputs set by this variant must name stages of the resolved variant.
-	names := make([]string, len(spec.Stages))
-	for i, s := range spec.Stages {
-		names[i] = s.Name
-	}
-	for _, s := range v.stages {
-		if !s.hasInputs {
-			continue
-		}
-		for _, in := range s.inputs {
-			if _, found := index[in]; !found {
-				r.el.add(s.inputsLine, loc{variant: name, stage: s.name, key: "inputs"}, ErrUnknownStage,
-					"unknown stage %q%s", in, suggest.Hint(in, names))
-				ok = false
+		st.ParamLines = mergeOrigins(st.ParamLines, s.paramLines)
+		st.Redact = mergeOrigins(st.Redact, s.redact)
+		for k := range st.ParamLines {
+			if _, kept := st.Params[k]; !kept { // deleted by a null
+				delete(st.ParamLines, k)
 			}
 		}
 	}
+	// Inputs that name no stage are the planner's to report (with the
+	// variant's other plan errors, at InputsLine), not the loader's: one
+	// mistake must not hide the others.
 	if !ok {
 		return nil
 	}
@@ -152,6 +150,21 @@ func mergeParams(dst, src map[string]any, inherited bool) {
 	}
 }
 
+// mergeOrigins returns dst with src's entries added (a fresh map when dst
+// is nil; dst is never shared across variants, see copyStages).
+func mergeOrigins[V any](dst, src map[string]V) map[string]V {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = make(map[string]V, len(src))
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
+	return dst
+}
+
 func deepCopy(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
@@ -175,6 +188,8 @@ func copyStages(in []pipeline.StageSpec) []pipeline.StageSpec {
 	for i := range out {
 		out[i].Inputs = slices.Clone(in[i].Inputs)
 		out[i].Params = deepCopy(in[i].Params).(map[string]any)
+		out[i].ParamLines = maps.Clone(in[i].ParamLines)
+		out[i].Redact = maps.Clone(in[i].Redact)
 	}
 	return out
 }

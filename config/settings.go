@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,7 +22,15 @@ type Settings struct {
 	Work string
 	Log  LogSettings
 	S3   S3Settings
+	// MaxErrorRate is every stage's default error budget: a run fails,
+	// before anything is committed, when a stage quarantines more than
+	// this fraction of its records (0: no limit). A stage's
+	// max_error_rate replaces it.
+	MaxErrorRate float64
 }
+
+// DefaultMaxErrorRate is the default of settings.max_error_rate.
+const DefaultMaxErrorRate = 0.5
 
 // LogSettings configure logging.
 type LogSettings struct {
@@ -80,6 +89,8 @@ var settingDefs = []settingDef{
 	{key: "s3.connect_timeout", def: ""},
 	{key: "s3.response_header_timeout", def: ""},
 	{key: "s3.idle_timeout", def: ""},
+	// No flag of its own: `medflow run --max-error-rate` is bound to it.
+	{key: "max_error_rate", def: strconv.FormatFloat(DefaultMaxErrorRate, 'g', -1, 64)},
 }
 
 // awsFallback: used when neither flag, MEDFLOW_ variable nor file sets the key.
@@ -148,6 +159,9 @@ func (d *decoder) settings(f *File, m *yaml.Node, l loc, prefix string) map[stri
 				d.el.add(p.v.Line, kl, ErrInvalid, "want one of %s, got %s", strings.Join(def.oneOf, ", "), d.describe(p.v))
 				continue
 			}
+			if _, interpolated := d.raw[deref(p.v)]; full == "work" && !interpolated {
+				s = RelativeTo(f.name, s)
+			}
 			out[p.key] = s
 		case slices.Contains(known, p.key):
 			if sub := d.mapping(p.v, kl, "settings section"); sub != nil {
@@ -158,6 +172,18 @@ func (d *decoder) settings(f *File, m *yaml.Node, l loc, prefix string) map[stri
 		}
 	}
 	return out
+}
+
+// RelativeTo resolves a relative local path written in the config file at
+// configPath against the file's folder, so a run gives the same result
+// from any working directory. URIs (s3://...), absolute paths and paths in
+// a file of the current folder are returned as they are.
+func RelativeTo(configPath, p string) string {
+	dir := filepath.Dir(configPath)
+	if p == "" || dir == "." || strings.Contains(p, "://") || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
 }
 
 // Settings resolves the global settings with precedence
@@ -253,6 +279,12 @@ func (f *File) Settings(fs *pflag.FlagSet) (Settings, error) {
 			ResponseHeaderTimeout: duration("s3.response_header_timeout"),
 			IdleTimeout:           duration("s3.idle_timeout"),
 		},
+	}
+	if r, err := strconv.ParseFloat(strings.TrimSpace(v.GetString("max_error_rate")), 64); err != nil || !(r >= 0 && r <= 1) {
+		def := settingDefs[slices.IndexFunc(settingDefs, func(s settingDef) bool { return s.key == "max_error_rate" })]
+		errs = append(errs, f.sourceError(def, fs, ErrInvalid, fmt.Sprintf("want a number from 0 to 1, got %q", truncate(v.GetString(def.key), 40))))
+	} else {
+		s.MaxErrorRate = r
 	}
 	for _, d := range settingDefs {
 		switch {

@@ -182,3 +182,18 @@ func TestSettingsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestRelativeTo(t *testing.T) {
+	for _, tc := range []struct{ cfg, p, want string }{
+		{"pipelines.yaml", "./data/work", "./data/work"},
+		{"/etc/medflow/pipelines.yaml", "work", "/etc/medflow/work"},
+		{"conf/pipelines.yaml", "./data", "conf/data"},
+		{"conf/pipelines.yaml", "/abs/work", "/abs/work"},
+		{"conf/pipelines.yaml", "s3://bucket/work", "s3://bucket/work"},
+		{"conf/pipelines.yaml", "", ""},
+	} {
+		if got := config.RelativeTo(tc.cfg, tc.p); got != tc.want {
+			t.Errorf("RelativeTo(%q, %q) = %q, want %q", tc.cfg, tc.p, got, tc.want)
+		}
+	}
+}

@@ -123,12 +123,6 @@ func newPlan(w, h, n int, fit Fit) *plan {
 	return &plan{sx: sx, sy: sy, ax: newAxis(w, sx.rlen, sx.src0, sx.count), ay: newAxis(h, sy.rlen, sy.src0, sy.count)}
 }
 
-// fitResize resamples g into dst (n×n) with fit, padding with pad, and
-// returns the (possibly grown) intermediate buffer for reuse.
-func fitResize(g gray, dst []byte, n int, fit Fit, pad uint8, tmp []uint16) []uint16 {
-	return newPlan(g.w, g.h, n, fit).resize(g, dst, n, pad, tmp)
-}
-
 func (pl *plan) resize(g gray, dst []byte, n int, pad uint8, tmp []uint16) []uint16 {
 	sx, sy, ax, ay := pl.sx, pl.sy, &pl.ax, &pl.ay
 	if sx.count < n || sy.count < n {

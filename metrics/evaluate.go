@@ -70,12 +70,6 @@ type Options struct {
 	Workers int
 }
 
-// DefaultOptions are the evaluation defaults: threshold 0.5, 1000
-// resamples, seed 1, 95% intervals.
-func DefaultOptions() Options {
-	return Options{Threshold: 0.5, Bootstrap: 1000, Seed: 1, Confidence: 0.95}
-}
-
 // Status says whether a label's ranking metrics are defined.
 type Status string
 

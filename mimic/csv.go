@@ -131,9 +131,6 @@ func OpenCSV(name string, r io.Reader, required ...string) (*CSV, error) {
 // Name is the table's name as given to OpenCSV.
 func (t *CSV) Name() string { return t.name }
 
-// Header returns the column names (trimmed).
-func (t *CSV) Header() []string { return t.header }
-
 // Col returns the index of a column, or -1.
 func (t *CSV) Col(name string) int {
 	if i, ok := t.cols[name]; ok {

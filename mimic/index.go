@@ -117,48 +117,78 @@ func Build(t Tables, opts Options) (*Index, error) {
 	if opts.Views == nil {
 		opts.Views = DefaultViews
 	}
-	ix := &Index{opts: opts}
-	var imgs []image
-	byDicom := make(map[string]int32, 1<<16)
-	viewIdx := map[string]uint16{}
-	studySubject := make(map[uint32]uint32, 1<<16)
-	problem := func(p Problem) { ix.problems = append(ix.problems, p) }
-	rowProblem := func(err error, study int64) error {
-		var re *RowError
-		if errors.As(err, &re) {
-			problem(Problem{Key: re.Key(), Reason: re.Reason(), Study: study})
-			return nil
-		}
-		return err
-	}
-
-	// Metadata.
-	mr, err := NewMetadataReader(t.Metadata.Name, t.Metadata.R)
-	if err != nil {
+	b := &builder{ix: &Index{opts: opts}, t: t,
+		byDicom: make(map[string]int32, 1<<16), studySubject: make(map[uint32]uint32, 1<<16)}
+	if err := b.readMetadata(); err != nil {
 		return nil, err
 	}
+	if err := b.readSplit(); err != nil {
+		return nil, err
+	}
+	b.byDicom = nil
+	if err := b.readLabels(); err != nil {
+		return nil, err
+	}
+	b.join()
+	slices.SortStableFunc(b.ix.problems, func(p, q Problem) int { return strings.Compare(p.Key, q.Key) })
+	b.ix.stats.Problems = len(b.ix.problems)
+	return b.ix, nil
+}
+
+// builder is Build's state between its steps.
+type builder struct {
+	ix           *Index
+	t            Tables
+	imgs         []image
+	byDicom      map[string]int32  // metadata row of a dicom_id (until the split is read)
+	studySubject map[uint32]uint32 // subject of a study, per the metadata
+	byStudy      map[uint32]int32  // ix.labels row of a study
+	labelSubject []uint32          // subject of each ix.labels row
+}
+
+func (b *builder) problem(p Problem) { b.ix.problems = append(b.ix.problems, p) }
+
+// rowProblem records a malformed row as a Problem; other errors (the
+// table cannot be read) are returned.
+func (b *builder) rowProblem(err error, study int64) error {
+	var re *RowError
+	if errors.As(err, &re) {
+		b.problem(Problem{Key: re.Key(), Reason: re.Reason(), Study: study})
+		return nil
+	}
+	return err
+}
+
+// readMetadata reads the images of the metadata table.
+func (b *builder) readMetadata() error {
+	ix := b.ix
+	mr, err := NewMetadataReader(b.t.Metadata.Name, b.t.Metadata.R)
+	if err != nil {
+		return err
+	}
+	defer mr.Close()
+	viewIdx := map[string]uint16{}
 	for {
 		row, err := mr.Next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
-			if err = rowProblem(err, 0); err != nil {
-				mr.Close()
-				return nil, err
+			if err = b.rowProblem(err, 0); err != nil {
+				return err
 			}
 			continue
 		}
-		if _, dup := byDicom[row.DicomID]; dup {
-			problem(Problem{Key: mr.Name() + ":" + strconv.Itoa(row.Line), Reason: fmt.Sprintf("duplicate dicom_id %s", row.DicomID), Study: row.StudyID})
+		if _, dup := b.byDicom[row.DicomID]; dup {
+			b.problem(Problem{Key: mr.Name() + ":" + strconv.Itoa(row.Line), Reason: fmt.Sprintf("duplicate dicom_id %s", row.DicomID), Study: row.StudyID})
 			continue
 		}
-		if s, ok := studySubject[uint32(row.StudyID)]; ok && s != uint32(row.SubjectID) {
-			problem(Problem{Key: mr.Name() + ":" + strconv.Itoa(row.Line),
+		if s, ok := b.studySubject[uint32(row.StudyID)]; ok && s != uint32(row.SubjectID) {
+			b.problem(Problem{Key: mr.Name() + ":" + strconv.Itoa(row.Line),
 				Reason: fmt.Sprintf("study %d belongs to subject %d on an earlier row, not %d", row.StudyID, s, row.SubjectID), Study: row.StudyID})
 			continue
 		}
-		studySubject[uint32(row.StudyID)] = uint32(row.SubjectID)
+		b.studySubject[uint32(row.StudyID)] = uint32(row.SubjectID)
 		v, ok := viewIdx[row.ViewPosition]
 		if !ok {
 			v = uint16(len(ix.views))
@@ -166,87 +196,93 @@ func Build(t Tables, opts Options) (*Index, error) {
 			viewIdx[row.ViewPosition] = v
 		}
 		d := strings.Clone(row.DicomID)
-		byDicom[d] = int32(len(imgs))
-		imgs = append(imgs, image{dicom: d, subject: uint32(row.SubjectID), study: uint32(row.StudyID),
+		b.byDicom[d] = int32(len(b.imgs))
+		b.imgs = append(b.imgs, image{dicom: d, subject: uint32(row.SubjectID), study: uint32(row.StudyID),
 			rows: row.Rows, cols: row.Columns, view: v, split: -1, label: -1})
 		ix.stats.MetadataRows++
 	}
-	mr.Close()
+}
 
-	// Split.
-	sr, err := NewSplitReader(t.Split.Name, t.Split.R)
+// readSplit sets each image's split.
+func (b *builder) readSplit() error {
+	imgs := b.imgs
+	sr, err := NewSplitReader(b.t.Split.Name, b.t.Split.R)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	defer sr.Close()
 	for {
 		row, err := sr.Next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		key := sr.Name() + ":" + strconv.Itoa(row.Line)
 		if err != nil {
-			if err = rowProblem(err, 0); err != nil {
-				sr.Close()
-				return nil, err
+			if err = b.rowProblem(err, 0); err != nil {
+				return err
 			}
 			continue
 		}
-		i, ok := byDicom[row.DicomID]
+		i, ok := b.byDicom[row.DicomID]
 		switch {
 		case !ok:
-			problem(Problem{Key: key, Reason: fmt.Sprintf("dicom_id %s is not in %s", row.DicomID, t.Metadata.Name), Study: row.StudyID})
+			b.problem(Problem{Key: key, Reason: fmt.Sprintf("dicom_id %s is not in %s", row.DicomID, b.t.Metadata.Name), Study: row.StudyID})
 			continue
 		case imgs[i].split >= 0:
-			problem(Problem{Key: key, Reason: fmt.Sprintf("duplicate dicom_id %s", row.DicomID), Study: row.StudyID})
+			b.problem(Problem{Key: key, Reason: fmt.Sprintf("duplicate dicom_id %s", row.DicomID), Study: row.StudyID})
 			continue
 		case int64(imgs[i].study) != row.StudyID || int64(imgs[i].subject) != row.SubjectID:
-			problem(Problem{Key: key, Reason: fmt.Sprintf("dicom_id %s is subject %d study %d here but subject %d study %d in %s",
-				row.DicomID, row.SubjectID, row.StudyID, imgs[i].subject, imgs[i].study, t.Metadata.Name), Study: row.StudyID})
+			b.problem(Problem{Key: key, Reason: fmt.Sprintf("dicom_id %s is subject %d study %d here but subject %d study %d in %s",
+				row.DicomID, row.SubjectID, row.StudyID, imgs[i].subject, imgs[i].study, b.t.Metadata.Name), Study: row.StudyID})
 			continue
 		}
 		imgs[i].split = int8(slices.Index(Splits, row.Split))
-		ix.stats.SplitRows++
+		b.ix.stats.SplitRows++
 	}
-	sr.Close()
-	byDicom = nil
+}
 
-	// Labels.
-	lr, err := NewLabelReader(t.Labels.Name, t.Labels.R)
+// readLabels reads the label rows, one per study.
+func (b *builder) readLabels() error {
+	ix := b.ix
+	lr, err := NewLabelReader(b.t.Labels.Name, b.t.Labels.R)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	byStudy := make(map[uint32]int32, 1<<16)
-	labelSubject := []uint32{}
+	defer lr.Close()
+	b.byStudy = make(map[uint32]int32, 1<<16)
+	b.labelSubject = []uint32{}
 	for {
 		row, err := lr.Next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		key := lr.Name() + ":" + strconv.Itoa(row.Line)
 		if err != nil {
-			if err = rowProblem(err, 0); err != nil {
-				lr.Close()
-				return nil, err
+			if err = b.rowProblem(err, 0); err != nil {
+				return err
 			}
 			continue
 		}
-		if _, dup := byStudy[uint32(row.StudyID)]; dup {
-			problem(Problem{Key: key, Reason: fmt.Sprintf("duplicate study_id %d", row.StudyID), Study: row.StudyID})
+		if _, dup := b.byStudy[uint32(row.StudyID)]; dup {
+			b.problem(Problem{Key: key, Reason: fmt.Sprintf("duplicate study_id %d", row.StudyID), Study: row.StudyID})
 			continue
 		}
-		if s, ok := studySubject[uint32(row.StudyID)]; ok && s != uint32(row.SubjectID) {
-			problem(Problem{Key: key, Reason: fmt.Sprintf("study %d is subject %d here but subject %d in %s",
-				row.StudyID, row.SubjectID, s, t.Metadata.Name), Study: row.StudyID})
+		if s, ok := b.studySubject[uint32(row.StudyID)]; ok && s != uint32(row.SubjectID) {
+			b.problem(Problem{Key: key, Reason: fmt.Sprintf("study %d is subject %d here but subject %d in %s",
+				row.StudyID, row.SubjectID, s, b.t.Metadata.Name), Study: row.StudyID})
 			continue
 		}
-		byStudy[uint32(row.StudyID)] = int32(len(ix.labels))
+		b.byStudy[uint32(row.StudyID)] = int32(len(ix.labels))
 		ix.labels = append(ix.labels, row.Labels)
-		labelSubject = append(labelSubject, uint32(row.SubjectID))
+		b.labelSubject = append(b.labelSubject, uint32(row.SubjectID))
 		ix.stats.LabelRows++
 	}
-	lr.Close()
+}
 
-	// Join and filter.
+// join joins the images with their study's labels, keeps those of the
+// chosen views and splits, and sorts them by subject, study and dicom_id.
+func (b *builder) join() {
+	ix, opts := b.ix, b.ix.opts
 	allViews := slices.Contains(opts.Views, "all") || slices.Contains(opts.Views, "*")
 	keepView := make([]bool, len(ix.views))
 	for i, v := range ix.views {
@@ -257,9 +293,9 @@ func Build(t Tables, opts Options) (*Index, error) {
 		keepSplit[i] = len(opts.Splits) == 0 || slices.Contains(opts.Splits, s)
 	}
 	used := make([]bool, len(ix.labels))
-	kept := imgs[:0]
-	for _, im := range imgs {
-		if li, ok := byStudy[im.study]; ok {
+	kept := b.imgs[:0]
+	for _, im := range b.imgs {
+		if li, ok := b.byStudy[im.study]; ok {
 			used[li] = true // the study has an image, whatever the filters
 			im.label = li
 		}
@@ -269,7 +305,7 @@ func Build(t Tables, opts Options) (*Index, error) {
 		}
 		key := func() string { return ImageKey(int64(im.subject), int64(im.study), im.dicom) }
 		if im.split < 0 {
-			problem(Problem{Key: key(), Reason: fmt.Sprintf("dicom_id %s has no split in %s", im.dicom, t.Split.Name), Study: int64(im.study)})
+			b.problem(Problem{Key: key(), Reason: fmt.Sprintf("dicom_id %s has no split in %s", im.dicom, b.t.Split.Name), Study: int64(im.study)})
 			continue
 		}
 		if !keepSplit[im.split] {
@@ -277,25 +313,25 @@ func Build(t Tables, opts Options) (*Index, error) {
 			continue
 		}
 		if im.label < 0 {
-			problem(Problem{Key: key(), Reason: fmt.Sprintf("study %d has no labels in %s", im.study, t.Labels.Name), Study: int64(im.study)})
+			b.problem(Problem{Key: key(), Reason: fmt.Sprintf("study %d has no labels in %s", im.study, b.t.Labels.Name), Study: int64(im.study)})
 			continue
 		}
 		kept = append(kept, im)
 	}
-	for study, li := range byStudy {
+	for study, li := range b.byStudy {
 		if !used[li] {
-			problem(Problem{Key: ReportKey(int64(labelSubject[li]), int64(study)),
-				Reason: fmt.Sprintf("study %d has labels but no image in %s", study, t.Metadata.Name), Study: int64(study)})
+			b.problem(Problem{Key: ReportKey(int64(b.labelSubject[li]), int64(study)),
+				Reason: fmt.Sprintf("study %d has labels but no image in %s", study, b.t.Metadata.Name), Study: int64(study)})
 		}
 	}
-	slices.SortFunc(kept, func(a, b image) int {
-		if c := cmp.Compare(a.subject, b.subject); c != 0 {
+	slices.SortFunc(kept, func(x, y image) int {
+		if c := cmp.Compare(x.subject, y.subject); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.study, b.study); c != 0 {
+		if c := cmp.Compare(x.study, y.study); c != 0 {
 			return c
 		}
-		return strings.Compare(a.dicom, b.dicom)
+		return strings.Compare(x.dicom, y.dicom)
 	})
 	ix.imgs = slices.Clip(kept)
 	for i := range ix.imgs {
@@ -304,9 +340,6 @@ func Build(t Tables, opts Options) (*Index, error) {
 		}
 	}
 	ix.stats.Images = len(ix.imgs)
-	slices.SortStableFunc(ix.problems, func(a, b Problem) int { return strings.Compare(a.Key, b.Key) })
-	ix.stats.Problems = len(ix.problems)
-	return ix, nil
 }
 
 // Len is the number of entries.

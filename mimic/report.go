@@ -213,6 +213,23 @@ type Selector struct {
 	alts [][]string // upper-case names, or one keyword
 }
 
+// commonSections are headers that stand alone in MIMIC-CXR reports; a
+// selection naming several of them separated by spaces ("findings
+// impression") is a typo for findings+impression, and would select no
+// report at all.
+var commonSections = map[string]bool{"FINDINGS": true, "IMPRESSION": true, "INDICATION": true, "HISTORY": true,
+	"COMPARISON": true, "COMPARISONS": true, "TECHNIQUE": true, "EXAMINATION": true, "CONCLUSION": true,
+	"RECOMMENDATION": true, "RECOMMENDATIONS": true, "NOTIFICATION": true}
+
+func allCommonSections(words []string) bool {
+	for _, w := range words {
+		if !commonSections[w] {
+			return false
+		}
+	}
+	return true
+}
+
 // ParseSelector checks alternatives (see Selector); none means
 // DefaultSelection.
 func ParseSelector(alts []string) (Selector, error) {
@@ -231,6 +248,10 @@ func ParseSelector(alts []string) (Selector, error) {
 			n = strings.Join(strings.Fields(strings.ToUpper(n)), " ")
 			if n == "" || strings.IndexFunc(n, func(r rune) bool { return r > 127 || !isHeaderByte(byte(r)) }) >= 0 {
 				return Selector{}, fmt.Errorf("selection %q: %q is not a section name (letters, spaces and ()/,- only) nor last, all or text", a, n)
+			}
+			if words := strings.Fields(n); len(words) > 1 && allCommonSections(words) {
+				return Selector{}, fmt.Errorf("selection %q: %q is two section names in one; join sections with + (%q) or list them as alternatives",
+					a, n, strings.ToLower(strings.Join(words, "+")))
 			}
 			names = append(names, n)
 		}

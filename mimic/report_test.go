@@ -91,6 +91,8 @@ func TestSelect(t *testing.T) {
 		{sel: []string{"findings+"}, err: "not a section name"},
 		{sel: []string{"f1nd1ngs"}, err: "not a section name"},
 		{sel: []string{"fïndings"}, err: "not a section name"},
+		{sel: []string{"findings impression"}, err: `two section names in one; join sections with + ("findings+impression")`},
+		{sel: []string{"wet read"}, want: ""}, // a header of several words is fine
 	} {
 		s, err := ParseSelector(tc.sel)
 		if tc.err != "" {

@@ -26,6 +26,10 @@ const BackendEnv = backends.ConfigEnvVar
 //     not race and was as fast or faster here.
 const DefaultBackend = "go:ops_sequential,parallelism=-1"
 
+// backendHint adds advice to a backend creation error (the xla build
+// explains a missing PJRT plugin).
+var backendHint = func(config string, err error) string { return "" }
+
 var (
 	backendMu    sync.Mutex
 	backendCache = map[string]backends.Backend{}
@@ -58,7 +62,7 @@ func BackendFor(config string) (b backends.Backend, err error) {
 	}()
 	b, err = newQuiet(config)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: %v", ErrBackend, config, err)
+		return nil, fmt.Errorf("%w %q: %v%s", ErrBackend, config, err, backendHint(config, err))
 	}
 	backendCache[config] = b
 	return b, nil

@@ -5,7 +5,6 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // graph DSL
-	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
@@ -163,5 +162,3 @@ func constF32(g *Graph, data []float32, dims ...int) *Node {
 }
 
 var f32 = dtypes.Float32
-
-func zerosOf(g *Graph, dims ...int) *Node { return Zeros(g, shapes.Make(f32, dims...)) }

@@ -201,9 +201,6 @@ func (s *Scope) Var(name string) *Node {
 	return n
 }
 
-// Has reports whether parameter name exists.
-func (s *Scope) Has(name string) bool { return s.vars[s.join(name)] != nil }
-
 // Decays reports whether AdamW applies weight decay to the tensor: only
 // matrices named ".../w"; biases, norm scales/biases, position embeddings,
 // tokens, queries and the temperature are excluded.

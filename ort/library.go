@@ -118,14 +118,6 @@ func Library() string {
 	return env.lib
 }
 
-// Version returns the ONNX Runtime version string ("" before Init).
-func Version() string {
-	if Library() == "" {
-		return ""
-	}
-	return onnx.GetVersion()
-}
-
 func sameFile(a, b string) bool {
 	sa, errA := os.Stat(a)
 	sb, errB := os.Stat(b)

@@ -84,6 +84,21 @@ func (s *artifactSlot) Delete(ctx context.Context, name string) error {
 	return a.Delete(ctx, name)
 }
 
+// clear deletes every artifact of the stage (a forced stage starts
+// afresh, without the checkpoints of an earlier run).
+func (s *artifactSlot) clear(ctx context.Context) error {
+	names, err := s.List(ctx)
+	if err != nil {
+		return fmt.Errorf("list artifacts: %w", err)
+	}
+	for _, name := range names {
+		if err := s.Delete(ctx, name); err != nil {
+			return fmt.Errorf("delete artifact %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // MemArtifacts is an in-memory Artifacts, the default of a run whose
 // RunOptions name no store (tests, dry runs): artifacts last as long as
 // the value.

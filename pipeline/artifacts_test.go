@@ -30,7 +30,7 @@ func (n *noteBarrier) Run(ctx context.Context, in []Dataset, out Emitter) error 
 func TestArtifactsBoundPerFingerprint(t *testing.T) {
 	r := testRegistry(nil)
 	var built []*noteBarrier
-	r.MustRegister(Definition{Kind: "note", Role: RoleBarrier, Version: "1",
+	r.MustRegister(Definition{Kind: "note", Doc: "test kind", Role: RoleBarrier, Version: "1",
 		New: func(b *BuildContext) (Stage, error) {
 			n := &noteBarrier{countBarrier: countBarrier{alloc: b.Alloc}, art: b.Artifacts}
 			built = append(built, n)

@@ -8,8 +8,8 @@ import (
 )
 
 // Cache keeps materialized stage outputs, addressed by fingerprint. The
-// engine knows nothing of where they live; package stagecache keeps them
-// as committed datasets in an object store.
+// engine knows nothing of where they live; connectors/dataset.Cache keeps
+// them as committed datasets in an object store.
 type Cache interface {
 	// Has reports whether a committed output exists for fingerprint fp.
 	Has(ctx context.Context, fp string) (bool, error)

@@ -23,6 +23,19 @@
 // Transforms and sinks with several inputs receive them merged (the
 // schemas must be equal); barriers receive one Dataset per input.
 //
+// # Params
+//
+// A Param declares a param's type, default and Doc (Register refuses one
+// without) and what it accepts: Options (each documented), a numeric
+// Range such as "[1,)", a list's Elem type, NonEmpty, and a Format (a
+// FormatPath file joins the fingerprint by content). Plan checks every
+// declared constraint before it builds a stage, so Definition.New reads
+// checked values; it reports what the spec cannot express (rules across
+// params, input columns) with ParamErrorf or AtParam, and never names the
+// stage itself. Params accessors panic on a name the kind does not
+// declare. Package specdoc renders the same declarations as text,
+// Markdown and a JSON Schema of the pipelines file.
+//
 // # Ownership
 //
 // Edges are bounded channels of arrow.RecordBatch (capacity
@@ -35,14 +48,19 @@
 // # Errors
 //
 // Planning reports every problem at once as *PlanError values naming the
-// variant, stage and key, wrapping sentinels such as ErrUnknownKind,
-// ErrMissingInput, ErrCycle, ErrSchemaMismatch and ErrMissingParam. At run
+// config file and line, variant, stage and key, wrapping sentinels such as
+// ErrUnknownKind, ErrMissingInput, ErrCycle, ErrSchemaMismatch,
+// ErrMissingParam, ErrParamType and ErrParamValue. At run
 // time the first failure cancels the run and is returned as a *StageError
 // ("stage "X": record N: cause"); a stage names the record with
 // RecordError. Panics in stages become errors wrapping ErrPanic.
 // Per-record faults that should not stop the run go to the Quarantine,
 // limited by PlanOptions.MaxQuarantined (a count) and MaxErrorRate (a
-// per-stage fraction, checked before any sink commits).
+// per-stage fraction, StageSpec.MaxErrorRate for one stage); a stage that
+// quarantines records and emits none fails with ErrAllQuarantined. Both
+// are checked before any sink or materialized output commits. Entries are
+// kept with committed outputs (QuarantineArtifact), so a run that reuses
+// or resumes a stage reports what it quarantined when it was computed.
 //
 // # Observability
 //
@@ -57,7 +75,8 @@
 // listing of the objects they read). Plan.Resolve marks each materialized
 // stage whose output is committed Reuse (read instead of computed), and
 // stages that only reused stages need Skip; a forced stage and everything
-// downstream of it is computed. A materialized stage's output is committed
+// downstream of it is computed afresh (their artifacts, such as the
+// checkpoints of an interrupted run, are deleted first). A materialized stage's output is committed
 // only when the stage finishes cleanly. With a PartCache, a materialized
 // transform with one input that does not hold rows back commits the output
 // of each input batch k as part k as soon as it is emitted; a rerun after a

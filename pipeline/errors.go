@@ -19,13 +19,18 @@ var (
 	ErrMissingParam   = errors.New("missing required param")
 	ErrUnknownParam   = errors.New("unknown param")
 	ErrParamType      = errors.New("wrong param type")
+	ErrParamValue     = errors.New("invalid param value")
 	ErrDuplicateStage = errors.New("duplicate stage name")
 	ErrInputCount     = errors.New("wrong number of inputs")
 	ErrPanic          = errors.New("stage panicked")
 )
 
-// PlanError is a validation failure found before anything runs.
+// PlanError is a validation failure found before anything runs. File and
+// Line locate it in the config file when known (the param's line, else
+// the stage's).
 type PlanError struct {
+	File    string
+	Line    int
 	Variant string
 	Stage   string // empty for variant-level errors
 	Key     string // the offending key ("kind", "inputs", "params.uri"), may be empty
@@ -34,6 +39,13 @@ type PlanError struct {
 
 func (e *PlanError) Error() string {
 	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
+	}
 	fmt.Fprintf(&b, "variant %q", e.Variant)
 	if e.Stage != "" {
 		fmt.Fprintf(&b, ": stage %q", e.Stage)

@@ -48,14 +48,14 @@ func (s *sum) Abort()                      {}
 func Example() {
 	reg := pipeline.NewRegistry()
 	reg.MustRegister(pipeline.Definition{
-		Kind: "count", Role: pipeline.RoleSource,
-		Params: []pipeline.Param{{Name: "to", Type: pipeline.Int, Required: true}},
+		Kind: "count", Role: pipeline.RoleSource, Doc: "emits 1..to",
+		Params: []pipeline.Param{{Name: "to", Type: pipeline.Int, Required: true, Range: "[1,)", Doc: "last number emitted"}},
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &count{to: int64(b.Params.Int("to")), alloc: b.Alloc}, nil
 		},
 	})
 	reg.MustRegister(pipeline.Definition{
-		Kind: "sum", Role: pipeline.RoleSink,
+		Kind: "sum", Role: pipeline.RoleSink, Doc: "prints the sum of its input",
 		New: func(*pipeline.BuildContext) (pipeline.Stage, error) { return &sum{}, nil },
 	})
 

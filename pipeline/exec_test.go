@@ -370,7 +370,7 @@ func TestQuarantineBudget(t *testing.T) {
 	}
 	q := plan.quar.forStage("gen")
 	for i, want := range []bool{true, true, false} {
-		if err := q.Add("key"+string(rune('a'+i)), "bad"); (err == nil) != want {
+		if err := q.Add(context.Background(), "key"+string(rune('a'+i)), "bad"); (err == nil) != want {
 			t.Fatalf("add %d: %v", i, err)
 		} else if err != nil && !errors.Is(err, ErrErrorBudget) {
 			t.Fatalf("add %d: %v", i, err)
@@ -458,23 +458,36 @@ func TestStatsConsistent(t *testing.T) {
 }
 
 func TestMaxErrorRate(t *testing.T) {
+	rate := func(f float64) *float64 { return &f }
 	for _, tc := range []struct {
-		every int
-		fail  bool
-	}{{4, true}, {10, false}} {
+		every      int
+		run, stage *float64 // PlanOptions.MaxErrorRate, StageSpec.MaxErrorRate
+		fail       string
+	}{
+		{every: 4, run: rate(0.2), fail: `stage "q": error budget exceeded: 250 of 1000 records quarantined (25.0%), max error rate 20.0%; first: 0: multiple`},
+		{every: 10, run: rate(0.2)},
+		{every: 4, run: rate(0.2), stage: rate(0.3)},
+		{every: 4, run: rate(0.2), stage: rate(0)},
+		{every: 10, stage: rate(0.05), fail: `stage "q": error budget exceeded: 100 of 1000 records quarantined (10.0%), max error rate 5.0%; first: 0: multiple`},
+	} {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		sinks := map[string]*collectSink{}
+		q := stage("q", "quar", []string{"gen"}, map[string]any{"every": tc.every})
+		q.MaxErrorRate = tc.stage
+		opts := PlanOptions{Alloc: mem}
+		if tc.run != nil {
+			opts.MaxErrorRate = *tc.run
+		}
 		plan, err := testRegistry(sinks).Plan(Spec{Variant: "r", Stages: []StageSpec{
-			stage("gen", "gen", nil, map[string]any{"batches": 10, "rows": 100}),
-			stage("q", "quar", []string{"gen"}, map[string]any{"every": tc.every}),
+			stage("gen", "gen", nil, map[string]any{"batches": 10, "rows": 100}), q,
 			stage("out", "collect", []string{"q"}, nil),
-		}}, PlanOptions{Alloc: mem, MaxErrorRate: 0.2})
+		}}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		err = plan.NewRun(RunOptions{}).Execute(context.Background())
-		if tc.fail {
-			want := `stage "q": error budget exceeded: 250 of 1000 records quarantined (25.0%), max error rate 20.0%`
+		if tc.fail != "" {
+			want := tc.fail
 			if err == nil || err.Error() != want || !errors.Is(err, ErrErrorBudget) {
 				t.Errorf("every %d: err %v, want %s", tc.every, err, want)
 			}

@@ -184,26 +184,26 @@ func testRegistry(sinks map[string]*collectSink) *Registry {
 
 func testRegistryHolds(sinks map[string]*collectSink, holds map[string]*holdTransform) *Registry {
 	r := NewRegistry()
-	r.MustRegister(Definition{Kind: "gen", Role: RoleSource, Version: "1",
+	r.MustRegister(Definition{Kind: "gen", Doc: "test kind", Role: RoleSource, Version: "1",
 		Params: []Param{
-			{Name: "batches", Type: Int, Default: 4},
-			{Name: "rows", Type: Int, Default: 1000},
-			{Name: "fail_at", Type: Int, Default: -1},
-			{Name: "panic_at", Type: Int, Default: -1},
-			{Name: "wrong_schema_at_batch", Type: Int, Default: -1},
-			{Name: "delay", Type: Duration},
+			{Name: "batches", Type: Int, Default: 4, Doc: "batches (test param)"},
+			{Name: "rows", Type: Int, Default: 1000, Doc: "rows (test param)"},
+			{Name: "fail_at", Type: Int, Default: -1, Doc: "fail_at (test param)"},
+			{Name: "panic_at", Type: Int, Default: -1, Doc: "panic_at (test param)"},
+			{Name: "wrong_schema_at_batch", Type: Int, Default: -1, Doc: "wrong_schema_at_batch (test param)"},
+			{Name: "delay", Type: Duration, Doc: "delay (test param)"},
 		},
 		New: func(b *BuildContext) (Stage, error) {
 			return &genSource{alloc: b.Alloc, batches: b.Params.Int("batches"), rows: b.Params.Int("rows"),
 				failAt: b.Params.Int("fail_at"), panicAt: b.Params.Int("panic_at"),
 				wrongSchemaAtBatch: b.Params.Int("wrong_schema_at_batch"), delay: b.Params.Duration("delay")}, nil
 		}})
-	r.MustRegister(Definition{Kind: "add", Role: RoleTransform, Version: "1",
+	r.MustRegister(Definition{Kind: "add", Doc: "test kind", Role: RoleTransform, Version: "1",
 		Params: []Param{
-			{Name: "delta", Type: Int, Required: true},
-			{Name: "fail_on", Type: Int, Default: -1},
-			{Name: "panic_on", Type: Int, Default: -1},
-			{Name: "jitter", Type: Bool, Default: false},
+			{Name: "delta", Type: Int, Required: true, Doc: "delta (test param)"},
+			{Name: "fail_on", Type: Int, Default: -1, Doc: "fail_on (test param)"},
+			{Name: "panic_on", Type: Int, Default: -1, Doc: "panic_on (test param)"},
+			{Name: "jitter", Type: Bool, Default: false, Doc: "jitter (test param)"},
 		},
 		MinInputs: 1, MaxInputs: -1,
 		New: func(b *BuildContext) (Stage, error) {
@@ -214,8 +214,8 @@ func testRegistryHolds(sinks map[string]*collectSink, holds map[string]*holdTran
 				failOn: int64(b.Params.Int("fail_on")), panicOn: int64(b.Params.Int("panic_on")),
 				jitter: b.Params.Bool("jitter")}, nil
 		}})
-	r.MustRegister(Definition{Kind: "collect", Role: RoleSink, MinInputs: 1, MaxInputs: -1,
-		Params: []Param{{Name: "delay", Type: Duration}, {Name: "fail_close", Type: Bool}},
+	r.MustRegister(Definition{Kind: "collect", Doc: "test kind", Role: RoleSink, MinInputs: 1, MaxInputs: -1,
+		Params: []Param{{Name: "delay", Type: Duration, Doc: "delay (test param)"}, {Name: "fail_close", Type: Bool, Doc: "fail_close (test param)"}},
 		New: func(b *BuildContext) (Stage, error) {
 			s := &collectSink{delay: b.Params.Duration("delay"), failClose: b.Params.Bool("fail_close")}
 			if sinks != nil {
@@ -223,9 +223,9 @@ func testRegistryHolds(sinks map[string]*collectSink, holds map[string]*holdTran
 			}
 			return s, nil
 		}})
-	r.MustRegister(Definition{Kind: "count", Role: RoleBarrier, MinInputs: 1, MaxInputs: -1,
+	r.MustRegister(Definition{Kind: "count", Doc: "test kind", Role: RoleBarrier, MinInputs: 1, MaxInputs: -1,
 		New: func(b *BuildContext) (Stage, error) { return &countBarrier{alloc: b.Alloc}, nil }})
-	r.MustRegister(Definition{Kind: "hold", Role: RoleTransform,
+	r.MustRegister(Definition{Kind: "hold", Doc: "test kind", Role: RoleTransform,
 		New: func(b *BuildContext) (Stage, error) {
 			h := &holdTransform{}
 			if holds != nil {
@@ -233,12 +233,12 @@ func testRegistryHolds(sinks map[string]*collectSink, holds map[string]*holdTran
 			}
 			return h, nil
 		}})
-	r.MustRegister(Definition{Kind: "quar", Role: RoleTransform,
-		Params: []Param{{Name: "every", Type: Int, Required: true}},
+	r.MustRegister(Definition{Kind: "quar", Doc: "test kind", Role: RoleTransform,
+		Params: []Param{{Name: "every", Type: Int, Required: true, Doc: "every (test param)"}},
 		New: func(b *BuildContext) (Stage, error) {
 			return &quarTransform{every: int64(b.Params.Int("every")), q: b.Quarantine}, nil
 		}})
-	r.MustRegister(Definition{Kind: "ysrc", Role: RoleSource,
+	r.MustRegister(Definition{Kind: "ysrc", Doc: "test kind", Role: RoleSource,
 		New: func(b *BuildContext) (Stage, error) { return ySource{}, nil }})
 	return r
 }
@@ -298,7 +298,7 @@ func (t *quarTransform) Schema() *arrow.Schema { return xSchema }
 func (t *quarTransform) Process(ctx context.Context, in arrow.RecordBatch, out Emitter) error {
 	for _, x := range in.Column(0).(*array.Int64).Int64Values() {
 		if x%t.every == 0 {
-			if err := t.q.Add(fmt.Sprint(x), "multiple"); err != nil {
+			if err := t.q.Add(ctx, fmt.Sprint(x), "multiple"); err != nil {
 				return err
 			}
 		}

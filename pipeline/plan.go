@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -31,6 +32,11 @@ type PlanOptions struct {
 	// MaxQuarantined is the error budget: the run fails once more records
 	// than this are quarantined. 0 means no budget; < 0 means none allowed.
 	MaxQuarantined int
+	// BaseDir, when set, is the folder relative local paths in params
+	// declared with a Format (models, dataset folders) resolve against:
+	// the config file's folder. Values from environment variables are
+	// left as they are; fingerprints see the paths as written.
+	BaseDir string
 	// MaxErrorRate fails the run when a stage quarantines more than this
 	// fraction of the records it handled (0: no limit). It is checked
 	// before every sink commits and when the run ends.
@@ -52,8 +58,15 @@ type Node struct {
 	Buffer      int
 	// Decision is set by Plan.Resolve; Compute otherwise.
 	Decision Decision
-	inputFP  string // a source's input fingerprint, from Resolve
-	forced   bool   // recomputed on request (Resolve's force)
+	// Changed names the fingerprint parts that differ from the last run
+	// of the stage (see Changes), when the caller looked; WriteText shows
+	// it.
+	Changed  []string
+	inputFP  string            // a source's input fingerprint, from Resolve
+	paramsOK bool              // Params passed the spec's checks
+	parts    map[string]string // what Fingerprint hashes, by name
+	fpParams map[string]any    // params as written, when BaseDir rebased paths
+	forced   bool              // recomputed on request (Resolve's force)
 	// artifacts is the stage's BuildContext.Artifacts, bound by NewRun.
 	artifacts *artifactSlot
 	index     int
@@ -80,7 +93,7 @@ func (p *Plan) Node(name string) *Node {
 
 // Plan validates spec against the registry and builds every stage. All
 // problems found are returned together (errors.Join of *PlanError), each
-// naming the variant, stage and key.
+// naming the file and line, variant, stage and key.
 func (r *Registry) Plan(spec Spec, opts PlanOptions) (*Plan, error) {
 	if opts.Alloc == nil {
 		opts.Alloc = memory.DefaultAllocator
@@ -88,24 +101,74 @@ func (r *Registry) Plan(spec Spec, opts PlanOptions) (*Plan, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	p := &Plan{Spec: spec, opts: opts, quar: &quarantineLog{max: opts.MaxQuarantined}}
-	var errs []error
-	fail := func(stage, key string, err error) {
-		errs = append(errs, &PlanError{Variant: spec.Variant, Stage: stage, Key: key, Err: err})
-	}
+	pl := &planner{reg: r, spec: spec, opts: opts, byName: map[string]*Node{},
+		plan: &Plan{Spec: spec, opts: opts, quar: &quarantineLog{max: opts.MaxQuarantined}}}
 	if len(spec.Stages) == 0 {
-		fail("", "stages", errors.New("variant has no stages"))
+		pl.fail("", "stages", errors.New("variant has no stages"))
 	}
+	pl.nodes()
+	pl.edges()
+	order, cyc := topoSort(spec.Stages, pl.byName)
+	if cyc != nil {
+		pl.fail(cyc[0], "inputs", fmt.Errorf("%w: %s", ErrCycle, strings.Join(cyc, " -> ")))
+		return nil, errors.Join(pl.errs...)
+	}
+	pl.build(order)
+	if len(pl.errs) > 0 {
+		return nil, errors.Join(pl.errs...)
+	}
+	pl.plan.Nodes = order
+	return pl.plan, nil
+}
 
-	byName := map[string]*Node{}
-	var names []string
-	for i, s := range spec.Stages {
+// planner holds the state of one Registry.Plan call.
+type planner struct {
+	reg    *Registry
+	spec   Spec
+	opts   PlanOptions
+	plan   *Plan
+	byName map[string]*Node
+	names  []string // stage names in declaration order
+	errs   []error
+}
+
+// fail records a plan error at its config line: the param's line for a
+// params key (a *ParamError from a stage names its key), the inputs line
+// for inputs, else the stage's.
+func (pl *planner) fail(stage, key string, err error) {
+	var pe *ParamError
+	if key == "" && errors.As(err, &pe) {
+		key = "params." + pe.Key
+	}
+	line := 0
+	for _, s := range pl.spec.Stages {
+		if s.Name != stage {
+			continue
+		}
+		line = s.Line
+		if key == "inputs" && s.InputsLine > 0 {
+			line = s.InputsLine
+		}
+		if name, ok := strings.CutPrefix(key, "params."); ok && s.ParamLines[name] > 0 {
+			line = s.ParamLines[name]
+		}
+		break
+	}
+	pl.errs = append(pl.errs, &PlanError{File: pl.spec.File, Line: line, Variant: pl.spec.Variant, Stage: stage, Key: key, Err: err})
+}
+
+// nodes makes a Node per named stage, looks up its kind and checks its
+// params against the kind's declarations. Params are checked for every
+// stage, whatever else is wrong with the variant, so one mistake never
+// hides another.
+func (pl *planner) nodes() {
+	for i, s := range pl.spec.Stages {
 		switch {
 		case s.Name == "":
-			fail(fmt.Sprintf("#%d", i+1), "name", errors.New("stage has no name"))
+			pl.fail(fmt.Sprintf("#%d", i+1), "name", errors.New("stage has no name"))
 			continue
-		case byName[s.Name] != nil:
-			fail(s.Name, "name", ErrDuplicateStage)
+		case pl.byName[s.Name] != nil:
+			pl.fail(s.Name, "name", ErrDuplicateStage)
 			continue
 		}
 		n := &Node{Spec: s, Workers: max(s.Workers, 1), Buffer: s.Buffer, index: i}
@@ -113,27 +176,42 @@ func (r *Registry) Plan(spec Spec, opts PlanOptions) (*Plan, error) {
 			n.Buffer = DefaultBuffer
 		}
 		if s.Workers < 0 {
-			fail(s.Name, "workers", fmt.Errorf("%w: must be >= 1, got %d", ErrParamType, s.Workers))
+			pl.fail(s.Name, "workers", fmt.Errorf("%w: must be >= 1, got %d", ErrParamType, s.Workers))
 		}
-		byName[s.Name] = n
-		names = append(names, s.Name)
-		def, ok := r.Lookup(s.Kind)
+		if r := s.MaxErrorRate; r != nil && !(*r >= 0 && *r <= 1) {
+			pl.fail(s.Name, "max_error_rate", fmt.Errorf("%w: want a fraction from 0 to 1, got %g", ErrParamValue, *r))
+		}
+		pl.byName[s.Name] = n
+		pl.names = append(pl.names, s.Name)
+		def, ok := pl.reg.Lookup(s.Kind)
 		if !ok {
-			fail(s.Name, "kind", fmt.Errorf("%w %q%s", ErrUnknownKind, s.Kind, suggest.Hint(s.Kind, r.kindNames())))
+			pl.fail(s.Name, "kind", fmt.Errorf("%w %q%s", ErrUnknownKind, s.Kind, suggest.Hint(s.Kind, pl.reg.kindNames())))
+			continue
 		}
 		n.Def = def
+		var perrs []error
+		n.Params, perrs = NewParams(def.Params, s.Params, s.Redact)
+		for _, e := range perrs {
+			pl.fail(s.Name, "", e)
+		}
+		n.paramsOK = len(perrs) == 0
+		if pl.opts.BaseDir != "" && n.paramsOK {
+			n.fpParams = n.Params.rebase(pl.opts.BaseDir, s.Redact)
+		}
 	}
+}
 
-	// Edges.
-	for i, s := range spec.Stages {
-		n := byName[s.Name]
+// edges links each node to its inputs and checks their number.
+func (pl *planner) edges() {
+	for i, s := range pl.spec.Stages {
+		n := pl.byName[s.Name]
 		if n == nil || n.index != i {
 			continue // unnamed or duplicate: already reported
 		}
 		for _, in := range s.Inputs {
-			up := byName[in]
+			up := pl.byName[in]
 			if up == nil {
-				fail(s.Name, "inputs", fmt.Errorf("%w %q%s", ErrMissingInput, in, suggest.Hint(in, names)))
+				pl.fail(s.Name, "inputs", fmt.Errorf("%w %q%s", ErrMissingInput, in, suggest.Hint(in, pl.names)))
 				continue
 			}
 			n.Inputs = append(n.Inputs, up)
@@ -142,77 +220,75 @@ func (r *Registry) Plan(spec Spec, opts PlanOptions) (*Plan, error) {
 		if n.Def != nil {
 			lo, hi := n.Def.inputBounds()
 			if c := len(s.Inputs); c < lo || (hi >= 0 && c > hi) {
-				fail(s.Name, "inputs", fmt.Errorf("%w: %s %q takes %s, got %d", ErrInputCount, n.Def.Role, n.Def.Kind, boundsText(lo, hi), c))
+				pl.fail(s.Name, "inputs", fmt.Errorf("%w: %s %q takes %s, got %d", ErrInputCount, n.Def.Role, n.Def.Kind, boundsText(lo, hi), c))
 			}
 		}
 	}
+}
 
-	order, cyc := topoSort(spec.Stages, byName)
-	if cyc != nil {
-		fail(cyc[0], "inputs", fmt.Errorf("%w: %s", ErrCycle, strings.Join(cyc, " -> ")))
-		return nil, errors.Join(errs...)
-	}
-
-	// Params, stages and schemas in topological order; a stage whose input
-	// failed is not built, so one mistake is reported once.
+// build builds the stages in topological order and fingerprints them. A
+// stage whose params or inputs failed is not built, so one mistake is
+// reported once.
+func (pl *planner) build(order []*Node) {
 	built := map[*Node]bool{}
 	for _, n := range order {
 		if n.Def == nil {
 			continue
 		}
-		params, perrs := NewParams(n.Def.Params, n.Spec.Params)
-		for _, e := range perrs {
-			fail(n.Spec.Name, "params."+e.(*paramError).key, e)
-		}
-		n.Params = params
-		var ins []*arrow.Schema
-		ok := len(perrs) == 0
-		for _, up := range n.Inputs {
-			if !built[up] {
-				ok = false
-				continue
-			}
-			if up.Def.Role == RoleSink {
-				fail(n.Spec.Name, "inputs", fmt.Errorf("%w: %q is a sink and has no output", ErrMissingInput, up.Spec.Name))
-				ok = false
-				continue
-			}
-			ins = append(ins, up.Stage.Schema())
-		}
+		ins, ok := pl.inputSchemas(n, built)
 		if !ok {
 			continue
 		}
-		if r := n.Def.Role; (r == RoleTransform || r == RoleSink) && len(ins) > 1 {
-			if err := sameSchemas(n.Spec.Inputs, ins); err != nil {
-				fail(n.Spec.Name, "inputs", err)
-				continue
-			}
-		}
 		n.artifacts = &artifactSlot{stage: n.Spec.Name}
 		st, err := buildStage(n, &BuildContext{
-			Variant: spec.Variant, Stage: n.Spec.Name, Params: params, Inputs: ins,
-			Workers: n.Workers, Shard: opts.Shard, Alloc: opts.Alloc,
-			Logger:     opts.Logger.With("stage", n.Spec.Name),
-			Quarantine: p.quar.forStage(n.Spec.Name),
+			Variant: pl.spec.Variant, Stage: n.Spec.Name, Params: n.Params, Inputs: ins,
+			Workers: n.Workers, Shard: pl.opts.Shard, Alloc: pl.opts.Alloc,
+			Logger:     pl.opts.Logger.With("stage", n.Spec.Name),
+			Quarantine: pl.plan.quar.forStage(n.Spec.Name),
 			Artifacts:  n.artifacts,
 		})
 		if err != nil {
-			fail(n.Spec.Name, "", err)
+			pl.fail(n.Spec.Name, "", err)
 			continue
 		}
 		if err := checkRole(n.Def.Role, st); err != nil {
-			fail(n.Spec.Name, "kind", err)
+			pl.fail(n.Spec.Name, "kind", err)
 			continue
 		}
 		n.Stage = st
 		built[n] = true
-		n.Fingerprint = fingerprint(n, opts.CodeVersion, opts.Shard)
+		n.Fingerprint = fingerprint(n, pl.opts.CodeVersion, pl.opts.Shard)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+}
+
+// inputSchemas returns the output schemas of n's inputs, and false when n
+// cannot be built: a param or an input failed (already reported), an
+// input is a sink, or merged inputs differ.
+func (pl *planner) inputSchemas(n *Node, built map[*Node]bool) ([]*arrow.Schema, bool) {
+	ok := n.paramsOK && len(n.Inputs) == len(n.Spec.Inputs) // a missing input is reported
+	var ins []*arrow.Schema
+	for _, up := range n.Inputs {
+		if !built[up] {
+			ok = false
+			continue
+		}
+		if up.Def.Role == RoleSink {
+			pl.fail(n.Spec.Name, "inputs", fmt.Errorf("%w: %q is a sink and has no output", ErrMissingInput, up.Spec.Name))
+			ok = false
+			continue
+		}
+		ins = append(ins, up.Stage.Schema())
 	}
-	p.Nodes = order
-	return p, nil
+	if !ok {
+		return nil, false
+	}
+	if r := n.Def.Role; (r == RoleTransform || r == RoleSink) && len(ins) > 1 {
+		if err := sameSchemas(n.Spec.Inputs, ins); err != nil {
+			pl.fail(n.Spec.Name, "inputs", err)
+			return nil, false
+		}
+	}
+	return ins, true
 }
 
 func boundsText(lo, hi int) string {
@@ -321,17 +397,37 @@ func topoSort(stages []StageSpec, byName map[string]*Node) ([]*Node, []string) {
 	return order, nil
 }
 
-// fingerprint hashes what determines a stage's output. A sharded run sees
-// only part of the input, so the shard is part of it too.
+// fingerprint hashes what determines a stage's output (n.parts, kept for
+// Changes). A sharded run sees only part of the input, so the shard is
+// part of it too.
 func fingerprint(n *Node, codeVersion string, shard Shard) string {
-	h := sha256.New()
-	if !shard.All() {
-		fmt.Fprintf(h, "shard=%d/%d\n", shard.Index, shard.Count)
+	parts := fileIdentities(n)
+	values := n.Params.Values()
+	if n.fpParams != nil {
+		values = n.fpParams // as written, not as rebased
 	}
-	params, _ := json.Marshal(n.Params.Values()) // map keys are sorted
-	fmt.Fprintf(h, "kind=%s\nversion=%s\ncode=%s\nparams=%s\ninputs=%s\n", n.Def.Kind, n.Def.Version, codeVersion, params, n.inputFP)
-	for _, up := range n.Inputs {
-		fmt.Fprintf(h, "input=%s\n", up.Fingerprint)
+	params, _ := json.Marshal(values) // map keys are sorted
+	parts["kind"] = n.Def.Kind + " v" + n.Def.Version
+	parts["code"] = codeVersion
+	parts["params"] = string(params)
+	if !shard.All() {
+		parts["shard"] = fmt.Sprintf("%d/%d", shard.Index, shard.Count)
+	}
+	if n.inputFP != "" {
+		parts["listing"] = n.inputFP
+	}
+	for i, up := range n.Inputs {
+		parts[fmt.Sprintf("input %d", i+1)] = up.Fingerprint
+	}
+	n.parts = parts
+	keys := make([]string, 0, len(parts))
+	for k := range parts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s=%s\n", k, parts[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -30,7 +30,7 @@ func TestPlanErrors(t *testing.T) {
 		{"unknown param", []StageSpec{stage("g", "gen", nil, map[string]any{"rowz": 3})},
 			ErrUnknownParam, `stage "g": key "params.rowz": unknown param (known: batches, rows, fail_at, panic_at, wrong_schema_at_batch, delay)`},
 		{"param type", []StageSpec{stage("g", "gen", nil, map[string]any{"rows": "many"})},
-			ErrParamType, `stage "g": key "params.rows": wrong param type: want integer, got string many`},
+			ErrParamType, `stage "g": key "params.rows": wrong param type: want integer, got string "many"`},
 		{"duration type", []StageSpec{stage("g", "gen", nil, map[string]any{"delay": "soon"})},
 			ErrParamType, `key "params.delay": wrong param type: want duration`},
 		{"duplicate", []StageSpec{stage("g", "gen", nil, nil), stage("g", "gen", nil, nil)},
@@ -154,7 +154,7 @@ func TestRender(t *testing.T) {
 
 func TestRegisterRejects(t *testing.T) {
 	r := NewRegistry()
-	ok := Definition{Kind: "k", Role: RoleSource, New: func(*BuildContext) (Stage, error) { return nil, nil }}
+	ok := Definition{Kind: "k", Doc: "test kind", Role: RoleSource, New: func(*BuildContext) (Stage, error) { return nil, nil }}
 	if err := r.Register(ok); err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestRegisterRejects(t *testing.T) {
 		"no kind":   {Role: RoleSource, New: ok.New},
 		"no role":   {Kind: "x", New: ok.New},
 		"no new":    {Kind: "y", Role: RoleSink},
-		"dup param": {Kind: "z", Role: RoleSink, New: ok.New, Params: []Param{{Name: "p", Type: Int}, {Name: "p", Type: Int}}},
+		"dup param": {Kind: "z", Role: RoleSink, New: ok.New, Params: []Param{{Name: "p", Type: Int, Doc: "p (test param)"}, {Name: "p", Type: Int, Doc: "p (test param)"}}},
 	} {
 		if err := r.Register(d); err == nil {
 			t.Errorf("%s: registered", name)

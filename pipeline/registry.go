@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -21,10 +23,18 @@ func (r *Registry) Register(d Definition) error {
 	if d.Kind == "" || d.New == nil || d.Role < RoleSource || d.Role > RoleBarrier {
 		return fmt.Errorf("pipeline: register %q: Kind, Role and New are required", d.Kind)
 	}
+	if strings.TrimSpace(d.Doc) == "" {
+		return fmt.Errorf("pipeline: register %q: no Doc", d.Kind)
+	}
+	d.Params = slices.Clone(d.Params) // check parses ranges into the copy
 	seen := map[string]bool{}
-	for _, p := range d.Params {
-		if p.Name == "" || p.Type == 0 || seen[p.Name] {
-			return fmt.Errorf("pipeline: register %q: param %q: empty, untyped or duplicate", d.Kind, p.Name)
+	for i := range d.Params {
+		p := &d.Params[i]
+		if seen[p.Name] {
+			return fmt.Errorf("pipeline: register %q: param %q: declared twice", d.Kind, p.Name)
+		}
+		if err := p.check(); err != nil {
+			return fmt.Errorf("pipeline: register %q: param %q: %w", d.Kind, p.Name, err)
 		}
 		seen[p.Name] = true
 	}

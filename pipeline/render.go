@@ -9,12 +9,12 @@ import (
 
 // WriteText writes the plan as a table, one stage per line in execution
 // order, with its role, workers, inputs, fingerprint, what a run does with
-// it (compute, reuse, skip; * marks materialized stages) and its output
-// schema.
+// it (compute, reuse, skip; * marks materialized stages), what changed
+// since the stage last ran (Node.Changed) and its output schema.
 func (p *Plan) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "variant %s: %d stages\n", p.Spec.Variant, len(p.Nodes))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STAGE\tKIND\tROLE\tWORKERS\tINPUTS\tFINGERPRINT\tRUN\tOUTPUT")
+	fmt.Fprintln(tw, "STAGE\tKIND\tROLE\tWORKERS\tINPUTS\tFINGERPRINT\tRUN\tCHANGED\tOUTPUT")
 	for _, n := range p.Nodes {
 		ins := make([]string, len(n.Inputs))
 		for i, up := range n.Inputs {
@@ -28,8 +28,12 @@ func (p *Plan) WriteText(w io.Writer) error {
 		if n.Spec.Materialize {
 			run += "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", n.Spec.Name, n.Spec.Kind, n.Def.Role,
-			n.Workers, in, n.Fingerprint, run, SchemaString(n.Stage.Schema()))
+		changed := strings.Join(n.Changed, ",")
+		if changed == "" {
+			changed = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", n.Spec.Name, n.Spec.Kind, n.Def.Role,
+			n.Workers, in, n.Fingerprint, run, changed, SchemaString(n.Stage.Schema()))
 	}
 	return tw.Flush()
 }

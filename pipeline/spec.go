@@ -18,7 +18,7 @@ type Spec struct {
 type StageSpec struct {
 	// Name is unique within the variant and is how other stages refer to it.
 	Name string
-	// Kind selects the registered Definition, e.g. "csv.read".
+	// Kind selects the registered Definition, e.g. "files.read".
 	Kind string
 	// Inputs names the upstream stages, in order.
 	Inputs []string
@@ -34,8 +34,20 @@ type StageSpec struct {
 	// by its fingerprint, so a later run with the same fingerprint reuses
 	// it instead of recomputing the stage and what only it needs.
 	Materialize bool
+	// MaxErrorRate, when set, replaces PlanOptions.MaxErrorRate for this
+	// stage: the largest fraction of its records it may quarantine (0: no
+	// limit).
+	MaxErrorRate *float64
 	// Line is the line of the stage in File, 0 if unknown.
 	Line int
+	// InputsLine is the line of the stage's inputs key, 0 if unknown.
+	InputsLine int
+	// ParamLines maps a param name to its line in File (absent: unknown,
+	// e.g. set by --set); plan errors about the param point there.
+	ParamLines map[string]int
+	// Redact names params whose value came from an environment variable:
+	// errors never echo their values.
+	Redact map[string]bool
 }
 
 // Shard selects the i-th of n deterministic input shards. The zero value

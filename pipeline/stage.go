@@ -114,7 +114,7 @@ type Barrier interface {
 
 // Definition registers a stage kind.
 type Definition struct {
-	// Kind is the name used in the config ("csv.read").
+	// Kind is the name used in the config ("files.read").
 	Kind string
 	Role Role
 	// Doc is one line shown by `medflow kinds`.
@@ -128,9 +128,12 @@ type Definition struct {
 	// means unbounded. Both zero means: 0 for sources, exactly 1 otherwise.
 	MinInputs, MaxInputs int
 	// New builds the stage. It must be cheap and do no I/O: it runs at
-	// plan time (validate, plan) as well as before a run. It validates
-	// params and input schemas and returns errors wrapping ErrParamType,
-	// ErrSchemaMismatch, etc.
+	// plan time (validate, plan) as well as before a run, and only when
+	// every param passed the checks its Param declares. It checks what
+	// the spec cannot express (input schemas, rules across params) and
+	// returns errors wrapping ErrSchemaMismatch etc.; ParamErrorf and
+	// AtParam attribute one to a param. It does not name the stage: the
+	// engine does.
 	New func(b *BuildContext) (Stage, error)
 }
 
@@ -166,7 +169,9 @@ type BuildContext struct {
 }
 
 // Quarantine records a record that a stage could not handle, so the run can
-// go on without it. Key identifies the record (e.g. a file key or study id).
+// go on without it. Key identifies the record (e.g. a file key or study id);
+// ctx is the one the stage's callback got (it ties the record to the input
+// batch being processed, so a resumed stage keeps it).
 type Quarantine interface {
-	Add(key, reason string) error
+	Add(ctx context.Context, key, reason string) error
 }

@@ -10,7 +10,7 @@ import (
 type stageStats struct {
 	rowsIn, batchesIn   atomic.Int64
 	rowsOut, batchesOut atomic.Int64
-	bytesOut            atomic.Int64
+	bytesIn, bytesOut   atomic.Int64
 	busyNs              atomic.Int64 // inside the stage's own callbacks
 	blockedNs           atomic.Int64 // of busy: waiting for downstream to take a batch
 	idleNs              atomic.Int64 // waiting for upstream to deliver a batch
@@ -45,7 +45,8 @@ type StageStats struct {
 	BatchesIn   int64
 	RowsOut     int64
 	BatchesOut  int64
-	BytesOut    int64
+	BytesIn     int64 // Arrow buffer bytes of the batches received
+	BytesOut    int64 // Arrow buffer bytes of the batches emitted
 	// Busy is the time spent in the stage's callbacks, summed over
 	// workers; Blocked is the part of it spent waiting for downstream
 	// (backpressure); Idle is time spent waiting for input.
@@ -80,11 +81,11 @@ func (st *stageStats) snapshot(n *Node, now time.Time) StageStats {
 		RowsIn:    st.rowsIn.Load(),
 		BatchesIn: st.batchesIn.Load(),
 		RowsOut:   st.rowsOut.Load(), BatchesOut: st.batchesOut.Load(),
-		BytesOut: st.bytesOut.Load(),
-		Busy:     time.Duration(st.busyNs.Load()),
-		Blocked:  time.Duration(st.blockedNs.Load()),
-		Idle:     time.Duration(st.idleNs.Load()),
-		Resumed:  st.resumed.Load(),
+		BytesIn: st.bytesIn.Load(), BytesOut: st.bytesOut.Load(),
+		Busy:    time.Duration(st.busyNs.Load()),
+		Blocked: time.Duration(st.blockedNs.Load()),
+		Idle:    time.Duration(st.idleNs.Load()),
+		Resumed: st.resumed.Load(),
 	}
 	if start := st.startNs.Load(); start > 0 {
 		end := st.endNs.Load()

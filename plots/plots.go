@@ -12,6 +12,8 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // ErrNoData is returned for a figure with nothing to draw.
@@ -19,8 +21,8 @@ var ErrNoData = errors.New("plots: nothing to draw")
 
 // Size of every figure.
 const (
-	Width  = 16 * vg.Centimeter
-	Height = 10 * vg.Centimeter
+	Width  = 24 * vg.Centimeter
+	Height = 15 * vg.Centimeter
 )
 
 // MaxPoints bounds the points of one drawn line: longer series are thinned
@@ -103,42 +105,81 @@ func TrainingCurve(title string, train, validate Series) (Figure, error) {
 	return render(p, title)
 }
 
-// ROC draws ROC curves (X false positive rate, Y true positive rate) with
-// the chance diagonal, on the unit square.
+// ROC draws one small ROC panel per curve (X false positive rate, Y true
+// positive rate, with the chance diagonal), ROCColumns panels a row, each
+// titled with its curve's name: fourteen labels stay readable, where one
+// plot with fourteen overlapping curves and a legend would not.
 func ROC(title string, curves []Series) (Figure, error) {
-	p := newPlot(title, "false positive rate", "true positive rate")
-	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
-	diag, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
-	if err != nil {
-		return Figure{}, err
-	}
-	diag.Color = color.Gray{Y: 160}
-	diag.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
-	p.Add(diag)
-	n := 0
-	for i, c := range curves {
+	var panels []*plot.Plot
+	for _, c := range curves {
 		xys := points(c.X, c.Y)
 		if len(xys) == 0 {
 			continue
 		}
+		p := plot.New()
+		p.Title.Text = c.Name
+		p.Title.TextStyle.Font.Size = vg.Points(9)
+		p.X.Label.Text, p.Y.Label.Text = "FPR", "TPR"
+		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+		for _, ax := range []*plot.Axis{&p.X, &p.Y} {
+			ax.Label.TextStyle.Font.Size = vg.Points(7)
+			ax.Tick.Label.Font.Size = vg.Points(6)
+		}
+		diag, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+		if err != nil {
+			return Figure{}, err
+		}
+		diag.Color = color.Gray{Y: 170}
+		diag.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
 		l, err := plotter.NewLine(xys)
 		if err != nil {
 			return Figure{}, fmt.Errorf("plots: %q: curve %q: %w", title, c.Name, err)
 		}
-		l.Color = plotutil.Color(i)
-		l.Dashes = plotutil.Dashes(i / len(plotutil.DefaultColors))
-		p.Add(l)
-		p.Legend.Add(c.Name, l)
-		n++
+		l.Color = plotutil.Color(0)
+		l.Width = vg.Points(1.3)
+		p.Add(diag, l)
+		panels = append(panels, p)
 	}
-	if n == 0 {
+	if len(panels) == 0 {
 		return Figure{}, fmt.Errorf("%w: %q", ErrNoData, title)
 	}
-	p.Legend.Top = false
-	p.Legend.Left = false
-	p.Legend.TextStyle.Font.Size = vg.Points(7)
-	return render(p, title)
+	cols := min(ROCColumns, len(panels))
+	rows := (len(panels) + cols - 1) / cols
+	grid := make([][]*plot.Plot, rows)
+	for i := range grid {
+		grid[i] = make([]*plot.Plot, cols)
+	}
+	for i, p := range panels {
+		grid[i/cols][i%cols] = p
+	}
+	const titleH = 1 * vg.Centimeter
+	w, h := vg.Length(cols)*PanelSide, vg.Length(rows)*PanelSide+titleH
+	draw := func(c draw.Canvas) {
+		ts := plot.New().Title.TextStyle
+		ts.Font.Size = vg.Points(12)
+		ts.XAlign, ts.YAlign = draw.XCenter, draw.YTop
+		c.FillText(ts, vg.Point{X: w / 2, Y: h - vg.Points(6)}, title)
+		body := draw.Crop(c, 0, 0, 0, -titleH)
+		tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 2, PadY: vg.Millimeter * 2,
+			PadTop: vg.Millimeter, PadBottom: vg.Millimeter, PadLeft: vg.Millimeter, PadRight: vg.Millimeter * 2}
+		canvases := plot.Align(grid, tiles, body)
+		for r := range grid {
+			for k, p := range grid[r] {
+				if p != nil {
+					p.Draw(canvases[r][k])
+				}
+			}
+		}
+	}
+	return renderCanvas(w, h, title, draw)
 }
+
+// ROCColumns is the number of ROC panels per row; PanelSide the side of
+// one panel.
+const (
+	ROCColumns = 4
+	PanelSide  = 6 * vg.Centimeter
+)
 
 // BarSeries is one model's values, one per group.
 type BarSeries struct {
@@ -242,6 +283,26 @@ func render(p *plot.Plot, title string) (Figure, error) {
 			return Figure{}, fmt.Errorf("plots: %q as %s: %w", title, format, err)
 		}
 		if format == "png" {
+			f.PNG = buf.Bytes()
+		} else {
+			f.SVG = buf.Bytes()
+		}
+	}
+	return f, nil
+}
+
+// renderCanvas renders what draw draws on a w×h canvas as PNG and SVG.
+func renderCanvas(w, h vg.Length, title string, drawFn func(draw.Canvas)) (Figure, error) {
+	png := vgimg.PngCanvas{Canvas: vgimg.New(w, h)}
+	svg := vgsvg.New(w, h)
+	var f Figure
+	for i, c := range []vg.CanvasWriterTo{png, svg} {
+		drawFn(draw.New(c))
+		var buf bytes.Buffer
+		if _, err := c.WriteTo(&buf); err != nil {
+			return Figure{}, fmt.Errorf("plots: %q: %w", title, err)
+		}
+		if i == 0 {
 			f.PNG = buf.Bytes()
 		} else {
 			f.SVG = buf.Bytes()

@@ -34,5 +34,5 @@ func ExampleBuild() {
 	//   n0["read<br/>files.read<br/>compute"]
 	//   n1["write<br/>files.write<br/>compute"]
 	//   n0 --> n1
-	// [report.html report.md]
+	// [plots/dag.svg report.html report.md]
 }

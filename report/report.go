@@ -18,7 +18,7 @@ import (
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/plots"
 	"github.com/medflow/medflow/schemas"
-	"github.com/medflow/medflow/stages/eval"
+	"github.com/medflow/medflow/schemas/cxrschema"
 )
 
 // ErrArtifact is wrapped by errors reading a stage's artifact.
@@ -73,9 +73,9 @@ func (r *Report) Release() {
 var evalTables = map[string]struct {
 	table, plot, plotTitle string
 }{
-	eval.KindLabels:  {eval.LabelsTable, eval.ROCPlot, "ROC per label"},
-	eval.KindSummary: {eval.SummaryTable, "", ""},
-	eval.KindCompare: {eval.CompareTable, eval.AUCBarsPlot, "AUC per label of the compared models"},
+	cxrschema.EvalLabelsKind:  {cxrschema.LabelsTable, cxrschema.ROCPlot, "ROC per label"},
+	cxrschema.EvalSummaryKind: {cxrschema.SummaryTable, "", ""},
+	cxrschema.EvalCompareKind: {cxrschema.CompareTable, cxrschema.AUCBarsPlot, "AUC per label of the compared models"},
 }
 
 // Build reads the artifacts of every stage of in.Record. Missing artifacts
@@ -253,7 +253,7 @@ func cellText(a arrow.Array, i int) string {
 		for k := start; k < end; k++ {
 			parts = append(parts, cellText(x.ListValues(), int(k)))
 		}
-		return "[" + strings.Join(parts, " ") + "]"
+		return strings.Join(parts, ", ")
 	}
 	return a.ValueStr(i)
 }
@@ -294,7 +294,7 @@ func tableGrid(rec arrow.RecordBatch) grid {
 func table1(rec arrow.RecordBatch) (grid, bool) {
 	s := rec.Schema()
 	idx := map[string]int{}
-	for _, name := range []string{"model", "role", "mean_auc", "mean_auc_ci_low", "mean_auc_ci_high", "accuracy", "accuracy_ci_low", "accuracy_ci_high"} {
+	for _, name := range []string{"model", "role", "mean_auc", "mean_auc_ci_low", "mean_auc_ci_high", "exact_match", "exact_match_ci_low", "exact_match_ci_high"} {
 		ix := s.FieldIndices(name)
 		if len(ix) == 0 {
 			return grid{}, false
@@ -315,7 +315,7 @@ func table1(rec arrow.RecordBatch) (grid, bool) {
 		if val("role", i) == "baseline" {
 			name += " (baseline)"
 		}
-		g.rows = append(g.rows, []string{name, withCI("mean_auc", i), withCI("accuracy", i)})
+		g.rows = append(g.rows, []string{name, withCI("mean_auc", i), withCI("exact_match", i)})
 	}
 	return g, true
 }

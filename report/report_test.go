@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"image/png"
@@ -103,25 +104,33 @@ func TestReportFromStoredRun(t *testing.T) {
 		}
 	}
 
-	// HTML: self-contained; every embedded PNG decodes
+	// HTML: self-contained; every plot embedded as SVG (PNG when a plot
+	// has no SVG) that parses; the DAG drawn inline, Mermaid folded.
 	if strings.Contains(page, "<script") || regexp.MustCompile(`(src|href)="https?:`).MatchString(page) {
 		t.Error("report.html loads something from outside")
 	}
-	imgs := regexp.MustCompile(`src="data:image/png;base64,([^"]+)"`).FindAllStringSubmatch(page, -1)
+	imgs := regexp.MustCompile(`src="data:image/(png|svg\+xml);base64,([^"]+)"`).FindAllStringSubmatch(page, -1)
 	if len(imgs) != len(r.Figures) {
 		t.Fatalf("report.html embeds %d images, want %d", len(imgs), len(r.Figures))
 	}
 	for _, m := range imgs {
-		data, err := base64.StdEncoding.DecodeString(m[1])
+		data, err := base64.StdEncoding.DecodeString(m[2])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := png.Decode(bytes.NewReader(data)); err != nil {
-			t.Errorf("embedded PNG: %v", err)
+		if m[1] == "png" {
+			if _, err := png.Decode(bytes.NewReader(data)); err != nil {
+				t.Errorf("embedded PNG: %v", err)
+			}
+		} else if err := xml.Unmarshal(data, new(struct{ XMLName xml.Name })); err != nil {
+			t.Errorf("embedded SVG does not parse: %v", err)
 		}
 	}
+	if !strings.Contains(page, `aria-label="pipeline DAG"`) || !strings.Contains(page, "<details><summary>Mermaid source") {
+		t.Error("report.html lacks the inline DAG or its folded Mermaid source")
+	}
 	files := r.Files()
-	for _, name := range []string{MarkdownFile, HTMLFile, "plots/train-curve.png", "plots/train-curve.svg", "plots/labels_a-roc.png", "plots/table1-auc_bars.svg"} {
+	for _, name := range []string{MarkdownFile, HTMLFile, DAGFile, "plots/train-curve.png", "plots/train-curve.svg", "plots/labels_a-roc.png", "plots/table1-auc_bars.svg"} {
 		if len(files[name]) == 0 {
 			t.Errorf("file %s missing", name)
 		}
@@ -166,5 +175,29 @@ func TestMissingAndBrokenArtifacts(t *testing.T) {
 		if !errors.Is(err, ErrArtifact) || !strings.Contains(err.Error(), c.stage) || !strings.Contains(err.Error(), c.artifact) {
 			t.Errorf("corrupt %s/%s: error %v", c.stage, c.artifact, err)
 		}
+	}
+}
+
+// TestQuarantineKeysListed: the report lists each stage's quarantined
+// records (key and reason) from its run record, and how many more the
+// table holds.
+func TestQuarantineKeysListed(t *testing.T) {
+	rec := runrecord.Record{ID: "r", Variant: "v", Status: "succeeded", Quarantined: 12, Stages: []runrecord.Stage{
+		{Name: "sections", Kind: "report.sections", Decision: "reuse", Quarantined: 12, QuarantineSample: []runrecord.QuarantinedRecord{
+			{Key: "files/p10/s1.txt", Reason: "report not found"}, {Key: "files/p11/s2.txt", Reason: "no usable section"}}},
+		{Name: "clean", Kind: "col.scale", Decision: "compute"},
+	}}
+	r, err := Build(context.Background(), Input{Record: rec, Quarantine: map[string]int{"sections": 12},
+		Artifacts: func(string) pipeline.Artifacts { return pipeline.NewMemArtifacts() }}, memory.NewGoAllocator())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	want := "- sections: 12 - files/p10/s1.txt (report not found); files/p11/s2.txt (no usable section); and 10 more in the quarantine table"
+	if md := string(r.Markdown()); !strings.Contains(md, want) || strings.Contains(md, "- clean:") {
+		t.Errorf("report.md lacks\n%s\nor lists a stage that quarantined nothing:\n%s", want, md)
+	}
+	if h := string(r.HTML()); !strings.Contains(h, "files/p10/s1.txt (report not found)") {
+		t.Error("report.html lacks the quarantined key")
 	}
 }

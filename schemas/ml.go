@@ -33,24 +33,6 @@ const (
 	EmbeddingColumn = "embedding" // fixed_size_list<float32>[D]
 )
 
-// Prediction columns written by predict.classify: one row per image, the
-// index's identifying columns, the 14 predicted probabilities, and the
-// ground truth the evaluation needs.
-const (
-	ProbsColumn     = "probs"
-	LabelsColumn    = "labels"
-	LabelMaskColumn = "label_mask"
-)
-
-// Predictions is the schema predict.classify emits and eval.* consume.
-var Predictions = arrow.NewSchema([]arrow.Field{
-	{Name: "study_id", Type: arrow.PrimitiveTypes.Int64},
-	{Name: "dicom_id", Type: arrow.BinaryTypes.String},
-	{Name: ProbsColumn, Type: arrow.FixedSizeListOfNonNullable(int32(len(LabelNames)), arrow.PrimitiveTypes.Float32)},
-	{Name: LabelsColumn, Type: arrow.FixedSizeListOfNonNullable(int32(len(LabelNames)), arrow.PrimitiveTypes.Float32)},
-	{Name: LabelMaskColumn, Type: arrow.FixedSizeListOfNonNullable(int32(len(LabelNames)), arrow.PrimitiveTypes.Uint8)},
-}, nil)
-
 // TrainingCurve is the per-step table every training stage writes as its
 // "curve.arrow" artifact; the report plots it (the poster's Figure 2).
 // Split is "train" for optimizer steps and "validate" for the per-epoch

@@ -3,9 +3,11 @@ package schemas
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // ErrMismatch is wrapped by every schema check failure.
@@ -24,6 +26,32 @@ func String(s *arrow.Schema) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// Value returns element i of a as a Go value: nil for null, []any for
+// lists (recursively), else what GetOneForMarshal gives (int64, float64,
+// string, bool, ...).
+func Value(a arrow.Array, i int) any {
+	if a.IsNull(i) {
+		return nil
+	}
+	if l, ok := a.(array.ListLike); ok {
+		start, end := l.ValueOffsets(i)
+		vals := l.ListValues()
+		out := make([]any, 0, end-start)
+		for k := start; k < end; k++ {
+			out = append(out, Value(vals, int(k)))
+		}
+		return out
+	}
+	switch v := a.GetOneForMarshal(i).(type) {
+	case string: // copied: the value outlives the batch (pooled buffers)
+		return strings.Clone(v)
+	case []byte:
+		return slices.Clone(v)
+	default:
+		return v
+	}
 }
 
 // Require checks that s has every field of want with an identical type.
@@ -45,6 +73,19 @@ func Require(s *arrow.Schema, want ...arrow.Field) error {
 		return fmt.Errorf("%w: %s (input has: %s)", ErrMismatch, strings.Join(probs, "; "), String(s))
 	}
 	return nil
+}
+
+// AppendColumns returns in with add after its columns, keeping in's
+// metadata: the output schema of a stage that adds columns to its input.
+// A column in already has is a mismatch.
+func AppendColumns(in *arrow.Schema, add ...arrow.Field) (*arrow.Schema, error) {
+	for _, f := range add {
+		if len(in.FieldIndices(f.Name)) > 0 {
+			return nil, fmt.Errorf("%w: input already has a column %q", ErrMismatch, f.Name)
+		}
+	}
+	md := in.Metadata()
+	return arrow.NewSchema(append(in.Fields(), add...), &md), nil
 }
 
 // Column returns the index of the named column, which must have one of the

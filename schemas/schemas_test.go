@@ -57,3 +57,42 @@ func TestColumn(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+func TestAppendColumns(t *testing.T) {
+	md := arrow.NewMetadata([]string{"k"}, []string{"v"})
+	in := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, &md)
+	for _, tc := range []struct {
+		name    string
+		add     []arrow.Field
+		want    string // String of the output
+		wantErr string
+	}{
+		{"none", nil, "id: int64", ""},
+		{"two", []arrow.Field{{Name: "a", Type: arrow.BinaryTypes.String, Nullable: true},
+			{Name: "b", Type: arrow.PrimitiveTypes.Int32}}, "id: int64, a: utf8?, b: int32", ""},
+		{"duplicate", []arrow.Field{{Name: "a", Type: arrow.BinaryTypes.String},
+			{Name: "id", Type: arrow.PrimitiveTypes.Int32}}, "", `input already has a column "id"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := AppendColumns(in, tc.add...)
+			if tc.wantErr != "" {
+				if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want ErrMismatch with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := String(out); got != tc.want {
+				t.Errorf("schema %s, want %s", got, tc.want)
+			}
+			if got := out.Metadata(); !got.Equal(md) {
+				t.Errorf("metadata %v, want %v", got, md)
+			}
+			if in.NumFields() != 1 {
+				t.Errorf("input changed: %s", String(in))
+			}
+		})
+	}
+}

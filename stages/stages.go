@@ -11,12 +11,13 @@ import (
 	imagestage "github.com/medflow/medflow/stages/image"
 	"github.com/medflow/medflow/stages/join"
 	mimicstages "github.com/medflow/medflow/stages/mimic"
+	"github.com/medflow/medflow/stages/stagekit"
 	"github.com/medflow/medflow/stages/text"
 	trainstages "github.com/medflow/medflow/stages/train"
 )
 
 // Deps are what stage kinds need from the outside world.
-type Deps = files.Deps
+type Deps = stagekit.Deps
 
 // Register adds every kind to r.
 func Register(r *pipeline.Registry, d Deps) error {
@@ -31,8 +32,8 @@ func Register(r *pipeline.Registry, d Deps) error {
 		trainstages.Register,
 		text.Register,
 		func(r *pipeline.Registry) error { return files.Register(r, d) },
-		func(r *pipeline.Registry) error { return mimicstages.Register(r, mimicstages.Deps{Open: d.Open}) },
-		func(r *pipeline.Registry) error { return imagestage.Register(r, imagestage.Deps{Open: d.Open}) },
+		func(r *pipeline.Registry) error { return mimicstages.Register(r, d) },
+		func(r *pipeline.Registry) error { return imagestage.Register(r, d) },
 	} {
 		if err := reg(r); err != nil {
 			return err

@@ -128,48 +128,76 @@ func Phantom(rng *rand.Rand, w, h int, labels [NumLabels]mimic.Label, p Patient)
 	c := &canvas{w: max(w/renderScale, 8), h: max(h/renderScale, 8)}
 	noiseSeed := rng.Uint64() | 1 // drawn first: the same seed gives the same noise whatever the labels
 	c.d = make([]float32, c.w*c.h)
-	s := p.Scale
-	cx, cy := 0.5+p.DX, 0.52+p.DY
-	amp := func(i int) float64 {
-		switch labels[i] {
-		case Positive:
-			return 1
-		case Uncertain:
-			return 0.35
-		}
-		return 0
-	}
-	side := func(k int) float64 { return float64(1 - 2*k) } // +1: image left (patient's right)
+	ch := &chest{c: c, rng: rng, labels: labels, p: p, s: p.Scale, cx: 0.5 + p.DX, cy: 0.52 + p.DY}
+	// The drawing order is fixed: it is the order of the draws from rng.
+	ch.drawBody()
+	ch.drawMediastinum()
+	ch.drawRibs()
+	ch.drawSigns()
+	return c.render(noiseSeed, w, h, p.Exposure)
+}
 
-	// Air, then soft tissue of the body (wider than the image at the
-	// bottom) and the neck.
+// chest is a phantom being drawn: the canvas, the random source, the
+// labels and the patient, its scale s and center (cx, cy), and its lungs.
+type chest struct {
+	c      *canvas
+	rng    *rand.Rand
+	labels [NumLabels]mimic.Label
+	p      Patient
+	s      float64
+	cx, cy float64
+	lungs  [2]lung
+}
+
+// amp is how strongly label i shows: 1 positive, 0.35 uncertain, else 0.
+func (ch *chest) amp(i int) float64 {
+	switch ch.labels[i] {
+	case Positive:
+		return 1
+	case Uncertain:
+		return 0.35
+	}
+	return 0
+}
+
+// side is +1 for k 0 (image left, the patient's right) and -1 for k 1.
+func side(k int) float64 { return float64(1 - 2*k) }
+
+// drawBody draws air, the soft tissue of the body (wider than the image at
+// the bottom) and the neck, the lungs (dark) carved out of it, and the
+// lung markings: vessels fanning out from the hila.
+func (ch *chest) drawBody() {
+	c, s, cx, cy := ch.c, ch.s, ch.cx, ch.cy
 	for i := range c.d {
 		c.d[i] = 0.04
 	}
 	c.ellipse(cx, cy+0.18, 0.47*s, 0.66*s, 0.36, 0.03)
 	c.ellipse(cx, cy-0.46*s, 0.09*s, 0.12, 0.16, 0.03)
 
-	// Lungs (dark), carved out of the soft tissue.
-	lungs := [2]lung{
+	ch.lungs = [2]lung{
 		{cx - 0.175*s, cy - 0.02, 0.15 * s, 0.30 * s},
 		{cx + 0.175*s, cy - 0.01, 0.14 * s, 0.29 * s},
 	}
-	for _, l := range lungs {
+	for _, l := range ch.lungs {
 		c.paint(l.cx-l.rx-0.02, l.cy-l.ry-0.02, l.cx+l.rx+0.02, l.cy+l.ry+0.02, -0.30, l.inside)
 	}
-	// Lung markings: vessels fanning out from the hila.
-	for k, l := range lungs {
+	for k, l := range ch.lungs {
 		hx, hy := l.cx+side(k)*0.5*l.rx, l.cy+0.05
 		for range 14 {
-			a := math.Pi/2 + side(k)*(0.3+rng.Float64()*2.0)
-			length := (0.4 + 0.5*rng.Float64()) * l.rx * 1.6
+			a := math.Pi/2 + side(k)*(0.3+ch.rng.Float64()*2.0)
+			length := (0.4 + 0.5*ch.rng.Float64()) * l.rx * 1.6
 			x1, y1 := hx+math.Cos(a)*length*-side(k), hy-math.Sin(a)*length*0.9
 			c.line(hx, hy, x1, y1, 0.006, 0.035)
 		}
 	}
+}
 
-	// Mediastinum and spine.
-	medW := 0.055 * s * (1 + 0.6*amp(EnlargedCardiomediastinum))
+// drawMediastinum draws the mediastinum and spine, the heart (wider with
+// cardiomegaly, magnified on AP films) and the diaphragm and abdomen below
+// the lungs.
+func (ch *chest) drawMediastinum() {
+	c, s, cx, cy := ch.c, ch.s, ch.cx, ch.cy
+	medW := 0.055 * s * (1 + 0.6*ch.amp(EnlargedCardiomediastinum))
 	top, bottom := cy-0.34*s, cy+0.2*s
 	c.paint(cx-medW-0.03, top-0.04, cx+medW+0.03, bottom+0.04, 0.24, func(x, y float64) float64 {
 		return soft(math.Abs(x-cx)-medW, 0.02) * soft(top-y, 0.04) * soft(y-bottom, 0.04)
@@ -178,25 +206,26 @@ func Phantom(rng *rand.Rand, w, h int, labels [NumLabels]mimic.Label, p Patient)
 		return soft(math.Abs(x-cx)-0.022*s, 0.01) * (0.7 + 0.3*math.Cos(y*160))
 	})
 
-	// Heart: wider with cardiomegaly, magnified on AP films.
-	hw := 0.13 * s * (1 + 0.40*amp(Cardiomegaly))
-	if p.AP {
+	hw := 0.13 * s * (1 + 0.40*ch.amp(Cardiomegaly))
+	if ch.p.AP {
 		hw *= 1.08
 	}
 	c.ellipse(cx+0.035*s+0.3*(hw-0.13*s), cy+0.12*s, hw, 0.11*s, 0.22, 0.012)
 
-	// Diaphragm and abdomen below the lungs.
 	c.paint(cx-0.5*s, cy+0.1, cx+0.5*s, 1, 0.14, func(x, y float64) float64 {
 		u := (x - cx) / (0.3 * s)
 		dome := cy + 0.24*s + 0.05*u*u
 		return soft(dome-y, 0.02) * soft(math.Abs(u)-1.45, 0.15)
 	})
+}
 
-	// Ribs: posterior arcs across each hemithorax; a fracture breaks one
-	// (a gap and a displaced lateral fragment).
+// drawRibs draws posterior rib arcs across each hemithorax (a fracture
+// breaks one: a gap and a displaced lateral fragment) and the clavicles.
+func (ch *chest) drawRibs() {
+	c, s, cx, cy, p := ch.c, ch.s, ch.cx, ch.cy, ch.p
 	broken := -1
-	if amp(Fracture) > 0 {
-		broken = 3 + rng.IntN(4)
+	if ch.amp(Fracture) > 0 {
+		broken = 3 + ch.rng.IntN(4)
 	}
 	for k := range 2 {
 		for r := range 10 {
@@ -214,14 +243,13 @@ func Phantom(rng *rand.Rand, w, h int, labels [NumLabels]mimic.Label, p Patient)
 							return 0
 						}
 						if t >= 0.58 {
-							yr += 0.01 * amp(Fracture)
+							yr += 0.01 * ch.amp(Fracture)
 						}
 					}
 					return soft(math.Abs(y-yr)-thick/2, thick/2)
 				})
 		}
 	}
-	// Clavicles.
 	clavY := cy - 0.30*s
 	if p.AP {
 		clavY -= 0.03
@@ -229,94 +257,132 @@ func Phantom(rng *rand.Rand, w, h int, labels [NumLabels]mimic.Label, p Patient)
 	for k := range 2 {
 		c.line(cx+side(k)*0.03, clavY+0.02, cx+side(k)*0.28*s, clavY-0.02, 0.018, 0.22)
 	}
+}
 
-	// Signs of each label.
-	L := lungs[p.Side]
-	if a := amp(PleuralEffusion); a > 0 {
-		// Fluid at the base whose meniscus rises along the lateral wall:
-		// it blunts the costophrenic angle.
-		for k := range 2 {
-			if k != p.Side && rng.Float64() < 0.6 {
-				continue
-			}
-			l := lungs[k]
-			level := l.cy + l.ry*0.5
-			c.paint(l.cx-l.rx-0.02, level-0.15, l.cx+l.rx+0.02, l.cy+l.ry+0.05, 0.28*a, func(x, y float64) float64 {
-				lat := math.Abs(x-(l.cx-side(k)*l.rx)) / (2 * l.rx) // 0 at the lateral wall
-				surface := level - 0.12*math.Max(0, 1-2*lat)*math.Max(0, 1-2*lat)
-				return soft(surface-y, 0.02) * l.inside(x, y)
-			})
+// drawSigns draws the sign of each positive or uncertain label, in a fixed
+// order (the order of the draws from rng).
+func (ch *chest) drawSigns() {
+	for _, sign := range []struct {
+		label int
+		draw  func(a float64)
+	}{
+		{PleuralEffusion, ch.effusion},
+		{Pneumothorax, ch.pneumothorax},
+		{Consolidation, ch.consolidation},
+		{Pneumonia, ch.pneumonia},
+		{LungOpacity, ch.lungOpacity},
+		{Edema, ch.edema},
+		{Atelectasis, ch.atelectasis},
+		{LungLesion, ch.lungLesion},
+		{PleuralOther, ch.pleuralOther},
+		{SupportDevices, ch.supportDevices},
+	} {
+		if a := ch.amp(sign.label); a > 0 {
+			sign.draw(a)
 		}
 	}
-	if a := amp(Pneumothorax); a > 0 {
-		// A lucent rim at the apex and lateral wall without markings, with a
-		// thin visceral pleural line.
-		c.paint(L.cx-L.rx-0.02, L.cy-L.ry-0.02, L.cx+L.rx+0.02, L.cy+0.1, -0.09*a, func(x, y float64) float64 {
-			in := L.inside(x, y)
-			inner := lung{L.cx + side(p.Side)*0.025, L.cy + 0.04, L.rx * 0.82, L.ry * 0.85}.inside(x, y)
-			return in * (1 - inner)
-		})
-		for t := -1.0; t < 0.3; t += 0.1 {
-			x := L.cx + side(p.Side)*0.025 + math.Sin(t)*L.rx*0.82*-side(p.Side)
-			y := L.cy + 0.04 - math.Cos(t)*L.ry*0.85
-			c.blob(x, y, 0.004, 0.05*a)
+}
+
+// effusion: fluid at the base whose meniscus rises along the lateral wall;
+// it blunts the costophrenic angle (on the patient's side, and on the other
+// side 40% of the time).
+func (ch *chest) effusion(a float64) {
+	for k := range 2 {
+		if k != ch.p.Side && ch.rng.Float64() < 0.6 {
+			continue
 		}
-	}
-	if a := amp(Consolidation); a > 0 {
-		bx, by := L.cx+(rng.Float64()-0.5)*L.rx, L.cy+L.ry*(0.1+0.4*rng.Float64())
-		for range 6 {
-			c.blob(bx+(rng.Float64()-0.5)*0.08, by+(rng.Float64()-0.5)*0.06, 0.03, 0.22*a)
-		}
-	}
-	if a := amp(Pneumonia); a > 0 {
-		l := lungs[1-p.Side]
-		bx, by := l.cx, l.cy+l.ry*0.35
-		for range 4 {
-			c.blob(bx+(rng.Float64()-0.5)*0.06, by+(rng.Float64()-0.5)*0.05, 0.025, 0.2*a)
-		}
-	}
-	if a := amp(LungOpacity); a > 0 {
-		for range 5 {
-			l := lungs[rng.IntN(2)]
-			c.blob(l.cx+(rng.Float64()-0.5)*l.rx, l.cy+(rng.Float64()-0.2)*l.ry, 0.04, 0.10*a)
-		}
-	}
-	if a := amp(Edema); a > 0 {
-		for k, l := range lungs { // perihilar "bat wing" haze
-			c.blob(l.cx+side(k)*0.4*l.rx, l.cy+0.02, 0.07, 0.16*a)
-		}
-	}
-	if a := amp(Atelectasis); a > 0 {
-		l := lungs[rng.IntN(2)]
-		y := l.cy + l.ry*0.55
-		c.line(l.cx-0.6*l.rx, y, l.cx+0.6*l.rx, y+0.02, 0.012, 0.22*a)
-	}
-	if a := amp(LungLesion); a > 0 {
-		l := lungs[rng.IntN(2)]
-		c.ellipse(l.cx+(rng.Float64()-0.5)*l.rx, l.cy-l.ry*0.3*rng.Float64(), 0.022, 0.022, 0.28*a, 0.004)
-	}
-	if a := amp(PleuralOther); a > 0 {
-		c.paint(L.cx-L.rx-0.02, L.cy-L.ry, L.cx+L.rx+0.02, L.cy+L.ry, 0.18*a, func(x, y float64) float64 {
-			in := L.inside(x, y)
-			return in * (1 - lung{L.cx, L.cy, L.rx - 0.012, L.ry - 0.01}.inside(x, y))
+		l := ch.lungs[k]
+		level := l.cy + l.ry*0.5
+		ch.c.paint(l.cx-l.rx-0.02, level-0.15, l.cx+l.rx+0.02, l.cy+l.ry+0.05, 0.28*a, func(x, y float64) float64 {
+			lat := math.Abs(x-(l.cx-side(k)*l.rx)) / (2 * l.rx) // 0 at the lateral wall
+			surface := level - 0.12*math.Max(0, 1-2*lat)*math.Max(0, 1-2*lat)
+			return soft(surface-y, 0.02) * l.inside(x, y)
 		})
 	}
-	if a := amp(SupportDevices); a > 0 {
-		switch rng.IntN(3) {
-		case 0: // endotracheal + nasogastric tubes
-			c.line(cx-0.004, 0, cx-0.004, cy-0.12*s, 0.006, 0.5*a)
-			c.line(cx+0.004, 0, cx+0.004, cy-0.12*s, 0.006, 0.5*a)
-			c.polyline([][2]float64{{cx + 0.02, 0}, {cx + 0.025, cy}, {cx + 0.08, cy + 0.32*s}}, 0.005, 0.45*a)
-		case 1: // right internal jugular central line
-			c.polyline([][2]float64{{cx - 0.1, 0.02}, {cx - 0.07, cy - 0.25*s}, {cx - 0.04, cy - 0.05}}, 0.005, 0.5*a)
-		default: // pacemaker with leads
-			px, py := cx+0.25*s, cy-0.25*s
-			c.ellipse(px, py, 0.035, 0.025, 0.7*a, 0.003)
-			c.polyline([][2]float64{{px, py}, {cx + 0.1, cy - 0.2*s}, {cx + 0.03, cy + 0.05}, {cx + 0.06, cy + 0.18*s}}, 0.004, 0.5*a)
-		}
-	}
+}
 
-	return c.render(noiseSeed, w, h, p.Exposure)
+// pneumothorax: a lucent rim at the apex and lateral wall without
+// markings, with a thin visceral pleural line.
+func (ch *chest) pneumothorax(a float64) {
+	L, sd := ch.lungs[ch.p.Side], side(ch.p.Side)
+	ch.c.paint(L.cx-L.rx-0.02, L.cy-L.ry-0.02, L.cx+L.rx+0.02, L.cy+0.1, -0.09*a, func(x, y float64) float64 {
+		in := L.inside(x, y)
+		inner := lung{L.cx + sd*0.025, L.cy + 0.04, L.rx * 0.82, L.ry * 0.85}.inside(x, y)
+		return in * (1 - inner)
+	})
+	for t := -1.0; t < 0.3; t += 0.1 {
+		x := L.cx + sd*0.025 + math.Sin(t)*L.rx*0.82*-sd
+		y := L.cy + 0.04 - math.Cos(t)*L.ry*0.85
+		ch.c.blob(x, y, 0.004, 0.05*a)
+	}
+}
+
+func (ch *chest) consolidation(a float64) {
+	L, rng := ch.lungs[ch.p.Side], ch.rng
+	bx, by := L.cx+(rng.Float64()-0.5)*L.rx, L.cy+L.ry*(0.1+0.4*rng.Float64())
+	for range 6 {
+		ch.c.blob(bx+(rng.Float64()-0.5)*0.08, by+(rng.Float64()-0.5)*0.06, 0.03, 0.22*a)
+	}
+}
+
+// pneumonia: on the other side than the unilateral signs.
+func (ch *chest) pneumonia(a float64) {
+	l, rng := ch.lungs[1-ch.p.Side], ch.rng
+	bx, by := l.cx, l.cy+l.ry*0.35
+	for range 4 {
+		ch.c.blob(bx+(rng.Float64()-0.5)*0.06, by+(rng.Float64()-0.5)*0.05, 0.025, 0.2*a)
+	}
+}
+
+func (ch *chest) lungOpacity(a float64) {
+	for range 5 {
+		l := ch.lungs[ch.rng.IntN(2)]
+		ch.c.blob(l.cx+(ch.rng.Float64()-0.5)*l.rx, l.cy+(ch.rng.Float64()-0.2)*l.ry, 0.04, 0.10*a)
+	}
+}
+
+// edema: a perihilar "bat wing" haze.
+func (ch *chest) edema(a float64) {
+	for k, l := range ch.lungs {
+		ch.c.blob(l.cx+side(k)*0.4*l.rx, l.cy+0.02, 0.07, 0.16*a)
+	}
+}
+
+func (ch *chest) atelectasis(a float64) {
+	l := ch.lungs[ch.rng.IntN(2)]
+	y := l.cy + l.ry*0.55
+	ch.c.line(l.cx-0.6*l.rx, y, l.cx+0.6*l.rx, y+0.02, 0.012, 0.22*a)
+}
+
+func (ch *chest) lungLesion(a float64) {
+	l := ch.lungs[ch.rng.IntN(2)]
+	ch.c.ellipse(l.cx+(ch.rng.Float64()-0.5)*l.rx, l.cy-l.ry*0.3*ch.rng.Float64(), 0.022, 0.022, 0.28*a, 0.004)
+}
+
+func (ch *chest) pleuralOther(a float64) {
+	L := ch.lungs[ch.p.Side]
+	ch.c.paint(L.cx-L.rx-0.02, L.cy-L.ry, L.cx+L.rx+0.02, L.cy+L.ry, 0.18*a, func(x, y float64) float64 {
+		in := L.inside(x, y)
+		return in * (1 - lung{L.cx, L.cy, L.rx - 0.012, L.ry - 0.01}.inside(x, y))
+	})
+}
+
+// supportDevices: endotracheal and nasogastric tubes, a central line or a
+// pacemaker with leads.
+func (ch *chest) supportDevices(a float64) {
+	c, s, cx, cy := ch.c, ch.s, ch.cx, ch.cy
+	switch ch.rng.IntN(3) {
+	case 0: // endotracheal + nasogastric tubes
+		c.line(cx-0.004, 0, cx-0.004, cy-0.12*s, 0.006, 0.5*a)
+		c.line(cx+0.004, 0, cx+0.004, cy-0.12*s, 0.006, 0.5*a)
+		c.polyline([][2]float64{{cx + 0.02, 0}, {cx + 0.025, cy}, {cx + 0.08, cy + 0.32*s}}, 0.005, 0.45*a)
+	case 1: // right internal jugular central line
+		c.polyline([][2]float64{{cx - 0.1, 0.02}, {cx - 0.07, cy - 0.25*s}, {cx - 0.04, cy - 0.05}}, 0.005, 0.5*a)
+	default: // pacemaker with leads
+		px, py := cx+0.25*s, cy-0.25*s
+		c.ellipse(px, py, 0.035, 0.025, 0.7*a, 0.003)
+		c.polyline([][2]float64{{px, py}, {cx + 0.1, cy - 0.2*s}, {cx + 0.03, cy + 0.05}, {cx + 0.06, cy + 0.18*s}}, 0.004, 0.5*a)
+	}
 }
 
 // render upsamples the density map bilinearly, applies exposure, and adds

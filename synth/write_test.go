@@ -14,6 +14,7 @@ import (
 	"github.com/medflow/medflow/pipeline"
 	pt "github.com/medflow/medflow/pipeline/pipelinetest"
 	mimicstages "github.com/medflow/medflow/stages/mimic"
+	"github.com/medflow/medflow/stages/stagekit"
 	"github.com/medflow/medflow/synth"
 )
 
@@ -76,7 +77,7 @@ func TestWriteReadBack(t *testing.T) {
 			t.Fatalf("summary %+v", sum)
 		}
 		r := pipeline.NewRegistry()
-		if err := mimicstages.Register(r, mimicstages.Deps{Open: func(ctx context.Context, uri string) (objstore.Store, error) {
+		if err := mimicstages.Register(r, stagekit.Deps{Open: func(ctx context.Context, uri string) (objstore.Store, error) {
 			return connectors.Open(ctx, uri, connectors.Options{})
 		}}); err != nil {
 			t.Fatal(err)

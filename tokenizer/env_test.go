@@ -3,7 +3,6 @@ package tokenizer
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -197,8 +196,6 @@ func trainedModel(t testing.TB, name string, corpusText []string, flags ...strin
 	trainCache[name] = prefix + ".model"
 	return prefix + ".model"
 }
-
-func fmtIDs(ids []int32) string { return fmt.Sprint(ids) }
 
 // encodeWith encodes with a given linear/heap threshold (0: heap only); the
 // word cache is used only with the default threshold.

@@ -201,7 +201,31 @@ type mergeRule struct {
 // scored with the piece's score (SentencePiece semantics); otherwise only the
 // given merges apply, scored by their rank (Hugging Face BPE semantics).
 func buildModel(in []modelPiece, cfg buildConfig, merges []mergeRule) (*model, error) {
-	n := len(in)
+	m := newModel(len(in), cfg)
+	userDefined, err := m.addPieces(in, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.setSpecials(cfg); err != nil {
+		return nil, err
+	}
+	for b := 0; b < 256; b++ {
+		m.byteIDs[b] = m.pieceToID(byteToPiece(byte(b)))
+	}
+	if len(userDefined) > 0 {
+		m.user = newPrefixMatcher(userDefined)
+	}
+	m.initSymbols()
+	m.buildPairs(merges)
+	m.findSegmentation(merges)
+	m.cacheable = m.byteFallback && m.user == nil && !m.hasUnused && m.splitBeforeSpace && !m.wsSuffix
+	m.seed = maphash.MakeSeed()
+	m.pool.New = func() any { return new(scratch) }
+	return m, nil
+}
+
+// newModel returns an empty model of n pieces configured by cfg.
+func newModel(n int, cfg buildConfig) *model {
 	m := &model{
 		pieces:         make([]string, n),
 		scores:         make([]float32, n),
@@ -224,7 +248,12 @@ func buildModel(in []modelPiece, cfg buildConfig, merges []mergeRule) (*model, e
 	if m.unkSurface == "" {
 		m.unkSurface = DefaultUnkSurface
 	}
-	var userDefined []string
+	return m
+}
+
+// addPieces checks and stores the pieces, their scores and types, and
+// returns the USER_DEFINED ones.
+func (m *model) addPieces(in []modelPiece, cfg buildConfig) (userDefined []string, err error) {
 	hasByte := false
 	for i, p := range in {
 		if p.s == "" {
@@ -282,14 +311,18 @@ func buildModel(in []modelPiece, cfg buildConfig, merges []mergeRule) (*model, e
 	if cfg.byteFallback && !hasByte {
 		return nil, errors.New("byte_fallback is true but the model has no <0xNN> byte pieces")
 	}
-	// bos/eos/pad are used only when they name CONTROL pieces, as
-	// SentencePieceProcessor::bos_id() and friends require.
+	return userDefined, nil
+}
+
+// setSpecials sets bos, eos and pad. They are used only when they name
+// CONTROL pieces, as SentencePieceProcessor::bos_id() and friends require.
+func (m *model) setSpecials(cfg buildConfig) error {
 	special := func(name string, id int32) (int32, error) {
 		if id < 0 {
 			return -1, nil
 		}
-		if int(id) >= n {
-			return -1, fmt.Errorf("%s id %d out of range (vocabulary size %d)", name, id, n)
+		if int(id) >= len(m.pieces) {
+			return -1, fmt.Errorf("%s id %d out of range (vocabulary size %d)", name, id, len(m.pieces))
 		}
 		if m.types[id] != Control {
 			return -1, nil
@@ -298,22 +331,17 @@ func buildModel(in []modelPiece, cfg buildConfig, merges []mergeRule) (*model, e
 	}
 	var err error
 	if m.bos, err = special("bos", cfg.bosID); err != nil {
-		return nil, err
+		return err
 	}
 	if m.eos, err = special("eos", cfg.eosID); err != nil {
-		return nil, err
+		return err
 	}
-	if m.pad, err = special("pad", cfg.padID); err != nil {
-		return nil, err
-	}
-	for b := 0; b < 256; b++ {
-		m.byteIDs[b] = m.pieceToID(byteToPiece(byte(b)))
-	}
-	if len(userDefined) > 0 {
-		m.user = newPrefixMatcher(userDefined)
-	}
+	m.pad, err = special("pad", cfg.padID)
+	return err
+}
 
-	// Single-character symbol ids.
+// initSymbols gives every single-character piece its symbol id.
+func (m *model) initSymbols() {
 	for i := range m.asciiSID {
 		m.asciiSID[i] = -1
 	}
@@ -322,42 +350,50 @@ func buildModel(in []modelPiece, cfg buildConfig, merges []mergeRule) (*model, e
 		m.bmpSID[i] = -1
 	}
 	m.otherSID = make(map[rune]int32)
-	setSID := func(r rune, sid int32) {
-		switch {
-		case r < 0x80:
-			m.asciiSID[r] = sid
-			m.bmpSID[r] = sid
-		case r < 0x10000:
-			m.bmpSID[r] = sid
-		default:
-			m.otherSID[r] = sid
-		}
-	}
 	for s, id := range m.pieceIDs {
 		if r, size := utf8.DecodeRuneInString(s); size == len(s) {
-			setSID(r, id)
+			m.setSID(r, id)
 		}
 	}
-	// sidOf returns the symbol id of a merge operand, allocating ids for
-	// single characters that are not pieces; -1 when s can never be a
-	// symbol (a multi-character string that is not a piece).
-	sidOf := func(s string) int32 {
-		if id, ok := m.pieceIDs[s]; ok {
-			return id
-		}
-		r, size := utf8.DecodeRuneInString(s)
-		if size != len(s) {
-			return -1
-		}
-		if sid := m.charSID(r); sid >= 0 {
-			return sid
-		}
-		sid := m.nPieces + int32(len(m.extraRunes))
-		m.extraRunes = append(m.extraRunes, r)
-		setSID(r, sid)
+}
+
+// setSID records sid as the symbol id of the character r.
+func (m *model) setSID(r rune, sid int32) {
+	switch {
+	case r < 0x80:
+		m.asciiSID[r] = sid
+		m.bmpSID[r] = sid
+	case r < 0x10000:
+		m.bmpSID[r] = sid
+	default:
+		m.otherSID[r] = sid
+	}
+}
+
+// sidOf returns the symbol id of a merge operand, allocating ids for
+// single characters that are not pieces; -1 when s can never be a symbol
+// (a multi-character string that is not a piece).
+func (m *model) sidOf(s string) int32 {
+	if id, ok := m.pieceIDs[s]; ok {
+		return id
+	}
+	r, size := utf8.DecodeRuneInString(s)
+	if size != len(s) {
+		return -1
+	}
+	if sid := m.charSID(r); sid >= 0 {
 		return sid
 	}
+	sid := m.nPieces + int32(len(m.extraRunes))
+	m.extraRunes = append(m.extraRunes, r)
+	m.setSID(r, sid)
+	return sid
+}
 
+// buildPairs fills the merge table: from the merge rules when there are
+// some (the best-ranked rule of a pair wins), else from every split of
+// every mergeable piece (scored by the piece).
+func (m *model) buildPairs(merges []mergeRule) {
 	type pairVal struct {
 		id    int32
 		score float32
@@ -375,7 +411,7 @@ func buildModel(in []modelPiece, cfg buildConfig, merges []mergeRule) (*model, e
 				if !utf8.RuneStart(s[k]) {
 					continue
 				}
-				l, r := sidOf(s[:k]), sidOf(s[k:])
+				l, r := m.sidOf(s[:k]), m.sidOf(s[k:])
 				if l < 0 || r < 0 {
 					continue
 				}
@@ -395,9 +431,11 @@ func buildModel(in []modelPiece, cfg buildConfig, merges []mergeRule) (*model, e
 	for k, v := range pairs {
 		m.pairs.insert(k, v.id, v.score)
 	}
+}
 
-	// Segmentation: which neighbouring symbols can never end up in the same
-	// piece, so that each side can be merged independently.
+// findSegmentation finds which neighbouring symbols can never end up in
+// the same piece, so that each side can be merged independently.
+func (m *model) findSegmentation(merges []mergeRule) {
 	m.splitBeforeSpace, m.splitAfterSpace = true, true
 	check := func(s string) {
 		prevSpace, first := false, true
@@ -423,10 +461,6 @@ func buildModel(in []modelPiece, cfg buildConfig, merges []mergeRule) (*model, e
 			check(m.pieces[mr.result])
 		}
 	}
-	m.cacheable = m.byteFallback && m.user == nil && !m.hasUnused && m.splitBeforeSpace && !m.wsSuffix
-	m.seed = maphash.MakeSeed()
-	m.pool.New = func() any { return new(scratch) }
-	return m, nil
 }
 
 func (m *model) charSID(r rune) int32 {

@@ -3,17 +3,17 @@
 // (EpochOrder), per-step randomness from the seed and step (StepRNG),
 // fixed-shape batches (the last partial batch of an epoch is dropped),
 // AdamW + warm-up/cosine schedule + global-norm clipping from package nn,
-// a per-step curve (schemas.TrainingCurve) and checkpoints.
+// a per-step curve (CurvePoint) and checkpoints (Checkpoint: the model,
+// AdamW's moments and the step).
 //
-// Models travel as Arrow model tables (schemas.Checkpoint: one row per
-// tensor; ModelRecord, ModelReader). A checkpoint is the same table plus
-// rows "opt/m/<name>" and "opt/v/<name>" for AdamW's moments, with the
-// step in the schema metadata, written as an Arrow IPC file to
-// Artifacts "checkpoints/step-NNNNNN.arrow" every CheckpointEvery steps and
-// at the end (the last Keep are kept); "curve.arrow" (an Arrow IPC file) is
-// written alongside. Run resumes from the latest checkpoint: since the
-// shuffle and masks derive from seed, epoch and step, a resumed run ends
-// with the same weights as an uninterrupted one.
+// The package knows no file format, Arrow or storage: a Job's Codec turns
+// checkpoints and curves into bytes (package stages/train gives the Arrow
+// IPC one: model tables plus rows "opt/m/<name>" and "opt/v/<name>"), and
+// its Store (Artifacts) keeps them as "checkpoints/step-NNNNNN.arrow" every
+// CheckpointEvery steps and at the end (the last Keep are kept), with
+// "curve.arrow" alongside. Run resumes from the latest checkpoint: since
+// the shuffle and masks derive from seed, epoch and step, a resumed run
+// ends with the same weights as an uninterrupted one.
 //
 // With a validation set (Job.ValN, Job.ValBatch) the mean validation loss
 // is added to the curve after every epoch as split "validate" (lr and

@@ -4,13 +4,17 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/medflow/medflow/nn"
 	"github.com/medflow/medflow/pipeline"
+	trainstages "github.com/medflow/medflow/stages/train"
 	"github.com/medflow/medflow/train"
 )
 
 // Example pretrains a tiny MAE on random images, checkpointing into an
-// in-memory artifact store.
+// in-memory artifact store (as Arrow IPC files, the codec of the training
+// stages).
 func Example() {
 	backend, err := nn.Backend()
 	if err != nil {
@@ -29,7 +33,8 @@ func Example() {
 	store := pipeline.NewMemArtifacts()
 	res, err := train.Run(context.Background(), train.Config{Epochs: 2, BatchSize: 4, LR: 1e-3, Adam: nn.DefaultAdamW,
 		ClipNorm: 1, Seed: 1}, train.Job{Name: "mae", Model: model, N: data.Len(), Loss: nn.MAEStep(model.Config),
-		Batch: train.MAEBatcher(data, model.Config), Backend: backend, Store: store})
+		Batch: train.MAEBatcher(data, model.Config), Backend: backend, Store: store,
+		Codec: trainstages.Codec{Alloc: memory.DefaultAllocator}})
 	if err != nil {
 		panic(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -71,8 +70,10 @@ type Job struct {
 	Batch   Batcher
 	Backend backends.Backend
 	Store   Artifacts
-	Logger  *slog.Logger // per-epoch progress; add the job's name with Logger.With
-	Alloc   memory.Allocator
+	// Codec writes and reads Store's checkpoints and curve; required
+	// with a Store.
+	Codec  Codec
+	Logger *slog.Logger // per-epoch progress; add the job's name with Logger.With
 	// Stock uses GoMLX's own matmul gradients (benchmarks).
 	Stock bool
 	// ValN and ValBatch, when ValN > 0, give a validation set whose mean
@@ -134,8 +135,8 @@ func StepRNG(seed uint64, step int64) *rand.Rand {
 // Run trains job.Model for the configured steps, resuming from the latest
 // checkpoint in job.Store when there is one.
 func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
-	if job.Alloc == nil {
-		job.Alloc = memory.DefaultAllocator
+	if job.Store != nil && job.Codec == nil {
+		return nil, fmt.Errorf("%s: train: Job.Store needs a Job.Codec", job.Name)
 	}
 	if job.Logger == nil {
 		job.Logger = slog.New(slog.DiscardHandler)
@@ -281,7 +282,7 @@ func resume(ctx context.Context, cfg Config, job Job, opt *nn.AdamW) (int64, []C
 	if data == nil {
 		return 0, nil, nil
 	}
-	ck, err := DecodeCheckpoint(job.Alloc, data, cfg.Adam)
+	ck, err := job.Codec.DecodeCheckpoint(data, cfg.Adam)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s: %w", latest, err)
 	}
@@ -293,7 +294,7 @@ func resume(ctx context.Context, cfg Config, job Job, opt *nn.AdamW) (int64, []C
 	*opt = *ck.Opt
 	var curve []CurvePoint
 	if b, err := job.Store.Get(ctx, CurveArtifact); err == nil {
-		all, err := DecodeCurve(job.Alloc, b)
+		all, err := job.Codec.DecodeCurve(b)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -312,12 +313,12 @@ func save(ctx context.Context, cfg Config, job Job, opt *nn.AdamW, step int64, c
 	if job.Store == nil {
 		return nil
 	}
-	data, err := EncodeCheckpoint(job.Alloc, &Checkpoint{Model: job.Model, Opt: opt, Step: step})
+	data, err := job.Codec.EncodeCheckpoint(&Checkpoint{Model: job.Model, Opt: opt, Step: step})
 	if err != nil {
 		return err
 	}
 	// Curve first: a checkpoint never points past the curve it resumes.
-	cb, err := EncodeCurve(job.Alloc, curve)
+	cb, err := job.Codec.EncodeCurve(curve)
 	if err != nil {
 		return err
 	}

@@ -5,17 +5,22 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/medflow/medflow/config"
 	"github.com/medflow/medflow/connectors"
 	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/connectors/s3"
+	"github.com/medflow/medflow/internal/progress"
+	"github.com/medflow/medflow/internal/runrecord"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/stages"
 )
@@ -28,10 +33,12 @@ type app struct {
 	file           *config.File
 	settings       config.Settings
 	log            *slog.Logger
-	shard          string // --shard of the current run, for its record
+	jsonLogs       bool               // --log-format json: stderr carries JSON records only
+	term           *progress.Terminal // stderr is a terminal with text logs: logs print above the live frame
+	shard          string             // --shard of the current run, for its record
 }
 
-func newRoot(stdout, stderr io.Writer) *cobra.Command {
+func newRoot(stdout, stderr io.Writer) (*cobra.Command, *app) {
 	a := &app{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:           "medflow",
@@ -45,8 +52,26 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	config.BindFlags(root.PersistentFlags())
 	root.AddCommand(a.runCmd(), a.planCmd(), a.validateCmd(), a.listCmd(), a.kindsCmd(), versionCmd(),
 		tokenizeCmd(), modelsCmd(), a.synthCmd(), a.runsCmd(), a.showCmd(), a.gcCmd(), a.mergeCmd(), a.inspectCmd(), a.reportCmd())
-	return root
+	addExamples(root)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	for _, c := range root.Commands() {
+		if args := c.Args; args != nil {
+			c.Args = func(cmd *cobra.Command, a []string) error {
+				if err := args(cmd, a); err != nil {
+					return usageError{err}
+				}
+				return nil
+			}
+		}
+	}
+	return root, a
 }
+
+// usageError is a mistake in the command line (unknown flag, wrong number
+// of arguments): exit status 2, as for other command-line tools.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
 
 // load reads the config file and settings and sets up logging. A broken
 // variant does not stop commands about other variants.
@@ -60,14 +85,77 @@ func (a *app) load(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[a.settings.Log.Level]
-	opts := &slog.HandlerOptions{Level: level}
-	if a.settings.Log.Format == "json" {
-		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
-	} else {
-		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
-	}
+	a.setLogger(a.settings.Log.Format, a.settings.Log.Level)
 	return nil
+}
+
+// loadOptional is load for commands that need only the settings: a
+// missing default pipelines file is not an error.
+func (a *app) loadOptional(cmd *cobra.Command) error {
+	if _, err := os.Stat(a.cfgPath); err == nil || cmd.Flags().Changed("config") {
+		return a.load(cmd)
+	}
+	f, err := config.ParseEach("(no pipelines file)", []byte("variants: {}\n"))
+	if err != nil {
+		return err
+	}
+	a.file = f
+	if a.settings, err = f.Settings(cmd.Flags()); err != nil {
+		return err
+	}
+	a.setLogger(a.settings.Log.Format, a.settings.Log.Level)
+	return nil
+}
+
+// setLogger logs to stderr as JSON records (durations in seconds) or as
+// text; text on a terminal goes through a progress.Terminal so that the
+// live progress frame never overwrites a log line.
+func (a *app) setLogger(format, level string) {
+	opts := &slog.HandlerOptions{Level: map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo,
+		"warn": slog.LevelWarn, "error": slog.LevelError}[level]}
+	a.jsonLogs, a.term = format == "json", nil
+	if a.jsonLogs {
+		opts.ReplaceAttr = func(_ []string, at slog.Attr) slog.Attr {
+			if at.Value.Kind() == slog.KindDuration {
+				return slog.Float64(at.Key, at.Value.Duration().Seconds())
+			}
+			return at
+		}
+		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+		return
+	}
+	w := a.stderr
+	if fd, ok := terminalFd(a.stderr); ok {
+		a.term = progress.NewTerminal(a.stderr, func() int {
+			cols, _, err := term.GetSize(fd)
+			if err != nil {
+				return 80
+			}
+			return cols
+		})
+		w = a.term
+	}
+	a.log = slog.New(slog.NewTextHandler(w, opts))
+}
+
+// terminalFd returns w's file descriptor when w is a terminal (not a file,
+// a pipe or /dev/null).
+func terminalFd(w io.Writer) (int, bool) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0, false
+	}
+	return int(f.Fd()), true
+}
+
+// fail reports a command's error: one JSON record with --log-format json,
+// else "medflow: error" (a plain line, below any progress frame).
+func (a *app) fail(err error) {
+	if a.jsonLogs && a.log != nil {
+		a.log.Error("medflow failed", "err", err.Error())
+		return
+	}
+	fmt.Fprintln(a.stderr, "medflow:", err)
 }
 
 // storeOptions maps settings onto connector options.
@@ -104,6 +192,9 @@ func (a *app) plan(variant string, sets []string, opts pipeline.PlanOptions) (*p
 	}
 	opts.CodeVersion = version
 	opts.Logger = a.log
+	if dir := filepath.Dir(a.cfgPath); dir != "." {
+		opts.BaseDir = dir // relative model and dataset paths are the config file's
+	}
 	return reg.Plan(spec, opts)
 }
 
@@ -111,8 +202,25 @@ func (a *app) plan(variant string, sets []string, opts pipeline.PlanOptions) (*p
 // earlier run (materialized stages, from <work>/cache; sinks whose output
 // carries their fingerprint) and which are skipped because only reused
 // stages need them.
+// It also says why each stage that ran before is recomputed (the
+// fingerprint parts that changed since its last run record): in plan's
+// CHANGED column, and in the log of a run.
 func (a *app) resolve(ctx context.Context, store objstore.Store, plan *pipeline.Plan, alloc memory.Allocator, force []string) error {
-	return plan.Resolve(ctx, dataset.NewCache(store, CachePrefix, alloc).WithLogger(a.log), force)
+	if err := plan.Resolve(ctx, dataset.NewCache(store, CachePrefix, alloc).WithLogger(a.log), force); err != nil {
+		return err
+	}
+	records, err := runrecord.List(ctx, store)
+	if err != nil {
+		a.log.Debug("no run records to compare fingerprints with", "err", err)
+		return nil
+	}
+	runrecord.Explain(plan, records)
+	for _, n := range plan.Nodes {
+		if n.Decision == pipeline.Compute && len(n.Changed) > 0 {
+			a.log.Info("stage changed since its last run", "stage", n.Spec.Name, "changed", strings.Join(n.Changed, ","))
+		}
+	}
+	return nil
 }
 
 // workStore opens settings.work: run records, quarantine tables, cache.
@@ -122,8 +230,11 @@ func (a *app) workStore(ctx context.Context) (objstore.Store, error) {
 
 // loadWork is load followed by workStore, for the commands that only look
 // at the work store.
+// Without a pipelines file (and no --config), the settings come from
+// flags, the environment and defaults: `medflow runs --work s3://...`
+// works from any folder.
 func (a *app) loadWork(cmd *cobra.Command) (objstore.Store, error) {
-	if err := a.load(cmd); err != nil {
+	if err := a.loadOptional(cmd); err != nil {
 		return nil, err
 	}
 	return a.workStore(cmd.Context())

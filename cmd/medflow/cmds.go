@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path"
 	"runtime"
-	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -17,6 +17,7 @@ import (
 	"github.com/sourcegraph/conc"
 	"github.com/spf13/cobra"
 
+	"github.com/medflow/medflow/config"
 	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/internal/bufpool"
@@ -24,6 +25,7 @@ import (
 	"github.com/medflow/medflow/internal/progress"
 	"github.com/medflow/medflow/internal/runrecord"
 	"github.com/medflow/medflow/pipeline"
+	"github.com/medflow/medflow/pipeline/specdoc"
 )
 
 func (a *app) runCmd() *cobra.Command {
@@ -54,7 +56,7 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar, MaxErrorRate: maxRate, Alloc: alloc})
+			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar, MaxErrorRate: a.settings.MaxErrorRate, Alloc: alloc})
 			if err != nil {
 				return err
 			}
@@ -73,7 +75,9 @@ func (a *app) runCmd() *cobra.Command {
 	cmd.Flags().StringVar(&shard, "shard", "", "run shard i of n of the sharded sources: i/n")
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no live progress display")
 	cmd.Flags().IntVar(&maxQuar, "max-quarantined", 0, "fail once more records than this are quarantined (0: no limit, -1: none allowed)")
-	cmd.Flags().Float64Var(&maxRate, "max-error-rate", 0, "fail when a stage quarantines more than this fraction of its records, checked before any sink commits (0: no limit)")
+	// Read back through the settings (settings.max_error_rate, MEDFLOW_MAX_ERROR_RATE).
+	cmd.Flags().Float64Var(&maxRate, "max-error-rate", config.DefaultMaxErrorRate,
+		"fail when a stage quarantines more than this fraction of its records, checked before anything is committed (0: no limit; a stage's max_error_rate overrides it)")
 	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "folder for barrier inputs that exceed memory (default: system temp)")
 	cmd.Flags().StringArrayVar(&force, "force", nil, "recompute this materialized stage and everything downstream (repeatable)")
 	cmd.Flags().StringVar(&allocator, "allocator", "pool", "Arrow buffer allocator: pool (reuses freed buffers) or go (leaves them to the GC)")
@@ -104,8 +108,8 @@ func (a *app) execute(store objstore.Store, plan *pipeline.Plan, spillDir string
 	pctx, stopProgress := context.WithCancel(ctx)
 	var wg conc.WaitGroup
 	if showProgress {
-		if isTerminal(a.stderr) {
-			wg.Go(func() { progress.Live(pctx, a.stderr, run.Stats, 200*time.Millisecond) })
+		if a.term != nil {
+			wg.Go(func() { a.term.Run(pctx, run.Stats, 200*time.Millisecond) })
 		} else {
 			wg.Go(func() { progress.Log(pctx, a.log, run.Stats, 10*time.Second) })
 		}
@@ -118,26 +122,28 @@ func (a *app) execute(store objstore.Store, plan *pipeline.Plan, spillDir string
 	wg.Wait()
 	rec, recorded := a.record(context.WithoutCancel(ctx), store, plan, run, start, err, &mem)
 
-	fmt.Fprintln(a.stderr)
-	progress.Table(a.stderr, run.Stats())
+	a.summary(run.Stats())
 	for _, st := range run.Stats() {
 		if st.Resumed > 0 {
 			a.log.Info("resumed", "stage", st.Stage, "input_batches_replayed", st.Resumed)
 		}
 	}
-	q := run.Quarantined()
-	if len(q) > 0 {
+	q := sortQuarantine(plan, run.Quarantined())
+	// The table holds what reused stages quarantined when they were
+	// computed too, as a cold run's would; a finished run that quarantined
+	// nothing empties the table an earlier run left.
+	if len(q) > 0 || (err == nil && quarantineExists(context.WithoutCancel(ctx), store, plan.Spec.Variant)) {
 		if uri, werr := a.writeQuarantine(context.WithoutCancel(ctx), store, plan.Spec.Variant, q); werr != nil {
 			a.log.Error("writing the quarantine table failed", "err", werr)
-		} else {
+		} else if len(q) > 0 {
 			a.log.Warn("records quarantined", "count", len(q), "table", uri)
 		}
 		for i, e := range q {
 			if i == 20 {
-				fmt.Fprintf(a.stderr, "  ... and %d more\n", len(q)-20)
+				a.log.Warn("more records quarantined", "count", len(q)-20)
 				break
 			}
-			fmt.Fprintf(a.stderr, "  quarantined: stage %q: %s: %s\n", e.Stage, e.Key, e.Reason)
+			a.log.Warn("quarantined", "stage", e.Stage, "key", e.Key, "reason", e.Reason)
 		}
 	}
 	if err == nil && recorded {
@@ -164,12 +170,47 @@ func (a *app) record(ctx context.Context, store objstore.Store, plan *pipeline.P
 	rec := runrecord.New(runrecord.NewID(start), a.cfgPath, version, plan, run, start, time.Now(), runErr)
 	rec.SetPeaks(mem.Peaks(), memwatch.PeakRSS())
 	rec.Shard = a.shard
+	rec.Outputs = a.outputs(ctx, store, plan, run)
 	if err := runrecord.Write(ctx, store, rec); err != nil {
 		a.log.Error("writing the run record failed", "err", err)
 		return rec, false
 	}
 	a.log.Info("run recorded", "run", rec.ID, "status", rec.Status)
 	return rec, true
+}
+
+// outputs lists what the run's stages left: sinks' datasets (their uri
+// and format params), materialized stages' cached outputs and every
+// stage's artifacts, with paths readers can open (DuckDB, pandas).
+func (a *app) outputs(ctx context.Context, store objstore.Store, plan *pipeline.Plan, run *pipeline.Run) []runrecord.Output {
+	var out []runrecord.Output
+	stats := run.Stats()
+	work := strings.TrimSuffix(a.settings.Work, "/")
+	for i, n := range plan.Nodes {
+		if n.Decision == pipeline.Skip {
+			continue
+		}
+		p := n.Params
+		if n.Def.Role == pipeline.RoleSink && p.Declares("uri") && p.Has("uri") {
+			if uri, ok := p.Any("uri").(string); ok {
+				format, _ := p.Any("format").(string)
+				out = append(out, runrecord.Output{Stage: n.Spec.Name, What: "dataset", Path: uri, Format: format, Rows: stats[i].RowsIn})
+			}
+		}
+		if n.Spec.Materialize {
+			out = append(out, runrecord.Output{Stage: n.Spec.Name, What: "cache", Path: work + "/" + CachePrefix + "/" + n.Fingerprint,
+				Format: "arrow", Rows: stats[i].RowsOut})
+		}
+		objs, err := store.List(ctx, ArtifactsPrefix+"/"+n.Fingerprint+"/")
+		if err != nil {
+			continue
+		}
+		for _, o := range objs {
+			ext := strings.TrimPrefix(path.Ext(o.Key), ".")
+			out = append(out, runrecord.Output{Stage: n.Spec.Name, What: "artifact", Path: work + "/" + o.Key, Format: ext, Rows: -1})
+		}
+	}
+	return out
 }
 
 func (a *app) runsCmd() *cobra.Command {
@@ -243,13 +284,19 @@ func oneVariant(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
+// summary prints the end-of-run table per stage, or with JSON logs one
+// "stage summary" record per stage.
+func (a *app) summary(stats []pipeline.StageStats) {
+	if !a.jsonLogs {
+		fmt.Fprintln(a.stderr)
+		progress.Table(a.stderr, stats)
+		return
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	for _, s := range stats {
+		a.log.Info("stage summary", "stage", s.Stage, "kind", s.Kind, "state", s.State.String(),
+			"rows_in", s.RowsIn, "rows_out", s.RowsOut, "batches_out", s.BatchesOut, "bytes_in", s.BytesIn,
+			"bytes_out", s.BytesOut, "elapsed", s.Elapsed, "work", s.Work(), "blocked", s.Blocked, "idle", s.Idle)
+	}
 }
 
 func (a *app) planCmd() *cobra.Command {
@@ -354,32 +401,41 @@ func (a *app) listCmd() *cobra.Command {
 }
 
 func (a *app) kindsCmd() *cobra.Command {
-	return &cobra.Command{
+	var format string
+	cmd := &cobra.Command{
 		Use:   "kinds",
 		Short: "List the registered stage kinds and their params",
-		Args:  cobra.NoArgs,
+		Long: `List every stage kind with its params: type, default, accepted values
+and what each does. The same declarations drive plan-time checks.
+
+  --format text         aligned columns (default)
+  --format markdown     the reference in stages/KINDS.md
+  --format json-schema  a JSON Schema of pipelines.yaml for editors`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reg, err := a.registry()
 			if err != nil {
 				return err
 			}
-			for _, d := range reg.Kinds() {
-				fmt.Fprintf(a.stdout, "%s (%s): %s\n", d.Kind, d.Role, d.Doc)
-				params := append([]pipeline.Param(nil), d.Params...)
-				sort.SliceStable(params, func(i, j int) bool { return params[i].Required && !params[j].Required })
-				for _, p := range params {
-					req := ""
-					if p.Required {
-						req = " (required)"
-					} else if p.Default != nil {
-						req = fmt.Sprintf(" (default %v)", p.Default)
-					}
-					fmt.Fprintf(a.stdout, "    %-14s %-8s%s %s\n", p.Name, p.Type, req, strings.TrimSpace(p.Doc))
+			defs := reg.Kinds()
+			switch format {
+			case "text":
+				return specdoc.Text(a.stdout, defs)
+			case "markdown":
+				return specdoc.Markdown(a.stdout, defs)
+			case "json-schema":
+				b, err := specdoc.JSONSchema(defs)
+				if err != nil {
+					return err
 				}
+				_, err = fmt.Fprintf(a.stdout, "%s\n", b)
+				return err
 			}
-			return nil
+			return fmt.Errorf("--format %q: want text, markdown or json-schema", format)
 		},
 	}
+	cmd.Flags().StringVar(&format, "format", "text", "text, markdown or json-schema")
+	return cmd
 }
 
 func versionCmd() *cobra.Command {

@@ -34,11 +34,11 @@ variants:
       - {name: stats-out, kind: files.write, inputs: [stats], params: {uri: DIR/stats, format: arrow}}
 `
 
-// startCLI starts this test binary as the medflow CLI with args; done
-// gets its exit, out its stdout and stderr.
+// startCLI starts this test binary as the CLI with args in a process of
+// its own; done gets its exit, out its stdout and stderr.
 func startCLI(t *testing.T, args ...string) (cmd *exec.Cmd, out *strings.Builder, done chan error) {
 	t.Helper()
-	cmd = exec.Command(os.Args[0], args...)
+	cmd = exec.Command(os.Args[0], testArgs(args)...)
 	cmd.Env = append(os.Environ(), "MEDFLOW_AS_CLI=1")
 	out = &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -50,6 +50,31 @@ func startCLI(t *testing.T, args ...string) (cmd *exec.Cmd, out *strings.Builder
 	return cmd, out, done
 }
 
+// runProcess runs the CLI with args (startCLI); with kill > 0 it SIGKILLs
+// the process after that long unless it finished first, and reports
+// whether it did. A run that fails fails t.
+func runProcess(t *testing.T, args []string, kill time.Duration) (killed bool) {
+	t.Helper()
+	cmd, out, done := startCLI(t, args...)
+	if kill > 0 {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("run failed before the kill: %v\n%s", err, out.String())
+			}
+			return false
+		case <-time.After(kill):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			return true
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	return false
+}
+
 // TestKillAndRerun SIGKILLs the CLI at random points of a run with
 // materialized stages (which resume per input batch), ten times, then lets
 // a rerun finish: the outputs must equal those of an uninterrupted run, row
@@ -57,24 +82,7 @@ func startCLI(t *testing.T, args ...string) (cmd *exec.Cmd, out *strings.Builder
 func TestKillAndRerun(t *testing.T) {
 	run := func(dir string, kill time.Duration) (killed bool) {
 		t.Helper()
-		cmd, out, done := startCLI(t, "run", "job", "--config", filepath.Join(dir, "pipelines.yaml"), "--no-progress")
-		if kill > 0 {
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("run failed before the kill: %v\n%s", err, out.String())
-				}
-				return false
-			case <-time.After(kill):
-				cmd.Process.Signal(syscall.SIGKILL)
-				<-done
-				return true
-			}
-		}
-		if err := <-done; err != nil {
-			t.Fatalf("run: %v\n%s", err, out.String())
-		}
-		return false
+		return runProcess(t, []string{"run", "job", "--config", filepath.Join(dir, "pipelines.yaml"), "--no-progress"}, kill)
 	}
 	clean := t.TempDir()
 	writeConfig(t, clean, crashConfig)

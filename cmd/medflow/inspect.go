@@ -17,7 +17,6 @@ import (
 	"github.com/medflow/medflow/connectors"
 	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/connectors/formats"
-	"github.com/medflow/medflow/pipeline/pipelinetest"
 	"github.com/medflow/medflow/schemas"
 )
 
@@ -30,7 +29,7 @@ func (a *app) inspectCmd() *cobra.Command {
 			"file: .arrow (IPC), .parquet or .csv, local or s3://bucket/key.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.load(cmd); err != nil {
+			if err := a.loadOptional(cmd); err != nil {
 				return err
 			}
 			return a.inspect(cmd.Context(), args[0], rows)
@@ -95,7 +94,7 @@ func (a *app) printRows(s *arrow.Schema, r array.RecordReader, n int) error {
 		for row := 0; row < int(b.NumRows()) && printed < n; row++ {
 			cells := make([]string, b.NumCols())
 			for c, col := range b.Columns() {
-				cells[c] = cell(pipelinetest.Value(col, row))
+				cells[c] = cell(schemas.Value(col, row))
 			}
 			fmt.Fprintln(tw, strings.Join(cells, "\t"))
 			printed++

@@ -5,17 +5,22 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/spf13/cobra"
 
 	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/connectors/local"
 	"github.com/medflow/medflow/connectors/objstore"
+	"github.com/medflow/medflow/internal/runrecord"
 	"github.com/medflow/medflow/internal/testenv"
 	"github.com/medflow/medflow/pipeline/pipelinetest"
 )
@@ -26,12 +31,24 @@ func medflow(t *testing.T, args ...string) (int, string, string) {
 	return medflowIn(t, "", args...)
 }
 
-// medflowIn is medflow with stdin.
+// medflowIn is medflow with stdin. A run that names no allocator gets
+// the pooling allocator in poison mode (testArgs), so that a value kept
+// past its batch's release fails the test instead of passing by luck.
 func medflowIn(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := execute(args, strings.NewReader(stdin), &out, &errb)
+	code := execute(testArgs(args), strings.NewReader(stdin), &out, &errb)
 	return code, out.String(), errb.String()
+}
+
+// testArgs adds `--allocator pool-poison` to a run that names no
+// allocator: freed buffers are overwritten at once, so any use after
+// release shows up as wrong data.
+func testArgs(args []string) []string {
+	if len(args) == 0 || args[0] != "run" || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--allocator") }) {
+		return args
+	}
+	return append(slices.Clone(args), "--allocator", "pool-poison")
 }
 
 // writeFiles writes files (path relative to dir -> content).
@@ -129,19 +146,45 @@ variants:
     stages:
       - {name: g, kind: gen.rows, params: {rows: 1}}
       - {name: s, kind: col.scale, inputs: [gg], params: {column: value}}
+  bad3:
+    stages:
+      - name: g
+        kind: gen.rows
+        params:
+          rows: 1
+          groups: 0
+      - name: rescale
+        kind: col.scale
+        inputs: [g]
+        params:
+          column: value
+          factor: ${MEDFLOW_TEST_FACTOR}
+      - {name: out, kind: discard, inputs: [rescal]}
+      - {name: tok, kind: text.tokenize, inputs: [g], params: {model: m, truncation: middle, bos: maybe}}
 `)
+	t.Setenv("MEDFLOW_TEST_FACTOR", "s3cr3t-value")
 	code, _, errs := medflow(t, "validate", "--config", cfg)
 	if code != 1 {
 		t.Fatalf("exit %d", code)
 	}
+	// Every error of every variant, each at its file:line: the param's line
+	// for a param, the inputs line for an input, the stage's otherwise.
 	for _, want := range []string{
-		`variant "bad1": stage "g": key "kind": unknown stage kind "gen.rowz" (did you mean "gen.rows"?)`,
-		`pipelines.yaml:13: variant "bad2": stage "s": key "inputs": unknown stage "gg" (did you mean "g"?)`,
-		"2 of 3 variants invalid",
+		`pipelines.yaml:9: variant "bad1": stage "g": key "kind": unknown stage kind "gen.rowz" (did you mean "gen.rows"?)`,
+		`pipelines.yaml:13: variant "bad2": stage "s": key "inputs": missing input "gg" (did you mean "g"?)`,
+		`pipelines.yaml:20: variant "bad3": stage "g": key "params.groups": invalid param value: 0: must be in [1, 1000000]`,
+		`pipelines.yaml:26: variant "bad3": stage "rescale": key "params.factor": wrong param type (value from an environment variable, not shown)`,
+		`pipelines.yaml:27: variant "bad3": stage "out": key "inputs": missing input "rescal" (did you mean "rescale"?)`,
+		`pipelines.yaml:28: variant "bad3": stage "tok": key "params.truncation": invalid param value: "middle": want right, left or fail`,
+		`pipelines.yaml:28: variant "bad3": stage "tok": key "params.bos": wrong param type: want boolean, got string "maybe"`,
+		"3 of 4 variants invalid",
 	} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, errs)
 		}
+	}
+	if strings.Contains(errs, "s3cr3t") {
+		t.Errorf("validate echoes an interpolated value:\n%s", errs)
 	}
 }
 
@@ -162,10 +205,10 @@ func TestCommands(t *testing.T) {
 		{[]string{"plan", "nosuch"}, 1, []string{"nosuch"}},
 		{[]string{"run", "demo", "--shard", "3/2"}, 1, []string{`--shard "3/2": want i/n with 0 <= i < n`}},
 		{[]string{"run", "demo", "--log-format", "yaml"}, 1, []string{"yaml"}},
-		{[]string{"kinds"}, 0, []string{"files.read (source)", "columns", "(required)"}},
+		{[]string{"kinds"}, 0, []string{"files.read (source, no inputs)", "columns", "required"}},
 		{[]string{"version"}, 0, []string{"medflow dev"}},
-		{[]string{"run"}, 1, []string{"run: want one VARIANT, got 0 arguments (see `medflow list`)"}},
-		{[]string{"plan", "a", "b"}, 1, []string{"plan: want one VARIANT, got 2 arguments"}},
+		{[]string{"run"}, 2, []string{"run: want one VARIANT, got 0 arguments (see `medflow list`)"}},
+		{[]string{"plan", "a", "b"}, 2, []string{"plan: want one VARIANT, got 2 arguments"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out, errs := medflow(t, append(tc.args, "--config", cfg)...)
@@ -251,6 +294,19 @@ variants:
 	if code != 1 || !strings.Contains(errs, "error budget exceeded") || !strings.Contains(errs, "b.csv") {
 		t.Errorf("budget -1: exit %d\n%s", code, errs)
 	}
+	// Without the bad files nothing is quarantined: the table of the
+	// earlier run is emptied, not left to be taken for this run's.
+	for _, f := range []string{"b.csv", "c.csv"} {
+		if err := os.Remove(filepath.Join(dir, "in", f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, _, errs := medflow(t, "run", "q", "--config", cfg, "--no-progress"); code != 0 {
+		t.Fatalf("clean run: exit %d\n%s", code, errs)
+	}
+	if n := countRows(t, store, "work/q/quarantine"); n != 0 {
+		t.Errorf("after a clean run the quarantine table has %d rows, want 0", n)
+	}
 }
 
 // The pooling allocator reuses freed buffers; with poisoning, any buffer
@@ -284,24 +340,8 @@ func TestPooledAllocatorOutputsMatch(t *testing.T) {
 // datasetDigest hashes every value of a committed dataset, in order.
 func datasetDigest(t *testing.T, store objstore.Store, prefix string) string {
 	t.Helper()
-	d, err := dataset.Open(t.Context(), store, prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := d.NewReader(t.Context(), memory.NewGoAllocator(), formats.ReaderOptions{})
-	defer r.Release()
 	h := sha256.New()
-	for r.Next() {
-		b := r.RecordBatch()
-		for row := range int(b.NumRows()) {
-			for _, col := range b.Columns() {
-				fmt.Fprint(h, pipelinetest.Value(col, row), "|")
-			}
-		}
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
+	eachRow(t, store, prefix, func(row string) { fmt.Fprintln(h, row) })
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -374,7 +414,7 @@ variants:
 	// A bad label row is quarantined itself, and so is its study's frontal
 	// image, which is left without labels.
 	want := planted + strings.Count(stdout, "bad-label-row: ")
-	if got := strings.Count(errs, "quarantined: stage "); got != want {
+	if got := strings.Count(errs, "msg=quarantined stage="); got != want {
 		t.Errorf("%d records quarantined, want %d for the %d planted faults:\n%s\n%s", got, want, planted, stdout, errs)
 	}
 	store, err := local.New(dir)
@@ -483,7 +523,7 @@ func TestRunsAndShow(t *testing.T) {
 			t.Fatal(errs)
 		}
 	}
-	medflow(t, "run", "demo", "--config", cfg, "--no-progress", "--max-error-rate", "-1") // a run that cannot fail either
+	medflow(t, "run", "demo", "--config", cfg, "--no-progress", "--max-error-rate", "0") // no error budget: a run that cannot fail either
 	code, out, errs := medflow(t, "runs", "--config", cfg)
 	if code != 0 || strings.Count(out, " succeeded ") != 3 || !strings.Contains(out, " data ") {
 		t.Fatalf("runs: exit %d\n%s%s", code, out, errs)
@@ -579,5 +619,323 @@ func TestInspect(t *testing.T) {
 		if tc.code == 0 && strings.Count(out, "\n") > 4+10 {
 			t.Errorf("%v: more rows than asked:\n%s", tc.args, out)
 		}
+	}
+}
+
+// TestPathsRelativeToConfig: relative paths in the config file (the work
+// store, dataset folders, files read) resolve against the file's folder,
+// not the working directory; commands that only read the work store run
+// without a pipelines file when given --work.
+func TestPathsRelativeToConfig(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "project")
+	writeFiles(t, sub, map[string]string{"in/a.csv": "id,group,value\n1,a,2.5\n2,b,4\n"})
+	cfg := filepath.Join(sub, "pipelines.yaml")
+	if err := os.WriteFile(cfg, []byte(`
+settings: {work: work, log: {level: warn}}
+variants:
+  copy:
+    stages:
+      - {name: read, kind: files.read, params: {uri: in, columns: ["id:int64", "group:utf8", "value:float64"]}}
+      - {name: write, kind: files.write, inputs: [read], params: {uri: out, format: arrow}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := medflow(t, "run", "copy", "--config", cfg, "--no-progress"); code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, errs)
+	}
+	for _, p := range []string{"out/_manifest.json", "work/runs"} {
+		if _, err := os.Stat(filepath.Join(sub, p)); err != nil {
+			t.Errorf("%s not under the config's folder: %v", p, err)
+		}
+	}
+	// The report's Outputs table says where the dataset is.
+	reports, _ := filepath.Glob(filepath.Join(sub, "work", "reports", "*", "report.md"))
+	if len(reports) != 1 {
+		t.Fatalf("reports: %v", reports)
+	}
+	md, err := os.ReadFile(reports[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "| write | dataset | " + filepath.Join(sub, "out") + " | arrow | 2 |"; !strings.Contains(string(md), want) {
+		t.Errorf("report lacks the output row %q:\n%s", want, md)
+	}
+	// No pipelines.yaml in the working directory: --work is enough.
+	code, out, errs := medflow(t, "runs", "--work", filepath.Join(sub, "work"))
+	if code != 0 || !strings.Contains(out, "copy") || !strings.Contains(out, "succeeded") {
+		t.Fatalf("runs --work: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// TestEveryCommandHasExamples: `medflow X --help` shows examples for every
+// command (help and completion are cobra's own).
+func TestEveryCommandHasExamples(t *testing.T) {
+	root, _ := newRoot(io.Discard, io.Discard)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.Name() != "help" && sub.Name() != "completion" && sub.Example == "" {
+				t.Errorf("%q has no examples", sub.CommandPath())
+			}
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+// datasetRows returns every row of a committed dataset, in order, as its
+// values joined by "|".
+func datasetRows(t *testing.T, store objstore.Store, prefix string) []string {
+	t.Helper()
+	var rows []string
+	eachRow(t, store, prefix, func(row string) { rows = append(rows, row) })
+	return rows
+}
+
+// eachRow calls f with every row of a committed dataset, in order, as its
+// values joined by "|".
+func eachRow(t *testing.T, store objstore.Store, prefix string, f func(row string)) {
+	t.Helper()
+	d, err := dataset.Open(t.Context(), store, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := d.NewReader(t.Context(), memory.NewGoAllocator(), formats.ReaderOptions{})
+	defer r.Release()
+	for r.Next() {
+		b := r.RecordBatch()
+		for i := range int(b.NumRows()) {
+			var cells []string
+			for _, col := range b.Columns() {
+				cells = append(cells, fmt.Sprint(pipelinetest.Value(col, i)))
+			}
+			f(strings.Join(cells, "|"))
+		}
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestQuarantineKeptAcrossReuseAndResume: the quarantine table of an
+// unchanged rerun (every output reused), of an incremental rerun (one
+// branch recomputed, the rest reused or skipped) and of a run resumed
+// after a kill -9 equals the cold run's, and the report lists the
+// quarantined keys.
+func TestQuarantineKeptAcrossReuseAndResume(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "tokenizer.model")
+	if code, _, errs := medflow(t, "models", "llama2-tokenizer", "--npm", testenv.Llama2NPM(t), "--out", model); code != 0 {
+		t.Fatalf("models: %s", errs)
+	}
+	cfg := writeConfig(t, dir, strings.ReplaceAll(`
+settings: {work: DIR/work, log: {level: warn}}
+variants:
+  ingest:
+    stages:
+      - {name: index, kind: mimic.index, params: {root: DIR/mimic}}
+      - {name: images, kind: image.decode, inputs: [index], workers: 2, materialize: true, params: {root: DIR/mimic, path_column: image_key, key_column: dicom_id, size: 32, rows_column: rows, columns_column: columns}}
+      - {name: images-out, kind: files.write, inputs: [images], params: {uri: DIR/out/images}}
+      - {name: sections, kind: report.sections, inputs: [index], materialize: true, params: {root: DIR/mimic}}
+      - {name: tokens, kind: text.tokenize, inputs: [sections], params: {model: MODEL, column: report_text}}
+      - {name: tokens-out, kind: files.write, inputs: [tokens], params: {uri: DIR/out/reports}}
+`, "MODEL", model))
+	if code, _, errs := medflow(t, "synth", "--config", cfg, "--out", filepath.Join(dir, "mimic"), "--studies", "40",
+		"--size", "96x128", "--corrupt-fraction", "0.2", "--seed", "5"); code != 0 {
+		t.Fatalf("synth: %s", errs)
+	}
+	store, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) {
+		t.Helper()
+		if code, _, errs := medflow(t, append([]string{"run", "ingest", "--config", cfg, "--no-progress"}, args...)...); code != 0 {
+			t.Fatalf("run %v: exit %d\n%s", args, code, errs)
+		}
+	}
+	start := time.Now()
+	run()
+	cold := time.Since(start)
+	want := datasetRows(t, store, "work/ingest/quarantine")
+	stages := map[string]bool{}
+	for _, row := range want {
+		stages[strings.Split(row, "|")[0]] = true
+	}
+	if !stages["index"] || !stages["images"] || !stages["sections"] {
+		t.Fatalf("the cold run quarantined in stages %v, want index, images and sections:\n%s", stages, strings.Join(want, "\n"))
+	}
+	work, err := local.New(filepath.Join(dir, "work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := runrecord.List(t.Context(), work)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("%d run records, %v", len(recs), err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "work", ReportsPrefix, recs[0].ID, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key := strings.Split(want[0], "|")[1]; !strings.Contains(string(md), key) {
+		t.Errorf("report.md does not list the quarantined key %q:\n%s", key, md)
+	}
+
+	same := func(what string) {
+		t.Helper()
+		if got := datasetRows(t, store, "work/ingest/quarantine"); !slices.Equal(got, want) {
+			t.Errorf("%s: quarantine table\n%s\nwant (cold run)\n%s", what, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	run()
+	same("unchanged rerun")
+	run("--set", "tokens.max_tokens=64")
+	same("incremental rerun")
+
+	// kill -9 cold runs part way, then resume them. A clean run in a
+	// process of its own is timed first; the kills land at fractions of it.
+	cli := func(kill time.Duration) (killed bool) {
+		t.Helper()
+		return runProcess(t, []string{"run", "ingest", "--config", cfg, "--no-progress"}, kill)
+	}
+	clean := func() {
+		t.Helper()
+		for _, sub := range []string{"work", "out"} {
+			if err := os.RemoveAll(filepath.Join(dir, sub)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	clean()
+	start = time.Now()
+	cli(0)
+	full := time.Since(start)
+	same("a run in a process of its own")
+	killed := 0
+	for _, frac := range []float64{0.3, 0.5, 0.7, 0.85} {
+		clean()
+		if cli(time.Duration(frac * float64(full))) {
+			killed++
+		}
+		run()
+		same(fmt.Sprintf("resumed after a kill -9 at %.0f%% of a run", 100*frac))
+	}
+	t.Logf("cold run %v in process, %v in a process of its own; %d of 4 runs killed", cold, full, killed)
+}
+
+// TestErrorBudgetSources: the default per-stage error budget (50%), and
+// where it can be set: settings.max_error_rate, MEDFLOW_MAX_ERROR_RATE,
+// --max-error-rate (flag > environment > file), a stage's max_error_rate
+// in the file or by --set (beating all of those). One of the four input
+// files is bad: files.read quarantines 25% of its records.
+func TestErrorBudgetSources(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		settings string // extra settings keys
+		stage    string // extra keys of stage read
+		env      string // MEDFLOW_MAX_ERROR_RATE
+		args     []string
+		fail     string // in stderr; "" means exit 0
+	}{
+		{name: "default 50%"},
+		{name: "settings", settings: "max_error_rate: 0.2", fail: `stage "read": error budget exceeded: 1 of 4 records quarantined (25.0%), max error rate 20.0%`},
+		{name: "environment", env: "0.2", fail: "max error rate 20.0%"},
+		{name: "flag beats settings", settings: "max_error_rate: 0.2", args: []string{"--max-error-rate", "0.3"}},
+		{name: "flag beats environment", env: "0.3", args: []string{"--max-error-rate", "0.1"}, fail: "max error rate 10.0%"},
+		{name: "stage beats settings", settings: "max_error_rate: 0.2", stage: "max_error_rate: 0.3"},
+		{name: "stage beats flag", stage: "max_error_rate: 0.1", args: []string{"--max-error-rate", "0.9"}, fail: "max error rate 10.0%"},
+		{name: "--set beats the stage", stage: "max_error_rate: 0.3", args: []string{"--set", "read.max_error_rate=0.2"}, fail: "max error rate 20.0%"},
+		{name: "no limit", settings: "max_error_rate: 0.2", stage: "max_error_rate: 0"},
+		{name: "bad settings value", settings: "max_error_rate: 2", fail: `key "settings.max_error_rate": want a number from 0 to 1, got "2"`},
+		{name: "bad stage value", stage: "max_error_rate: lots", fail: `key "max_error_rate": want a number from 0 to 1`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFiles(t, dir, map[string]string{
+				"in/a.csv": "id,group,value\n1,g1,0.5\n", "in/b.csv": "id,group,value\n2,g2,oops\n",
+				"in/c.csv": "id,group,value\n3,g3,1.5\n", "in/d.csv": "id,group,value\n4,g4,2.5\n",
+			})
+			stage := ""
+			if tc.stage != "" {
+				stage = ", " + tc.stage
+			}
+			cfg := writeConfig(t, dir, `
+settings: {work: DIR/work`+map[bool]string{true: ", " + tc.settings}[tc.settings != ""]+`}
+variants:
+  q:
+    stages:
+      - {name: read, kind: files.read`+stage+`, params: {uri: DIR/in, columns: ["id:int64", "group:utf8", "value:float64"], on_error: quarantine}}
+      - {name: out, kind: files.write, inputs: [read], params: {uri: DIR/out}}
+`)
+			t.Setenv("MEDFLOW_MAX_ERROR_RATE", tc.env)
+			code, _, errs := medflow(t, append([]string{"run", "q", "--config", cfg, "--no-progress"}, tc.args...)...)
+			_, statErr := os.Stat(filepath.Join(dir, "out", "_manifest.json"))
+			switch {
+			case tc.fail == "" && code != 0:
+				t.Fatalf("exit %d\n%s", code, errs)
+			case tc.fail != "" && (code != 1 || !strings.Contains(errs, tc.fail)):
+				t.Fatalf("exit %d, want 1 and %q in\n%s", code, tc.fail, errs)
+			case tc.fail != "" && !os.IsNotExist(statErr):
+				t.Fatalf("a failed run committed its output (%v)", statErr)
+			}
+		})
+	}
+}
+
+// TestTypoDoesNotEmptyOutput: a --set typo in report.sections' select
+// (one section name "findings impression" instead of two) quarantines
+// every report; the run fails naming the stage, and the dataset a good
+// run wrote before is left as it was.
+func TestTypoDoesNotEmptyOutput(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, `
+settings: {work: DIR/work, log: {level: warn}}
+variants:
+  reports:
+    stages:
+      - {name: index, kind: mimic.index, params: {root: DIR/mimic}}
+      - {name: sections, kind: report.sections, inputs: [index], materialize: true, params: {root: DIR/mimic}}
+      - {name: out, kind: files.write, inputs: [sections], params: {uri: DIR/out/reports}}
+`)
+	if code, _, errs := medflow(t, "synth", "--config", cfg, "--out", filepath.Join(dir, "mimic"), "--studies", "41",
+		"--size", "64x64", "--corrupt-fraction", "0", "--seed", "7"); code != 0 {
+		t.Fatalf("synth: %s", errs)
+	}
+	if code, _, errs := medflow(t, "run", "reports", "--config", cfg, "--no-progress"); code != 0 {
+		t.Fatalf("good run: exit %d\n%s", code, errs)
+	}
+	store, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, digest := countRows(t, store, "out/reports"), datasetDigest(t, store, "out/reports")
+	if rows == 0 {
+		t.Fatal("the good run wrote no rows")
+	}
+	// A stage that quarantined every record fails the run whatever the
+	// error budget (the default 50% would catch it too).
+	// "findings impression" is refused when the run is planned; a section
+	// no report has is caught when the stage quarantines every record.
+	for _, tc := range []struct{ sel, rate, want string }{
+		{"[findings impression]", "0.5", `two section names in one; join sections with + ("findings+impression")`},
+		{"[addendum]", "0.5", "every record was quarantined"},
+		{"[addendum]", "0", "every record was quarantined"},
+	} {
+		sel := tc.sel
+		code, _, errs := medflow(t, "run", "reports", "--config", cfg, "--no-progress", "--set", "sections.select="+sel, "--max-error-rate", tc.rate)
+		if code == 0 || !strings.Contains(errs, `stage "sections"`) || !strings.Contains(errs, tc.want) {
+			t.Errorf("select %s, max error rate %s: exit %d, want a failure naming stage sections and %q:\n%s", sel, tc.rate, code, tc.want, errs)
+		}
+		if got, gotDigest := countRows(t, store, "out/reports"), datasetDigest(t, store, "out/reports"); got != rows || gotDigest != digest {
+			t.Errorf("select %s: the dataset has %d rows (digest %s), the good run wrote %d (%s)", sel, got, gotDigest, rows, digest)
+		}
+	}
+	// The failed runs committed nothing: a good run now is unchanged.
+	if code, _, errs := medflow(t, "run", "reports", "--config", cfg, "--no-progress"); code != 0 {
+		t.Fatalf("good rerun: exit %d\n%s", code, errs)
+	}
+	if got := countRows(t, store, "out/reports"); got != rows {
+		t.Errorf("good rerun: %d rows, want %d", got, rows)
 	}
 }

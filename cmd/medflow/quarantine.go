@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"path"
+	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -12,6 +15,27 @@ import (
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
 )
+
+// sortQuarantine orders q by stage (in plan order), key and reason, so
+// that the table and the listing do not depend on worker timing.
+func sortQuarantine(plan *pipeline.Plan, q []pipeline.QuarantineEntry) []pipeline.QuarantineEntry {
+	order := map[string]int{}
+	for i, n := range plan.Nodes {
+		order[n.Spec.Name] = i
+	}
+	q = slices.Clone(q)
+	slices.SortStableFunc(q, func(a, b pipeline.QuarantineEntry) int {
+		return cmp.Or(cmp.Compare(order[a.Stage], order[b.Stage]), strings.Compare(a.Key, b.Key), strings.Compare(a.Reason, b.Reason))
+	})
+	return q
+}
+
+// quarantineExists reports whether variant has a committed quarantine
+// table.
+func quarantineExists(ctx context.Context, store objstore.Store, variant string) bool {
+	_, err := store.Stat(ctx, path.Join(variant, "quarantine", dataset.ManifestName))
+	return err == nil
+}
 
 // writeQuarantine commits the run's quarantined records as a dataset
 // (schemas.Quarantine) under <work>/<variant>/quarantine and returns its

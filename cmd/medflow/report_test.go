@@ -116,7 +116,7 @@ func TestWriteReport(t *testing.T) {
 		t.Fatalf("paths %v", paths)
 	}
 	page, err := os.ReadFile(filepath.Join(dir, "work", ReportsPrefix, rec.ID, "report.html"))
-	if err != nil || !bytes.Contains(page, []byte("data:image/png;base64,")) {
-		t.Errorf("report.html: %v, embeds a PNG: %v", err, bytes.Contains(page, []byte("data:image/png;base64,")))
+	if err != nil || !bytes.Contains(page, []byte("data:image/svg+xml;base64,")) {
+		t.Errorf("report.html: %v, embeds an SVG plot: %v", err, bytes.Contains(page, []byte("data:image/svg+xml;base64,")))
 	}
 }

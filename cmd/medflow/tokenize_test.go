@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -64,4 +65,63 @@ func TestTokenizeCommand(t *testing.T) {
 			t.Errorf("exit %d: %s", code, errs)
 		}
 	})
+}
+
+// TestReplacedModelRecomputes (issue 17, item 12): a file a stage reads by
+// path joins its fingerprint by content, so writing other content to the
+// same path recomputes the stage, and plan says which input changed.
+func TestReplacedModelRecomputes(t *testing.T) {
+	npm := testenv.Llama2NPM(t)
+	dir := t.TempDir()
+	model := filepath.Join(dir, "tokenizer.model")
+	if code, out, errs := medflow(t, "models", "llama2-tokenizer", "--npm", npm, "--out", model); code != 0 {
+		t.Fatalf("models: exit %d %s%s", code, out, errs)
+	}
+	writeFiles(t, dir, map[string]string{"in/reports.csv": "study_id,text\n1,Heart size is normal.\n2,No effusion.\n"})
+	cfg := writeConfig(t, dir, `
+settings:
+  work: DIR/work
+  log: {level: warn}
+variants:
+  tok:
+    stages:
+      - {name: read, kind: files.read, params: {uri: DIR/in, columns: ["study_id:int64", "text:utf8"]}}
+      - {name: tok, kind: text.tokenize, inputs: [read], materialize: true, params: {model: DIR/tokenizer.model}}
+      - {name: out, kind: discard, inputs: [tok]}
+`)
+	if code, _, errs := medflow(t, "run", "tok", "--config", cfg, "--no-progress"); code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, errs)
+	}
+	row := func() string {
+		_, out, _ := medflow(t, "plan", "tok", "--config", cfg, "--format", "text")
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "tok ") {
+				return strings.Join(strings.Fields(l), " ")
+			}
+		}
+		t.Fatalf("no tok row in plan:\n%s", out)
+		return ""
+	}
+	if r := row(); !strings.Contains(r, "reuse*") {
+		t.Fatalf("unchanged model: plan row %q, want reuse*", r)
+	}
+	// Same path, same size, other content (one byte flipped, mtime kept).
+	st, err := os.Stat(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x01
+	if err := os.WriteFile(model, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(model, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if r := row(); !strings.Contains(r, "compute*") || !strings.Contains(r, "file params.model") {
+		t.Fatalf("replaced model: plan row %q, want compute* with CHANGED file params.model", r)
+	}
 }

@@ -8,6 +8,12 @@
 // them out again, zeroed and 64-byte aligned like GoAllocator's. Larger
 // buffers come from Go directly and go back to the GC.
 //
+// Every slice it hands out has cap == len, as Go's allocator's do: Arrow's
+// compute kernels size what they append by cap, so spare capacity past the
+// length made them write past the buffer's end. The whole pooled buffer is
+// found again from the slice's start and its length (whose size class
+// tells the buffer's size).
+//
 // It relies on exact Retain/Release accounting: a buffer freed while still
 // in use would be handed to someone else. Poison mode fills freed buffers
 // with 0xDE so that such a bug shows up in tests as wrong data.
@@ -54,11 +60,21 @@ func (a *Allocator) Allocate(size int) []byte {
 	}
 	if v := a.classes[c].Get(); v != nil {
 		a.reuses.Add(1)
-		b := (*v.(*[]byte))[:size]
+		b := (*v.(*[]byte))[:size:size]
 		clear(b) // bytes past size are cleared by Reallocate when it grows into them
 		return b
 	}
-	return aligned(1 << c)[:size]
+	return aligned(1 << c)[:size:size]
+}
+
+// whole returns the pooled buffer b was cut from, or nil when b is not
+// one (too large, or nil): b starts it, and b's length is in its class.
+func whole(b []byte) []byte {
+	c := class(len(b))
+	if c > maxClass || unsafe.SliceData(b) == nil {
+		return nil
+	}
+	return unsafe.Slice(unsafe.SliceData(b), 1<<c)
 }
 
 // aligned allocates n bytes at a 64-byte boundary with capacity n.
@@ -68,15 +84,19 @@ func aligned(n int) []byte {
 	return buf[shift : shift+n : shift+n]
 }
 
-// Reallocate resizes b, keeping its contents; new bytes are zero.
+// Reallocate resizes b, keeping its contents; new bytes are zero. Within
+// b's size class it resizes in place.
 func (a *Allocator) Reallocate(size int, b []byte) []byte {
-	if size <= cap(b) {
+	if w := whole(b); w != nil && class(size) == class(len(b)) {
 		old := len(b)
-		b = b[:size]
+		b = w[:size:size]
 		if size > old {
 			clear(b[old:])
 		}
 		return b
+	}
+	if class(size) > maxClass && class(len(b)) > maxClass && size <= cap(b) {
+		return b[:size:size] // not pooled: Go's allocator made it
 	}
 	nb := a.Allocate(size)
 	copy(nb, b)
@@ -86,17 +106,16 @@ func (a *Allocator) Reallocate(size int, b []byte) []byte {
 
 // Free returns b to its size class.
 func (a *Allocator) Free(b []byte) {
-	c := cap(b)
-	if c < 1<<minClass || c > 1<<maxClass || c&(c-1) != 0 {
-		return // not one of ours: leave it to the GC
+	b = whole(b)
+	if b == nil {
+		return // not pooled: leave it to the GC
 	}
-	b = b[:c]
 	if a.poison {
 		for i := range b {
 			b[i] = 0xDE
 		}
 	}
-	a.classes[bits.Len(uint(c-1))].Put(&b)
+	a.classes[class(len(b))].Put(&b)
 }
 
 // Stats reports how many allocations were served and how many of them

@@ -1,10 +1,13 @@
 package bufpool
 
 import (
+	"context"
 	"testing"
 	"unsafe"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -68,4 +71,93 @@ func TestReuse(t *testing.T) {
 	if reuses < allocs/2 {
 		t.Fatalf("%d of %d allocations reused a buffer", reuses, allocs)
 	}
+}
+
+// TestFilterLists: Arrow's compute kernels size what they append by the
+// capacity of the slices the allocator returns (cap == len, as Go's
+// allocator gives); a pooled buffer handed out with its class's spare
+// capacity made filtering a list column run past its end (a panic seen in
+// text.embed dropping quarantined rows).
+func TestFilterLists(t *testing.T) {
+	for _, poison := range []bool{false, true} {
+		mem := memory.NewCheckedAllocator(New(poison))
+		for round := range 30 {
+			lb := array.NewListBuilder(mem, arrow.PrimitiveTypes.Int32)
+			vb := lb.ValueBuilder().(*array.Int32Builder)
+			var want [][]int32
+			for i := range 60 {
+				lb.Append(true)
+				var row []int32
+				for k := range (i*13 + round*5) % 37 {
+					vb.Append(int32(i*100 + k))
+					row = append(row, int32(i*100+k))
+				}
+				if i%3 != 0 {
+					want = append(want, row)
+				}
+			}
+			lists := lb.NewListArray()
+			lb.Release()
+			mb := array.NewBooleanBuilder(mem)
+			for i := range 60 {
+				mb.Append(i%3 != 0)
+			}
+			mask := mb.NewBooleanArray()
+			mb.Release()
+			out, err := compute.FilterArray(compute.WithAllocator(context.Background(), mem), lists, mask, *compute.DefaultFilterOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out.(*array.List)
+			if got.Len() != len(want) {
+				t.Fatalf("poison %v: %d rows, want %d", poison, got.Len(), len(want))
+			}
+			vals := got.ListValues().(*array.Int32)
+			for i, row := range want {
+				lo, hi := got.ValueOffsets(i)
+				if int(hi-lo) != len(row) {
+					t.Fatalf("poison %v: row %d has %d values, want %d", poison, i, hi-lo, len(row))
+				}
+				for k, v := range row {
+					if vals.Value(int(lo)+k) != v {
+						t.Fatalf("poison %v: row %d value %d = %d, want %d", poison, i, k, vals.Value(int(lo)+k), v)
+					}
+				}
+			}
+			out.Release()
+			lists.Release()
+			mask.Release()
+		}
+		mem.AssertSize(t, 0)
+	}
+}
+
+// TestCapacityIsLength: every buffer handed out has cap == len, also after
+// growing and shrinking, and bytes a buffer grows into are zero even when
+// its class's spare bytes were poisoned.
+func TestCapacityIsLength(t *testing.T) {
+	a := New(true)
+	b := a.Allocate(100) // class 128
+	if cap(b) != len(b) {
+		t.Fatalf("Allocate: cap %d, len %d", cap(b), len(b))
+	}
+	for i := range b {
+		b[i] = 9
+	}
+	for _, size := range []int{120, 128, 70, 3, 300, 5000, 64 << 20, 65 << 20, 100} {
+		old := len(b)
+		b = a.Reallocate(size, b)
+		if len(b) != size || cap(b) != size {
+			t.Fatalf("Reallocate(%d): len %d cap %d", size, len(b), cap(b))
+		}
+		for i := min(old, size); i < size; i++ {
+			if b[i] != 0 {
+				t.Fatalf("Reallocate(%d) from %d: byte %d = %#x, want 0", size, old, i, b[i])
+			}
+		}
+		for i := range b {
+			b[i] = 9
+		}
+	}
+	a.Free(b)
 }

@@ -11,8 +11,10 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/medflow/medflow/pipeline"
 )
@@ -76,32 +78,118 @@ func rows(s pipeline.StageStats) int64 {
 	return s.RowsOut
 }
 
-// Live redraws the stages on w every interval until ctx is done, then
-// draws a last frame. w should be a terminal.
-func Live(ctx context.Context, w io.Writer, stats Stats, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	lines := 0
-	draw := func() {
-		if lines > 0 {
-			fmt.Fprintf(w, "\x1b[%dA", lines) // cursor up
-		}
-		snap := stats()
-		for _, s := range snap {
-			fmt.Fprintf(w, "\x1b[2K%-16s %-9s %s %8s rows %9s/s %s\n", trunc(s.Stage, 16), s.State, Bar(s),
-				Human(float64(rows(s))), Human(s.RowsPerSec()), Bytes(s.BytesOut))
-		}
-		lines = len(snap)
+// Terminal is a live display on a terminal: a frame of one line per stage
+// redrawn in place, with log lines written through it printed above the
+// frame, so that no log line is ever overwritten. Frame lines are cut to
+// the terminal's width, since a wrapped line would break the redraw. Use
+// it as the log handler's writer and call Run while the pipeline runs.
+type Terminal struct {
+	mu    sync.Mutex
+	w     io.Writer
+	width func() int // columns; <= 0: unknown (no cut)
+	frame []string   // the lines drawn last
+}
+
+// NewTerminal writes to w, a terminal whose width width reports (nil:
+// 80 columns).
+func NewTerminal(w io.Writer, width func() int) *Terminal {
+	if width == nil {
+		width = func() int { return 80 }
 	}
+	return &Terminal{w: w, width: width}
+}
+
+// erase moves the cursor to the first line of the frame and clears the
+// frame (mu held).
+func (t *Terminal) erase() {
+	if len(t.frame) > 0 {
+		fmt.Fprintf(t.w, "\x1b[%dA\x1b[J", len(t.frame))
+	}
+}
+
+func (t *Terminal) draw() {
+	for _, l := range t.frame {
+		io.WriteString(t.w, l+"\n")
+	}
+}
+
+// Write prints p (log lines) above the frame: the frame is cleared, p
+// written, and the frame drawn again below it.
+func (t *Terminal) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.erase()
+	n, err := t.w.Write(p)
+	if len(p) > 0 && p[len(p)-1] != '\n' {
+		io.WriteString(t.w, "\n")
+	}
+	t.draw()
+	return n, err
+}
+
+// Show replaces the frame by lines, each cut to the terminal's width.
+func (t *Terminal) Show(lines []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.erase()
+	w := t.width()
+	t.frame = t.frame[:0]
+	for _, l := range lines {
+		if w > 0 {
+			l = cut(l, w-1)
+		}
+		t.frame = append(t.frame, l)
+	}
+	t.draw()
+}
+
+// Done leaves the last frame on screen; later writes go below it.
+func (t *Terminal) Done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.frame = nil
+}
+
+// Run shows stats every interval until ctx is done, then a last frame,
+// which stays.
+func (t *Terminal) Run(ctx context.Context, stats Stats, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
 	for {
+		t.Show(Frame(stats()))
 		select {
 		case <-ctx.Done():
-			draw()
+			t.Show(Frame(stats()))
+			t.Done()
 			return
-		case <-t.C:
-			draw()
+		case <-tick.C:
 		}
 	}
+}
+
+// Frame renders one line per stage: name, state, time-split bar, rows,
+// rows/s, and the bytes a stage emitted (for sinks: received).
+func Frame(snap []pipeline.StageStats) []string {
+	out := make([]string, len(snap))
+	for i, s := range snap {
+		bytes := s.BytesOut
+		if s.Role == pipeline.RoleSink {
+			bytes = s.BytesIn
+		}
+		out[i] = fmt.Sprintf("%-16s %-9s %s %8s rows %9s/s %9s", trunc(s.Stage, 16), s.State, Bar(s),
+			Human(float64(rows(s))), Human(s.RowsPerSec()), Bytes(bytes))
+	}
+	return out
+}
+
+// cut shortens s to at most n display columns (runes; the frame holds no
+// wide characters).
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max(n, 0)])
 }
 
 // Log writes one slog line per running stage every interval until ctx is

@@ -3,6 +3,7 @@ package progress
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -62,13 +63,55 @@ func TestTable(t *testing.T) {
 	}
 }
 
-func TestLiveDrawsFinalFrame(t *testing.T) {
+func TestTerminalDrawsFinalFrame(t *testing.T) {
 	var b bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	Live(ctx, &b, stats, time.Hour)
-	out := b.String()
+	NewTerminal(&b, nil).Run(ctx, stats, time.Hour)
+	out := Screen(b.String())
 	if !strings.Contains(out, "read") || !strings.Contains(out, "500 rows") || !strings.Contains(out, "running") {
 		t.Fatalf("frame:\n%s", out)
+	}
+}
+
+// TestTerminalKeepsEveryLogLine: log lines written between frames are all
+// on the final screen, in order, above the last frame; no frame line is
+// left behind and none is wider than the terminal.
+func TestTerminalKeepsEveryLogLine(t *testing.T) {
+	var b bytes.Buffer
+	term := NewTerminal(&b, func() int { return 40 })
+	var logs []string
+	for i := range 30 {
+		term.Show([]string{fmt.Sprintf("frame %d stage a %s", i, strings.Repeat("x", 60)), fmt.Sprintf("frame %d stage b", i)})
+		if i%3 == 0 {
+			l := fmt.Sprintf("log line %d", i)
+			logs = append(logs, l)
+			fmt.Fprintf(term, "%s\n", l)
+		}
+	}
+	term.Done()
+	fmt.Fprintln(term, "after")
+	lines := strings.Split(strings.TrimRight(Screen(b.String()), "\n"), "\n")
+	want := append(append(logs, "frame 29 stage a "+strings.Repeat("x", 22), "frame 29 stage b"), "after")
+	if len(lines) != len(want) {
+		t.Fatalf("screen has %d lines, want %d:\n%s", len(lines), len(want), strings.Join(lines, "\n"))
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Errorf("line %d = %q, want %q", i, lines[i], want[i])
+		}
+	}
+}
+
+func TestScreen(t *testing.T) {
+	for in, want := range map[string]string{
+		"a\nb\n":                    "a\nb\n",
+		"a\nb\n\x1b[2Ac\n":          "c\nb\n",
+		"a\nb\nc\n\x1b[2A\x1b[Jd\n": "a\nd\n",
+		"abc\n\x1b[1A\x1b[2Kx\n":    "x\n",
+	} {
+		if got := Screen(in); got != want {
+			t.Errorf("Screen(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

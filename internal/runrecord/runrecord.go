@@ -7,6 +7,7 @@
 package runrecord
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,6 +25,7 @@ import (
 	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/pipeline"
+	"github.com/zeebo/xxh3"
 )
 
 // Record describes one run.
@@ -41,26 +43,62 @@ type Record struct {
 	// PeakRSSBytes is the process's peak resident set size over the run.
 	PeakRSSBytes int64   `json:"peak_rss_bytes,omitempty"`
 	Stages       []Stage `json:"stages"`
+	// Outputs are the datasets and files the run's stages left, for
+	// readers (the report's Outputs table, DuckDB/pandas users).
+	Outputs []Output `json:"outputs,omitempty"`
+}
+
+// Output is one dataset or file a stage wrote or reused.
+type Output struct {
+	Stage string `json:"stage"`
+	// What: "dataset" (a sink's committed output), "cache" (a materialized
+	// stage's output) or "artifact" (a stage's side file: metric tables,
+	// checkpoints, curves, plots).
+	What   string `json:"what"`
+	Path   string `json:"path"`
+	Format string `json:"format"`
+	Rows   int64  `json:"rows"` // -1: not a table, or not known
 }
 
 // Stage is one stage of a recorded run.
 type Stage struct {
-	Name        string         `json:"name"`
-	Kind        string         `json:"kind"`
-	Inputs      []string       `json:"inputs,omitempty"`
-	Fingerprint string         `json:"fingerprint"`
-	Decision    string         `json:"decision"`
-	State       string         `json:"state"`
-	RowsIn      int64          `json:"rows_in"`
-	RowsOut     int64          `json:"rows_out"`
-	Resumed     int64          `json:"resumed_batches,omitempty"`
-	Quarantined int            `json:"quarantined,omitempty"`
+	Name        string   `json:"name"`
+	Kind        string   `json:"kind"`
+	Inputs      []string `json:"inputs,omitempty"`
+	Fingerprint string   `json:"fingerprint"`
+	Decision    string   `json:"decision"`
+	State       string   `json:"state"`
+	RowsIn      int64    `json:"rows_in"`
+	RowsOut     int64    `json:"rows_out"`
+	Resumed     int64    `json:"resumed_batches,omitempty"`
+	Quarantined int      `json:"quarantined,omitempty"`
+	// Seconds is when the stage ended, from the start of the run (stages
+	// start together and wait for their inputs); WorkSeconds is the time
+	// it spent working, summed over its workers, without waiting for
+	// input or for downstream.
 	Seconds     float64        `json:"seconds"`
+	WorkSeconds float64        `json:"work_seconds,omitempty"`
 	Params      map[string]any `json:"params,omitempty"`
+	// FingerprintParts are digests of what the fingerprint hashes
+	// (pipeline.Node.FingerprintParts), so a later plan can say what
+	// changed; digests, never values (params may hold secrets).
+	FingerprintParts map[string]string `json:"fingerprint_parts,omitempty"`
 	// PeakRSSBytes is the process's peak RSS sampled while the stage ran
 	// (stages overlap: not memory the stage alone held).
 	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+	// QuarantineSample is the first SampleSize quarantined records of the
+	// stage, by key.
+	QuarantineSample []QuarantinedRecord `json:"quarantine_sample,omitempty"`
 }
+
+// QuarantinedRecord is one record a stage set aside.
+type QuarantinedRecord struct {
+	Key    string `json:"key"`
+	Reason string `json:"reason"`
+}
+
+// SampleSize is how many quarantined records a stage's record lists.
+const SampleSize = 10
 
 // SetPeaks records per-stage RSS peaks (by stage name) and the run's.
 func (r *Record) SetPeaks(stages map[string]int64, run int64) {
@@ -103,6 +141,39 @@ func redact(params map[string]any) map[string]any {
 	return out
 }
 
+// Digests maps each fingerprint part to a short xxh3 digest of its value.
+func Digests(parts map[string]string) map[string]string {
+	out := make(map[string]string, len(parts))
+	for k, v := range parts {
+		out[k] = fmt.Sprintf("%016x", xxh3.HashString(v))
+	}
+	return out
+}
+
+// Explain sets each node's Changed to the fingerprint parts that differ
+// from the latest of records (oldest first) that ran the same variant and
+// stage with another fingerprint and recorded its parts.
+func Explain(plan *pipeline.Plan, records []Record) {
+	for _, n := range plan.Nodes {
+		now := Digests(n.FingerprintParts())
+	search:
+		for i := len(records) - 1; i >= 0; i-- {
+			if records[i].Variant != plan.Spec.Variant {
+				continue
+			}
+			for _, st := range records[i].Stages {
+				if st.Name != n.Spec.Name {
+					continue
+				}
+				if st.Fingerprint != n.Fingerprint && st.FingerprintParts != nil {
+					n.Changed = pipeline.Changes(st.FingerprintParts, now)
+				}
+				break search
+			}
+		}
+	}
+}
+
 // New builds the record of a finished run.
 func New(id, config, version string, plan *pipeline.Plan, run *pipeline.Run, start, end time.Time, runErr error) Record {
 	r := Record{ID: id, Variant: plan.Spec.Variant, Config: config, Version: version, Start: start, End: end,
@@ -112,8 +183,16 @@ func New(id, config, version string, plan *pipeline.Plan, run *pipeline.Run, sta
 	}
 	stats := run.Stats()
 	quar := map[string]int{}
+	samples := map[string][]QuarantinedRecord{}
 	for _, e := range run.Quarantined() {
 		quar[e.Stage]++
+		samples[e.Stage] = append(samples[e.Stage], QuarantinedRecord{Key: e.Key, Reason: e.Reason})
+	}
+	for stage, s := range samples {
+		slices.SortFunc(s, func(a, b QuarantinedRecord) int {
+			return cmp.Or(strings.Compare(a.Key, b.Key), strings.Compare(a.Reason, b.Reason))
+		})
+		samples[stage] = s[:min(len(s), SampleSize)]
 	}
 	for i, n := range plan.Nodes {
 		var ins []string
@@ -123,7 +202,9 @@ func New(id, config, version string, plan *pipeline.Plan, run *pipeline.Run, sta
 		st := stats[i]
 		r.Stages = append(r.Stages, Stage{Name: n.Spec.Name, Kind: n.Spec.Kind, Inputs: ins, Fingerprint: n.Fingerprint,
 			Decision: n.Decision.String(), State: st.State.String(), RowsIn: st.RowsIn, RowsOut: st.RowsOut,
-			Resumed: st.Resumed, Quarantined: quar[n.Spec.Name], Seconds: st.Elapsed.Seconds(), Params: redact(n.Params.Values())})
+			Resumed: st.Resumed, Quarantined: quar[n.Spec.Name], QuarantineSample: samples[n.Spec.Name],
+			Seconds: st.Elapsed.Seconds(), WorkSeconds: st.Work().Seconds(), Params: redact(n.Params.Values()),
+			FingerprintParts: Digests(n.FingerprintParts())})
 	}
 	return r
 }

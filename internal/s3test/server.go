@@ -210,9 +210,6 @@ func (s *Server) logTail() string {
 // Endpoint returns host:port.
 func (s *Server) Endpoint() string { return s.addr }
 
-// DataDir returns the posix backend folder (one sub-folder per bucket).
-func (s *Server) DataDir() string { return s.dataDir }
-
 // Kill stops the server with SIGKILL and waits for it to exit. It is safe
 // to call when the server is already stopped.
 func (s *Server) Kill() {

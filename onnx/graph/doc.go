@@ -7,12 +7,12 @@
 //   - initializers of type float32, float16 and int64, stored inline
 //     (raw_data) or, after [Graph.SetExternalData], streamed to a side file as
 //     they are added, so that the model proto only references offsets;
-//   - nodes with int, float, string, ints, floats and tensor attributes and
-//     unique generated names ([Graph.Node], [Graph.Op]) plus helpers for the
-//     standard operators a transformer needs (MatMul, Add, Mul, Div, Sqrt,
-//     ReduceMean, Pow, Gather, Reshape, Transpose, Concat, Slice, Softmax,
-//     Where, Cast, Unsqueeze, Shape, Sigmoid, Neg, Expand, Range, Equal,
-//     Trilu, And, ConstantOfShape, Identity, ...);
+//   - nodes with int, ints and tensor attributes and unique generated names
+//     ([Graph.Node], [Graph.Op]) plus helpers for the standard operators
+//     the Llama writer uses (MatMul, Add, Mul, Sqrt, Reciprocal, ReduceMean,
+//     Gather, Reshape, Transpose, Concat, Slice, Softmax, Where, Cast,
+//     Unsqueeze, Shape, Sigmoid, Neg, Trilu, And, ConstantOfShape); other
+//     operators go through [Graph.Op] with an [Attr] built directly;
 //   - models with opset 17 of the default domain and IR version 8
 //     ([Graph.Model], [Model.Marshal], [Model.Write]).
 //

@@ -60,7 +60,8 @@ func Sym(name string) Dim { return Dim{Param: name} }
 // Value is the name of a tensor in the graph.
 type Value string
 
-// Attr is a node attribute; build it with AttrInt, AttrInts, AttrFloat, ...
+// Attr is a node attribute; build it with AttrInt, AttrInts, AttrTensor or
+// as an *onnxpb.AttributeProto.
 type Attr = *onnxpb.AttributeProto
 
 // AttrInt is an INT attribute.
@@ -71,21 +72,6 @@ func AttrInt(name string, v int64) Attr {
 // AttrInts is an INTS attribute.
 func AttrInts(name string, v ...int64) Attr {
 	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: v}
-}
-
-// AttrFloat is a FLOAT attribute.
-func AttrFloat(name string, v float32) Attr {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
-}
-
-// AttrFloats is a FLOATS attribute.
-func AttrFloats(name string, v ...float32) Attr {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOATS.Enum(), Floats: v}
-}
-
-// AttrString is a STRING attribute.
-func AttrString(name, v string) Attr {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte(v)}
 }
 
 // AttrTensor is a TENSOR attribute (for example ConstantOfShape's value).
@@ -391,9 +377,6 @@ func (g *Graph) Int64(name string, dims []int64, data []int64) (Value, error) {
 func (g *Graph) ConstInt64(data ...int64) Value {
 	return g.constRaw(Int64, []int64{int64(len(data))}, Int64Bytes(data))
 }
-
-// ScalarInt64 adds an inline int64 scalar initializer.
-func (g *Graph) ScalarInt64(v int64) Value { return g.constRaw(Int64, nil, Int64Bytes([]int64{v})) }
 
 // ScalarFloat32 adds an inline float32 scalar initializer.
 func (g *Graph) ScalarFloat32(v float32) Value {

@@ -10,17 +10,8 @@ func (g *Graph) MatMul(a, b Value) Value { return g.Op("MatMul", []Value{a, b}) 
 // Add is elementwise a+b with broadcasting.
 func (g *Graph) Add(a, b Value) Value { return g.Op("Add", []Value{a, b}) }
 
-// Sub is elementwise a-b with broadcasting.
-func (g *Graph) Sub(a, b Value) Value { return g.Op("Sub", []Value{a, b}) }
-
 // Mul is elementwise a*b with broadcasting.
 func (g *Graph) Mul(a, b Value) Value { return g.Op("Mul", []Value{a, b}) }
-
-// Div is elementwise a/b with broadcasting.
-func (g *Graph) Div(a, b Value) Value { return g.Op("Div", []Value{a, b}) }
-
-// Pow is elementwise a**b.
-func (g *Graph) Pow(a, b Value) Value { return g.Op("Pow", []Value{a, b}) }
 
 // Sqrt is elementwise square root.
 func (g *Graph) Sqrt(x Value) Value { return g.Op("Sqrt", []Value{x}) }
@@ -52,9 +43,6 @@ func (g *Graph) Gather(data, indices Value, axis int64) Value {
 func (g *Graph) Reshape(x Value, shape ...int64) Value {
 	return g.Op("Reshape", []Value{x, g.ConstInt64(shape...)})
 }
-
-// ReshapeTo reshapes x to a computed shape tensor.
-func (g *Graph) ReshapeTo(x, shape Value) Value { return g.Op("Reshape", []Value{x, shape}) }
 
 // Transpose permutes the axes of x.
 func (g *Graph) Transpose(x Value, perm ...int64) Value {
@@ -94,24 +82,8 @@ func (g *Graph) Unsqueeze(x Value, axes ...int64) Value {
 	return g.Op("Unsqueeze", []Value{x, g.ConstInt64(axes...)})
 }
 
-// Squeeze removes size-1 axes.
-func (g *Graph) Squeeze(x Value, axes ...int64) Value {
-	return g.Op("Squeeze", []Value{x, g.ConstInt64(axes...)})
-}
-
 // Shape returns the shape of x as a 1-D int64 tensor.
 func (g *Graph) Shape(x Value) Value { return g.Op("Shape", []Value{x}) }
-
-// Expand broadcasts x to shape.
-func (g *Graph) Expand(x, shape Value) Value { return g.Op("Expand", []Value{x, shape}) }
-
-// Range is [start, limit) with step delta (scalars).
-func (g *Graph) Range(start, limit, delta Value) Value {
-	return g.Op("Range", []Value{start, limit, delta})
-}
-
-// Equal is elementwise a==b (bool).
-func (g *Graph) Equal(a, b Value) Value { return g.Op("Equal", []Value{a, b}) }
 
 // And is elementwise logical and.
 func (g *Graph) And(a, b Value) Value { return g.Op("And", []Value{a, b}) }
@@ -130,6 +102,3 @@ func (g *Graph) Trilu(x Value, upper bool) Value {
 func (g *Graph) ConstantOfShape(shape Value, value *onnxpb.TensorProto) Value {
 	return g.Op("ConstantOfShape", []Value{shape}, AttrTensor("value", value))
 }
-
-// Identity copies x.
-func (g *Graph) Identity(x Value) Value { return g.Op("Identity", []Value{x}) }

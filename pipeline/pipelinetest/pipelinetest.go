@@ -1,6 +1,7 @@
-// Package pipelinetest runs small pipelines in tests: a checked allocator
-// that fails the test on any leaked byte, and a test.collect sink that
-// keeps what reaches it as Go values for assertions.
+// Package pipelinetest runs small pipelines in tests: a checked, poisoning
+// allocator that fails the test on any leaked byte and overwrites every
+// freed buffer, and a test.collect sink that keeps what reaches it as Go
+// values for assertions.
 package pipelinetest
 
 import (
@@ -14,8 +15,25 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/medflow/medflow/internal/bufpool"
 	"github.com/medflow/medflow/pipeline"
+	"github.com/medflow/medflow/schemas"
 )
+
+// Allocator returns the allocator end-to-end tests run with: the CLI's
+// pooling allocator (freed buffers are handed out again) in poison mode,
+// so every freed buffer is overwritten with 0xDE at once, under a checked
+// allocator that fails t if any byte is still allocated when t ends. A
+// value that outlives its batch without being copied (a string from
+// keys.Value(i) kept in a map, a quarantine entry, a Go struct) then reads
+// as 0xDE bytes and fails the test's assertions, as it would give wrong
+// data, some of the time, in a real run.
+func Allocator(t testing.TB) memory.Allocator {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(bufpool.New(true))
+	t.Cleanup(func() { mem.AssertSize(t, 0) })
+	return mem
+}
 
 // Result holds what each test.collect sink received.
 type Result struct {
@@ -40,7 +58,7 @@ func Register(reg *pipeline.Registry, res *Result) {
 	if res.columns == nil {
 		res.columns, res.rows = map[string]map[string][]any{}, map[string]int{}
 	}
-	reg.MustRegister(pipeline.Definition{Kind: "test.collect", Role: pipeline.RoleSink, MinInputs: 1, MaxInputs: -1,
+	reg.MustRegister(pipeline.Definition{Kind: "test.collect", Doc: "test kind", Role: pipeline.RoleSink, MinInputs: 1, MaxInputs: -1,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return &collect{res: res, name: b.Stage}, nil }})
 }
 
@@ -70,32 +88,15 @@ func (c *collect) Consume(_ context.Context, b arrow.RecordBatch) error {
 	return nil
 }
 
-// Value returns element i of a as a Go value: nil for null, []any for
-// lists (recursively), else what GetOneForMarshal gives (int64, float64,
-// string, bool, ...).
-func Value(a arrow.Array, i int) any {
-	if a.IsNull(i) {
-		return nil
-	}
-	if l, ok := a.(array.ListLike); ok {
-		start, end := l.ValueOffsets(i)
-		vals := l.ListValues()
-		out := make([]any, 0, end-start)
-		for k := start; k < end; k++ {
-			out = append(out, Value(vals, int(k)))
-		}
-		return out
-	}
-	return a.GetOneForMarshal(i)
-}
+// Value returns element i of a as a Go value (schemas.Value).
+func Value(a arrow.Array, i int) any { return schemas.Value(a, i) }
 
 // Run plans and runs stages of variant "test" on reg (test.collect is added
-// to it) with a checked allocator; it fails t on a plan error or a leak and
+// to it) with Allocator(t); it fails t on a plan error or a leak and
 // returns the result and the run's error.
 func Run(t testing.TB, reg *pipeline.Registry, opts pipeline.PlanOptions, stages ...pipeline.StageSpec) (*Result, error) {
 	t.Helper()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	t.Cleanup(func() { mem.AssertSize(t, 0) })
+	mem := Allocator(t)
 	res := &Result{columns: map[string]map[string][]any{}, rows: map[string]int{}}
 	if _, ok := reg.Lookup("test.collect"); !ok {
 		Register(reg, res)
@@ -129,7 +130,7 @@ func Stage(name, kind string, inputs []string, params map[string]any) pipeline.S
 // (an array of row objects, as array.RecordFromJSON reads it) with the
 // given schema, built with the run's allocator.
 func RegisterJSON(reg *pipeline.Registry, kind string, schema *arrow.Schema, batches ...string) {
-	reg.MustRegister(pipeline.Definition{Kind: kind, Role: pipeline.RoleSource,
+	reg.MustRegister(pipeline.Definition{Kind: kind, Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &jsonSource{schema: schema, docs: batches, mem: b.Alloc}, nil
 		}})

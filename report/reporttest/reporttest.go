@@ -39,7 +39,7 @@ func Run(t testing.TB, arts func(fp string) pipeline.Artifacts) runrecord.Record
 		eval.Register(reg),
 		evaltest.Register(reg, "test.predictions_a", evaltest.Synth(300, 1.5, 1), 128),
 		evaltest.Register(reg, "test.predictions_b", evaltest.Synth(300, 2.5, 1), 128),
-		reg.Register(pipeline.Definition{Kind: "test.train", Role: pipeline.RoleSource, Version: "1",
+		reg.Register(pipeline.Definition{Kind: "test.train", Doc: "test kind", Role: pipeline.RoleSource, Version: "1",
 			New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return &curveSource{b: b}, nil }}),
 	} {
 		if err != nil {

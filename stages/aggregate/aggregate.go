@@ -9,6 +9,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -34,17 +35,17 @@ func Register(r *pipeline.Registry) error {
 		Kind: "agg.group_stats", Role: pipeline.RoleBarrier, Version: "1",
 		Doc: "count/sum/mean/min/max of a numeric column per string key",
 		Params: []pipeline.Param{
-			{Name: "key", Type: pipeline.String, Required: true},
-			{Name: "value", Type: pipeline.String, Required: true},
+			{Name: "key", Type: pipeline.String, Required: true, NonEmpty: true, Doc: "string column to group by"},
+			{Name: "value", Type: pipeline.String, Required: true, NonEmpty: true, Doc: "float64 column to summarize"},
 		},
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			k, err := schemas.Column(b.Inputs[0], b.Params.String("key"), arrow.STRING)
 			if err != nil {
-				return nil, err
+				return nil, pipeline.AtParam("key", err)
 			}
 			v, err := schemas.Column(b.Inputs[0], b.Params.String("value"), arrow.FLOAT64)
 			if err != nil {
-				return nil, err
+				return nil, pipeline.AtParam("value", err)
 			}
 			return &GroupStats{key: k, value: v, alloc: b.Alloc}, nil
 		},
@@ -79,7 +80,7 @@ func (g *GroupStats) Run(ctx context.Context, in []pipeline.Dataset, out pipelin
 			a := groups[keys.Value(i)]
 			if a == nil {
 				a = &acc{min: math.Inf(1), max: math.Inf(-1)}
-				groups[keys.Value(i)] = a
+				groups[strings.Clone(keys.Value(i))] = a // the map outlives the batch
 			}
 			v := vals.Value(i)
 			a.n++

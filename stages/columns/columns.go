@@ -23,9 +23,9 @@ func Register(r *pipeline.Registry) error {
 		Kind: "col.scale", Role: pipeline.RoleTransform, Version: "1",
 		Doc: "column*factor+offset as float64, in place or into a new column",
 		Params: []pipeline.Param{
-			{Name: "column", Type: pipeline.String, Required: true},
-			{Name: "factor", Type: pipeline.Float, Default: 1.0},
-			{Name: "offset", Type: pipeline.Float, Default: 0.0},
+			{Name: "column", Type: pipeline.String, Required: true, NonEmpty: true, Doc: "numeric input column"},
+			{Name: "factor", Type: pipeline.Float, Default: 1.0, Doc: "multiplier"},
+			{Name: "offset", Type: pipeline.Float, Default: 0.0, Doc: "added after multiplying"},
 			{Name: "output", Type: pipeline.String, Doc: "result column; default: replace column"},
 		},
 		New: newScale,
@@ -36,9 +36,9 @@ func Register(r *pipeline.Registry) error {
 		Kind: "filter.range", Role: pipeline.RoleTransform, Version: "1",
 		Doc: "keep rows whose numeric column is within [min, max]",
 		Params: []pipeline.Param{
-			{Name: "column", Type: pipeline.String, Required: true},
-			{Name: "min", Type: pipeline.Float, Default: math.Inf(-1)},
-			{Name: "max", Type: pipeline.Float, Default: math.Inf(1)},
+			{Name: "column", Type: pipeline.String, Required: true, NonEmpty: true, Doc: "numeric column to test"},
+			{Name: "min", Type: pipeline.Float, Doc: "smallest value kept (default: no lower bound)"},
+			{Name: "max", Type: pipeline.Float, Doc: "largest value kept (default: no upper bound)"},
 		},
 		New: newFilter,
 	})
@@ -57,7 +57,7 @@ func newScale(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	col := b.Params.String("column")
 	idx, err := schemas.Column(in, col, numeric...)
 	if err != nil {
-		return nil, err
+		return nil, pipeline.AtParam("column", err)
 	}
 	name := b.Params.String("output")
 	if name == "" {
@@ -143,11 +143,17 @@ type FilterStage struct {
 func newFilter(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	idx, err := schemas.Column(b.Inputs[0], b.Params.String("column"), numeric...)
 	if err != nil {
-		return nil, err
+		return nil, pipeline.AtParam("column", err)
 	}
-	lo, hi := b.Params.Float("min"), b.Params.Float("max")
+	lo, hi := math.Inf(-1), math.Inf(1)
+	if b.Params.Has("min") {
+		lo = b.Params.Float("min")
+	}
+	if b.Params.Has("max") {
+		hi = b.Params.Float("max")
+	}
 	if lo > hi {
-		return nil, fmt.Errorf("%w: params.min %g > params.max %g", pipeline.ErrParamType, lo, hi)
+		return nil, pipeline.ParamErrorf("min", "%g > params.max %g", lo, hi)
 	}
 	return &FilterStage{col: idx, min: lo, max: hi, schema: b.Inputs[0], alloc: b.Alloc}, nil
 }

@@ -82,7 +82,7 @@ func TestPlanErrors(t *testing.T) {
 	}{
 		{"col.scale", map[string]any{"column": "nope"}, `missing column "nope"`},
 		{"col.scale", map[string]any{"column": "group"}, `column "group" is utf8, want one of float64, float32, int64, int32`},
-		{"filter.range", map[string]any{"column": "value", "min": 3, "max": 2}, "params.min 3 > params.max 2"},
+		{"filter.range", map[string]any{"column": "value", "min": 3, "max": 2}, `key "params.min": invalid param value: 3 > params.max 2`},
 	} {
 		_, err := pt.Run(t, registry(t), pipeline.PlanOptions{},
 			pt.Stage("g", "gen.rows", nil, map[string]any{"rows": 10}),

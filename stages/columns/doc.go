@@ -7,4 +7,6 @@
 //
 // Other columns pass through zero-copy. The kernels (Scale, RangeMask) are
 // plain functions so benchmarks can call them without the engine.
+//
+// Not implemented: expressions over several columns, casts, renames.
 package columns

@@ -22,6 +22,7 @@ import (
 	"github.com/medflow/medflow/llama"
 	"github.com/medflow/medflow/ort"
 	"github.com/medflow/medflow/pipeline"
+	"github.com/medflow/medflow/stages/embed/batching"
 	"github.com/medflow/medflow/synth"
 	"github.com/medflow/medflow/tokenizer"
 )
@@ -76,7 +77,7 @@ func reportLengths(n int, seed uint64) ([]int, bool) {
 func planCalls(lengths []int, batchRows, width, budget, hold int) [][]int {
 	t := &TextEmbed{width: width, budget: budget, maxTok: benchMaxTok}
 	var calls [][]int
-	b := newBatcher(true, hold, 1, t.rowsPerCall, func(_ context.Context, rows []row) error {
+	b := batching.New[*held](true, hold, t.rowsPerCall, func(_ context.Context, rows []row) error {
 		c := make([]int, len(rows))
 		for i, r := range rows {
 			c[i] = len(r.tokens)
@@ -94,13 +95,13 @@ func planCalls(lengths []int, batchRows, width, budget, hold int) [][]int {
 			rows = append(rows, row{h: h, slot: i, tokens: make([]int32, l)})
 			keys = append(keys, t.bucket(l))
 		}
-		b.add(h, rows, keys)
-		if err := b.work(ctx, nil, false); err != nil {
+		b.Add(h, rows, keys)
+		if err := b.Work(ctx, nil, false); err != nil {
 			panic(err)
 		}
-		b.popDone(false)
+		b.PopDone(false)
 	}
-	if err := b.work(ctx, nil, true); err != nil {
+	if err := b.Work(ctx, nil, true); err != nil {
 		panic(err)
 	}
 	return calls
@@ -312,11 +313,11 @@ func BenchmarkTextEmbed(b *testing.B) {
 	if err := Register(reg); err != nil {
 		b.Fatal(err)
 	}
-	reg.MustRegister(pipeline.Definition{Kind: "bench.src", Role: pipeline.RoleSource,
+	reg.MustRegister(pipeline.Definition{Kind: "bench.src", Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(bc *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &benchSource{rows: rows, alloc: bc.Alloc}, nil
 		}})
-	reg.MustRegister(pipeline.Definition{Kind: "bench.discard", Role: pipeline.RoleSink,
+	reg.MustRegister(pipeline.Definition{Kind: "bench.discard", Doc: "test kind", Role: pipeline.RoleSink,
 		New: func(*pipeline.BuildContext) (pipeline.Stage, error) { return discard{}, nil }})
 	stage := func(threads int) {
 		spec := pipeline.Spec{Variant: "bench", Stages: []pipeline.StageSpec{

@@ -30,9 +30,10 @@
 //
 // # Batching
 //
-// Rows are grouped into ORT calls by length class (bucket_width tokens
-// wide), so a call pads each row by less than bucket_width; a call holds at
-// most batch_tokens padded tokens (image.embed: batch_rows images).
+// Rows are grouped into ORT calls by package batching: by length class
+// (bucket_width tokens wide), so a call pads each row by less than
+// bucket_width; a call holds at most batch_tokens padded tokens
+// (image.embed: batch_rows images).
 // Embeddings do not depend on which rows share a call (tested within 1e-5;
 // padded positions are masked and causal attention never looks at them).
 //

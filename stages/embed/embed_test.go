@@ -113,7 +113,7 @@ func runText(t *testing.T, rows [][]int32, sizes []int, workers int, params map[
 	if err := embed.Register(r); err != nil {
 		t.Fatal(err)
 	}
-	r.MustRegister(pipeline.Definition{Kind: "test.tokens", Role: pipeline.RoleSource,
+	r.MustRegister(pipeline.Definition{Kind: "test.tokens", Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &tokens{rows: rows, sizes: sizes, alloc: b.Alloc}, nil
 		}})
@@ -390,11 +390,11 @@ func TestTextEmbedParamErrors(t *testing.T) {
 		params map[string]any
 		want   string
 	}{
-		{"pooling", map[string]any{"model": "m.onnx", "dim": 8, "pooling": "max"}, `params.pooling "max"`},
-		{"truncate", map[string]any{"model": "m.onnx", "dim": 8, "truncate": "middle"}, `params.truncate "middle"`},
-		{"dim", map[string]any{"model": "m.onnx", "dim": 0}, "params.dim 0"},
+		{"pooling", map[string]any{"model": "m.onnx", "dim": 8, "pooling": "max"}, `key "params.pooling": invalid param value: "max": want mean, last or bos`},
+		{"truncate", map[string]any{"model": "m.onnx", "dim": 8, "truncate": "middle"}, `key "params.truncate": invalid param value: "middle": want head or tail`},
+		{"dim", map[string]any{"model": "m.onnx", "dim": 0}, `key "params.dim": invalid param value: 0: must be >= 1`},
 		{"column", map[string]any{"model": "m.onnx", "dim": 8, "column": "study_id"}, `column "study_id" is int64`},
-		{"provider", map[string]any{"model": "m.onnx", "dim": 8, "provider": "tpu"}, `params.provider "tpu"`},
+		{"provider", map[string]any{"model": "m.onnx", "dim": 8, "provider": "tpu"}, `key "params.provider": invalid param value: "tpu": want cpu or cuda`},
 		{"budget", map[string]any{"model": "m.onnx", "dim": 8, "batch_tokens": 0}, "batch_tokens"},
 	}
 	for _, tc := range tests {
@@ -512,7 +512,7 @@ func TestImageEmbed(t *testing.T) {
 			if err := embed.Register(r); err != nil {
 				t.Fatal(err)
 			}
-			r.MustRegister(pipeline.Definition{Kind: "test.images", Role: pipeline.RoleSource,
+			r.MustRegister(pipeline.Definition{Kind: "test.images", Doc: "test kind", Role: pipeline.RoleSource,
 				New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 					return &images{rows: imgs, n: side * side, alloc: b.Alloc}, nil
 				}})
@@ -567,7 +567,7 @@ func TestImageEmbedContract(t *testing.T) {
 	if err := embed.Register(r); err != nil {
 		t.Fatal(err)
 	}
-	r.MustRegister(pipeline.Definition{Kind: "test.images", Role: pipeline.RoleSource,
+	r.MustRegister(pipeline.Definition{Kind: "test.images", Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &images{rows: [][]float32{make([]float32, 16)}, n: 16, alloc: b.Alloc}, nil
 		}})

@@ -29,7 +29,7 @@ func Example() {
 	if err := embed.Register(r); err != nil {
 		panic(err)
 	}
-	r.MustRegister(pipeline.Definition{Kind: "ids", Role: pipeline.RoleSource,
+	r.MustRegister(pipeline.Definition{Kind: "ids", Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(*pipeline.BuildContext) (pipeline.Stage, error) { return idsSource{}, nil }})
 	plan, err := r.Plan(pipeline.Spec{Variant: "example", Stages: []pipeline.StageSpec{
 		{Name: "reports", Kind: "ids"},

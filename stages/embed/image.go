@@ -10,6 +10,7 @@ import (
 	"github.com/medflow/medflow/ort"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/stages/embed/batching"
 )
 
 // ImageContract is what image.embed expects of its model: input
@@ -29,15 +30,20 @@ func ImageContract(input, output string, channels, size, dim int, pooling string
 
 func imageParams() []pipeline.Param {
 	return append([]pipeline.Param{
-		{Name: "model", Type: pipeline.String, Required: true, Doc: "ONNX image encoder"},
+		{Name: "model", Type: pipeline.String, Required: true, NonEmpty: true, Format: pipeline.FormatPath, Doc: "ONNX image encoder"},
 		{Name: "column", Type: pipeline.String, Default: "image", Doc: "image tensor column, fixed_size_list<float32>[channels*size*size] (image.decode dtype float32)"},
-		{Name: "dim", Type: pipeline.Int, Required: true, Doc: "embedding size D (checked against the model when it loads)"},
-		{Name: "channels", Type: pipeline.Int, Default: 1},
-		{Name: "size", Type: pipeline.Int, Default: 224, Doc: "image side: the model input is [batch, channels, size, size]"},
+		{Name: "dim", Type: pipeline.Int, Required: true, Range: "[1,)", Doc: "embedding size D (checked against the model when it loads)"},
+		{Name: "channels", Type: pipeline.Int, Default: 1, Range: "[1,)", Doc: "image channels C: the model input is [batch, C, size, size]"},
+		{Name: "size", Type: pipeline.Int, Default: 224, Range: "[1,)", Doc: "image side: the model input is [batch, channels, size, size]"},
 		{Name: "input_name", Type: pipeline.String, Default: "pixel_values", Doc: "the model's input tensor"},
 		{Name: "output_name", Type: pipeline.String, Default: "embedding", Doc: "the model's output tensor"},
-		{Name: "pooling", Type: pipeline.String, Default: "none", Doc: "none (output [batch, D]), mean or cls (output [batch, tokens, D]: mean of tokens or token 0)"},
-		{Name: "batch_rows", Type: pipeline.Int, Default: 32, Doc: "images per ORT call"},
+		{Name: "pooling", Type: pipeline.String, Default: "none", Doc: "how the model output becomes one vector per image",
+			Options: []pipeline.Option{
+				{Value: "none", Doc: "the output is already [batch, D]"},
+				{Value: "mean", Doc: "mean of the tokens of a [batch, tokens, D] output"},
+				{Value: "cls", Doc: "token 0 of a [batch, tokens, D] output"},
+			}},
+		{Name: "batch_rows", Type: pipeline.Int, Default: 32, Range: "[1,)", Doc: "images per ORT call"},
 	}, commonParams()...)
 }
 
@@ -51,35 +57,27 @@ type ImageEmbed struct {
 	batch   int
 }
 
-func newImageEmbed(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newImageEmbed(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	p := b.Params
 	ch, size := p.Int("channels"), p.Int("size")
 	s := &ImageEmbed{pooling: p.String("pooling"), batch: p.Int("batch_rows"),
 		shape: []int64{int64(ch), int64(size), int64(size)}, pixels: ch * size * size}
-	if err := s.init(b, d, p.Int("dim")); err != nil {
+	if err := s.init(b, p.Int("dim")); err != nil {
 		return nil, err
-	}
-	switch {
-	case s.pooling != "none" && s.pooling != "mean" && s.pooling != "cls":
-		return nil, fmt.Errorf("%w: params.pooling %q: want none, mean or cls", pipeline.ErrParamType, s.pooling)
-	case ch <= 0 || size <= 0:
-		return nil, fmt.Errorf("%w: params.channels and params.size must be > 0", pipeline.ErrParamType)
-	case s.batch <= 0:
-		return nil, fmt.Errorf("%w: params.batch_rows must be > 0", pipeline.ErrParamType)
 	}
 	in := b.Inputs[0]
 	col, err := schemas.Column(in, p.String("column"), arrow.FIXED_SIZE_LIST)
 	if err != nil {
-		return nil, err
+		return nil, pipeline.AtParam("column", err)
 	}
 	ft := in.Field(col).Type.(*arrow.FixedSizeListType)
 	if ft.Elem().ID() != arrow.FLOAT32 || int(ft.Len()) != s.pixels {
-		return nil, fmt.Errorf("%w: column %q is %s, want fixed_size_list<float32>[%d] (channels %d × size %d × %d)",
-			schemas.ErrMismatch, p.String("column"), ft, s.pixels, ch, size, size)
+		return nil, pipeline.AtParam("column", fmt.Errorf("%w: column %q is %s, want fixed_size_list<float32>[%d] (channels %d × size %d × %d)",
+			schemas.ErrMismatch, p.String("column"), ft, s.pixels, ch, size, size))
 	}
 	s.col = col
 	s.contract = ImageContract(p.String("input_name"), p.String("output_name"), ch, size, s.dim, s.pooling)
-	s.b = newBatcher(b.Workers <= 1, p.Int("hold_rows"), s.dim, func(int) int { return s.batch }, s.run)
+	s.b = batching.New[*held](b.Workers <= 1, p.Int("hold_rows"), func(int) int { return s.batch }, s.run)
 	return s, nil
 }
 
@@ -100,7 +98,7 @@ func (s *ImageEmbed) processBatch(ctx context.Context, in arrow.RecordBatch, out
 	var keys []int
 	for i := range n {
 		if col.IsNull(i) {
-			if err := s.quarantine(in, i, "null image"); err != nil {
+			if err := s.quarantine(ctx, in, i, "null image"); err != nil {
 				return err
 			}
 			continue

@@ -3,6 +3,7 @@ package embed
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/medflow/medflow/ort"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/stages/embed/batching"
 )
 
 // Names of the text encoder's tensors (the Llama export's contract).
@@ -35,27 +37,43 @@ func TextContract(dim int) ort.Contract {
 
 func textParams() []pipeline.Param {
 	return append([]pipeline.Param{
-		{Name: "model", Type: pipeline.String, Required: true, Doc: "ONNX text encoder (inputs input_ids, attention_mask int64 [batch, seq]; output last_hidden_state float32 [batch, seq, dim])"},
+		{Name: "model", Type: pipeline.String, Required: true, NonEmpty: true, Format: pipeline.FormatPath, Doc: "ONNX text encoder (inputs input_ids, attention_mask int64 [batch, seq]; output last_hidden_state float32 [batch, seq, dim])"},
 		{Name: "column", Type: pipeline.String, Default: "input_ids", Doc: "token id column, list<int32> or list<int64> (text.tokenize's output)"},
-		{Name: "dim", Type: pipeline.Int, Required: true, Doc: "hidden size D of the model (checked against the model when it loads); the output is fixed_size_list<float32>[D]"},
-		{Name: "pooling", Type: pipeline.String, Default: "mean", Doc: "mean (over real tokens), last (last real token) or bos (first token)"},
-		{Name: "max_tokens", Type: pipeline.Int, Default: 512, Doc: "longest sequence fed to the model (0: no limit)"},
-		{Name: "truncate", Type: pipeline.String, Default: "head", Doc: "which tokens a longer row keeps: head (the first max_tokens) or tail (the last)"},
+		{Name: "dim", Type: pipeline.Int, Required: true, Range: "[1,)", Doc: "hidden size D of the model (checked against the model when it loads); the output is fixed_size_list<float32>[D]"},
+		{Name: "pooling", Type: pipeline.String, Default: "mean", Doc: "how a row's hidden states become one vector",
+			Options: []pipeline.Option{
+				{Value: "mean", Doc: "mean over the real (unpadded) tokens"},
+				{Value: "last", Doc: "the last real token"},
+				{Value: "bos", Doc: "the first token"},
+			}},
+		{Name: "max_tokens", Type: pipeline.Int, Default: 512, Range: "[0,)", Doc: "longest sequence fed to the model (0: no limit)"},
+		{Name: "truncate", Type: pipeline.String, Default: "head", Doc: "which tokens a row longer than max_tokens keeps",
+			Options: []pipeline.Option{{Value: "head", Doc: "the first max_tokens"}, {Value: "tail", Doc: "the last max_tokens"}}},
 		{Name: "pad_id", Type: pipeline.Int, Default: 0, Doc: "id written in padded positions (masked out)"},
-		{Name: "batch_tokens", Type: pipeline.Int, Default: 8192, Doc: "token budget per ORT call: rows × padded length"},
-		{Name: "bucket_width", Type: pipeline.Int, Default: 16, Doc: "rows whose lengths fall in the same width-wide class share ORT calls (padding < width per row)"},
+		{Name: "batch_tokens", Type: pipeline.Int, Default: 8192, Range: "[1,)", Doc: "token budget per ORT call: rows × padded length"},
+		{Name: "bucket_width", Type: pipeline.Int, Default: 16, Range: "[1,)", Doc: "rows whose lengths fall in the same width-wide class share ORT calls (padding < width per row)"},
 	}, commonParams()...)
 }
 
 func commonParams() []pipeline.Param {
 	return []pipeline.Param{
 		{Name: "normalize", Type: pipeline.Bool, Default: false, Doc: "scale each embedding to unit L2 norm"},
-		{Name: "hold_rows", Type: pipeline.Int, Default: 4096, Doc: "with 1 worker: rows held across input batches waiting for full ORT calls"},
+		{Name: "hold_rows", Type: pipeline.Int, Default: 4096, Range: "[0,)", Doc: "with 1 worker: rows held across input batches waiting for full ORT calls"},
 		{Name: "key_column", Type: pipeline.String, Doc: "column naming a row in the quarantine (default: study_id if present)"},
-		{Name: "threads", Type: pipeline.Int, Default: 0, Doc: "ORT intra-op threads per session (0: ORT default)"},
-		{Name: "optimization", Type: pipeline.String, Default: "all", Doc: "ORT graph optimization: disable, basic, extended or all"},
-		{Name: "provider", Type: pipeline.String, Default: "cpu", Doc: "cpu or cuda"},
-		{Name: "device", Type: pipeline.Int, Default: 0, Doc: "CUDA device id"},
+		{Name: "threads", Type: pipeline.Int, Default: 0, Range: "[0,)", Doc: "ORT intra-op threads per session (0: ORT default)"},
+		{Name: "optimization", Type: pipeline.String, Default: "all", Doc: "ORT graph optimization level",
+			Options: []pipeline.Option{
+				{Value: "disable", Doc: "none"},
+				{Value: "basic", Doc: "constant folding, redundant node removal"},
+				{Value: "extended", Doc: "basic + fusions"},
+				{Value: "all", Doc: "extended + layout optimizations"},
+			}},
+		{Name: "provider", Type: pipeline.String, Default: "cpu", Doc: "ONNX Runtime execution provider",
+			Options: []pipeline.Option{
+				{Value: ort.ProviderCPU, Doc: "the CPU"},
+				{Value: ort.ProviderCUDA, Doc: "an NVIDIA GPU (needs the CUDA provider libraries beside libonnxruntime)"},
+			}},
+		{Name: "device", Type: pipeline.Int, Default: 0, Range: "[0,)", Doc: "CUDA device id"},
 	}
 }
 
@@ -65,7 +83,7 @@ type common struct {
 	path     string
 	contract ort.Contract
 	opts     ort.Options
-	log      interface{ Info(string, ...any) }
+	log      *slog.Logger
 
 	loadMu sync.Mutex
 	model  *ort.Model
@@ -74,45 +92,26 @@ type common struct {
 	rows, embedded atomic.Int64
 }
 
-func (c *common) init(b *pipeline.BuildContext, d Deps, dim int) error {
+func (c *common) init(b *pipeline.BuildContext, dim int) error {
 	p := b.Params
 	c.path, c.log = p.String("model"), b.Logger
 	c.dim, c.norm, c.alloc, c.q = dim, p.Bool("normalize"), b.Alloc, b.Quarantine
-	if dim <= 0 {
-		return fmt.Errorf("%w: params.dim %d must be > 0", pipeline.ErrParamType, dim)
-	}
-	if p.Int("hold_rows") < 0 {
-		return fmt.Errorf("%w: params.hold_rows must be >= 0", pipeline.ErrParamType)
-	}
-	c.opts = ort.Options{Library: d.Library, IntraOpThreads: p.Int("threads"), GraphOptimization: p.String("optimization"),
+	c.opts = ort.Options{IntraOpThreads: p.Int("threads"), GraphOptimization: p.String("optimization"),
 		Provider: p.String("provider"), DeviceID: p.Int("device"), Sessions: 1, Concurrency: max(1, b.Workers)}
-	if _, err := ort.ParseOptimization(c.opts.GraphOptimization); err != nil {
-		return fmt.Errorf("%w: params.optimization: %v", pipeline.ErrParamType, err)
-	}
-	switch {
-	case c.opts.Provider != ort.ProviderCPU && c.opts.Provider != ort.ProviderCUDA:
-		return fmt.Errorf("%w: params.provider %q: want cpu or cuda", pipeline.ErrParamType, c.opts.Provider)
-	case c.opts.IntraOpThreads < 0 || c.opts.DeviceID < 0:
-		return fmt.Errorf("%w: params.threads and params.device must be >= 0", pipeline.ErrParamType)
-	}
 	in := b.Inputs[0]
 	c.keyCol = -1
 	if k := p.String("key_column"); k != "" {
 		i, err := schemas.Column(in, k)
 		if err != nil {
-			return err
+			return pipeline.AtParam("key_column", err)
 		}
 		c.keyCol = i
 	} else if idx := in.FieldIndices("study_id"); len(idx) > 0 {
 		c.keyCol = idx[0]
 	}
-	if len(in.FieldIndices(schemas.EmbeddingColumn)) > 0 {
-		return fmt.Errorf("%w: input already has a column %q", schemas.ErrMismatch, schemas.EmbeddingColumn)
-	}
-	md := in.Metadata()
-	c.schema = arrow.NewSchema(append(in.Fields(),
-		arrow.Field{Name: schemas.EmbeddingColumn, Type: embeddingType(dim)}), &md)
-	return nil
+	var err error
+	c.schema, err = schemas.AppendColumns(in, arrow.Field{Name: schemas.EmbeddingColumn, Type: embeddingType(dim)})
+	return err
 }
 
 // load opens the model once (a failure is remembered).
@@ -148,7 +147,7 @@ func (c *common) closeModel(reason error) error {
 // flushes) and closes the model session.
 func (c *common) ReleaseRun() {
 	if c.b != nil {
-		c.b.releaseHeld()
+		c.releaseHeld()
 	}
 	c.closeModel(fmt.Errorf("%w: %s: the run is over", ort.ErrClosed, c.path))
 }
@@ -168,9 +167,7 @@ func (c *common) finish(ctx context.Context, out pipeline.Emitter, extra func() 
 	if cerr := c.closeModel(fmt.Errorf("%w: %s: flushed", ort.ErrClosed, c.path)); cerr != nil && err == nil {
 		err = cerr
 	}
-	c.b.mu.Lock()
-	jobs, jobRows := c.b.jobs, c.b.jobRows
-	c.b.mu.Unlock()
+	jobs, jobRows := c.b.Calls()
 	c.log.Info("embedded", append([]any{"model", c.path, "rows", c.rows.Load(), "embedded", c.embedded.Load(),
 		"quarantined", c.quarantined.Load(), "ort_calls", jobs, "rows_per_call", float64(jobRows) / float64(max(jobs, 1))}, extra()...)...)
 	return err
@@ -191,36 +188,26 @@ type TextEmbed struct {
 	truncRow atomic.Int64
 }
 
-func newTextEmbed(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newTextEmbed(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	p := b.Params
 	t := &TextEmbed{pooling: p.String("pooling"), maxTok: p.Int("max_tokens"), tail: p.String("truncate") == "tail",
 		padID: int64(p.Int("pad_id")), budget: p.Int("batch_tokens"), width: p.Int("bucket_width")}
-	if err := t.init(b, d, p.Int("dim")); err != nil {
+	if err := t.init(b, p.Int("dim")); err != nil {
 		return nil, err
-	}
-	switch {
-	case t.pooling != "mean" && t.pooling != "last" && t.pooling != "bos":
-		return nil, fmt.Errorf("%w: params.pooling %q: want mean, last or bos", pipeline.ErrParamType, t.pooling)
-	case p.String("truncate") != "head" && p.String("truncate") != "tail":
-		return nil, fmt.Errorf("%w: params.truncate %q: want head or tail", pipeline.ErrParamType, p.String("truncate"))
-	case t.maxTok < 0:
-		return nil, fmt.Errorf("%w: params.max_tokens must be >= 0", pipeline.ErrParamType)
-	case t.budget <= 0 || t.width <= 0:
-		return nil, fmt.Errorf("%w: params.batch_tokens and params.bucket_width must be > 0", pipeline.ErrParamType)
 	}
 	in := b.Inputs[0]
 	col, err := schemas.Column(in, p.String("column"), arrow.LIST, arrow.LARGE_LIST)
 	if err != nil {
-		return nil, err
+		return nil, pipeline.AtParam("column", err)
 	}
 	switch in.Field(col).Type.(arrow.ListLikeType).Elem().ID() {
 	case arrow.INT32, arrow.INT64:
 	default:
-		return nil, fmt.Errorf("%w: column %q is %s, want list<int32> or list<int64>", schemas.ErrMismatch, p.String("column"), in.Field(col).Type)
+		return nil, pipeline.AtParam("column", fmt.Errorf("%w: column %q is %s, want list<int32> or list<int64>", schemas.ErrMismatch, p.String("column"), in.Field(col).Type))
 	}
 	t.col = col
 	t.contract = TextContract(t.dim)
-	t.b = newBatcher(b.Workers <= 1, p.Int("hold_rows"), t.dim, t.rowsPerCall, t.run)
+	t.b = batching.New[*held](b.Workers <= 1, p.Int("hold_rows"), t.rowsPerCall, t.run)
 	return t, nil
 }
 
@@ -254,14 +241,14 @@ func (t *TextEmbed) processBatch(ctx context.Context, in arrow.RecordBatch, out 
 	vals := list.ListValues()
 	for i := range n {
 		if list.IsNull(i) {
-			if err := t.quarantine(in, i, "null token list"); err != nil {
+			if err := t.quarantine(ctx, in, i, "null token list"); err != nil {
 				return err
 			}
 			continue
 		}
 		start, end := list.ValueOffsets(i)
 		if start == end {
-			if err := t.quarantine(in, i, "empty token list"); err != nil {
+			if err := t.quarantine(ctx, in, i, "empty token list"); err != nil {
 				return err
 			}
 			continue

@@ -10,14 +10,14 @@ import (
 
 	"github.com/medflow/medflow/metrics"
 	"github.com/medflow/medflow/pipeline"
-	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 	"github.com/medflow/medflow/stages/eval/evaltest"
 )
 
 // batches is a Dataset over record batches in memory.
 type batches []arrow.RecordBatch
 
-func (d batches) Schema() *arrow.Schema { return schemas.Predictions }
+func (d batches) Schema() *arrow.Schema { return cxrschema.Predictions }
 func (d batches) NumRows() int64 {
 	var n int64
 	for _, b := range d {
@@ -37,7 +37,7 @@ func (d batches) Batches(context.Context) iter.Seq2[arrow.RecordBatch, error] {
 
 type noQuarantine struct{}
 
-func (noQuarantine) Add(key, reason string) error { return nil }
+func (noQuarantine) Add(_ context.Context, key, reason string) error { return nil }
 
 type discard struct{}
 
@@ -60,13 +60,13 @@ func BenchmarkSummaryStage(b *testing.B) {
 		}
 	}()
 	b.Logf("%d prediction rows", ds.NumRows())
-	params, errs := pipeline.NewParams([]pipeline.Param{{Name: "threshold", Type: pipeline.Float, Default: 0.5},
-		{Name: "bootstrap", Type: pipeline.Int, Default: 0}, {Name: "seed", Type: pipeline.Int, Default: 1},
-		{Name: "confidence", Type: pipeline.Float, Default: 0.95}, {Name: "model", Type: pipeline.String}}, nil)
+	params, errs := pipeline.NewParams([]pipeline.Param{{Name: "threshold", Type: pipeline.Float, Default: 0.5, Doc: "threshold (test param)"},
+		{Name: "bootstrap", Type: pipeline.Int, Default: 0, Doc: "bootstrap (test param)"}, {Name: "seed", Type: pipeline.Int, Default: 1, Doc: "seed (test param)"},
+		{Name: "confidence", Type: pipeline.Float, Default: 0.95, Doc: "confidence (test param)"}, {Name: "model", Type: pipeline.String, Doc: "model (test param)"}}, nil)
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}
-	s, err := newSummary(&pipeline.BuildContext{Variant: "bench", Params: params, Inputs: []*arrow.Schema{schemas.Predictions},
+	s, err := newSummary(&pipeline.BuildContext{Variant: "bench", Params: params, Inputs: []*arrow.Schema{cxrschema.Predictions},
 		Alloc: mem, Quarantine: noQuarantine{}, Artifacts: pipeline.NewMemArtifacts()})
 	if err != nil {
 		b.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -58,7 +59,8 @@ func readSummaries(ctx context.Context, ds pipeline.Dataset) ([]summaryRow, erro
 		s := b.Schema()
 		col := func(name string) arrow.Array { return b.Column(s.FieldIndices(name)[0]) }
 		for i := range int(b.NumRows()) {
-			r := summaryRow{model: col("model").(*array.String).Value(i), studies: col("n_studies").(*array.Int64).Value(i),
+			// Rows outlive the batch: strings are copied out of its buffers.
+			r := summaryRow{model: strings.Clone(col("model").(*array.String).Value(i)), studies: col("n_studies").(*array.Int64).Value(i),
 				v: map[string]float64{}}
 			for _, name := range summaryFields {
 				if f, ok := col(name).(*array.Float64); ok {
@@ -71,7 +73,7 @@ func readSummaries(ctx context.Context, ds pipeline.Dataset) ([]summaryRow, erro
 			names := col("label_names").(*array.List)
 			start, end := names.ValueOffsets(i)
 			for k := start; k < end; k++ {
-				r.labels = append(r.labels, names.ListValues().(*array.String).Value(int(k)))
+				r.labels = append(r.labels, strings.Clone(names.ListValues().(*array.String).Value(int(k))))
 			}
 			aucs := col("label_auc").(*array.List)
 			start, end = aucs.ValueOffsets(i)

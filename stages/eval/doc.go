@@ -1,5 +1,5 @@
 // Package eval holds the evaluation stages of medflow: thin adapters from
-// the predictions table (schemas.Predictions) to package metrics, emitting
+// the predictions table (cxrschema.Predictions) to package metrics, emitting
 // the results as Arrow tables and storing them, with plots, as the stage's
 // artifacts.
 //

@@ -9,24 +9,25 @@ import (
 	"github.com/medflow/medflow/metrics"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 )
 
 // Kinds registered by Register.
 const (
-	KindLabels  = "eval.labels"
-	KindSummary = "eval.summary"
-	KindCompare = "eval.compare"
+	KindLabels  = cxrschema.EvalLabelsKind
+	KindSummary = cxrschema.EvalSummaryKind
+	KindCompare = cxrschema.EvalCompareKind
 )
 
 // Artifact names. Each table is stored as <name>.arrow (Arrow IPC file)
 // and <name>.parquet.
 const (
-	LabelsTable      = "labels"
-	SummaryTable     = "summary"
-	CompareTable     = "compare"
-	PredictionsTable = "predictions"
-	ROCPlot          = "roc"      // .png and .svg
-	AUCBarsPlot      = "auc_bars" // .png and .svg
+	LabelsTable      = cxrschema.LabelsTable
+	SummaryTable     = cxrschema.SummaryTable
+	CompareTable     = cxrschema.CompareTable
+	PredictionsTable = cxrschema.PredictionsTable
+	ROCPlot          = cxrschema.ROCPlot     // .png and .svg
+	AUCBarsPlot      = cxrschema.AUCBarsPlot // .png and .svg
 )
 
 // ErrInput is wrapped by errors about the evaluated data.
@@ -92,20 +93,22 @@ var SummarySchema = arrow.NewSchema([]arrow.Field{
 var CompareSchema = arrow.NewSchema([]arrow.Field{
 	str("model"), str("role"), i64("n_studies"),
 	f64("mean_auc"), f64("mean_auc_ci_low"), f64("mean_auc_ci_high"),
-	f64("accuracy"), f64("accuracy_ci_low"), f64("accuracy_ci_high"),
-}, metadata("accuracy_rule", RuleExact, "baseline_rule", RuleBaselines, "bootstrap_rule", RuleBootstrap,
+	f64("exact_match"), f64("exact_match_ci_low"), f64("exact_match_ci_high"),
+}, metadata("exact_match_rule", RuleExact, "baseline_rule", RuleBaselines, "bootstrap_rule", RuleBootstrap,
 	"baseline_rows", "one row per distinct baseline (name, studies, values) found in the inputs; baselines computed on different study sets are named after their model"))
 
-// predictionsSchema is the long predictions artifact.
+// predictionsSchema is the long predictions artifact; model names the
+// evaluated model, so that the files of several arms can be read as one
+// table (a glob in DuckDB).
 var predictionsSchema = arrow.NewSchema([]arrow.Field{
-	i64("study_id"), str("label"), {Name: "probability", Type: arrow.PrimitiveTypes.Float64},
+	str("model"), i64("study_id"), str("label"), {Name: "probability", Type: arrow.PrimitiveTypes.Float64},
 	{Name: "truth", Type: arrow.PrimitiveTypes.Uint8}, {Name: "mask", Type: arrow.PrimitiveTypes.Uint8},
 }, metadata("study_rule", RuleStudy, "mask_rule", RuleMask))
 
 // Register adds eval.labels, eval.summary and eval.compare to r.
 func Register(r *pipeline.Registry) error {
 	model := pipeline.Param{Name: "model", Type: pipeline.String, Doc: "name of the evaluated model in the tables (default: the variant)"}
-	threshold := pipeline.Param{Name: "threshold", Type: pipeline.Float, Default: 0.5, Doc: "a probability above it is a positive prediction"}
+	threshold := pipeline.Param{Name: "threshold", Type: pipeline.Float, Default: 0.5, Range: "[0,1]", Doc: "a probability above it is a positive prediction"}
 	for _, d := range []pipeline.Definition{
 		{Kind: KindLabels, Role: pipeline.RoleBarrier, Version: "1",
 			Doc:    "per-label AUC, average precision, accuracy and F1 of predictions, evaluated per study; ROC plot",
@@ -114,9 +117,9 @@ func Register(r *pipeline.Registry) error {
 		{Kind: KindSummary, Role: pipeline.RoleBarrier, Version: "1",
 			Doc: "mean AUC and exact-match accuracy with bootstrap intervals and trivial baselines",
 			Params: []pipeline.Param{model, threshold,
-				{Name: "bootstrap", Type: pipeline.Int, Default: 1000, Doc: "bootstrap resamples (0: no intervals)"},
-				{Name: "seed", Type: pipeline.Int, Default: 1, Doc: "seed of the resampling"},
-				{Name: "confidence", Type: pipeline.Float, Default: 0.95, Doc: "interval coverage"}},
+				{Name: "bootstrap", Type: pipeline.Int, Default: 1000, Range: "[0,)", Doc: "bootstrap resamples (0: no intervals)"},
+				{Name: "seed", Type: pipeline.Int, Default: 1, Range: "[0,)", Doc: "seed of the resampling"},
+				{Name: "confidence", Type: pipeline.Float, Default: 0.95, Range: "(0,1)", Doc: "interval coverage"}},
 			New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newSummary(b) }},
 		{Kind: KindCompare, Role: pipeline.RoleBarrier, Version: "1", MinInputs: 2, MaxInputs: -1,
 			Doc: "Table 1: mean AUC and accuracy of several eval.summary outputs with the trivial baselines; per-label AUC bars",
@@ -144,18 +147,14 @@ func newCommon(b *pipeline.BuildContext) (common, error) {
 	if model == "" {
 		model = b.Variant
 	}
-	t := b.Params.Float("threshold")
-	if t < 0 || t > 1 {
-		return common{}, fmt.Errorf("%w: params.threshold %v: want 0 <= threshold <= 1", pipeline.ErrParamType, t)
-	}
-	return common{model: model, threshold: t, build: b}, nil
+	return common{model: model, threshold: b.Params.Float("threshold"), build: b}, nil
 }
 
-// predictionFields are the columns of schemas.Predictions that eval reads.
+// predictionFields are the columns of cxrschema.Predictions that eval reads.
 func predictionFields() []arrow.Field {
 	var out []arrow.Field
-	for _, name := range []string{"study_id", schemas.ProbsColumn, schemas.LabelsColumn, schemas.LabelMaskColumn} {
-		out = append(out, schemas.Predictions.Field(schemas.Predictions.FieldIndices(name)[0]))
+	for _, name := range []string{"study_id", cxrschema.ProbsColumn, cxrschema.LabelsColumn, cxrschema.LabelMaskColumn} {
+		out = append(out, cxrschema.Predictions.Field(cxrschema.Predictions.FieldIndices(name)[0]))
 	}
 	return out
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/pipeline/pipelinetest"
-	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 )
 
 // handImages: labels 0 (Atelectasis) and 1 (Cardiomegaly) are known, the
@@ -71,8 +71,8 @@ func TestLabelsByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := res.Rows("out"); got != len(schemas.LabelNames) {
-		t.Fatalf("%d rows, want one per label (%d)", got, len(schemas.LabelNames))
+	if got := res.Rows("out"); got != len(cxrschema.LabelNames) {
+		t.Fatalf("%d rows, want one per label (%d)", got, len(cxrschema.LabelNames))
 	}
 	col := func(name string, i int) any { return res.Column("out", name)[i] }
 	for i, want := range []struct {
@@ -86,7 +86,7 @@ func TestLabelsByHand(t *testing.T) {
 		// Cardiomegaly: pos .6, neg .3 .1 .55 -> AUC 1, AP 1; .55 is a false positive
 		{4, 1, 1, 0.75, 2.0 / 3, 1},
 	} {
-		name := schemas.LabelNames[i]
+		name := cxrschema.LabelNames[i]
 		if col("label", i) != name || col("model", i) != "mine" || col("n", i) != want.n || col("positives", i) != want.pos ||
 			col("status", i) != "ok" || col("in_mean", i) != true {
 			t.Errorf("row %d: label %v model %v n %v positives %v status %v in_mean %v", i, col("label", i), col("model", i),
@@ -98,9 +98,9 @@ func TestLabelsByHand(t *testing.T) {
 		approx(t, name+" ap", col("average_precision", i), want.ap)
 		approx(t, name+" prevalence", col("prevalence", i), float64(want.pos)/float64(want.n))
 	}
-	for i := 2; i < len(schemas.LabelNames); i++ {
+	for i := 2; i < len(cxrschema.LabelNames); i++ {
 		if col("status", i) != "no studies" || col("auc", i) != nil || col("in_mean", i) != false {
-			t.Errorf("masked label %s: status %v auc %v", schemas.LabelNames[i], col("status", i), col("auc", i))
+			t.Errorf("masked label %s: status %v auc %v", cxrschema.LabelNames[i], col("status", i), col("auc", i))
 		}
 	}
 	q := res.Run.Quarantined()
@@ -132,8 +132,8 @@ func TestLabelsByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tbl.Release()
-	if tbl.NumRows() != 4*int64(len(schemas.LabelNames)) {
-		t.Errorf("predictions.parquet has %d rows, want 4 studies x %d labels", tbl.NumRows(), len(schemas.LabelNames))
+	if tbl.NumRows() != 4*int64(len(cxrschema.LabelNames)) {
+		t.Errorf("predictions.parquet has %d rows, want 4 studies x %d labels", tbl.NumRows(), len(cxrschema.LabelNames))
 	}
 	if kv := rdr.MetaData().KeyValueMetadata(); kv.FindValue("medflow.eval.study_rule") == nil {
 		t.Errorf("predictions.parquet has no rule in its key-value metadata: %v", kv.Keys())
@@ -142,8 +142,12 @@ func TestLabelsByHand(t *testing.T) {
 	defer tr.Release()
 	tr.Next()
 	rec := tr.RecordBatch()
-	if id, p := rec.Column(0).(*array.Int64).Value(0), rec.Column(2).(*array.Float64).Value(0); id != 10 || math.Abs(p-0.8) > 1e-6 {
+	if id, p := rec.Column(1).(*array.Int64).Value(0), rec.Column(3).(*array.Float64).Value(0); id != 10 || math.Abs(p-0.8) > 1e-6 {
 		t.Errorf("first prediction: study %d probability %v, want study 10 mean (.9+.7)/2", id, p)
+	}
+	// The model column tells arms apart when several files are read as one.
+	if m := rec.Column(0).(*array.String).Value(0); rec.Schema().Field(0).Name != "model" || m == "" {
+		t.Errorf("predictions' first column is %q = %q, want the model name", rec.Schema().Field(0).Name, m)
 	}
 }
 
@@ -185,7 +189,7 @@ func TestSummaryAndCompare(t *testing.T) {
 			t.Errorf("%s %v not inside [%v, %v]", m, v, lo, hi)
 		}
 	}
-	if aucs := c("label_auc").([]any); len(aucs) != len(schemas.LabelNames) || aucs[0] != 0.875 || aucs[2] != nil {
+	if aucs := c("label_auc").([]any); len(aucs) != len(cxrschema.LabelNames) || aucs[0] != 0.875 || aucs[2] != nil {
 		t.Errorf("label_auc %v", aucs)
 	}
 
@@ -200,8 +204,8 @@ func TestSummaryAndCompare(t *testing.T) {
 			t.Errorf("compare row %d: %v (%v), want %s", i, models[i], roles[i], w)
 		}
 	}
-	approx(t, "compare a accuracy", res.Column("scmp", "accuracy")[0], 0.5)
-	approx(t, "compare all-negative accuracy", res.Column("scmp", "accuracy")[2], 0.25)
+	approx(t, "compare a accuracy", res.Column("scmp", "exact_match")[0], 0.5)
+	approx(t, "compare all-negative accuracy", res.Column("scmp", "exact_match")[2], 0.25)
 	approx(t, "compare all-negative mean auc", res.Column("scmp", "mean_auc")[2], 0.5)
 	if m3 := res.Column("scmp3", "model"); len(m3) != 7 || m3[3] != "all-negative (a)" || m3[4] != "all-negative (c)" {
 		t.Errorf("compare with another study set: rows %v, want baselines named per model", m3)
@@ -235,9 +239,9 @@ func TestPlanErrors(t *testing.T) {
 		want   error
 	}{
 		{"threshold out of range", []pipeline.StageSpec{st("pred", "test.predictions", nil, nil),
-			st("l", KindLabels, []string{"pred"}, map[string]any{"threshold": 2.0})}, pipeline.ErrParamType},
+			st("l", KindLabels, []string{"pred"}, map[string]any{"threshold": 2.0})}, pipeline.ErrParamValue},
 		{"negative bootstrap", []pipeline.StageSpec{st("pred", "test.predictions", nil, nil),
-			st("s", KindSummary, []string{"pred"}, map[string]any{"bootstrap": -1})}, pipeline.ErrParamType},
+			st("s", KindSummary, []string{"pred"}, map[string]any{"bootstrap": -1})}, pipeline.ErrParamValue},
 		{"not predictions", []pipeline.StageSpec{st("pred", "test.predictions", nil, nil),
 			st("l", KindLabels, []string{"pred"}, nil), st("l2", KindLabels, []string{"l"}, nil)}, pipeline.ErrSchemaMismatch},
 		{"compare needs summaries", []pipeline.StageSpec{st("pred", "test.predictions", nil, nil),

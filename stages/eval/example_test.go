@@ -16,7 +16,7 @@ func ExampleRegister() {
 		fmt.Println(err)
 		return
 	}
-	registerPredictions(reg, "demo.predictions", handImages(), 4) // schemas.Predictions rows
+	registerPredictions(reg, "demo.predictions", handImages(), 4) // cxrschema.Predictions rows
 	var res pipelinetest.Result
 	pipelinetest.Register(reg, &res)
 	plan, err := reg.Plan(pipeline.Spec{Variant: "demo", Stages: []pipeline.StageSpec{

@@ -80,18 +80,20 @@ func (x *Labels) putPredictions(ctx context.Context, st *studies) error {
 	defer bld.Release()
 	t, L := st.table, len(st.table.Labels)
 	bld.Reserve(len(t.Probs))
-	ids := bld.Field(0).(*array.Int64Builder)
-	names := bld.Field(1).(*array.StringBuilder)
-	probs := bld.Field(2).(*array.Float64Builder)
+	models := bld.Field(0).(*array.StringBuilder)
+	ids := bld.Field(1).(*array.Int64Builder)
+	names := bld.Field(2).(*array.StringBuilder)
+	probs := bld.Field(3).(*array.Float64Builder)
 	for i, id := range st.ids {
 		for l, name := range t.Labels {
+			models.Append(x.model)
 			ids.Append(id)
 			names.Append(name)
 			probs.Append(t.Probs[i*L+l])
 		}
 	}
-	bld.Field(3).(*array.Uint8Builder).AppendValues(t.Truth, nil)
-	bld.Field(4).(*array.Uint8Builder).AppendValues(t.Mask, nil)
+	bld.Field(4).(*array.Uint8Builder).AppendValues(t.Truth, nil)
+	bld.Field(5).(*array.Uint8Builder).AppendValues(t.Mask, nil)
 	rec := bld.NewRecordBatch()
 	defer rec.Release()
 	return putTable(ctx, x.build.Artifacts, PredictionsTable, rec, x.build.Alloc)

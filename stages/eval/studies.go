@@ -12,7 +12,7 @@ import (
 
 	"github.com/medflow/medflow/metrics"
 	"github.com/medflow/medflow/pipeline"
-	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 )
 
 // studies is the predictions table folded per study, in study_id order.
@@ -38,11 +38,11 @@ type fold struct {
 func readStudies(ctx context.Context, ds pipeline.Dataset, q pipeline.Quarantine) (*studies, error) {
 	s := ds.Schema()
 	col := func(name string) int { return s.FieldIndices(name)[0] }
-	cStudy, cDicom, cProbs, cLabels, cMask := col("study_id"), -1, col(schemas.ProbsColumn), col(schemas.LabelsColumn), col(schemas.LabelMaskColumn)
+	cStudy, cDicom, cProbs, cLabels, cMask := col("study_id"), -1, col(cxrschema.ProbsColumn), col(cxrschema.LabelsColumn), col(cxrschema.LabelMaskColumn)
 	if idx := s.FieldIndices("dicom_id"); len(idx) > 0 && s.Field(idx[0]).Type.ID() == arrow.STRING {
 		cDicom = idx[0]
 	}
-	L := len(schemas.LabelNames)
+	L := len(cxrschema.LabelNames)
 	// at most one study per row: size for that
 	rows := int(ds.NumRows())
 	f := fold{index: make(map[int64]int32, rows), ids: make([]int64, 0, rows), sum: make([]float64, 0, rows*L),
@@ -71,7 +71,7 @@ func readStudies(ctx context.Context, ds pipeline.Dataset, q pipeline.Quarantine
 			}
 			p := probs[pOff+i*L : pOff+(i+1)*L]
 			if slices.ContainsFunc(p, func(v float32) bool { return math.IsNaN(float64(v)) }) {
-				if err := q.Add(key(), "NaN probability"); err != nil {
+				if err := q.Add(ctx, key(), "NaN probability"); err != nil {
 					return nil, err
 				}
 				continue
@@ -84,7 +84,7 @@ func readStudies(ctx context.Context, ds pipeline.Dataset, q pipeline.Quarantine
 				case v == 1:
 					truth[l] = 1
 				case v != 0:
-					return nil, fmt.Errorf("%w: %s: label %q is %v, want 0 or 1 where label_mask is 1", ErrInput, key(), schemas.LabelNames[l], v)
+					return nil, fmt.Errorf("%w: %s: label %q is %v, want 0 or 1 where label_mask is 1", ErrInput, key(), cxrschema.LabelNames[l], v)
 				}
 			}
 			id := ids.Value(i)
@@ -102,7 +102,7 @@ func readStudies(ctx context.Context, ds pipeline.Dataset, q pipeline.Quarantine
 			at := int(k) * L
 			if seen && !f.bad[k] && (!slices.Equal(f.truth[at:at+L], truth) || !slices.Equal(f.mask[at:at+L], mask)) {
 				f.bad[k] = true
-				if err := q.Add(fmt.Sprintf("study %d", id), "its images disagree on labels or label_mask"); err != nil {
+				if err := q.Add(ctx, fmt.Sprintf("study %d", id), "its images disagree on labels or label_mask"); err != nil {
 					return nil, err
 				}
 			}
@@ -121,7 +121,7 @@ func readStudies(ctx context.Context, ds pipeline.Dataset, q pipeline.Quarantine
 	}
 	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(f.ids[a], f.ids[b]) })
 	n := len(order)
-	out := &studies{ids: make([]int64, n), table: metrics.Table{Labels: schemas.LabelNames,
+	out := &studies{ids: make([]int64, n), table: metrics.Table{Labels: cxrschema.LabelNames,
 		Probs: make([]float64, n*L), Truth: make([]uint8, n*L), Mask: make([]uint8, n*L)}}
 	for j, k := range order {
 		at, to := int(k)*L, j*L

@@ -26,15 +26,6 @@ func newSummary(b *pipeline.BuildContext) (*Summary, error) {
 		return nil, err
 	}
 	s := &Summary{common: c, bootstrap: b.Params.Int("bootstrap"), seed: b.Params.Int("seed"), confidence: b.Params.Float("confidence")}
-	if s.bootstrap < 0 {
-		return nil, fmt.Errorf("%w: params.bootstrap %d: want >= 0", pipeline.ErrParamType, s.bootstrap)
-	}
-	if s.seed < 0 {
-		return nil, fmt.Errorf("%w: params.seed %d: want >= 0", pipeline.ErrParamType, s.seed)
-	}
-	if s.confidence <= 0 || s.confidence >= 1 {
-		return nil, fmt.Errorf("%w: params.confidence %v: want 0 < confidence < 1", pipeline.ErrParamType, s.confidence)
-	}
 	return s, nil
 }
 

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -15,39 +15,33 @@ import (
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/stages/stagekit"
 )
 
-// Deps gives the stages access to object stores.
-type Deps struct {
-	// Open returns the store for a URI (local folder or s3://).
-	Open func(ctx context.Context, uri string) (objstore.Store, error)
-}
-
-var formatNames = []string{string(formats.CSV), string(formats.Parquet), string(formats.IPC)}
-
-func parseFormat(s string) (formats.Format, error) {
-	f := formats.Format(s)
-	if !f.Valid() {
-		return "", fmt.Errorf("%w: params.format %q: want one of %s", pipeline.ErrParamType, s, strings.Join(formatNames, ", "))
-	}
-	return f, nil
+// formatOptions are the values of the format params.
+var formatOptions = []pipeline.Option{
+	{Value: string(formats.CSV), Doc: "comma-separated text with a header row"},
+	{Value: string(formats.Parquet), Doc: "Apache Parquet"},
+	{Value: string(formats.IPC), Doc: "Arrow IPC file"},
 }
 
 // Register adds files.read and files.write to r.
-func Register(r *pipeline.Registry, d Deps) error {
-	if d.Open == nil {
-		return errors.New("files: Deps.Open is nil")
+func Register(r *pipeline.Registry, d stagekit.Deps) error {
+	if err := d.Check("files"); err != nil {
+		return err
 	}
 	if err := r.Register(pipeline.Definition{
 		Kind: "files.read", Role: pipeline.RoleSource, Version: "1",
 		Doc: "read CSV/Parquet/Arrow files under a URI, in key order",
 		Params: []pipeline.Param{
-			{Name: "uri", Type: pipeline.String, Required: true, Doc: "folder or s3://bucket/prefix"},
-			{Name: "format", Type: pipeline.String, Default: "csv", Doc: "csv, parquet or arrow"},
-			{Name: "columns", Type: pipeline.List, Required: true, Doc: `schema as ["name:type", ...]`},
+			{Name: "uri", Type: pipeline.String, Required: true, NonEmpty: true, Format: pipeline.FormatURI, Doc: "folder or s3://bucket/prefix"},
+			{Name: "format", Type: pipeline.String, Default: "csv", Options: formatOptions, Doc: "file format"},
+			{Name: "columns", Type: pipeline.List, Elem: pipeline.String, Required: true, NonEmpty: true,
+				Doc: `schema as ["name:type", ...]`, Example: []any{"id:int64", "group:utf8", "value:float64"}},
 			{Name: "pattern", Type: pipeline.String, Doc: "glob on the key relative to uri; default *.<format>"},
-			{Name: "batch_rows", Type: pipeline.Int, Default: 65536},
-			{Name: "on_error", Type: pipeline.String, Default: "fail", Doc: "fail or quarantine (per file)"},
+			{Name: "batch_rows", Type: pipeline.Int, Default: 65536, Range: "[1,)", Doc: "rows per emitted batch"},
+			{Name: "on_error", Type: pipeline.String, Default: "fail", Doc: "what a file that cannot be read does",
+				Options: []pipeline.Option{{Value: "fail", Doc: "fail the run naming the file"}, {Value: "quarantine", Doc: "set the file aside with the reason and go on"}}},
 			{Name: "allow_uncommitted", Type: pipeline.Bool, Default: false, Doc: "read dataset parts (part-*) in a folder that has no _manifest.json"},
 		},
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newRead(b, d) },
@@ -58,9 +52,9 @@ func Register(r *pipeline.Registry, d Deps) error {
 		Kind: "files.write", Role: pipeline.RoleSink, Version: "1",
 		Doc: "write a dataset (parts + manifest committed last) under a URI",
 		Params: []pipeline.Param{
-			{Name: "uri", Type: pipeline.String, Required: true},
-			{Name: "format", Type: pipeline.String, Default: "parquet", Doc: "parquet, arrow or csv"},
-			{Name: "rows_per_part", Type: pipeline.Int, Default: int(dataset.DefaultMaxRowsPerPart)},
+			{Name: "uri", Type: pipeline.String, Required: true, NonEmpty: true, Format: pipeline.FormatURI, Doc: "folder or s3://bucket/prefix of the dataset"},
+			{Name: "format", Type: pipeline.String, Default: "parquet", Options: formatOptions, Doc: "file format of the parts"},
+			{Name: "rows_per_part", Type: pipeline.Int, Default: int(dataset.DefaultMaxRowsPerPart), Range: "[1,)", Doc: "most rows in one part file"},
 			{Name: "overwrite", Type: pipeline.Bool, Default: true, Doc: "replace a committed dataset"},
 		},
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newWrite(b, d) },
@@ -69,7 +63,7 @@ func Register(r *pipeline.Registry, d Deps) error {
 
 // Read is files.read.
 type Read struct {
-	deps    Deps
+	store   *stagekit.Store // uri's
 	uri     string
 	format  formats.Format
 	schema  *arrow.Schema
@@ -83,34 +77,21 @@ type Read struct {
 	q       pipeline.Quarantine
 }
 
-func newRead(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
-	f, err := parseFormat(b.Params.String("format"))
+func newRead(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
+	f := formats.Format(b.Params.String("format"))
+	schema, err := schemas.ParseColumns(b.Params.Strings("columns"))
 	if err != nil {
-		return nil, err
-	}
-	cols, err := b.Params.Strings("columns")
-	if err != nil {
-		return nil, fmt.Errorf("%w (like \"id:int64\")", err)
-	}
-	schema, err := schemas.ParseColumns(cols)
-	if err != nil {
-		return nil, fmt.Errorf("%w: params.columns: %v", pipeline.ErrParamType, err)
+		return nil, pipeline.ParamErrorf("columns", "%v (like \"id:int64\")", err)
 	}
 	pat := b.Params.String("pattern")
 	if pat == "" {
 		pat = "*" + f.Ext()
 	}
 	if _, err := path.Match(pat, ""); err != nil {
-		return nil, fmt.Errorf("%w: params.pattern %q: %v", pipeline.ErrParamType, pat, err)
+		return nil, pipeline.ParamErrorf("pattern", "%q: %v", pat, err)
 	}
 	onErr := b.Params.String("on_error")
-	if onErr != "fail" && onErr != "quarantine" {
-		return nil, fmt.Errorf("%w: params.on_error %q: want fail or quarantine", pipeline.ErrParamType, onErr)
-	}
-	if b.Params.Int("batch_rows") <= 0 {
-		return nil, fmt.Errorf("%w: params.batch_rows must be > 0", pipeline.ErrParamType)
-	}
-	return &Read{deps: d, uri: b.Params.String("uri"), format: f, schema: schema, pattern: pat,
+	return &Read{store: stagekit.NewStore(d.Open, b.Params.String("uri")), uri: b.Params.String("uri"), format: f, schema: schema, pattern: pat,
 		batch: int64(b.Params.Int("batch_rows")), quar: onErr == "quarantine", uncomm: b.Params.Bool("allow_uncommitted"),
 		shard: b.Shard, alloc: b.Alloc, q: b.Quarantine}, nil
 }
@@ -126,7 +107,7 @@ var ErrNotCommitted = dataset.ErrNotCommitted
 // do not apply), else the objects matching pattern. Dataset parts without
 // a manifest are refused unless allow_uncommitted.
 func (r *Read) inputs(ctx context.Context) (objstore.Store, *dataset.Dataset, []objstore.ObjectInfo, error) {
-	store, err := r.deps.Open(ctx, r.uri)
+	store, err := r.store.Get(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -194,7 +175,7 @@ func (r *Read) Produce(ctx context.Context, out pipeline.Emitter) error {
 		// A committed part that changed after its commit, or an input
 		// that changed during the run, fails the run.
 		case r.quar && ctx.Err() == nil && !errors.Is(err, errEmit) && !errors.Is(err, dataset.ErrCorrupt) && !errors.Is(err, objstore.ErrChanged):
-			if qerr := r.q.Add(store.String()+"/"+name, err.Error()); qerr != nil {
+			if qerr := r.q.Add(ctx, store.String()+"/"+name, err.Error()); qerr != nil {
 				return qerr
 			}
 		default:
@@ -273,12 +254,12 @@ func (r *Read) emitAll(ctx context.Context, store objstore.Store, key string, rd
 
 // Write is files.write.
 type Write struct {
-	deps   Deps
+	store  *stagekit.Store // uri's
 	uri    string
 	opts   dataset.WriterOptions
 	schema *arrow.Schema
 	alloc  memory.Allocator
-	log    interface{ Info(string, ...any) }
+	log    *slog.Logger
 	shard  pipeline.Shard
 	w      *dataset.Writer
 }
@@ -286,7 +267,7 @@ type Write struct {
 // Committed reports whether the dataset committed at uri (or at this
 // shard's place) was written for fingerprint fp.
 func (w *Write) Committed(ctx context.Context, fp string) (bool, error) {
-	store, err := w.deps.Open(ctx, w.uri)
+	store, err := w.store.Get(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -313,15 +294,9 @@ func (w *Write) prefix() string {
 // shardDir is where shard i of n commits its part of the output.
 func shardDir(i, n int) string { return fmt.Sprintf("_shards/%d-of-%d", i, n) }
 
-func newWrite(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
-	f, err := parseFormat(b.Params.String("format"))
-	if err != nil {
-		return nil, err
-	}
-	if b.Params.Int("rows_per_part") <= 0 {
-		return nil, fmt.Errorf("%w: params.rows_per_part must be > 0", pipeline.ErrParamType)
-	}
-	return &Write{deps: d, uri: b.Params.String("uri"), schema: b.Inputs[0], alloc: b.Alloc, log: b.Logger, shard: b.Shard,
+func newWrite(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
+	f := formats.Format(b.Params.String("format"))
+	return &Write{store: stagekit.NewStore(d.Open, b.Params.String("uri")), uri: b.Params.String("uri"), schema: b.Inputs[0], alloc: b.Alloc, log: b.Logger, shard: b.Shard,
 		opts: dataset.WriterOptions{Format: f, MaxRowsPerPart: int64(b.Params.Int("rows_per_part")),
 			Overwrite: b.Params.Bool("overwrite")}}, nil
 }
@@ -332,7 +307,7 @@ func (w *Write) open(ctx context.Context) error {
 	if w.w != nil {
 		return nil
 	}
-	store, err := w.deps.Open(ctx, w.uri)
+	store, err := w.store.Get(ctx)
 	if err != nil {
 		return err
 	}
@@ -342,7 +317,7 @@ func (w *Write) open(ctx context.Context) error {
 
 // MergeShards commits the dataset made of the count shards' outputs.
 func (w *Write) MergeShards(ctx context.Context, count int) error {
-	store, err := w.deps.Open(ctx, w.uri)
+	store, err := w.store.Get(ctx)
 	if err != nil {
 		return err
 	}

@@ -16,11 +16,12 @@ import (
 	pt "github.com/medflow/medflow/pipeline/pipelinetest"
 	"github.com/medflow/medflow/stages/files"
 	"github.com/medflow/medflow/stages/gen"
+	"github.com/medflow/medflow/stages/stagekit"
 )
 
 func registry(t *testing.T) *pipeline.Registry {
 	r := pipeline.NewRegistry()
-	deps := files.Deps{Open: func(ctx context.Context, uri string) (objstore.Store, error) {
+	deps := stagekit.Deps{Open: func(ctx context.Context, uri string) (objstore.Store, error) {
 		return connectors.Open(ctx, uri, connectors.Options{})
 	}}
 	if err := files.Register(r, deps); err != nil {
@@ -112,10 +113,10 @@ func TestReadErrors(t *testing.T) {
 		want   string
 	}{
 		{map[string]any{"uri": dir, "columns": demoColumns}, `no files matching "*.csv"`},
-		{map[string]any{"uri": dir, "columns": demoColumns, "format": "xls"}, `params.format "xls"`},
+		{map[string]any{"uri": dir, "columns": demoColumns, "format": "xls"}, `key "params.format": invalid param value: "xls": want csv, parquet or arrow`},
 		{map[string]any{"uri": dir, "columns": []any{"id:int65"}}, `unknown type "int65"`},
-		{map[string]any{"uri": dir, "columns": demoColumns, "on_error": "ignore"}, `params.on_error "ignore"`},
-		{map[string]any{"uri": dir, "columns": demoColumns, "pattern": "[x"}, `params.pattern "[x"`},
+		{map[string]any{"uri": dir, "columns": demoColumns, "on_error": "ignore"}, `key "params.on_error": invalid param value: "ignore": want fail or quarantine`},
+		{map[string]any{"uri": dir, "columns": demoColumns, "pattern": "[x"}, `key "params.pattern": invalid param value: "[x": syntax error`},
 	} {
 		_, err := pt.Run(t, registry(t), pipeline.PlanOptions{},
 			pt.Stage("r", "files.read", nil, tc.params), pt.Stage("out", "test.collect", []string{"r"}, nil))

@@ -1,7 +1,7 @@
 // Package gen holds stages that make or drop data: gen.rows emits
 // deterministic demo rows (schemas.Demo) for the demo pipeline, tests and
 // benchmarks, and discard drops its input. It does not generate MIMIC-CXR
-// phantoms (see the synth work).
+// phantoms (package synth and `medflow synth` do).
 package gen
 
 import (
@@ -22,22 +22,14 @@ func Register(r *pipeline.Registry) error {
 		Kind: "gen.rows", Role: pipeline.RoleSource, Version: "1",
 		Doc: "deterministic synthetic rows (id, group, value) for demos and benchmarks",
 		Params: []pipeline.Param{
-			{Name: "rows", Type: pipeline.Int, Required: true, Doc: "total rows"},
-			{Name: "batch_rows", Type: pipeline.Int, Default: 65536, Doc: "rows per batch"},
-			{Name: "groups", Type: pipeline.Int, Default: 16, Doc: "distinct group keys"},
-			{Name: "seed", Type: pipeline.Int, Default: 1},
+			{Name: "rows", Type: pipeline.Int, Required: true, Range: "[0,)", Doc: "total rows"},
+			{Name: "batch_rows", Type: pipeline.Int, Default: 65536, Range: "[1,)", Doc: "rows per batch"},
+			{Name: "groups", Type: pipeline.Int, Default: 16, Range: "[1,1000000]", Doc: "distinct group keys"},
+			{Name: "seed", Type: pipeline.Int, Default: 1, Doc: "seed of the values (row i's value depends only on seed and i)"},
 		},
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			s := &Rows{Rows: int64(b.Params.Int("rows")), BatchRows: b.Params.Int("batch_rows"),
 				Groups: b.Params.Int("groups"), Seed: uint64(b.Params.Int("seed")), Shard: b.Shard, Alloc: b.Alloc}
-			switch {
-			case s.Rows < 0:
-				return nil, fmt.Errorf("%w: params.rows must be >= 0", pipeline.ErrParamType)
-			case s.BatchRows <= 0:
-				return nil, fmt.Errorf("%w: params.batch_rows must be > 0", pipeline.ErrParamType)
-			case s.Groups <= 0 || s.Groups > 1_000_000:
-				return nil, fmt.Errorf("%w: params.groups must be in [1, 1e6]", pipeline.ErrParamType)
-			}
 			return s, nil
 		},
 	})

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -20,13 +20,8 @@ import (
 	"github.com/medflow/medflow/imaging"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/stages/stagekit"
 )
-
-// Deps gives the stage access to object stores.
-type Deps struct {
-	// Open returns the store for a URI (local folder or s3://).
-	Open func(ctx context.Context, uri string) (objstore.Store, error)
-}
 
 // Column names added after the input columns.
 const (
@@ -36,28 +31,36 @@ const (
 )
 
 // Register adds image.decode to r.
-func Register(r *pipeline.Registry, d Deps) error {
-	if d.Open == nil {
-		return errors.New("image: Deps.Open is nil")
+func Register(r *pipeline.Registry, d stagekit.Deps) error {
+	if err := d.Check("image"); err != nil {
+		return err
 	}
 	return r.Register(pipeline.Definition{
 		Kind: "image.decode", Role: pipeline.RoleTransform, Version: "1",
 		Doc: "decode JPEG/PNG (by path under root, or bytes) to size×size grayscale tensors; bad files are quarantined",
 		Params: []pipeline.Param{
 			{Name: "path_column", Type: pipeline.String, Doc: "string column of keys relative to root (or use bytes_column)"},
-			{Name: "root", Type: pipeline.String, Doc: "folder or s3://bucket/prefix the keys are relative to"},
+			{Name: "root", Type: pipeline.String, Format: pipeline.FormatURI, Doc: "folder or s3://bucket/prefix the keys are relative to"},
 			{Name: "bytes_column", Type: pipeline.String, Doc: "binary column holding the encoded files"},
 			{Name: "key_column", Type: pipeline.String, Doc: "column naming a record in the quarantine (default: the path)"},
-			{Name: "size", Type: pipeline.Int, Default: 224, Doc: "output side N: image is N×N"},
-			{Name: "fit", Type: pipeline.String, Default: "cover", Doc: "cover (shorter side = N, center crop) or contain (longer side = N, pad with 0)"},
-			{Name: "dtype", Type: pipeline.String, Default: "uint8", Doc: "uint8 or float32 ((x/255 - mean)/std)"},
-			{Name: "mean", Type: pipeline.Float, Default: 0.0},
-			{Name: "std", Type: pipeline.Float, Default: 1.0},
-			{Name: "max_pixels", Type: pipeline.Int, Default: imaging.DefaultMaxPixels, Doc: "reject larger images from the header (decompression bombs)"},
+			{Name: "size", Type: pipeline.Int, Default: 224, Range: "[1,8192]", Doc: "output side N: image is N×N"},
+			{Name: "fit", Type: pipeline.String, Default: "cover", Doc: "how the image becomes N×N",
+				Options: []pipeline.Option{
+					{Value: "cover", Doc: "shorter side = N, center crop"},
+					{Value: "contain", Doc: "longer side = N, pad with 0"},
+				}},
+			{Name: "dtype", Type: pipeline.String, Default: "uint8", Doc: "pixel type of the image column",
+				Options: []pipeline.Option{
+					{Value: "uint8", Doc: "gray levels 0..255 (4x smaller; trainers normalise)"},
+					{Value: "float32", Doc: "(x/255 - mean)/std"},
+				}},
+			{Name: "mean", Type: pipeline.Float, Default: 0.0, Doc: "float32 only: subtracted from x/255"},
+			{Name: "std", Type: pipeline.Float, Default: 1.0, Doc: "float32 only: divides x/255 - mean; not 0"},
+			{Name: "max_pixels", Type: pipeline.Int, Default: imaging.DefaultMaxPixels, Range: "[1,)", Doc: "reject larger images from the header (decompression bombs)"},
 			{Name: "rows_column", Type: pipeline.String, Doc: "integer column with the expected height (DICOM Rows); null: not checked"},
 			{Name: "columns_column", Type: pipeline.String, Doc: "integer column with the expected width (DICOM Columns); null: not checked"},
-			{Name: "max_bytes", Type: pipeline.Int, Default: 256 << 20, Doc: "quarantine files larger than this without reading them whole"},
-			{Name: "batch_rows", Type: pipeline.Int, Default: 256, Doc: "most rows per output batch"},
+			{Name: "max_bytes", Type: pipeline.Int, Default: 256 << 20, Range: "[1,)", Doc: "quarantine files larger than this without reading them whole"},
+			{Name: "batch_rows", Type: pipeline.Int, Default: 256, Range: "[1,)", Doc: "most rows per output batch"},
 		},
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newDecode(b, d) },
 	})
@@ -65,8 +68,8 @@ func Register(r *pipeline.Registry, d Deps) error {
 
 // Decode is image.decode.
 type Decode struct {
-	deps     Deps
 	root     string
+	store    *stagekit.Store
 	pathCol  int // -1 unless path mode
 	bytesCol int // -1 unless bytes mode
 	keyCol   int // -1: default key
@@ -81,11 +84,8 @@ type Decode struct {
 	imgType  *arrow.FixedSizeListType
 	alloc    memory.Allocator
 	q        pipeline.Quarantine
-	log      interface{ Info(string, ...any) }
+	log      *slog.Logger
 	sem      chan struct{} // bounds decodes in flight across concurrent Process calls
-
-	storeMu sync.Mutex
-	store   objstore.Store
 
 	rows, decoded, quarantined atomic.Int64
 }
@@ -100,98 +100,65 @@ func optColumn(in *arrow.Schema, name string, ids ...arrow.Type) (int, error) {
 	return schemas.Column(in, name, ids...)
 }
 
-func newDecode(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newDecode(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
 	in := b.Inputs[0]
 	p := b.Params
-	s := &Decode{deps: d, root: p.String("root"), size: p.Int("size"), batch: p.Int("batch_rows"),
+	s := &Decode{root: p.String("root"), store: stagekit.NewStore(d.Open, p.String("root")), size: p.Int("size"), batch: p.Int("batch_rows"),
 		maxBytes: int64(p.Int("max_bytes")), alloc: b.Alloc, q: b.Quarantine, log: b.Logger,
 		sem: make(chan struct{}, max(1, b.Workers))}
 	pathName, bytesName := p.String("path_column"), p.String("bytes_column")
 	switch {
 	case (pathName == "") == (bytesName == ""):
-		return nil, fmt.Errorf("%w: set exactly one of params.path_column and params.bytes_column", pipeline.ErrParamType)
+		return nil, pipeline.ParamErrorf("path_column", "set exactly one of params.path_column and params.bytes_column")
 	case pathName != "" && s.root == "":
-		return nil, fmt.Errorf("%w: params.path_column needs params.root", pipeline.ErrMissingParam)
+		return nil, pipeline.AtParam("root", fmt.Errorf("%w: params.path_column needs params.root", pipeline.ErrMissingParam))
 	case bytesName != "" && s.root != "":
-		return nil, fmt.Errorf("%w: params.root is only for path_column", pipeline.ErrParamType)
-	case s.batch <= 0:
-		return nil, fmt.Errorf("%w: params.batch_rows must be > 0", pipeline.ErrParamType)
-	case s.maxBytes <= 0:
-		return nil, fmt.Errorf("%w: params.max_bytes must be > 0", pipeline.ErrParamType)
+		return nil, pipeline.ParamErrorf("root", "only for path_column")
 	}
 	var err error
-	if s.pathCol, err = optColumn(in, pathName, arrow.STRING, arrow.LARGE_STRING); err != nil {
-		return nil, err
-	}
-	if s.bytesCol, err = optColumn(in, bytesName, arrow.BINARY, arrow.LARGE_BINARY); err != nil {
-		return nil, err
-	}
-	if s.keyCol, err = optColumn(in, p.String("key_column")); err != nil {
-		return nil, err
-	}
-	if s.rowsCol, err = optColumn(in, p.String("rows_column"), intTypes...); err != nil {
-		return nil, err
-	}
-	if s.colsCol, err = optColumn(in, p.String("columns_column"), intTypes...); err != nil {
-		return nil, err
+	for _, c := range []struct {
+		key string
+		dst *int
+		ids []arrow.Type
+	}{
+		{"path_column", &s.pathCol, []arrow.Type{arrow.STRING, arrow.LARGE_STRING}},
+		{"bytes_column", &s.bytesCol, []arrow.Type{arrow.BINARY, arrow.LARGE_BINARY}},
+		{"key_column", &s.keyCol, nil},
+		{"rows_column", &s.rowsCol, intTypes},
+		{"columns_column", &s.colsCol, intTypes},
+	} {
+		if *c.dst, err = optColumn(in, p.String(c.key), c.ids...); err != nil {
+			return nil, pipeline.AtParam(c.key, err)
+		}
 	}
 	fit, err := imaging.ParseFit(p.String("fit"))
 	if err != nil {
-		return nil, fmt.Errorf("%w: params.fit: %v", pipeline.ErrParamType, err)
+		return nil, pipeline.ParamErrorf("fit", "%v", err)
 	}
-	var elem arrow.DataType
-	switch p.String("dtype") {
-	case "uint8":
-		elem = arrow.PrimitiveTypes.Uint8
-	case "float32":
+	elem := arrow.DataType(arrow.PrimitiveTypes.Uint8)
+	if p.String("dtype") == "float32" {
 		elem, s.float = arrow.PrimitiveTypes.Float32, true
-	default:
-		return nil, fmt.Errorf("%w: params.dtype %q: want uint8 or float32", pipeline.ErrParamType, p.String("dtype"))
 	}
 	if p.Float("std") == 0 {
-		return nil, fmt.Errorf("%w: params.std must not be 0", pipeline.ErrParamType)
-	}
-	if s.size < 1 || s.size > 8192 {
-		return nil, fmt.Errorf("%w: params.size %d not in 1..8192", pipeline.ErrParamType, s.size)
-	}
-	if p.Int("max_pixels") <= 0 {
-		return nil, fmt.Errorf("%w: params.max_pixels must be > 0", pipeline.ErrParamType)
+		return nil, pipeline.ParamErrorf("std", "must not be 0")
 	}
 	s.dec, err = imaging.NewDecoder(imaging.Options{Size: s.size, Fit: fit, MaxPixels: int64(p.Int("max_pixels")),
 		Mean: float32(p.Float("mean")), Std: float32(p.Float("std"))})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", pipeline.ErrParamType, err)
-	}
-	for _, name := range []string{ImageColumn, OrigWidthColumn, OrigHeightColumn} {
-		if len(in.FieldIndices(name)) > 0 {
-			return nil, fmt.Errorf("%w: input already has a column %q", schemas.ErrMismatch, name)
-		}
+		return nil, pipeline.ParamErrorf("size", "%v", err)
 	}
 	s.imgType = arrow.FixedSizeListOfNonNullable(int32(s.size*s.size), elem)
-	fields := append(in.Fields(),
+	if s.schema, err = schemas.AppendColumns(in,
 		arrow.Field{Name: ImageColumn, Type: s.imgType},
 		arrow.Field{Name: OrigWidthColumn, Type: arrow.PrimitiveTypes.Int32},
 		arrow.Field{Name: OrigHeightColumn, Type: arrow.PrimitiveTypes.Int32},
-	)
-	md := in.Metadata()
-	s.schema = arrow.NewSchema(fields, &md)
+	); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 func (s *Decode) Schema() *arrow.Schema { return s.schema }
-
-func (s *Decode) openStore(ctx context.Context) (objstore.Store, error) {
-	s.storeMu.Lock()
-	defer s.storeMu.Unlock()
-	if s.store == nil {
-		st, err := s.deps.Open(ctx, s.root)
-		if err != nil {
-			return nil, err
-		}
-		s.store = st
-	}
-	return s.store, nil
-}
 
 // InputFingerprint identifies the image files under root (keys, sizes,
 // ETags) in path mode, so that changed images change the stage
@@ -200,7 +167,7 @@ func (s *Decode) InputFingerprint(ctx context.Context) (string, error) {
 	if s.pathCol < 0 {
 		return "", nil
 	}
-	store, err := s.openStore(ctx)
+	store, err := s.store.Get(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -222,7 +189,7 @@ func (s *Decode) Process(ctx context.Context, in arrow.RecordBatch, out pipeline
 	var store objstore.Store
 	if s.pathCol >= 0 {
 		var err error
-		if store, err = s.openStore(ctx); err != nil {
+		if store, err = s.store.Get(ctx); err != nil {
 			return err
 		}
 	}
@@ -314,7 +281,7 @@ func (s *Decode) chunk(ctx context.Context, store objstore.Store, in arrow.Recor
 		if f != nil {
 			keep--
 			s.quarantined.Add(1)
-			if err := s.q.Add(s.key(store, in, i), f.reason); err != nil {
+			if err := s.q.Add(ctx, s.key(store, in, i), f.reason); err != nil {
 				return err
 			}
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/medflow/medflow/pipeline"
 	pt "github.com/medflow/medflow/pipeline/pipelinetest"
 	imgstage "github.com/medflow/medflow/stages/image"
+	"github.com/medflow/medflow/stages/stagekit"
 )
 
 // record is one input row of the test source.
@@ -101,10 +102,10 @@ func registry(t testing.TB, recs []record, batchRows int) *pipeline.Registry {
 func registryWith(t testing.TB, recs []record, batchRows int,
 	open func(context.Context, string) (objstore.Store, error)) *pipeline.Registry {
 	r := pipeline.NewRegistry()
-	if err := imgstage.Register(r, imgstage.Deps{Open: open}); err != nil {
+	if err := imgstage.Register(r, stagekit.Deps{Open: open}); err != nil {
 		t.Fatal(err)
 	}
-	r.MustRegister(pipeline.Definition{Kind: "test.images", Role: pipeline.RoleSource,
+	r.MustRegister(pipeline.Definition{Kind: "test.images", Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &source{recs: recs, batchRows: batchRows, alloc: b.Alloc}, nil
 		}})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -25,10 +26,15 @@ func Register(r *pipeline.Registry) error {
 		Doc:       "inner hash join of two inputs on a key column (right input held in memory)",
 		MinInputs: 2, MaxInputs: 2,
 		Params: []pipeline.Param{
-			{Name: "key", Type: pipeline.String, Required: true, Doc: "key column of the left (first) input"},
-			{Name: "right_key", Type: pipeline.String, Doc: "key column of the right input (default: key)"},
-			{Name: "columns", Type: pipeline.List, Doc: "right columns to add (default: all but its key)"},
-			{Name: "on_missing", Type: pipeline.String, Default: "quarantine", Doc: "left row without a match: quarantine, drop or fail"},
+			{Name: "key", Type: pipeline.String, Required: true, NonEmpty: true, Doc: "key column of the left (first) input"},
+			{Name: "right_key", Type: pipeline.String, NonEmpty: true, Doc: "key column of the right input (default: key)"},
+			{Name: "columns", Type: pipeline.List, Elem: pipeline.String, Doc: "right columns to add (default: all but its key)"},
+			{Name: "on_missing", Type: pipeline.String, Default: "quarantine", Doc: "what a left row without a match does",
+				Options: []pipeline.Option{
+					{Value: "quarantine", Doc: "set it aside with the reason"},
+					{Value: "drop", Doc: "drop it silently"},
+					{Value: "fail", Doc: "fail the run naming the key"},
+				}},
 		},
 		New: newJoin,
 	})
@@ -53,25 +59,21 @@ func newJoin(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	}
 	lk, err := schemas.Column(left, key, arrow.INT64, arrow.STRING)
 	if err != nil {
-		return nil, fmt.Errorf("left input: %w", err)
+		return nil, pipeline.AtParam("key", fmt.Errorf("left input: %w", err))
 	}
 	rk, err := schemas.Column(right, rkey, arrow.INT64, arrow.STRING)
 	if err != nil {
-		return nil, fmt.Errorf("right input: %w", err)
+		return nil, pipeline.AtParam("right_key", fmt.Errorf("right input: %w", err))
 	}
 	if lt, rt := left.Field(lk).Type, right.Field(rk).Type; !arrow.TypeEqual(lt, rt) {
 		return nil, fmt.Errorf("%w: key %q is %s on the left and %s on the right", schemas.ErrMismatch, key, lt, rt)
 	}
 	var rcols []int
 	if b.Params.Has("columns") {
-		names, err := b.Params.Strings("columns")
-		if err != nil {
-			return nil, err
-		}
-		for _, name := range names {
+		for _, name := range b.Params.Strings("columns") {
 			c, err := schemas.Column(right, name)
 			if err != nil {
-				return nil, fmt.Errorf("right input: %w", err)
+				return nil, pipeline.AtParam("columns", fmt.Errorf("right input: %w", err))
 			}
 			rcols = append(rcols, c)
 		}
@@ -89,11 +91,6 @@ func newJoin(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			return nil, fmt.Errorf("%w: right column %q is also a left column; list the right columns to add in params.columns", schemas.ErrMismatch, f.Name)
 		}
 		fields = append(fields, f)
-	}
-	switch m := b.Params.String("on_missing"); m {
-	case "quarantine", "drop", "fail":
-	default:
-		return nil, fmt.Errorf("%w: params.on_missing is %q, want quarantine, drop or fail", pipeline.ErrParamType, m)
 	}
 	md := left.Metadata()
 	return &Join{lkey: lk, rkey: rk, rcols: rcols, onMissing: b.Params.String("on_missing"),
@@ -151,15 +148,16 @@ func (j *Join) loadRight(ctx context.Context, ds pipeline.Dataset) (*rightSide, 
 			k, ok := keyAt(keys, i)
 			switch {
 			case !ok:
-				if err := j.q.Add(fmt.Sprintf("right row %d", base+int64(i)), "null key in right input"); err != nil {
+				if err := j.q.Add(ctx, fmt.Sprintf("right row %d", base+int64(i)), "null key in right input"); err != nil {
 					return nil, err
 				}
 			case side.rows[k] != 0:
-				if err := j.q.Add("right key "+k, "duplicate key in right input; the first row is kept"); err != nil {
+				if err := j.q.Add(ctx, "right key "+k, "duplicate key in right input; the first row is kept"); err != nil {
 					return nil, err
 				}
 			default:
-				side.rows[k] = base + int64(len(idx)) + 1 // +1: 0 means absent
+				// The map outlives the batch, whose buffers may be reused.
+				side.rows[strings.Clone(k)] = base + int64(len(idx)) + 1 // +1: 0 means absent
 				idx = append(idx, int64(i))
 			}
 		}
@@ -243,7 +241,7 @@ func (j *Join) joinBatch(ctx context.Context, b arrow.RecordBatch, base int64, r
 		case "fail":
 			return pipeline.RecordError(int(base)+i, fmt.Errorf("key %s: %w", k, ErrNoMatch))
 		case "quarantine":
-			if err := j.q.Add(qkey, reason); err != nil {
+			if err := j.q.Add(ctx, qkey, reason); err != nil {
 				return err
 			}
 		}

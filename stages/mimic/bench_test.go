@@ -100,7 +100,7 @@ func runIndex(root string) (int64, error) {
 		return 0, err
 	}
 	sink := &discard{}
-	reg.MustRegister(pipeline.Definition{Kind: "discard", Role: pipeline.RoleSink,
+	reg.MustRegister(pipeline.Definition{Kind: "discard", Doc: "test kind", Role: pipeline.RoleSink,
 		New: func(*pipeline.BuildContext) (pipeline.Stage, error) { return sink, nil }})
 	plan, err := reg.Plan(pipeline.Spec{Variant: "bench", Stages: []pipeline.StageSpec{
 		{Name: "index", Kind: "mimic.index", Params: map[string]any{"root": root}},

@@ -5,7 +5,7 @@
 //     -split.csv and -chexpert.csv (or -negbio.csv with labeler: negbio)
 //     under root — each as name.csv.gz when present, else name.csv; the
 //     compression is detected from the bytes — joins them and emits one
-//     row per image in schemas.MIMICIndex, sorted by subject, study and
+//     row per image in cxrschema.MIMICIndex, sorted by subject, study and
 //     dicom id. views (default [PA, AP]; ["all"] for every view) and
 //     splits (default all) filter; uncertain (ones, zeros, ignore, or a
 //     map label -> policy with a "default" key) and blank (zeros, the

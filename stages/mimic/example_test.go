@@ -44,7 +44,7 @@ func Example() {
 	if err := mimic.Register(reg, deps()); err != nil {
 		panic(err)
 	}
-	reg.MustRegister(pipeline.Definition{Kind: "show", Role: pipeline.RoleSink,
+	reg.MustRegister(pipeline.Definition{Kind: "show", Doc: "test kind", Role: pipeline.RoleSink,
 		New: func(*pipeline.BuildContext) (pipeline.Stage, error) { return show{}, nil }})
 	plan, err := reg.Plan(pipeline.Spec{Variant: "example", Stages: []pipeline.StageSpec{
 		{Name: "index", Kind: "mimic.index", Params: map[string]any{"root": dir, "uncertain": "ignore"}},

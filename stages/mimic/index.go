@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
+	"log/slog"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -14,31 +14,31 @@ import (
 	"github.com/medflow/medflow/connectors/objstore"
 	cxr "github.com/medflow/medflow/mimic"
 	"github.com/medflow/medflow/pipeline"
-	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
+	"github.com/medflow/medflow/stages/stagekit"
 )
 
-// Deps gives the stages access to object stores.
-type Deps struct {
-	// Open returns the store for a URI (local folder or s3://).
-	Open func(ctx context.Context, uri string) (objstore.Store, error)
-}
-
 // Register adds mimic.index and report.sections to r.
-func Register(r *pipeline.Registry, d Deps) error {
-	if d.Open == nil {
-		return errors.New("mimic: Deps.Open is nil")
+func Register(r *pipeline.Registry, d stagekit.Deps) error {
+	if err := d.Check("mimic"); err != nil {
+		return err
 	}
 	if err := r.Register(pipeline.Definition{
 		Kind: "mimic.index", Role: pipeline.RoleSource, Version: "1",
 		Doc: "MIMIC-CXR images joined with split and CheXpert/NegBio labels, one row per image",
 		Params: []pipeline.Param{
-			{Name: "root", Type: pipeline.String, Required: true, Doc: "URI of the MIMIC-CXR(-JPG) root (folder or s3://)"},
-			{Name: "views", Type: pipeline.List, Default: []any{"PA", "AP"}, Doc: `ViewPosition values to keep; ["all"] keeps every view`},
-			{Name: "splits", Type: pipeline.List, Default: []any{"train", "validate", "test"}, Doc: "splits to keep"},
-			{Name: "uncertain", Type: pipeline.Any, Default: "zeros", Doc: "-1.0 labels: ones, zeros, ignore, or a map label -> policy with optional default"},
-			{Name: "blank", Type: pipeline.String, Default: "zeros", Doc: "labels not mentioned: zeros or ignore"},
-			{Name: "labeler", Type: pipeline.String, Default: "chexpert", Doc: "chexpert or negbio"},
-			{Name: "batch_rows", Type: pipeline.Int, Default: 8192},
+			{Name: "root", Type: pipeline.String, Required: true, NonEmpty: true, Format: pipeline.FormatURI, Doc: "URI of the MIMIC-CXR(-JPG) root (folder or s3://)"},
+			{Name: "views", Type: pipeline.List, Elem: pipeline.String, NonEmpty: true, Default: []any{"PA", "AP"},
+				Doc: `ViewPosition values to keep; ["all"] keeps every view`},
+			{Name: "splits", Type: pipeline.List, Elem: pipeline.String, NonEmpty: true, Default: []any{"train", "validate", "test"},
+				Doc: "splits to keep", Options: splitOptions},
+			{Name: "uncertain", Type: pipeline.Any, Default: "zeros",
+				Doc: "-1.0 labels: ones, zeros, ignore, or a map label -> policy with optional default", Example: map[string]any{"Atelectasis": "ones", "default": "zeros"}},
+			{Name: "blank", Type: pipeline.String, Default: "zeros", Doc: "labels not mentioned",
+				Options: []pipeline.Option{{Value: "zeros", Doc: "negative"}, {Value: "ignore", Doc: "masked out of the loss and the metrics"}}},
+			{Name: "labeler", Type: pipeline.String, Default: "chexpert", Doc: "which label table to read",
+				Options: []pipeline.Option{{Value: "chexpert", Doc: "mimic-cxr-2.0.0-chexpert.csv"}, {Value: "negbio", Doc: "mimic-cxr-2.0.0-negbio.csv"}}},
+			{Name: "batch_rows", Type: pipeline.Int, Default: 8192, Range: "[1,)", Doc: "rows per emitted batch"},
 		},
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newIndex(b, d) },
 	}); err != nil {
@@ -48,9 +48,9 @@ func Register(r *pipeline.Registry, d Deps) error {
 		Kind: "report.sections", Role: pipeline.RoleTransform, Version: "1",
 		Doc: "read each row's MIMIC-CXR report and add the selected section text and the section names",
 		Params: []pipeline.Param{
-			{Name: "root", Type: pipeline.String, Required: true, Doc: "URI the report keys are relative to"},
-			{Name: "column", Type: pipeline.String, Default: "report_key"},
-			{Name: "select", Type: pipeline.List, Default: []any{"findings+impression", "last"},
+			{Name: "root", Type: pipeline.String, Required: true, NonEmpty: true, Format: pipeline.FormatURI, Doc: "URI the report keys are relative to"},
+			{Name: "column", Type: pipeline.String, Default: "report_key", Doc: "string column holding each row's report key"},
+			{Name: "select", Type: pipeline.List, Elem: pipeline.String, NonEmpty: true, Default: []any{"findings+impression", "last"},
 				Doc: "alternatives tried in order: section names joined by +, last, all or text"},
 		},
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newSections(b, d) },
@@ -59,7 +59,7 @@ func Register(r *pipeline.Registry, d Deps) error {
 
 // Index is mimic.index.
 type Index struct {
-	deps    Deps
+	store   *stagekit.Store // root's
 	root    string
 	opts    cxr.Options
 	labeler string
@@ -67,46 +67,20 @@ type Index struct {
 	shard   pipeline.Shard
 	alloc   memory.Allocator
 	q       pipeline.Quarantine
-	log     interface{ Info(string, ...any) }
+	log     *slog.Logger
 }
 
-func newIndex(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
-	views, err := b.Params.Strings("views")
-	if err != nil {
-		return nil, err
-	}
-	if len(views) == 0 {
-		return nil, fmt.Errorf(`%w: params.views is empty (use ["all"] to keep every view)`, pipeline.ErrParamType)
-	}
-	splits, err := b.Params.Strings("splits")
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range splits {
-		if !slices.Contains(cxr.Splits, s) {
-			return nil, fmt.Errorf("%w: params.splits: unknown split %q (want train, validate, test)", pipeline.ErrParamType, s)
-		}
-	}
-	if len(splits) == 0 {
-		return nil, fmt.Errorf("%w: params.splits is empty", pipeline.ErrParamType)
-	}
+func newIndex(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
 	pol, err := cxr.ParsePolicy(b.Params.Any("uncertain"), b.Params.String("blank"))
 	if err != nil {
-		return nil, fmt.Errorf("%w: params.%v", pipeline.ErrParamType, err)
+		return nil, pipeline.ParamErrorf("uncertain", "%v", err)
 	}
-	lab := b.Params.String("labeler")
-	if lab != "chexpert" && lab != "negbio" {
-		return nil, fmt.Errorf("%w: params.labeler %q: want chexpert or negbio", pipeline.ErrParamType, lab)
-	}
-	if b.Params.Int("batch_rows") <= 0 {
-		return nil, fmt.Errorf("%w: params.batch_rows must be > 0", pipeline.ErrParamType)
-	}
-	return &Index{deps: d, root: b.Params.String("root"), labeler: lab, batch: b.Params.Int("batch_rows"),
-		opts: cxr.Options{Views: views, Splits: splits, Policy: pol}, shard: b.Shard, alloc: b.Alloc,
+	return &Index{store: stagekit.NewStore(d.Open, b.Params.String("root")), root: b.Params.String("root"), labeler: b.Params.String("labeler"), batch: b.Params.Int("batch_rows"),
+		opts: cxr.Options{Views: b.Params.Strings("views"), Splits: b.Params.Strings("splits"), Policy: pol}, shard: b.Shard, alloc: b.Alloc,
 		q: b.Quarantine, log: b.Logger}, nil
 }
 
-func (x *Index) Schema() *arrow.Schema { return schemas.MIMICIndex }
+func (x *Index) Schema() *arrow.Schema { return cxrschema.MIMICIndex }
 
 // mimic.index reads the tables (cxr.MetadataTable, ...) under root:
 // name+".gz" when present, else name (the compression is sniffed from the
@@ -129,7 +103,7 @@ func openTable(ctx context.Context, s objstore.Store, name string) (cxr.Input, f
 // InputFingerprint identifies the tables the index would read now (names,
 // sizes, ETags), so that changed tables change the stage fingerprint.
 func (x *Index) InputFingerprint(ctx context.Context) (string, error) {
-	store, err := x.deps.Open(ctx, x.root)
+	store, err := x.store.Get(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -139,7 +113,7 @@ func (x *Index) InputFingerprint(ctx context.Context) (string, error) {
 // Build reads the tables under the stage's root and joins them (Produce
 // calls it; exported for tools that want the index without a pipeline).
 func (x *Index) Build(ctx context.Context) (*cxr.Index, error) {
-	store, err := x.deps.Open(ctx, x.root)
+	store, err := x.store.Get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +155,7 @@ func (x *Index) Produce(ctx context.Context, out pipeline.Emitter) error {
 		if !mine {
 			continue
 		}
-		if err := x.q.Add(p.Key, p.Reason); err != nil {
+		if err := x.q.Add(ctx, p.Key, p.Reason); err != nil {
 			return err
 		}
 	}
@@ -229,7 +203,7 @@ type indexBuilder struct {
 }
 
 func newIndexBuilder(alloc memory.Allocator) *indexBuilder {
-	rb := array.NewRecordBuilder(alloc, schemas.MIMICIndex)
+	rb := array.NewRecordBuilder(alloc, cxrschema.MIMICIndex)
 	b := &indexBuilder{rb: rb,
 		subject: rb.Field(0).(*array.Int64Builder), study: rb.Field(1).(*array.Int64Builder),
 		dicom: rb.Field(2).(*array.StringBuilder), split: rb.Field(3).(*array.StringBuilder),
@@ -265,3 +239,10 @@ func (b *indexBuilder) batch() arrow.RecordBatch {
 }
 
 func (b *indexBuilder) release() { b.rb.Release() }
+
+// splitOptions are MIMIC-CXR's official splits (mimic-cxr-2.0.0-split.csv).
+var splitOptions = []pipeline.Option{
+	{Value: cxr.Train, Doc: "training studies"},
+	{Value: cxr.Validate, Doc: "validation studies"},
+	{Value: cxr.Test, Doc: "held-out test studies"},
+}

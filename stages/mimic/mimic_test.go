@@ -17,12 +17,13 @@ import (
 	"github.com/medflow/medflow/mimic/mimictest"
 	"github.com/medflow/medflow/pipeline"
 	pt "github.com/medflow/medflow/pipeline/pipelinetest"
-	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 	"github.com/medflow/medflow/stages/mimic"
+	"github.com/medflow/medflow/stages/stagekit"
 )
 
-func deps() mimic.Deps {
-	return mimic.Deps{Open: func(ctx context.Context, uri string) (objstore.Store, error) {
+func deps() stagekit.Deps {
+	return stagekit.Deps{Open: func(ctx context.Context, uri string) (objstore.Store, error) {
 		return connectors.Open(ctx, uri, connectors.Options{})
 	}}
 }
@@ -248,7 +249,7 @@ func TestIndexPolicies(t *testing.T) {
 		{name: "per label", uncertain: map[string]any{"default": "ignore", "Atelectasis": "ones", "Edema": "zeros"},
 			want: func(l int, c string) outcome {
 				if c == "-1.0" {
-					switch schemas.LabelNames[l] {
+					switch cxrschema.LabelNames[l] {
 					case "Atelectasis":
 						return outcome{1, 1}
 					case "Edema":
@@ -281,7 +282,7 @@ func TestIndexPolicies(t *testing.T) {
 				for l, c := range cells {
 					seen[c] = true
 					if got, want := (outcome{vals[l], mask[l]}), tc.want(l, c); got != want {
-						t.Fatalf("study %v label %s cell %q: got %v, want %v", s, schemas.LabelNames[l], c, got, want)
+						t.Fatalf("study %v label %s cell %q: got %v, want %v", s, cxrschema.LabelNames[l], c, got, want)
 					}
 				}
 			}
@@ -304,7 +305,7 @@ func TestIndexDeterministicAndShards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range schemas.MIMICIndex.Fields() {
+	for _, f := range cxrschema.MIMICIndex.Fields() {
 		if !reflect.DeepEqual(full.Column("out", f.Name), again.Column("out", f.Name)) {
 			t.Fatalf("column %s differs between two runs", f.Name)
 		}
@@ -358,12 +359,12 @@ func TestIndexErrors(t *testing.T) {
 		want   string
 	}{
 		{name: "no root", params: map[string]any{}, plan: true, want: "missing required param"},
-		{name: "bad split", params: map[string]any{"root": dir, "splits": []any{"dev"}}, plan: true, want: `unknown split "dev"`},
-		{name: "empty views", params: map[string]any{"root": dir, "views": []any{}}, plan: true, want: "params.views is empty"},
-		{name: "view not a string", params: map[string]any{"root": dir, "views": []any{1}}, plan: true, want: "want a list of strings"},
+		{name: "bad split", params: map[string]any{"root": dir, "splits": []any{"dev"}}, plan: true, want: `key "params.splits": item 0: invalid param value: "dev": want train, validate or test`},
+		{name: "empty views", params: map[string]any{"root": dir, "views": []any{}}, plan: true, want: `key "params.views": invalid param value: empty list`},
+		{name: "view not a string", params: map[string]any{"root": dir, "views": []any{1}}, plan: true, want: `key "params.views": wrong param type: item 0: want string, got integer 1`},
 		{name: "bad uncertain", params: map[string]any{"root": dir, "uncertain": "maybe"}, plan: true, want: "unknown label treatment"},
 		{name: "bad uncertain label", params: map[string]any{"root": dir, "uncertain": map[string]any{"Edemaa": "ones"}}, plan: true, want: `unknown label "Edemaa"`},
-		{name: "blank ones", params: map[string]any{"root": dir, "blank": "ones"}, plan: true, want: "not allowed"},
+		{name: "blank ones", params: map[string]any{"root": dir, "blank": "ones"}, plan: true, want: `key "params.blank": invalid param value: "ones": want zeros or ignore`},
 		{name: "bad labeler", params: map[string]any{"root": dir, "labeler": "chexbert"}, plan: true, want: "want chexpert or negbio"},
 		{name: "bad batch", params: map[string]any{"root": dir, "batch_rows": 0}, plan: true, want: "batch_rows"},
 		{name: "no tables", params: map[string]any{"root": t.TempDir()}, want: "neither mimic-cxr-2.0.0-metadata.csv.gz nor mimic-cxr-2.0.0-metadata.csv"},
@@ -484,7 +485,10 @@ func TestSectionsSelect(t *testing.T) {
 		want   string
 	}{
 		{map[string]any{"root": dir, "select": []any{"findings+"}}, "not a section name"},
-		{map[string]any{"root": dir, "select": []any{}}, "params.select is empty"},
+		// --set 'sections.select=[findings impression]' (issue 17, item 9):
+		// refused at plan time instead of quarantining every report.
+		{map[string]any{"root": dir, "select": []any{"findings impression"}}, `key "params.select": invalid param value: selection "findings impression"`},
+		{map[string]any{"root": dir, "select": []any{}}, `key "params.select": invalid param value: empty list`},
 		{map[string]any{"root": dir, "column": "dicom"}, `missing column "dicom"`},
 		{map[string]any{"root": dir, "column": "rows"}, `column "rows" is int32`},
 	} {
@@ -499,7 +503,7 @@ func TestSectionsSelect(t *testing.T) {
 }
 
 func TestLabelNames(t *testing.T) {
-	if !slices.Equal(schemas.LabelNames, cxr.LabelNames[:]) {
-		t.Errorf("schemas.LabelNames %q != mimic.LabelNames %q", schemas.LabelNames, cxr.LabelNames)
+	if !slices.Equal(cxrschema.LabelNames, cxr.LabelNames[:]) {
+		t.Errorf("cxrschema.LabelNames %q != mimic.LabelNames %q", cxrschema.LabelNames, cxr.LabelNames)
 	}
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,65 +16,49 @@ import (
 	cxr "github.com/medflow/medflow/mimic"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
+	"github.com/medflow/medflow/stages/stagekit"
 )
 
 // Sections is report.sections.
 type Sections struct {
-	deps   Deps
 	root   string
+	store  *stagekit.Store
 	col    int
 	sel    cxr.Selector
 	schema *arrow.Schema
 	alloc  memory.Allocator
 	q      pipeline.Quarantine
-	log    interface{ Info(string, ...any) }
+	log    *slog.Logger
 
-	open     sync.Once
-	store    objstore.Store
-	openErr  error
 	reports  atomic.Int64 // reports read
 	invalid  atomic.Int64 // reports with invalid UTF-8
 	badBytes atomic.Int64 // invalid bytes replaced
 	dropped  atomic.Int64 // rows quarantined
 }
 
-func newSections(b *pipeline.BuildContext, d Deps) (pipeline.Stage, error) {
+func newSections(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
 	in := b.Inputs[0]
 	col, err := schemas.Column(in, b.Params.String("column"), arrow.STRING)
 	if err != nil {
-		return nil, err
+		return nil, pipeline.AtParam("column", err)
 	}
-	alts, err := b.Params.Strings("select")
+	sel, err := cxr.ParseSelector(b.Params.Strings("select"))
 	if err != nil {
-		return nil, err
+		return nil, pipeline.ParamErrorf("select", "%v", err)
 	}
-	if len(alts) == 0 {
-		return nil, fmt.Errorf("%w: params.select is empty", pipeline.ErrParamType)
-	}
-	sel, err := cxr.ParseSelector(alts)
-	if err != nil {
-		return nil, fmt.Errorf("%w: params.select: %v", pipeline.ErrParamType, err)
-	}
-	for _, name := range []string{schemas.ReportTextColumn, schemas.ReportSectionsColumn} {
-		if len(in.FieldIndices(name)) > 0 {
-			return nil, fmt.Errorf("%w: input already has a column %q", schemas.ErrMismatch, name)
-		}
-	}
-	fields := append(in.Fields(),
-		arrow.Field{Name: schemas.ReportTextColumn, Type: arrow.BinaryTypes.String},
-		arrow.Field{Name: schemas.ReportSectionsColumn, Type: arrow.ListOf(arrow.BinaryTypes.String)},
+	schema, err := schemas.AppendColumns(in,
+		arrow.Field{Name: cxrschema.ReportTextColumn, Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: cxrschema.ReportSectionsColumn, Type: arrow.ListOf(arrow.BinaryTypes.String)},
 	)
-	md := in.Metadata()
-	return &Sections{deps: d, root: b.Params.String("root"), col: col, sel: sel,
-		schema: arrow.NewSchema(fields, &md), alloc: b.Alloc, q: b.Quarantine, log: b.Logger}, nil
+	if err != nil {
+		return nil, err
+	}
+	return &Sections{root: b.Params.String("root"), store: stagekit.NewStore(d.Open, b.Params.String("root")), col: col, sel: sel,
+		schema: schema, alloc: b.Alloc, q: b.Quarantine, log: b.Logger}, nil
 }
 
 func (s *Sections) Schema() *arrow.Schema { return s.schema }
-
-func (s *Sections) getStore(ctx context.Context) (objstore.Store, error) {
-	s.open.Do(func() { s.store, s.openErr = s.deps.Open(ctx, s.root) })
-	return s.store, s.openErr
-}
 
 // parsed is the outcome for one report key.
 type parsed struct {
@@ -87,7 +71,7 @@ type parsed struct {
 // InputFingerprint identifies the reports under root (keys, sizes, ETags),
 // so that changed reports change the stage fingerprint.
 func (s *Sections) InputFingerprint(ctx context.Context) (string, error) {
-	store, err := s.getStore(ctx)
+	store, err := s.store.Get(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -129,7 +113,7 @@ func (s *Sections) parse(ctx context.Context, store objstore.Store, key string) 
 }
 
 func (s *Sections) Process(ctx context.Context, in arrow.RecordBatch, out pipeline.Emitter) error {
-	store, err := s.getStore(ctx)
+	store, err := s.store.Get(ctx)
 	if err != nil {
 		return err
 	}
@@ -149,7 +133,7 @@ func (s *Sections) Process(ctx context.Context, in arrow.RecordBatch, out pipeli
 			return err
 		}
 		if keys.IsNull(i) {
-			if err := s.q.Add("<null>", "null "+in.Schema().Field(s.col).Name); err != nil {
+			if err := s.q.Add(ctx, "<null>", "null "+in.Schema().Field(s.col).Name); err != nil {
 				return err
 			}
 			s.dropped.Add(1)
@@ -167,7 +151,7 @@ func (s *Sections) Process(ctx context.Context, in arrow.RecordBatch, out pipeli
 		}
 		if cur.problem != "" {
 			if fresh {
-				if err := s.q.Add(key, cur.problem); err != nil {
+				if err := s.q.Add(ctx, key, cur.problem); err != nil {
 					return err
 				}
 			}

@@ -3,6 +3,7 @@ package text
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -21,13 +22,18 @@ func Register(r *pipeline.Registry) error {
 		Kind: "text.tokenize", Role: pipeline.RoleTransform, Version: "1",
 		Doc: "Llama-2 SentencePiece token ids of a text column (list<int32>), with truncation",
 		Params: []pipeline.Param{
-			{Name: "model", Type: pipeline.String, Required: true, Doc: "tokenizer.model or tokenizer.json path"},
-			{Name: "column", Type: pipeline.String, Default: "text"},
-			{Name: "output", Type: pipeline.String, Default: "input_ids"},
+			{Name: "model", Type: pipeline.String, Required: true, NonEmpty: true, Format: pipeline.FormatPath, Doc: "tokenizer.model or tokenizer.json path"},
+			{Name: "column", Type: pipeline.String, Default: "text", Doc: "string column to tokenize"},
+			{Name: "output", Type: pipeline.String, Default: "input_ids", NonEmpty: true, Doc: "name of the list<int32> token id column added"},
 			{Name: "bos", Type: pipeline.Bool, Default: true, Doc: "prepend <s>"},
 			{Name: "eos", Type: pipeline.Bool, Default: false, Doc: "append </s>"},
-			{Name: "max_tokens", Type: pipeline.Int, Default: 0, Doc: "0: no limit"},
-			{Name: "truncation", Type: pipeline.String, Default: "right", Doc: "right (keep start), left (keep end) or fail"},
+			{Name: "max_tokens", Type: pipeline.Int, Default: 0, Range: "[0,)", Doc: "most tokens per row, <s> and </s> included (0: no limit)"},
+			{Name: "truncation", Type: pipeline.String, Default: "right", Doc: "what a row longer than max_tokens does",
+				Options: []pipeline.Option{
+					{Value: "right", Doc: "keep the start"},
+					{Value: "left", Doc: "keep the end"},
+					{Value: "fail", Doc: "fail the run naming the row"},
+				}},
 		},
 		New: newTokenize,
 	})
@@ -48,7 +54,7 @@ type Tokenize struct {
 	truncation string
 	schema     *arrow.Schema
 	alloc      memory.Allocator
-	log        interface{ Info(string, ...any) }
+	log        *slog.Logger
 
 	load      sync.Once
 	tok       *tokenizer.Tokenizer
@@ -62,31 +68,25 @@ func newTokenize(b *pipeline.BuildContext) (pipeline.Stage, error) {
 	in := b.Inputs[0]
 	col, err := schemas.Column(in, b.Params.String("column"), arrow.STRING, arrow.LARGE_STRING)
 	if err != nil {
-		return nil, err
+		return nil, pipeline.AtParam("column", err)
 	}
 	trunc := b.Params.String("truncation")
-	if trunc != "right" && trunc != "left" && trunc != "fail" {
-		return nil, fmt.Errorf("%w: params.truncation %q: want right, left or fail", pipeline.ErrParamType, trunc)
-	}
 	opts := tokenizer.Options{AddBOS: b.Params.Bool("bos"), AddEOS: b.Params.Bool("eos")}
 	maxTok := b.Params.Int("max_tokens")
-	if maxTok < 0 || (maxTok > 0 && maxTok < boolInt(opts.AddBOS)+boolInt(opts.AddEOS)+1) {
-		return nil, fmt.Errorf("%w: params.max_tokens %d leaves no room for text", pipeline.ErrParamType, maxTok)
+	if maxTok > 0 && maxTok < boolInt(opts.AddBOS)+boolInt(opts.AddEOS)+1 {
+		return nil, pipeline.ParamErrorf("max_tokens", "%d leaves no room for text", maxTok)
 	}
 	out := b.Params.String("output")
-	for _, name := range []string{out, NumTokensColumn, TruncatedColumn} {
-		if len(in.FieldIndices(name)) > 0 {
-			return nil, fmt.Errorf("%w: input already has a column %q", schemas.ErrMismatch, name)
-		}
-	}
-	fields := append(in.Fields(),
+	schema, err := schemas.AppendColumns(in,
 		arrow.Field{Name: out, Type: arrow.ListOf(arrow.PrimitiveTypes.Int32), Nullable: true},
 		arrow.Field{Name: NumTokensColumn, Type: arrow.PrimitiveTypes.Int32, Nullable: true},
 		arrow.Field{Name: TruncatedColumn, Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
 	)
-	md := in.Metadata()
+	if err != nil {
+		return nil, err
+	}
 	return &Tokenize{path: b.Params.String("model"), col: col, opts: opts, max: maxTok, truncation: trunc,
-		schema: arrow.NewSchema(fields, &md), alloc: b.Alloc, log: b.Logger}, nil
+		schema: schema, alloc: b.Alloc, log: b.Logger}, nil
 }
 
 func boolInt(b bool) int {

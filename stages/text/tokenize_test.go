@@ -75,7 +75,7 @@ func run(t *testing.T, texts []*string, params map[string]any) (*pt.Result, erro
 	if err := text.Register(r); err != nil {
 		t.Fatal(err)
 	}
-	r.MustRegister(pipeline.Definition{Kind: "docs", Role: pipeline.RoleSource,
+	r.MustRegister(pipeline.Definition{Kind: "docs", Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &docs{texts: texts, alloc: b.Alloc}, nil
 		}})
@@ -165,7 +165,7 @@ func TestTokenizeErrors(t *testing.T) {
 	}{
 		{map[string]any{"model": "/nonexistent/tokenizer.model"}, `stage "tok": batch at record 0: params.model: tokenizer: open /nonexistent/tokenizer.model`},
 		{map[string]any{"model": "x", "column": "body"}, `missing column "body"`},
-		{map[string]any{"model": "x", "truncation": "middle"}, `params.truncation "middle"`},
+		{map[string]any{"model": "x", "truncation": "middle"}, `key "params.truncation": invalid param value: "middle": want right, left or fail`},
 		{map[string]any{"model": "x", "max_tokens": 1, "eos": true}, "leaves no room"},
 		{map[string]any{"model": "x", "output": "text"}, `already has a column "text"`},
 	} {

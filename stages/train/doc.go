@@ -9,7 +9,7 @@
 //   - train.mae          inputs [pairs]             → model table (vit-mae)
 //   - train.contrastive  inputs [checkpoint, pairs] → model table (vit-contrastive)
 //   - train.classifier   inputs [checkpoint, pairs] → model table (vit-classifier)
-//   - predict.classify   inputs [classifier, pairs] → schemas.Predictions
+//   - predict.classify   inputs [classifier, pairs] → cxrschema.Predictions
 //
 // train.classifier's features "auto" take the mean of the encoder's patch
 // tokens for an MAE checkpoint (the poster's MAE-only baseline) and the
@@ -22,6 +22,11 @@
 // [train]) and add a per-epoch validation loss on params.validate_splits
 // (default [validate]; skipped when no row matches).
 //
+// Models travel between stages as model tables (schemas.Checkpoint: one
+// row per tensor; ModelRecord, ModelReader). Codec is package train's
+// checkpoint and curve codec in Arrow IPC files (a checkpoint is a model
+// table plus AdamW's moments as rows "opt/m/<name>" and "opt/v/<name>",
+// the step in the schema metadata; a curve a schemas.TrainingCurve table).
 // Training stages write curve.arrow and checkpoints/step-NNNNNN.arrow to
 // their Artifacts, resume from the latest checkpoint after a crash, log
 // loss, lr and img/s per epoch, and emit the model table only at the end.

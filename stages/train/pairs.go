@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -12,6 +13,7 @@ import (
 	"github.com/medflow/medflow/nn"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 	"github.com/medflow/medflow/train"
 )
 
@@ -43,9 +45,9 @@ func fslFloat32(s *arrow.Schema, name string, elem arrow.DataType) (int, int, er
 }
 
 // checkPairs validates the pairs schema at build time.
-func checkPairs(stage string, s *arrow.Schema, n need) (pairsCols, error) {
+func checkPairs(s *arrow.Schema, n need) (pairsCols, error) {
 	c := pairsCols{emb: -1, labels: -1, mask: -1, study: -1, dicom: -1}
-	wrap := func(err error) error { return fmt.Errorf("stage %q: pairs input: %w", stage, err) }
+	wrap := func(err error) error { return fmt.Errorf("pairs input: %w", err) }
 	var px int
 	var err error
 	if c.image, px, err = fslFloat32(s, ImageColumn, arrow.PrimitiveTypes.Float32); err != nil {
@@ -64,15 +66,15 @@ func checkPairs(stage string, s *arrow.Schema, n need) (pairsCols, error) {
 		}
 	}
 	if n.labels {
-		if c.labels, c.numLabels, err = fslFloat32(s, schemas.LabelsColumn, arrow.PrimitiveTypes.Float32); err != nil {
+		if c.labels, c.numLabels, err = fslFloat32(s, cxrschema.LabelsColumn, arrow.PrimitiveTypes.Float32); err != nil {
 			return c, wrap(err)
 		}
 		var ml int
-		if c.mask, ml, err = fslFloat32(s, schemas.LabelMaskColumn, arrow.PrimitiveTypes.Uint8); err != nil {
+		if c.mask, ml, err = fslFloat32(s, cxrschema.LabelMaskColumn, arrow.PrimitiveTypes.Uint8); err != nil {
 			return c, wrap(err)
 		}
 		if ml != c.numLabels {
-			return c, wrap(fmt.Errorf("%w: %q has %d entries but %q %d", schemas.ErrMismatch, schemas.LabelsColumn, c.numLabels, schemas.LabelMaskColumn, ml))
+			return c, wrap(fmt.Errorf("%w: %q has %d entries but %q %d", schemas.ErrMismatch, cxrschema.LabelsColumn, c.numLabels, cxrschema.LabelMaskColumn, ml))
 		}
 	}
 	if n.ids {
@@ -89,14 +91,14 @@ func checkPairs(stage string, s *arrow.Schema, n need) (pairsCols, error) {
 // readPairs materializes, in one pass over ds, the rows whose split is in
 // each of groups: one Data per group (a row joins every group naming its
 // split).
-func readPairs(ctx context.Context, stage string, ds pipeline.Dataset, c pairsCols, groups ...[]string) ([]*train.Data, error) {
+func readPairs(ctx context.Context, ds pipeline.Dataset, c pairsCols, groups ...[]string) ([]*train.Data, error) {
 	out := make([]*train.Data, len(groups))
 	for g := range out {
 		out[g] = &train.Data{Side: c.side, EmbedDim: c.embDim, NumLabels: c.numLabels}
 	}
 	for b, err := range ds.Batches(ctx) {
 		if err != nil {
-			return nil, fmt.Errorf("stage %q: read pairs: %w", stage, err)
+			return nil, fmt.Errorf("read pairs: %w", err)
 		}
 		split := b.Column(c.split).(*array.String)
 		for i := range int(b.NumRows()) {
@@ -108,7 +110,7 @@ func readPairs(ctx context.Context, stage string, ds pipeline.Dataset, c pairsCo
 					continue
 				}
 				if err := appendPair(out[g], b, i, c); err != nil {
-					return nil, fmt.Errorf("stage %q: row %d: %w", stage, i, err)
+					return nil, fmt.Errorf("row %d: %w", i, err)
 				}
 			}
 		}
@@ -152,25 +154,26 @@ func appendPair(d *train.Data, b arrow.RecordBatch, i int, c pairsCols) error {
 	}
 	if c.study >= 0 {
 		d.StudyID = append(d.StudyID, b.Column(c.study).(*array.Int64).Value(i))
-		d.DicomID = append(d.DicomID, b.Column(c.dicom).(*array.String).Value(i))
+		// Data outlives the batch, whose buffers may be reused.
+		d.DicomID = append(d.DicomID, strings.Clone(b.Column(c.dicom).(*array.String).Value(i)))
 	}
 	return nil
 }
 
 // readModel reads a model table input.
-func readModel(ctx context.Context, stage string, ds pipeline.Dataset) (*nn.Model, error) {
-	r := train.NewModelReader()
+func readModel(ctx context.Context, ds pipeline.Dataset) (*nn.Model, error) {
+	r := NewModelReader()
 	for b, err := range ds.Batches(ctx) {
 		if err != nil {
-			return nil, fmt.Errorf("stage %q: read checkpoint: %w", stage, err)
+			return nil, fmt.Errorf("read checkpoint: %w", err)
 		}
 		if err := r.Add(b); err != nil {
-			return nil, fmt.Errorf("stage %q: checkpoint input: %w", stage, err)
+			return nil, fmt.Errorf("checkpoint input: %w", err)
 		}
 	}
 	m, err := r.Model()
 	if err != nil {
-		return nil, fmt.Errorf("stage %q: checkpoint input: %w", stage, err)
+		return nil, fmt.Errorf("checkpoint input: %w", err)
 	}
 	return m, nil
 }

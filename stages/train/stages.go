@@ -3,14 +3,17 @@ package train
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/nn"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 	"github.com/medflow/medflow/train"
 )
 
@@ -33,8 +36,8 @@ func Register(r *pipeline.Registry) error {
 		{Kind: "predict.classify", Role: pipeline.RoleBarrier, Version: "1", MinInputs: 2, MaxInputs: 2,
 			Doc: "sigmoid label probabilities of a classifier model for the pairs of the chosen splits",
 			Params: []pipeline.Param{
-				{Name: "splits", Type: pipeline.List, Default: []any{"test"}, Doc: "rows whose split is one of these"},
-				{Name: "batch_size", Type: pipeline.Int, Default: 64},
+				{Name: "splits", Type: pipeline.List, Elem: pipeline.String, NonEmpty: true, Default: []any{"test"}, Doc: "rows whose split is one of these"},
+				{Name: "batch_size", Type: pipeline.Int, Default: 64, Range: "[1,)", Doc: "images per forward pass"},
 			},
 			New: newPredict},
 	} {
@@ -47,6 +50,17 @@ func Register(r *pipeline.Registry) error {
 
 type kind int
 
+// configKey names the first of keys that an nn config error mentions (the
+// last key when none is), so the plan error blames the right param.
+func configKey(err error, keys ...string) string {
+	for _, k := range keys {
+		if strings.Contains(err.Error(), k) {
+			return k
+		}
+	}
+	return keys[len(keys)-1]
+}
+
 const (
 	kindMAE kind = iota
 	kindContrastive
@@ -55,55 +69,65 @@ const (
 
 func loopParams(epochs int) []pipeline.Param {
 	return []pipeline.Param{
-		{Name: "splits", Type: pipeline.List, Default: []any{"train"}, Doc: "train on rows whose split is one of these"},
-		{Name: "validate_splits", Type: pipeline.List, Default: []any{"validate"},
+		{Name: "splits", Type: pipeline.List, Elem: pipeline.String, NonEmpty: true, Default: []any{"train"}, Doc: "train on rows whose split is one of these"},
+		{Name: "validate_splits", Type: pipeline.List, Elem: pipeline.String, Default: []any{"validate"},
 			Doc: "per-epoch validation loss (curve split \"validate\") on rows of these splits; [] or no such rows: none"},
-		{Name: "epochs", Type: pipeline.Int, Default: epochs},
-		{Name: "batch_size", Type: pipeline.Int, Default: 32},
-		{Name: "max_steps", Type: pipeline.Int, Default: 0, Doc: "stop after this many steps (0: epochs decide)"},
-		{Name: "lr", Type: pipeline.Float, Default: 1e-3, Doc: "peak learning rate (AdamW)"},
-		{Name: "min_lr_ratio", Type: pipeline.Float, Default: 0.0, Doc: "final lr of the cosine schedule, as a fraction of lr"},
-		{Name: "weight_decay", Type: pipeline.Float, Default: 0.05, Doc: "decoupled decay of weight matrices (not biases, norms, embeddings)"},
-		{Name: "beta2", Type: pipeline.Float, Default: 0.95},
-		{Name: "warmup_steps", Type: pipeline.Int, Default: 0, Doc: "linear warm-up steps (0: use warmup_frac)"},
-		{Name: "warmup_frac", Type: pipeline.Float, Default: 0.05, Doc: "warm-up as a fraction of the steps"},
-		{Name: "clip_norm", Type: pipeline.Float, Default: 1.0, Doc: "global gradient-norm clip (0: none)"},
-		{Name: "seed", Type: pipeline.Int, Default: 1},
-		{Name: "checkpoint_every", Type: pipeline.Int, Default: 50, Doc: "steps between checkpoints (0: only at the end)"},
-		{Name: "keep_checkpoints", Type: pipeline.Int, Default: 2},
+		{Name: "epochs", Type: pipeline.Int, Default: epochs, Range: "[1,)", Doc: "passes over the training rows"},
+		{Name: "batch_size", Type: pipeline.Int, Default: 32, Range: "[2,)", Doc: "images per optimizer step (contrastive negatives come from the batch)"},
+		{Name: "max_steps", Type: pipeline.Int, Default: 0, Range: "[0,)", Doc: "stop after this many steps (0: epochs decide)"},
+		{Name: "lr", Type: pipeline.Float, Default: 1e-3, Range: "(0,)", Doc: "peak learning rate (AdamW)"},
+		{Name: "min_lr_ratio", Type: pipeline.Float, Default: 0.0, Range: "[0,1]", Doc: "final lr of the cosine schedule, as a fraction of lr"},
+		{Name: "weight_decay", Type: pipeline.Float, Default: 0.05, Range: "[0,)", Doc: "decoupled decay of weight matrices (not biases, norms, embeddings)"},
+		{Name: "beta2", Type: pipeline.Float, Default: 0.95, Range: "[0,1)", Doc: "AdamW second-moment decay (beta1 is 0.9)"},
+		{Name: "warmup_steps", Type: pipeline.Int, Default: 0, Range: "[0,)", Doc: "linear warm-up steps (0: use warmup_frac)"},
+		{Name: "warmup_frac", Type: pipeline.Float, Default: 0.05, Range: "[0,1)", Doc: "warm-up as a fraction of the steps"},
+		{Name: "clip_norm", Type: pipeline.Float, Default: 1.0, Range: "[0,)", Doc: "global gradient-norm clip (0: none)"},
+		{Name: "seed", Type: pipeline.Int, Default: 1, Range: "[0,)", Doc: "seed of initialization, shuffling and masks: same seed, same model"},
+		{Name: "checkpoint_every", Type: pipeline.Int, Default: 50, Range: "[0,)", Doc: "steps between checkpoints (0: only at the end)"},
+		{Name: "keep_checkpoints", Type: pipeline.Int, Default: 2, Range: "[1,)", Doc: "checkpoints kept in the stage's artifacts (older ones are deleted)"},
 	}
 }
 
 var encoderParams = []pipeline.Param{
-	{Name: "patch", Type: pipeline.Int, Default: 8, Doc: "patch side; divides the image side"},
-	{Name: "width", Type: pipeline.Int, Default: 64},
-	{Name: "depth", Type: pipeline.Int, Default: 2},
-	{Name: "heads", Type: pipeline.Int, Default: 4},
-	{Name: "mlp_ratio", Type: pipeline.Float, Default: 2.0},
-	{Name: "pos", Type: pipeline.String, Default: "sincos", Doc: "position embedding: sincos or learned"},
+	{Name: "patch", Type: pipeline.Int, Default: 8, Range: "[1,)", Doc: "patch side; divides the image side"},
+	{Name: "width", Type: pipeline.Int, Default: 64, Range: "[1,)", Doc: "ViT embedding width (a multiple of heads)"},
+	{Name: "depth", Type: pipeline.Int, Default: 2, Range: "[1,)", Doc: "transformer blocks of the encoder"},
+	{Name: "heads", Type: pipeline.Int, Default: 4, Range: "[1,)", Doc: "attention heads per block"},
+	{Name: "mlp_ratio", Type: pipeline.Float, Default: 2.0, Range: "(0,)", Doc: "MLP hidden width as a multiple of width"},
+	{Name: "pos", Type: pipeline.String, Default: "sincos", Doc: "position embedding",
+		Options: []pipeline.Option{{Value: "sincos", Doc: "fixed 2-D sine-cosine (MAE's)"}, {Value: "learned", Doc: "trained with the model"}}},
 }
 
 var maeParams = []pipeline.Param{
-	{Name: "decoder_width", Type: pipeline.Int, Default: 32},
-	{Name: "decoder_depth", Type: pipeline.Int, Default: 1},
-	{Name: "decoder_heads", Type: pipeline.Int, Default: 2},
-	{Name: "mask_ratio", Type: pipeline.Float, Default: 0.75},
+	{Name: "decoder_width", Type: pipeline.Int, Default: 32, Range: "[1,)", Doc: "width of the light MAE decoder (a multiple of decoder_heads)"},
+	{Name: "decoder_depth", Type: pipeline.Int, Default: 1, Range: "[1,)", Doc: "transformer blocks of the decoder"},
+	{Name: "decoder_heads", Type: pipeline.Int, Default: 2, Range: "[1,)", Doc: "attention heads of the decoder"},
+	{Name: "mask_ratio", Type: pipeline.Float, Default: 0.75, Range: "(0,1)", Doc: "fraction of patches hidden from the encoder"},
 }
 
 var contrastiveParams = []pipeline.Param{
-	{Name: "loss", Type: pipeline.String, Default: "margin", Doc: "margin (the poster's) or infonce (CLIP)"},
-	{Name: "margin", Type: pipeline.Float, Default: 1.4, Doc: "ε of the margin loss (≈√2: negatives pushed to orthogonal)"},
+	{Name: "loss", Type: pipeline.String, Default: "margin", Doc: "contrastive objective",
+		Options: []pipeline.Option{
+			{Value: "margin", Doc: "the poster's: positives d², negatives max(0, ε-d)²"},
+			{Value: "infonce", Doc: "CLIP's symmetric cross-entropy with a learnable temperature"},
+		}},
+	{Name: "margin", Type: pipeline.Float, Default: 1.4, Range: "(0,)", Doc: "ε of the margin loss (≈√2: negatives pushed to orthogonal)"},
 	{Name: "normalize", Type: pipeline.Bool, Default: true, Doc: "margin loss on unit-length embeddings"},
-	{Name: "temperature_init", Type: pipeline.Float, Default: 0.07, Doc: "initial InfoNCE temperature (learnable)"},
+	{Name: "temperature_init", Type: pipeline.Float, Default: 0.07, Range: "(0,)", Doc: "initial InfoNCE temperature (learnable)"},
 	{Name: "freeze_encoder", Type: pipeline.Bool, Default: false, Doc: "train only the attention pool (probe)"},
-	{Name: "pool_queries", Type: pipeline.Int, Default: 1},
-	{Name: "pool_heads", Type: pipeline.Int, Default: 0, Doc: "0: the encoder's heads"},
+	{Name: "pool_queries", Type: pipeline.Int, Default: 1, Range: "[1,)", Doc: "learned queries of the attention pool (their outputs are averaged)"},
+	{Name: "pool_heads", Type: pipeline.Int, Default: 0, Range: "[0,)", Doc: "heads of the attention pool (0: the encoder's heads)"},
 }
 
 var classifierParams = []pipeline.Param{
-	{Name: "features", Type: pipeline.String, Default: "auto",
-		Doc: "auto (mean for an MAE checkpoint, the trained attention pool for a contrastive one), mean or attention"},
-	{Name: "mode", Type: pipeline.String, Default: "probe", Doc: "probe (encoder frozen) or finetune"},
+	{Name: "features", Type: pipeline.String, Default: "auto", Doc: "what the classifier head sees",
+		Options: []pipeline.Option{
+			{Value: "auto", Doc: "mean for an MAE checkpoint, the trained attention pool for a contrastive one"},
+			{Value: "mean", Doc: "mean-pooled patch tokens (the poster's MAE baseline)"},
+			{Value: "attention", Doc: "the contrastive checkpoint's attention pool + projection"},
+		}},
+	{Name: "mode", Type: pipeline.String, Default: "probe", Doc: "what is trained",
+		Options: []pipeline.Option{{Value: "probe", Doc: "the head only, encoder frozen"}, {Value: "finetune", Doc: "the head and the encoder"}}},
 }
 
 // Stage is one of the training kinds.
@@ -121,80 +145,35 @@ type Stage struct {
 
 func (s *Stage) Schema() *arrow.Schema { return schemas.Checkpoint }
 
-func paramErr(stage, format string, a ...any) error {
-	return fmt.Errorf("stage %q: %w: %s", stage, pipeline.ErrParamType, fmt.Sprintf(format, a...))
-}
-
-func splits(stage string, p pipeline.Params) ([]string, error) {
-	out, err := p.Strings("splits")
-	if err != nil {
-		return nil, fmt.Errorf("stage %q: %w", stage, err)
-	}
-	if len(out) == 0 {
-		return nil, paramErr(stage, "params.splits is empty")
-	}
-	return out, nil
-}
-
 func newStage(b *pipeline.BuildContext, k kind) (pipeline.Stage, error) {
 	s := &Stage{kind: k, name: b.Stage, p: b.Params, b: b}
 	p := b.Params
 	pairsIdx := 1
 	if k == kindMAE {
 		pairsIdx = 0
-	} else if err := train.CheckModelSchema(b.Inputs[0]); err != nil {
-		return nil, fmt.Errorf("stage %q: input 1 (checkpoint): %w", b.Stage, err)
+	} else if err := CheckModelSchema(b.Inputs[0]); err != nil {
+		return nil, fmt.Errorf("input 1 (checkpoint): %w", err)
 	}
 	var err error
-	if s.cols, err = checkPairs(b.Stage, b.Inputs[pairsIdx], need{embedding: k == kindContrastive, labels: k == kindClassifier}); err != nil {
+	if s.cols, err = checkPairs(b.Inputs[pairsIdx], need{embedding: k == kindContrastive, labels: k == kindClassifier}); err != nil {
 		return nil, err
 	}
-	if s.split, err = splits(b.Stage, p); err != nil {
-		return nil, err
-	}
-	if s.val, err = p.Strings("validate_splits"); err != nil {
-		return nil, fmt.Errorf("stage %q: %w", b.Stage, err)
-	}
+	s.split, s.val = p.Strings("splits"), p.Strings("validate_splits")
 	s.cfg = train.Config{Epochs: p.Int("epochs"), BatchSize: p.Int("batch_size"), MaxSteps: int64(p.Int("max_steps")),
 		LR: p.Float("lr"), MinLRRatio: p.Float("min_lr_ratio"), WarmupSteps: int64(p.Int("warmup_steps")),
 		WarmupFrac: p.Float("warmup_frac"), ClipNorm: p.Float("clip_norm"), Seed: uint64(p.Int("seed")),
 		CheckpointEvery: int64(p.Int("checkpoint_every")), Keep: p.Int("keep_checkpoints"),
 		Adam: nn.AdamWConfig{Beta1: 0.9, Beta2: p.Float("beta2"), Eps: 1e-8, WeightDecay: p.Float("weight_decay")}}
-	switch {
-	case s.cfg.Epochs < 1 || s.cfg.BatchSize < 2:
-		return nil, paramErr(b.Stage, "params.epochs must be >= 1 and params.batch_size >= 2")
-	case s.cfg.LR <= 0 || s.cfg.MaxSteps < 0 || s.cfg.CheckpointEvery < 0 || s.cfg.Keep < 1:
-		return nil, paramErr(b.Stage, "params.lr must be > 0, max_steps and checkpoint_every >= 0, keep_checkpoints >= 1")
-	case s.cfg.WarmupFrac < 0 || s.cfg.WarmupFrac >= 1 || s.cfg.WarmupSteps < 0:
-		return nil, paramErr(b.Stage, "params.warmup_frac must be in [0,1) and warmup_steps >= 0")
-	}
 	switch k {
 	case kindMAE:
 		s.enc = nn.ViTConfig{Image: s.cols.side, Patch: p.Int("patch"), Width: p.Int("width"), Depth: p.Int("depth"),
 			Heads: p.Int("heads"), MLPRatio: p.Float("mlp_ratio"), Pos: p.String("pos")}
 		if err := s.enc.Validate(); err != nil {
-			return nil, fmt.Errorf("stage %q: %w: image side %d from column %q: %w", b.Stage, pipeline.ErrParamType, s.cols.side, ImageColumn, err)
+			return nil, pipeline.ParamErrorf(configKey(err, "patch", "heads", "depth", "mlp_ratio", "pos", "width"),
+				"image side %d from column %q: %v", s.cols.side, ImageColumn, err)
 		}
 		if err := s.maeConfig().Validate(); err != nil {
-			return nil, fmt.Errorf("stage %q: %w: %w", b.Stage, pipeline.ErrParamType, err)
-		}
-	case kindContrastive:
-		switch p.String("loss") {
-		case "margin", "infonce":
-		default:
-			return nil, paramErr(b.Stage, "params.loss %q: want margin or infonce", p.String("loss"))
-		}
-		if p.Int("pool_queries") < 1 || p.Int("pool_heads") < 0 {
-			return nil, paramErr(b.Stage, "params.pool_queries must be >= 1 and pool_heads >= 0")
-		}
-	case kindClassifier:
-		switch p.String("features") {
-		case "auto", "mean", "attention":
-		default:
-			return nil, paramErr(b.Stage, "params.features %q: want auto, mean or attention", p.String("features"))
-		}
-		if m := p.String("mode"); m != "probe" && m != "finetune" {
-			return nil, paramErr(b.Stage, "params.mode %q: want probe or finetune", m)
+			return nil, pipeline.ParamErrorf(configKey(err, "decoder_heads", "decoder_depth", "mask_ratio", "decoder_width"), "%v", err)
 		}
 	}
 	return s, nil
@@ -209,13 +188,13 @@ func (s *Stage) maeConfig() nn.MAEConfig {
 func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emitter) error {
 	backend, err := nn.Backend()
 	if err != nil {
-		return fmt.Errorf("stage %q: %w", s.name, err)
+		return err
 	}
 	groups := [][]string{s.split}
 	if len(s.val) > 0 {
 		groups = append(groups, s.val)
 	}
-	sets, err := readPairs(ctx, s.name, in[len(in)-1], s.cols, groups...)
+	sets, err := readPairs(ctx, in[len(in)-1], s.cols, groups...)
 	if err != nil {
 		return err
 	}
@@ -224,7 +203,7 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 		val = sets[1]
 	}
 	if data.Len() < 2 {
-		return fmt.Errorf("stage %q: %w: %d rows with split in %v; training needs at least 2", s.name, train.ErrData, data.Len(), s.split)
+		return fmt.Errorf("%w: %d rows with split in %v; training needs at least 2", train.ErrData, data.Len(), s.split)
 	}
 	seed := s.cfg.Seed
 	var (
@@ -275,17 +254,24 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("stage %q: %w", s.name, err)
+		return err
 	}
 	t0 := time.Now()
 	res, err := train.Run(ctx, s.cfg, train.Job{Name: s.name, Model: model, N: data.Len(), Loss: loss, Batch: batch,
-		Backend: backend, Store: s.b.Artifacts, Logger: s.b.Logger, Alloc: s.b.Alloc, ValN: val.Len(), ValBatch: valBatch})
+		Backend: backend, Store: s.b.Artifacts, Codec: Codec{Alloc: s.b.Alloc}, Logger: s.b.Logger, ValN: val.Len(), ValBatch: valBatch})
 	if err != nil {
 		return err
 	}
 	s.b.Logger.Info("trained", "model", model.Kind, "steps", res.Steps, "resumed_from", res.ResumedFrom,
 		"examples", data.Len(), "seconds", time.Since(t0).Seconds())
-	return out.Emit(ctx, train.ModelRecord(s.b.Alloc, model))
+	curve, err := Codec{Alloc: s.b.Alloc}.encodeCurve(res.Curve, formats.Parquet)
+	if err == nil {
+		err = s.b.Artifacts.Put(ctx, CurveParquet, curve)
+	}
+	if err != nil {
+		return fmt.Errorf("artifact %s: %w", CurveParquet, err)
+	}
+	return out.Emit(ctx, ModelRecord(s.b.Alloc, model))
 }
 
 // Predict is predict.classify.
@@ -298,58 +284,51 @@ type Predict struct {
 }
 
 func newPredict(b *pipeline.BuildContext) (pipeline.Stage, error) {
-	if err := train.CheckModelSchema(b.Inputs[0]); err != nil {
-		return nil, fmt.Errorf("stage %q: input 1 (classifier checkpoint): %w", b.Stage, err)
+	if err := CheckModelSchema(b.Inputs[0]); err != nil {
+		return nil, fmt.Errorf("input 1 (classifier checkpoint): %w", err)
 	}
-	cols, err := checkPairs(b.Stage, b.Inputs[1], need{labels: true, ids: true})
+	cols, err := checkPairs(b.Inputs[1], need{labels: true, ids: true})
 	if err != nil {
 		return nil, err
 	}
-	if cols.numLabels != len(schemas.LabelNames) {
-		return nil, fmt.Errorf("stage %q: %w: %d labels, predictions hold %d", b.Stage, schemas.ErrMismatch, cols.numLabels, len(schemas.LabelNames))
+	if cols.numLabels != len(cxrschema.LabelNames) {
+		return nil, fmt.Errorf("%w: %d labels, predictions hold %d", schemas.ErrMismatch, cols.numLabels, len(cxrschema.LabelNames))
 	}
-	sp, err := splits(b.Stage, b.Params)
-	if err != nil {
-		return nil, err
-	}
-	if b.Params.Int("batch_size") < 1 {
-		return nil, paramErr(b.Stage, "params.batch_size must be >= 1")
-	}
-	return &Predict{name: b.Stage, cols: cols, split: sp, batch: b.Params.Int("batch_size"), b: b}, nil
+	return &Predict{name: b.Stage, cols: cols, split: b.Params.Strings("splits"), batch: b.Params.Int("batch_size"), b: b}, nil
 }
 
-func (p *Predict) Schema() *arrow.Schema { return schemas.Predictions }
+func (p *Predict) Schema() *arrow.Schema { return cxrschema.Predictions }
 
 // Run emits one Predictions row per pairs row of the chosen splits.
 func (p *Predict) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emitter) error {
 	backend, err := nn.Backend()
 	if err != nil {
-		return fmt.Errorf("stage %q: %w", p.name, err)
+		return err
 	}
-	model, err := readModel(ctx, p.name, in[0])
+	model, err := readModel(ctx, in[0])
 	if err != nil {
 		return err
 	}
 	if model.Kind != nn.KindClassifier {
-		return fmt.Errorf("stage %q: %w: checkpoint is a %s model, want %s", p.name, schemas.ErrMismatch, model.Kind, nn.KindClassifier)
+		return fmt.Errorf("%w: checkpoint is a %s model, want %s", schemas.ErrMismatch, model.Kind, nn.KindClassifier)
 	}
-	sets, err := readPairs(ctx, p.name, in[1], p.cols, p.split)
+	sets, err := readPairs(ctx, in[1], p.cols, p.split)
 	if err != nil {
 		return err
 	}
 	data := sets[0]
 	if model.Config.Encoder.Image != data.Side || model.Config.Classifier.Labels != data.NumLabels {
-		return fmt.Errorf("stage %q: %w: model takes %d×%d images and %d labels, pairs have %d×%d and %d", p.name, schemas.ErrMismatch,
+		return fmt.Errorf("%w: model takes %d×%d images and %d labels, pairs have %d×%d and %d", schemas.ErrMismatch,
 			model.Config.Encoder.Image, model.Config.Encoder.Image, model.Config.Classifier.Labels, data.Side, data.Side, data.NumLabels)
 	}
 	probs, err := train.Probabilities(backend, model, data, p.batch)
 	if err != nil {
-		return fmt.Errorf("stage %q: %w", p.name, err)
+		return err
 	}
 	l := data.NumLabels
 	for lo := 0; lo < data.Len(); lo += 1024 {
 		hi := min(data.Len(), lo+1024)
-		rb := array.NewRecordBuilder(p.b.Alloc, schemas.Predictions)
+		rb := array.NewRecordBuilder(p.b.Alloc, cxrschema.Predictions)
 		study := rb.Field(0).(*array.Int64Builder)
 		dicom := rb.Field(1).(*array.StringBuilder)
 		pr := rb.Field(2).(*array.FixedSizeListBuilder)
@@ -381,13 +360,12 @@ func (p *Predict) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.E
 // readEncoder reads the upstream checkpoint and checks that its encoder
 // takes images of the pairs' side.
 func (s *Stage) readEncoder(ctx context.Context, ds pipeline.Dataset, side int) (*nn.Model, error) {
-	from, err := readModel(ctx, s.name, ds)
+	from, err := readModel(ctx, ds)
 	if err != nil {
 		return nil, err
 	}
 	if from.Config.Encoder.Image != side {
-		return nil, fmt.Errorf("stage %q: %w: checkpoint encoder takes %d×%d images, pairs have %d×%d", s.name,
-			schemas.ErrMismatch, from.Config.Encoder.Image, from.Config.Encoder.Image, side, side)
+		return nil, fmt.Errorf("%w: checkpoint encoder takes %d×%d images, pairs have %d×%d", schemas.ErrMismatch, from.Config.Encoder.Image, from.Config.Encoder.Image, side, side)
 	}
 	return from, nil
 }

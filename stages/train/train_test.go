@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -11,10 +12,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
 
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/pipeline/pipelinetest"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 	"github.com/medflow/medflow/train"
 )
 
@@ -23,7 +26,7 @@ import (
 var side, embDim = 32, 16
 
 func pairsSchema(withEmb bool) *arrow.Schema {
-	nl := int32(len(schemas.LabelNames))
+	nl := int32(len(cxrschema.LabelNames))
 	f := []arrow.Field{
 		{Name: "study_id", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "dicom_id", Type: arrow.BinaryTypes.String},
@@ -42,7 +45,7 @@ func pairsSchema(withEmb bool) *arrow.Schema {
 // a bright block of the image, the embedding's prototype and label bits),
 // 2 in 10 rows in split "test", 1 in 10 in "validate", in batches of 16.
 func registerPairs(r *pipeline.Registry, n int, withEmb bool) {
-	r.MustRegister(pipeline.Definition{Kind: "test.pairs", Role: pipeline.RoleSource,
+	r.MustRegister(pipeline.Definition{Kind: "test.pairs", Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			return &pairsSrc{n: n, schema: pairsSchema(withEmb), alloc: b.Alloc}, nil
 		}})
@@ -64,7 +67,7 @@ func (p *pairsSrc) Produce(ctx context.Context, out pipeline.Emitter) error {
 			protos[c] = append(protos[c], float32(rng.NormFloat64()))
 		}
 	}
-	nl := len(schemas.LabelNames)
+	nl := len(cxrschema.LabelNames)
 	for lo := 0; lo < p.n; lo += 16 {
 		b := array.NewRecordBuilder(p.alloc, p.schema)
 		for i := lo; i < min(p.n, lo+16); i++ {
@@ -157,7 +160,7 @@ func TestChain(t *testing.T) {
 			if got := res.Rows("out"); got != 16 {
 				t.Fatalf("predictions: %d rows, want 16 (the test split)", got)
 			}
-			for _, row := range res.Column("out", schemas.ProbsColumn) {
+			for _, row := range res.Column("out", cxrschema.ProbsColumn) {
 				for _, v := range row.([]any) {
 					if p := v.(float32); !(p > 0 && p < 1) {
 						t.Fatalf("probability %v not in (0,1)", p)
@@ -179,7 +182,7 @@ func TestChain(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", st, err)
 				}
-				curve, err := train.DecodeCurve(memory.NewGoAllocator(), b)
+				curve, err := Codec{Alloc: memory.NewGoAllocator()}.DecodeCurve(b)
 				var trainPts, valPts int
 				for _, p := range curve {
 					if p.Split == "validate" {
@@ -193,6 +196,16 @@ func TestChain(t *testing.T) {
 					t.Fatalf("%s: curve %d train + %d validate points (want 6 + 2, err %v), %d checkpoints (want 2): %v",
 						st, trainPts, valPts, err, ck, names)
 				}
+				// The same curve as Parquet, for pandas and DuckDB.
+				pq, err := res.Artifacts[st].Get(context.Background(), CurveParquet)
+				if err != nil {
+					t.Fatalf("%s: %v", st, err)
+				}
+				rdr, err := file.NewParquetReader(bytes.NewReader(pq))
+				if err != nil || rdr.NumRows() != int64(len(curve)) {
+					t.Fatalf("%s: %s: %v, %d rows, want %d", st, CurveParquet, err, rdr.NumRows(), len(curve))
+				}
+				rdr.Close()
 			}
 		})
 	}
@@ -220,8 +233,11 @@ func TestBuildErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err %v, want one naming %s", err, c.want)
 			}
-			if !errors.Is(err, schemas.ErrMismatch) && !errors.Is(err, pipeline.ErrParamType) {
-				t.Fatalf("err %v wraps neither ErrMismatch nor ErrParamType", err)
+			if !errors.Is(err, schemas.ErrMismatch) && !errors.Is(err, pipeline.ErrParamValue) {
+				t.Fatalf("err %v wraps neither ErrMismatch nor ErrParamValue", err)
+			}
+			if n := strings.Count(err.Error(), `stage "`); n != 1 {
+				t.Fatalf("err %v names the stage %d times, want once", err, n)
 			}
 		})
 	}

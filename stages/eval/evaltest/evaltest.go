@@ -1,6 +1,6 @@
 // Package evaltest supplies predictions to tests of the evaluation stages
 // and of what reads their artifacts (report, the CLI): a source kind
-// emitting schemas.Predictions rows given as Go values, and a seeded
+// emitting cxrschema.Predictions rows given as Go values, and a seeded
 // generator of plausible predictions. It is test support: no stage of a
 // real pipeline uses it.
 package evaltest
@@ -16,7 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/medflow/medflow/pipeline"
-	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/schemas/cxrschema"
 )
 
 // Image is one predictions row. Probs, Labels and Mask may be shorter than
@@ -29,7 +29,7 @@ type Image struct {
 	Mask   []uint8
 }
 
-// Register adds a source kind emitting imgs as schemas.Predictions batches
+// Register adds a source kind emitting imgs as cxrschema.Predictions batches
 // of at most batch rows.
 func Register(reg *pipeline.Registry, kind string, imgs []Image, batch int) error {
 	if batch <= 0 {
@@ -48,7 +48,7 @@ type source struct {
 	mem   memory.Allocator
 }
 
-func (s *source) Schema() *arrow.Schema { return schemas.Predictions }
+func (s *source) Schema() *arrow.Schema { return cxrschema.Predictions }
 
 func (s *source) Produce(ctx context.Context, out pipeline.Emitter) error {
 	for start := 0; start < len(s.imgs); start += s.batch {
@@ -59,10 +59,10 @@ func (s *source) Produce(ctx context.Context, out pipeline.Emitter) error {
 	return nil
 }
 
-// Batch builds imgs as one schemas.Predictions record.
+// Batch builds imgs as one cxrschema.Predictions record.
 func Batch(mem memory.Allocator, imgs []Image) arrow.RecordBatch {
-	L := len(schemas.LabelNames)
-	b := array.NewRecordBuilder(mem, schemas.Predictions)
+	L := len(cxrschema.LabelNames)
+	b := array.NewRecordBuilder(mem, cxrschema.Predictions)
 	defer b.Release()
 	for _, im := range imgs {
 		b.Field(0).(*array.Int64Builder).Append(im.Study)
@@ -89,7 +89,7 @@ func Batch(mem memory.Allocator, imgs []Image) arrow.RecordBatch {
 // (0: none; 2: strong).
 func Synth(studies int, skill float64, seed uint64) []Image {
 	rng := rand.New(rand.NewPCG(seed, 2))
-	L := len(schemas.LabelNames)
+	L := len(cxrschema.LabelNames)
 	var out []Image
 	for s := range studies {
 		labels, mask := make([]float32, L), make([]uint8, L)

@@ -13,14 +13,11 @@ import (
 	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/nn"
 	"github.com/medflow/medflow/schemas"
+	"github.com/medflow/medflow/train"
 )
 
-// Sentinel errors.
-var (
-	ErrTable      = errors.New("train: bad model table")
-	ErrCheckpoint = errors.New("train: bad checkpoint")
-	ErrData       = errors.New("train: bad data")
-)
+// ErrTable is wrapped by errors reading a model table.
+var ErrTable = errors.New("train: bad model table")
 
 // optPrefix names optimizer-state rows in a checkpoint table.
 const optPrefix = "opt/"
@@ -106,7 +103,7 @@ func (r *ModelReader) Add(b arrow.RecordBatch) error {
 			return fmt.Errorf("%w: row %d has a null", ErrTable, i)
 		}
 		if r.kind == "" {
-			r.kind, r.config = kind.Value(i), cfg.Value(i)
+			r.kind, r.config = strings.Clone(kind.Value(i)), strings.Clone(cfg.Value(i)) // they outlive the batch
 		} else if kind.Value(i) != r.kind || cfg.Value(i) != r.config {
 			return fmt.Errorf("%w: tensor %q: rows mix models (%q and %q) or configs", ErrTable, name.Value(i), r.kind, kind.Value(i))
 		}
@@ -116,7 +113,7 @@ func (r *ModelReader) Add(b arrow.RecordBatch) error {
 			dims = append(dims, int(shapeV.Value(int(k))))
 		}
 		v0, v1 := vals.ValueOffsets(i)
-		t := &nn.Tensor{Name: name.Value(i), Shape: dims, Data: append([]float32(nil), valsV.Float32Values()[v0:v1]...)}
+		t := &nn.Tensor{Name: strings.Clone(name.Value(i)), Shape: dims, Data: append([]float32(nil), valsV.Float32Values()[v0:v1]...)}
 		if nn.Size(dims) != len(t.Data) {
 			return fmt.Errorf("%w: tensor %q: shape %v but %d values", ErrTable, t.Name, dims, len(t.Data))
 		}
@@ -148,19 +145,18 @@ func (r *ModelReader) Model() (*nn.Model, error) {
 	return m, nil
 }
 
-// Checkpoint is a resumable training state.
-type Checkpoint struct {
-	Model *nn.Model
-	Opt   *nn.AdamW
-	// Step is the number of optimizer steps done; training resumes there
-	// (the shuffle of each epoch and the per-step randomness are derived
-	// from the seed, epoch and step, so nothing else is needed).
-	Step int64
+// Codec is train.Codec with Arrow IPC files: checkpoints are model tables
+// (schemas.Checkpoint) and curves schemas.TrainingCurve tables.
+type Codec struct {
+	Alloc memory.Allocator
 }
+
+var _ train.Codec = Codec{}
 
 // EncodeCheckpoint writes c as an Arrow IPC file: the model table plus
 // rows opt/m/<name> and opt/v/<name>, with the step in the schema metadata.
-func EncodeCheckpoint(alloc memory.Allocator, c *Checkpoint) ([]byte, error) {
+func (x Codec) EncodeCheckpoint(c *train.Checkpoint) ([]byte, error) {
+	alloc := x.Alloc
 	var extra []*nn.Tensor
 	for _, t := range c.Model.Params.List() {
 		if m, ok := c.Opt.M[t.Name]; ok {
@@ -176,32 +172,32 @@ func EncodeCheckpoint(alloc memory.Allocator, c *Checkpoint) ([]byte, error) {
 	defer rec.Release()
 	data, err := formats.Encode(rec, formats.IPC, alloc, "")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
+		return nil, fmt.Errorf("%w: %v", train.ErrCheckpoint, err)
 	}
 	return data, nil
 }
 
 // DecodeCheckpoint reads what EncodeCheckpoint wrote; adam's
 // hyper-parameters come from cfg.
-func DecodeCheckpoint(alloc memory.Allocator, data []byte, cfg nn.AdamWConfig) (*Checkpoint, error) {
-	rec, err := formats.DecodeIPC(data, alloc)
+func (x Codec) DecodeCheckpoint(data []byte, cfg nn.AdamWConfig) (*train.Checkpoint, error) {
+	rec, err := formats.DecodeIPC(data, x.Alloc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
+		return nil, fmt.Errorf("%w: %v", train.ErrCheckpoint, err)
 	}
 	defer rec.Release()
 	md := rec.Schema().Metadata()
 	step, err1 := strconv.ParseInt(md.Values()[max(0, md.FindKey("step"))], 10, 64)
 	astep, err2 := strconv.ParseInt(md.Values()[max(0, md.FindKey("adam_step"))], 10, 64)
 	if md.FindKey("step") < 0 || md.FindKey("adam_step") < 0 || err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("%w: schema metadata lacks step/adam_step", ErrCheckpoint)
+		return nil, fmt.Errorf("%w: schema metadata lacks step/adam_step", train.ErrCheckpoint)
 	}
 	mr := NewModelReader()
 	if err := mr.Add(rec); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCheckpoint, err)
+		return nil, fmt.Errorf("%w: %w", train.ErrCheckpoint, err)
 	}
 	m, err := mr.Model()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCheckpoint, err)
+		return nil, fmt.Errorf("%w: %w", train.ErrCheckpoint, err)
 	}
 	opt := nn.NewAdamW(cfg)
 	opt.Step = astep
@@ -213,25 +209,24 @@ func DecodeCheckpoint(alloc memory.Allocator, data []byte, cfg nn.AdamWConfig) (
 		case strings.HasPrefix(rest, "v/"):
 			opt.V[rest[2:]] = t.Data
 		default:
-			return nil, fmt.Errorf("%w: unknown optimizer row %q", ErrCheckpoint, t.Name)
+			return nil, fmt.Errorf("%w: unknown optimizer row %q", train.ErrCheckpoint, t.Name)
 		}
 	}
-	return &Checkpoint{Model: m, Opt: opt, Step: step}, nil
-}
-
-// CurvePoint is one row of schemas.TrainingCurve.
-type CurvePoint struct {
-	Step       int64
-	Epoch      int32
-	Split      string
-	Loss       float32
-	LR         float32
-	GradNorm   float32
-	ImagesPerS float32
+	return &train.Checkpoint{Model: m, Opt: opt, Step: step}, nil
 }
 
 // EncodeCurve writes points as an Arrow IPC file of schemas.TrainingCurve.
-func EncodeCurve(alloc memory.Allocator, points []CurvePoint) ([]byte, error) {
+func (x Codec) EncodeCurve(points []train.CurvePoint) ([]byte, error) {
+	return x.encodeCurve(points, formats.IPC)
+}
+
+// CurveParquet is the training curve as a Parquet file, written beside
+// the Arrow one when training ends, for tools without an Arrow IPC reader
+// (pandas.read_parquet, DuckDB, spreadsheets through either).
+const CurveParquet = "curve.parquet"
+
+func (x Codec) encodeCurve(points []train.CurvePoint, f formats.Format) ([]byte, error) {
+	alloc := x.Alloc
 	b := array.NewRecordBuilder(alloc, schemas.TrainingCurve)
 	defer b.Release()
 	for _, p := range points {
@@ -245,7 +240,7 @@ func EncodeCurve(alloc memory.Allocator, points []CurvePoint) ([]byte, error) {
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	data, err := formats.Encode(rec, formats.IPC, alloc, "")
+	data, err := formats.Encode(rec, f, alloc, "")
 	if err != nil {
 		return nil, fmt.Errorf("train: write curve: %w", err)
 	}
@@ -253,8 +248,8 @@ func EncodeCurve(alloc memory.Allocator, points []CurvePoint) ([]byte, error) {
 }
 
 // DecodeCurve reads what EncodeCurve wrote.
-func DecodeCurve(alloc memory.Allocator, data []byte) ([]CurvePoint, error) {
-	rec, err := formats.DecodeIPC(data, alloc)
+func (x Codec) DecodeCurve(data []byte) ([]train.CurvePoint, error) {
+	rec, err := formats.DecodeIPC(data, x.Alloc)
 	if err != nil {
 		return nil, fmt.Errorf("train: read curve: %w", err)
 	}
@@ -262,12 +257,12 @@ func DecodeCurve(alloc memory.Allocator, data []byte) ([]CurvePoint, error) {
 	if !rec.Schema().Equal(schemas.TrainingCurve) {
 		return nil, fmt.Errorf("train: read curve: %w: schema %s", schemas.ErrMismatch, rec.Schema())
 	}
-	out := make([]CurvePoint, rec.NumRows())
+	out := make([]train.CurvePoint, rec.NumRows())
 	for i := range out {
-		out[i] = CurvePoint{
+		out[i] = train.CurvePoint{
 			Step:       rec.Column(0).(*array.Int64).Value(i),
 			Epoch:      rec.Column(1).(*array.Int32).Value(i),
-			Split:      rec.Column(2).(*array.String).Value(i),
+			Split:      strings.Clone(rec.Column(2).(*array.String).Value(i)), // rec is released on return
 			Loss:       rec.Column(3).(*array.Float32).Value(i),
 			LR:         rec.Column(4).(*array.Float32).Value(i),
 			GradNorm:   rec.Column(5).(*array.Float32).Value(i),

@@ -1,4 +1,11 @@
-package schemas
+// Package cxrschema holds the chest X-ray table contracts: the tables
+// whose shape depends on the 14 CheXpert/NegBio labels (the MIMIC-CXR index
+// rows, the predictions table), the columns report.sections adds and the
+// names of the evaluation tables the report reads. The generic schema
+// helpers (Require, Column, AppendColumns, ParseColumns) and the
+// domain-free tables (model checkpoints, training curves, quarantine) live
+// in package schemas, so the engine and the trainer never see these.
+package cxrschema
 
 import (
 	"github.com/apache/arrow-go/v18/arrow"
@@ -33,3 +40,21 @@ const (
 	ReportTextColumn     = "report_text"
 	ReportSectionsColumn = "report_sections"
 )
+
+// Prediction columns written by predict.classify: one row per image, the
+// index's identifying columns, the 14 predicted probabilities, and the
+// ground truth the evaluation needs.
+const (
+	ProbsColumn     = "probs"
+	LabelsColumn    = "labels"
+	LabelMaskColumn = "label_mask"
+)
+
+// Predictions is the schema predict.classify emits and eval.* consume.
+var Predictions = arrow.NewSchema([]arrow.Field{
+	{Name: "study_id", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "dicom_id", Type: arrow.BinaryTypes.String},
+	{Name: ProbsColumn, Type: arrow.FixedSizeListOfNonNullable(int32(len(LabelNames)), arrow.PrimitiveTypes.Float32)},
+	{Name: LabelsColumn, Type: arrow.FixedSizeListOfNonNullable(int32(len(LabelNames)), arrow.PrimitiveTypes.Float32)},
+	{Name: LabelMaskColumn, Type: arrow.FixedSizeListOfNonNullable(int32(len(LabelNames)), arrow.PrimitiveTypes.Uint8)},
+}, nil)

@@ -1,9 +1,11 @@
-package schemas
+package cxrschema
 
 import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/medflow/medflow/schemas"
 )
 
 func TestMIMICIndex(t *testing.T) {
@@ -20,7 +22,7 @@ func TestMIMICIndex(t *testing.T) {
 			t.Errorf("%s is %s, want fixed_size_list[14]", name, MIMICIndex.Field(idx[0]).Type)
 		}
 	}
-	if err := Require(MIMICIndex, arrow.Field{Name: "report_key", Type: arrow.BinaryTypes.String}); err != nil {
+	if err := schemas.Require(MIMICIndex, arrow.Field{Name: "report_key", Type: arrow.BinaryTypes.String}); err != nil {
 		t.Error(err)
 	}
 }
