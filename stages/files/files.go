@@ -278,7 +278,19 @@ func (w *Write) Committed(ctx context.Context, fp string) (bool, error) {
 	case err != nil:
 		return false, err
 	}
-	return d.Manifest().Producer == "medflow/"+fp, nil
+	if d.Manifest().Producer != "medflow/"+fp {
+		return false, nil
+	}
+	// A part gone or resized since the commit: write the output again
+	// rather than keep a broken one (sizes only: reading every byte on
+	// each unchanged rerun would cost as much as a cold run's reads).
+	if err := d.CheckSizes(ctx); errors.Is(err, dataset.ErrCorrupt) || errors.Is(err, objstore.ErrNotFound) {
+		w.log.Warn("committed output is damaged: it will be written again", "uri", w.uri, "err", err)
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // SetFingerprint records fp in the manifest at commit.
