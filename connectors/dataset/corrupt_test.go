@@ -303,3 +303,42 @@ func TestArtifactsDetectFlippedBits(t *testing.T) {
 		t.Fatal("Put of a name ending in the checksum suffix succeeded")
 	}
 }
+
+// TestManifestChecksum: a manifest edited so that it still parses (a row
+// count, the producer) no longer opens: ErrCorrupt naming it.
+func TestManifestChecksum(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	store := storetest.Local(t)
+	ctx := t.Context()
+	w, err := dataset.NewWriter(ctx, store, "ds", schema, mem, dataset.WriterOptions{Producer: "medflow/abc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, w, mem, 300)
+	if _, err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	good, err := objstore.ReadAll(ctx, store, "ds/_manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, edit := range [][2]string{{`"rows": 300`, `"rows": 900`}, {`"producer": "medflow/abc"`, `"producer": "medflow/abd"`}} {
+		bad := strings.Replace(string(good), edit[0], edit[1], 1)
+		if bad == string(good) {
+			t.Fatalf("%q not in the manifest:\n%s", edit[0], good)
+		}
+		if err := objstore.PutBytes(ctx, store, "ds/_manifest.json", []byte(bad)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dataset.Open(ctx, store, "ds"); !errors.Is(err, dataset.ErrCorrupt) || !strings.Contains(err.Error(), "ds/_manifest.json") {
+			t.Fatalf("%s: %v, want ErrCorrupt naming the manifest", edit[1], err)
+		}
+	}
+	if err := objstore.PutBytes(ctx, store, "ds/_manifest.json", good); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dataset.Open(ctx, store, "ds"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -48,6 +48,21 @@ type Manifest struct {
 	// Producer identifies what wrote the dataset (medflow puts the stage
 	// fingerprint here), so an unchanged rerun can leave it alone.
 	Producer string `json:"producer,omitempty"`
+	// Checksum covers every other field (see sum), so that a damaged
+	// manifest that still parses is caught too; empty in version 1.
+	Checksum string `json:"checksum,omitempty"`
+}
+
+// sum is the checksum of every field but Checksum, in a fixed layout.
+func (m *Manifest) sum() string {
+	h := objstore.NewHash()
+	fmt.Fprintf(h, "%d\n%s\n%s\n%d:", m.Version, m.Format, m.SchemaFingerprint, len(m.Schema))
+	h.Write(m.Schema)
+	for _, p := range m.Parts {
+		fmt.Fprintf(h, "\n%q %d %d %s", p.Key, p.Rows, p.Size, p.Checksum)
+	}
+	fmt.Fprintf(h, "\n%d\n%s\n%q\n", m.Rows, m.Created.UTC().Format(time.RFC3339Nano), m.Producer)
+	return objstore.Checksum(h)
 }
 
 // Part is one part object.

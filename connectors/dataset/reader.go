@@ -42,6 +42,9 @@ func Open(ctx context.Context, store objstore.Store, prefix string) (*Dataset, e
 	if v := d.manifest.Version; v != ManifestVersion && v != 1 {
 		return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("manifest version %d not supported (want %d)", v, ManifestVersion))
 	}
+	if got := d.manifest.sum(); d.manifest.Version >= 2 && got != d.manifest.Checksum {
+		return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("%w: manifest content %s, its checksum says %s", ErrCorrupt, got, d.manifest.Checksum))
+	}
 	for _, p := range d.manifest.Parts {
 		if d.manifest.Version >= 2 && p.Checksum == "" {
 			return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("bad manifest: part %s has no checksum", p.Key))

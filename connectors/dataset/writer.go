@@ -213,6 +213,8 @@ func putManifest(ctx context.Context, store objstore.Store, prefix string, m *Ma
 	for _, p := range m.Parts {
 		m.Rows += p.Rows
 	}
+	m.Checksum = ""
+	m.Checksum = m.sum()
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
