@@ -10,11 +10,11 @@
 // The manifest records the format, the Arrow schema (IPC-serialized) and
 // its sha256 fingerprint, each part's key, row count, size and xxh3
 // checksum, the total row count, the creation time and a checksum of all
-// that (a damaged manifest that still parses fails Open with ErrCorrupt). Open fails with
-// ErrNotCommitted when there is no manifest; a Reader iterates only the
-// manifest's parts, in order, so parts left by a crashed writer are
-// ignored, and reads each part back against its checksum before decoding
-// it (a mismatch fails naming the part, wrapping ErrCorrupt).
+// that (a damaged manifest that still parses fails Open with ErrCorrupt).
+// Open fails with ErrNotCommitted when there is no manifest; a Reader
+// iterates only the manifest's parts, in order, so parts left by a crashed
+// writer are ignored, and reads each part back against its checksum before
+// decoding it (a mismatch fails naming the part, wrapping ErrCorrupt).
 //
 // Re-writing a committed prefix requires WriterOptions.Overwrite. The
 // committed dataset stays readable until the new one is committed: the
