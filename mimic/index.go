@@ -376,6 +376,27 @@ func (ix *Index) Shard(i, n int) iter.Seq[Entry] {
 	}
 }
 
+// Studies returns, for shard i of n, one entry per study in order: its
+// first kept image's entry (the study's labels, split and report key) and
+// the number of its kept images. Reports belong to studies, so text is
+// read, tokenized and embedded once per study.
+func (ix *Index) Studies(i, n int) iter.Seq2[Entry, int] {
+	return func(yield func(Entry, int) bool) {
+		for k := 0; k < len(ix.imgs); {
+			end := k + 1
+			for end < len(ix.imgs) && ix.imgs[end].study == ix.imgs[k].study && ix.imgs[end].subject == ix.imgs[k].subject {
+				end++
+			}
+			if n <= 1 || StudyShard(int64(ix.imgs[k].study), n) == i {
+				if !yield(ix.Entry(k), end-k) {
+					return
+				}
+			}
+			k = end
+		}
+	}
+}
+
 // StudyShard is the shard (0..n-1) of a study: a hash of the study id
 // (splitmix64) modulo n. Hashing rather than numbering the studies keeps a
 // study in its shard when other studies are added, removed or filtered out.

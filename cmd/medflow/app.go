@@ -204,7 +204,7 @@ func (a *app) plan(variant string, sets []string, opts pipeline.PlanOptions) (*p
 // stages need them.
 // It also says why each stage that ran before is recomputed (the
 // fingerprint parts that changed since its last run record): in plan's
-// CHANGED column, and in the log of a run.
+// CHANGED column, and in the log for materialized stages.
 func (a *app) resolve(ctx context.Context, store objstore.Store, plan *pipeline.Plan, alloc memory.Allocator, force []string) error {
 	if err := plan.Resolve(ctx, dataset.NewCache(store, CachePrefix, alloc).WithLogger(a.log), force); err != nil {
 		return err
@@ -216,7 +216,7 @@ func (a *app) resolve(ctx context.Context, store objstore.Store, plan *pipeline.
 	}
 	runrecord.Explain(plan, records)
 	for _, n := range plan.Nodes {
-		if n.Decision == pipeline.Compute && len(n.Changed) > 0 {
+		if n.Decision == pipeline.Compute && len(n.Changed) > 0 && n.Spec.Materialize {
 			a.log.Info("stage changed since its last run", "stage", n.Spec.Name, "changed", strings.Join(n.Changed, ","))
 		}
 	}

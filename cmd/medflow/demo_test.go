@@ -92,6 +92,15 @@ func TestDemoVariant(t *testing.T) {
 			t.Errorf("stage %s artifacts %q (%v): no training curve", name, names, err)
 		}
 	}
+	// One embedding per study with a report (issue 13): the text side runs
+	// per study, the pairs per image, and no report is embedded twice.
+	if emb, st, sec := stages["embed"], stages["studies"], stages["sections"]; emb.RowsOut != st.RowsOut-int64(sec.Quarantined) ||
+		emb.RowsOut >= stages["index"].RowsOut {
+		t.Errorf("embedded %d rows for %d studies (%d without a usable report) and %d images", emb.RowsOut, st.RowsOut, sec.Quarantined, stages["index"].RowsOut)
+	}
+	if p, im := stages["pairs"], stages["images"]; p.RowsOut != im.RowsOut-int64(p.Quarantined) || p.RowsOut == 0 {
+		t.Errorf("pairs: %d rows for %d decoded images (%d without an embedded report)", p.RowsOut, im.RowsOut, p.Quarantined)
+	}
 	if s := stages["pred-llm"]; s.RowsOut == 0 || s.RowsOut != stages["pred-mae"].RowsOut {
 		t.Errorf("predictions: %d (llm) vs %d (mae) rows", s.RowsOut, stages["pred-mae"].RowsOut)
 	}

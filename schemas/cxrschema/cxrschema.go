@@ -35,6 +35,19 @@ var MIMICIndex = arrow.NewSchema([]arrow.Field{
 	{Name: "label_mask", Type: arrow.FixedSizeListOfNonNullable(int32(len(LabelNames)), arrow.PrimitiveTypes.Uint8)},
 }, nil)
 
+// MIMICStudies is mimic.index's output with rows: studies: one row per
+// study that has a kept image, images counting them. Reports, tokens and
+// report embeddings are per study; pairs join each image to its study.
+var MIMICStudies = arrow.NewSchema([]arrow.Field{
+	{Name: "subject_id", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "study_id", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "split", Type: arrow.BinaryTypes.String},
+	{Name: "report_key", Type: arrow.BinaryTypes.String},
+	{Name: "labels", Type: arrow.FixedSizeListOfNonNullable(int32(len(LabelNames)), arrow.PrimitiveTypes.Float32)},
+	{Name: "label_mask", Type: arrow.FixedSizeListOfNonNullable(int32(len(LabelNames)), arrow.PrimitiveTypes.Uint8)},
+	{Name: "images", Type: arrow.PrimitiveTypes.Int32},
+}, nil)
+
 // Column names added by report.sections.
 const (
 	ReportTextColumn     = "report_text"

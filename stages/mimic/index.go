@@ -39,6 +39,13 @@ func Register(r *pipeline.Registry, d stagekit.Deps) error {
 			{Name: "labeler", Type: pipeline.String, Default: "chexpert", Doc: "which label table to read",
 				Options: []pipeline.Option{{Value: "chexpert", Doc: "mimic-cxr-2.0.0-chexpert.csv"}, {Value: "negbio", Doc: "mimic-cxr-2.0.0-negbio.csv"}}},
 			{Name: "batch_rows", Type: pipeline.Int, Default: 8192, Range: "[1,)", Doc: "rows per emitted batch"},
+			{Name: "problems", Type: pipeline.Bool, Default: true,
+				Doc: "quarantine the tables' problems (malformed rows, images without labels) with their reasons; false when another mimic.index of the same root in the variant already does (the studies index beside the images index)"},
+			{Name: "rows", Type: pipeline.String, Default: "images", Doc: "what a row is",
+				Options: []pipeline.Option{
+					{Value: "images", Doc: "one kept image (schema MIMICIndex): for image.decode and the pairs"},
+					{Value: "studies", Doc: "one study with a kept image (schema MIMICStudies): for report.sections, so each report is read, tokenized and embedded once"},
+				}},
 		},
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newIndex(b, d) },
 	}); err != nil {
@@ -59,15 +66,17 @@ func Register(r *pipeline.Registry, d stagekit.Deps) error {
 
 // Index is mimic.index.
 type Index struct {
-	store   *stagekit.Store // root's
-	root    string
-	opts    cxr.Options
-	labeler string
-	batch   int
-	shard   pipeline.Shard
-	alloc   memory.Allocator
-	q       pipeline.Quarantine
-	log     *slog.Logger
+	store    *stagekit.Store // root's
+	root     string
+	opts     cxr.Options
+	labeler  string
+	batch    int
+	studies  bool // one row per study (rows: studies)
+	problems bool // quarantine the tables' problems
+	shard    pipeline.Shard
+	alloc    memory.Allocator
+	q        pipeline.Quarantine
+	log      *slog.Logger
 }
 
 func newIndex(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) {
@@ -75,12 +84,17 @@ func newIndex(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error)
 	if err != nil {
 		return nil, pipeline.ParamErrorf("uncertain", "%v", err)
 	}
-	return &Index{store: stagekit.NewStore(d.Open, b.Params.String("root")), root: b.Params.String("root"), labeler: b.Params.String("labeler"), batch: b.Params.Int("batch_rows"),
+	return &Index{store: stagekit.NewStore(d.Open, b.Params.String("root")), root: b.Params.String("root"), labeler: b.Params.String("labeler"), batch: b.Params.Int("batch_rows"), studies: b.Params.String("rows") == "studies", problems: b.Params.Bool("problems"),
 		opts: cxr.Options{Views: b.Params.Strings("views"), Splits: b.Params.Strings("splits"), Policy: pol}, shard: b.Shard, alloc: b.Alloc,
 		q: b.Quarantine, log: b.Logger}, nil
 }
 
-func (x *Index) Schema() *arrow.Schema { return cxrschema.MIMICIndex }
+func (x *Index) Schema() *arrow.Schema {
+	if x.studies {
+		return cxrschema.MIMICStudies
+	}
+	return cxrschema.MIMICIndex
+}
 
 // mimic.index reads the tables (cxr.MetadataTable, ...) under root:
 // name+".gz" when present, else name (the compression is sniffed from the
@@ -148,6 +162,9 @@ func (x *Index) Produce(ctx context.Context, out pipeline.Emitter) error {
 	// Problems tied to a study go to the study's shard; malformed CSV rows
 	// (study unknown) to shard 0, so n shards report each problem once.
 	for _, p := range ix.Problems() {
+		if !x.problems {
+			break
+		}
 		mine := x.owns(p.Study)
 		if p.Study == 0 {
 			mine = x.shard.All() || x.shard.Index == 0
@@ -159,31 +176,48 @@ func (x *Index) Produce(ctx context.Context, out pipeline.Emitter) error {
 			return err
 		}
 	}
-	bb := newIndexBuilder(x.alloc)
+	bb := newIndexBuilder(x.alloc, x.studies)
 	defer bb.release()
 	emitted := 0
-	for e := range ix.Shard(x.shard.Index, x.shard.Count) {
-		bb.append(&e)
-		if bb.n == x.batch {
-			emitted += bb.n
-			if err := out.Emit(ctx, bb.batch()); err != nil {
+	flush := func(force bool) error {
+		if bb.n == 0 || (!force && bb.n < x.batch) {
+			return nil
+		}
+		emitted += bb.n
+		return out.Emit(ctx, bb.batch())
+	}
+	if x.studies {
+		for e, images := range ix.Studies(x.shard.Index, x.shard.Count) {
+			bb.appendStudy(&e, images)
+			if err := flush(false); err != nil {
+				return err
+			}
+		}
+	} else {
+		for e := range ix.Shard(x.shard.Index, x.shard.Count) {
+			bb.append(&e)
+			if err := flush(false); err != nil {
 				return err
 			}
 		}
 	}
-	if bb.n > 0 {
-		emitted += bb.n
-		if err := out.Emit(ctx, bb.batch()); err != nil {
-			return err
-		}
+	if err := flush(true); err != nil {
+		return err
 	}
 	st := ix.Stats()
-	x.log.Info("mimic index", "images", emitted, "joined_images", st.Images, "studies", st.Studies,
+	what := "images"
+	if x.studies {
+		what = "studies"
+	}
+	x.log.Info("mimic index", what, emitted, "joined_images", st.Images, "studies", st.Studies,
 		"dropped_view", st.DroppedView, "dropped_split", st.DroppedSplit, "problems", st.Problems,
 		"views", strings.Join(x.opts.Views, ","), "shard", fmt.Sprintf("%d/%d", x.shard.Index, max(x.shard.Count, 1)))
 	return nil
 }
 
+// indexBuilder builds batches of MIMICIndex (one image a row) or, for
+// studies, MIMICStudies (one study a row); columns are found by name, so
+// one builder serves both.
 type indexBuilder struct {
 	rb      *array.RecordBuilder
 	subject *array.Int64Builder
@@ -199,32 +233,71 @@ type indexBuilder struct {
 	lvals   *array.Float32Builder
 	mask    *array.FixedSizeListBuilder
 	mvals   *array.Uint8Builder
+	images  *array.Int32Builder
 	n       int
 }
 
-func newIndexBuilder(alloc memory.Allocator) *indexBuilder {
-	rb := array.NewRecordBuilder(alloc, cxrschema.MIMICIndex)
-	b := &indexBuilder{rb: rb,
-		subject: rb.Field(0).(*array.Int64Builder), study: rb.Field(1).(*array.Int64Builder),
-		dicom: rb.Field(2).(*array.StringBuilder), split: rb.Field(3).(*array.StringBuilder),
-		view: rb.Field(4).(*array.StringBuilder), rows: rb.Field(5).(*array.Int32Builder),
-		cols: rb.Field(6).(*array.Int32Builder), image: rb.Field(7).(*array.StringBuilder),
-		report: rb.Field(8).(*array.StringBuilder), labels: rb.Field(9).(*array.FixedSizeListBuilder),
-		mask: rb.Field(10).(*array.FixedSizeListBuilder)}
-	b.lvals = b.labels.ValueBuilder().(*array.Float32Builder)
-	b.mvals = b.mask.ValueBuilder().(*array.Uint8Builder)
+func newIndexBuilder(alloc memory.Allocator, studies bool) *indexBuilder {
+	schema := cxrschema.MIMICIndex
+	if studies {
+		schema = cxrschema.MIMICStudies
+	}
+	rb := array.NewRecordBuilder(alloc, schema)
+	b := &indexBuilder{rb: rb}
+	for i, f := range schema.Fields() {
+		fb := rb.Field(i)
+		switch f.Name {
+		case "subject_id":
+			b.subject = fb.(*array.Int64Builder)
+		case "study_id":
+			b.study = fb.(*array.Int64Builder)
+		case "dicom_id":
+			b.dicom = fb.(*array.StringBuilder)
+		case "split":
+			b.split = fb.(*array.StringBuilder)
+		case "view":
+			b.view = fb.(*array.StringBuilder)
+		case "rows":
+			b.rows = fb.(*array.Int32Builder)
+		case "columns":
+			b.cols = fb.(*array.Int32Builder)
+		case "image_key":
+			b.image = fb.(*array.StringBuilder)
+		case "report_key":
+			b.report = fb.(*array.StringBuilder)
+		case "labels":
+			b.labels = fb.(*array.FixedSizeListBuilder)
+			b.lvals = b.labels.ValueBuilder().(*array.Float32Builder)
+		case "label_mask":
+			b.mask = fb.(*array.FixedSizeListBuilder)
+			b.mvals = b.mask.ValueBuilder().(*array.Uint8Builder)
+		case "images":
+			b.images = fb.(*array.Int32Builder)
+		}
+	}
 	return b
 }
 
+// append adds an image row.
 func (b *indexBuilder) append(e *cxr.Entry) {
-	b.subject.Append(e.SubjectID)
-	b.study.Append(e.StudyID)
 	b.dicom.Append(e.DicomID)
-	b.split.Append(e.Split)
 	b.view.Append(e.View)
 	b.rows.Append(e.Rows)
 	b.cols.Append(e.Columns)
 	b.image.Append(e.ImageKey())
+	b.appendCommon(e)
+}
+
+// appendStudy adds a study row: e is the study's first kept image.
+func (b *indexBuilder) appendStudy(e *cxr.Entry, images int) {
+	b.images.Append(int32(images))
+	b.appendCommon(e)
+}
+
+func (b *indexBuilder) appendCommon(e *cxr.Entry) {
+	b.subject.Append(e.SubjectID)
+	b.study.Append(e.StudyID)
+	b.split.Append(e.Split)
 	b.report.Append(e.ReportKey())
 	b.labels.Append(true)
 	b.lvals.AppendValues(e.Labels[:], nil)

@@ -507,3 +507,102 @@ func TestLabelNames(t *testing.T) {
 		t.Errorf("cxrschema.LabelNames %q != mimic.LabelNames %q", cxrschema.LabelNames, cxr.LabelNames)
 	}
 }
+
+// TestIndexStudies: rows: studies emits one row per study that has a kept
+// image, with its labels, split, report key and the number of its kept
+// images (1 or 2 per study in the fixture, some dropped by the view
+// filter), in the images' order;
+// the rows of every shard together are the unsharded rows.
+func TestIndexStudies(t *testing.T) {
+	cfg := mimictest.Config{Studies: 80, Images: 150, Seed: 11}
+	dir := tree(t, cfg)
+	images, err := index(t, map[string]any{"root": dir}, pipeline.Shard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	studies, err := index(t, map[string]any{"root": dir, "rows": "studies"}, pipeline.Shard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The reference: group the image rows by study, in order.
+	type study struct {
+		id     int64
+		split  string
+		report string
+		labels []float32
+		n      int32
+	}
+	var want []study
+	col := func(res *pt.Result, name string, i int) any { return res.Column("out", name)[i] }
+	for i := range int(images.Rows("out")) {
+		id := col(images, "study_id", i).(int64)
+		if len(want) > 0 && want[len(want)-1].id == id {
+			want[len(want)-1].n++
+			continue
+		}
+		want = append(want, study{id, col(images, "split", i).(string), col(images, "report_key", i).(string),
+			floats(col(images, "labels", i)), 1})
+	}
+	counts := map[int32]int{}
+	for _, s := range want {
+		counts[s.n]++
+	}
+	if counts[1] == 0 || counts[2] == 0 {
+		t.Fatalf("fixture lacks studies with 1 and 2 kept images: %v", counts)
+	}
+	if int(studies.Rows("out")) != len(want) {
+		t.Fatalf("%d study rows, want %d (images: %d)", studies.Rows("out"), len(want), images.Rows("out"))
+	}
+	for i, w := range want {
+		got := study{col(studies, "study_id", i).(int64), col(studies, "split", i).(string), col(studies, "report_key", i).(string),
+			floats(col(studies, "labels", i)), col(studies, "images", i).(int32)}
+		if !reflect.DeepEqual(got, w) {
+			t.Fatalf("study row %d:\n got %+v\nwant %+v", i, got, w)
+		}
+	}
+	var sharded []int64
+	for k := range 3 {
+		res, err := index(t, map[string]any{"root": dir, "rows": "studies"}, pipeline.Shard{Index: k, Count: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range res.Column("out", "study_id") {
+			sharded = append(sharded, v.(int64))
+		}
+	}
+	slices.Sort(sharded)
+	var all []int64
+	for _, w := range want {
+		all = append(all, w.id)
+	}
+	slices.Sort(all)
+	if !slices.Equal(sharded, all) {
+		t.Errorf("the 3 shards hold %d studies, want the %d of the unsharded run", len(sharded), len(all))
+	}
+}
+
+// TestIndexStudiesProblems: a studies index quarantines the same table
+// problems as the images index, or none with problems: false (when the
+// images index of the same variant already reports them).
+func TestIndexStudiesProblems(t *testing.T) {
+	cfg := mimictest.Config{Studies: 40, Images: 70, Seed: 5, Faults: true}
+	dir := tree(t, cfg)
+	images, err := index(t, map[string]any{"root": dir}, pipeline.Shard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	studies, err := index(t, map[string]any{"root": dir, "rows": "studies"}, pipeline.Shard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := quarantined(studies), quarantined(images); len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("studies index quarantined %q, images index %q", got, want)
+	}
+	quiet, err := index(t, map[string]any{"root": dir, "rows": "studies", "problems": false}, pipeline.Shard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := quarantined(quiet); len(q) != 0 || quiet.Rows("out") != studies.Rows("out") {
+		t.Errorf("problems: false quarantined %q and emitted %d rows (want none and %d)", q, quiet.Rows("out"), studies.Rows("out"))
+	}
+}
