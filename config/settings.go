@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -48,6 +49,10 @@ type S3Settings struct {
 	AccessKey          string
 	SecretKey          string
 	SessionToken       string
+	// Bounds on each request's waits (0: the s3 package defaults).
+	ConnectTimeout        time.Duration
+	ResponseHeaderTimeout time.Duration
+	IdleTimeout           time.Duration
 }
 
 // Allowed values of the log settings.
@@ -81,6 +86,9 @@ var settingDefs = []settingDef{
 	{key: "s3.access_key", def: ""},
 	{key: "s3.secret_key", def: ""},
 	{key: "s3.session_token", def: ""},
+	{key: "s3.connect_timeout", def: ""},
+	{key: "s3.response_header_timeout", def: ""},
+	{key: "s3.idle_timeout", def: ""},
 	// No flag of its own: `medflow run --max-error-rate` is bound to it.
 	{key: "max_error_rate", def: strconv.FormatFloat(DefaultMaxErrorRate, 'g', -1, 64)},
 }
@@ -242,6 +250,18 @@ func (f *File) Settings(fs *pflag.FlagSet) (Settings, error) {
 		errs = append(errs, e)
 		return false
 	}
+	duration := func(key string) time.Duration {
+		v := strings.TrimSpace(str(key))
+		if v == "" {
+			return 0
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			def := settingDefs[slices.IndexFunc(settingDefs, func(s settingDef) bool { return s.key == key })]
+			errs = append(errs, f.sourceError(def, fs, ErrType, fmt.Sprintf("want a duration like 30s, got %q", truncate(v, 40))))
+		}
+		return d
+	}
 	s := Settings{
 		Work: str("work"),
 		Log:  LogSettings{Format: str("log.format"), Level: str("log.level")},
@@ -254,6 +274,10 @@ func (f *File) Settings(fs *pflag.FlagSet) (Settings, error) {
 			AccessKey:          str("s3.access_key"),
 			SecretKey:          str("s3.secret_key"),
 			SessionToken:       str("s3.session_token"),
+
+			ConnectTimeout:        duration("s3.connect_timeout"),
+			ResponseHeaderTimeout: duration("s3.response_header_timeout"),
+			IdleTimeout:           duration("s3.idle_timeout"),
 		},
 	}
 	if r, err := strconv.ParseFloat(strings.TrimSpace(v.GetString("max_error_rate")), 64); err != nil || !(r >= 0 && r <= 1) {
@@ -340,9 +364,9 @@ func (s Settings) LogValue() slog.Value {
 
 // String renders the S3 settings with credentials redacted.
 func (s S3Settings) String() string {
-	return fmt.Sprintf("{Endpoint:%s Region:%s PathStyle:%t Secure:%t InsecureSkipVerify:%t AccessKey:%s SecretKey:%s SessionToken:%s}",
+	return fmt.Sprintf("{Endpoint:%s Region:%s PathStyle:%t Secure:%t InsecureSkipVerify:%t AccessKey:%s SecretKey:%s SessionToken:%s ConnectTimeout:%v ResponseHeaderTimeout:%v IdleTimeout:%v}",
 		s.Endpoint, s.Region, s.PathStyle, s.Secure, s.InsecureSkipVerify,
-		redact(s.AccessKey), redact(s.SecretKey), redact(s.SessionToken))
+		redact(s.AccessKey), redact(s.SecretKey), redact(s.SessionToken), s.ConnectTimeout, s.ResponseHeaderTimeout, s.IdleTimeout)
 }
 
 // GoString is like String, so that %#v does not leak credentials either.
@@ -359,5 +383,8 @@ func (s S3Settings) LogValue() slog.Value {
 		slog.String("access_key", redact(s.AccessKey)),
 		slog.String("secret_key", redact(s.SecretKey)),
 		slog.String("session_token", redact(s.SessionToken)),
+		slog.Duration("connect_timeout", s.ConnectTimeout),
+		slog.Duration("response_header_timeout", s.ResponseHeaderTimeout),
+		slog.Duration("idle_timeout", s.IdleTimeout),
 	)
 }

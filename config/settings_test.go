@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -20,6 +21,7 @@ settings:
     path_style: true
     secure: false
     access_key: file-access
+    connect_timeout: 5s
 `
 
 func TestSettingsPrecedence(t *testing.T) {
@@ -42,7 +44,7 @@ func TestSettingsPrecedence(t *testing.T) {
 		{"file beats default", withFile, nil, nil, func(s config.Settings) bool {
 			return s.Work == "s3://file/work" && s.Log.Format == "json" && s.Log.Level == "info" &&
 				s.S3.Endpoint == "file:9000" && s.S3.PathStyle && !s.S3.Secure && s.S3.Region == "us-east-1" &&
-				s.S3.AccessKey == "file-access"
+				s.S3.AccessKey == "file-access" && s.S3.ConnectTimeout == 5*time.Second && s.S3.IdleTimeout == 0
 		}},
 		{"env beats file", withFile, map[string]string{
 			"MEDFLOW_WORK": "/env/work", "MEDFLOW_LOG_FORMAT": "text", "MEDFLOW_LOG_LEVEL": "debug",
@@ -125,6 +127,8 @@ func TestSettingsErrors(t *testing.T) {
 			[]string{`MEDFLOW_S3_PATH_STYLE: key "s3.path_style": want a boolean`}},
 		{"empty work flag", nil, []string{"--work="}, config.ErrInvalid,
 			[]string{`--work: key "work": must not be empty`}},
+		{"bad env timeout", map[string]string{"MEDFLOW_S3_IDLE_TIMEOUT": "30"}, nil, config.ErrType,
+			[]string{`MEDFLOW_S3_IDLE_TIMEOUT: key "s3.idle_timeout": want a duration like 30s, got "30"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

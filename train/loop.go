@@ -268,10 +268,19 @@ func resume(ctx context.Context, cfg Config, job Job, opt *nn.AdamW) (int64, []C
 	if err != nil || len(names) == 0 {
 		return 0, nil, err
 	}
-	latest := names[len(names)-1]
-	data, err := job.Store.Get(ctx, latest)
-	if err != nil {
-		return 0, nil, fmt.Errorf("read %s: %w", latest, err)
+	// The latest readable checkpoint: one that went missing or was
+	// dropped as damaged (the store reports fs.ErrNotExist) is skipped.
+	var latest string
+	var data []byte
+	for i := len(names) - 1; i >= 0 && data == nil; i-- {
+		latest = names[i]
+		data, err = job.Store.Get(ctx, latest)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return 0, nil, fmt.Errorf("read %s: %w", latest, err)
+		}
+	}
+	if data == nil {
+		return 0, nil, nil
 	}
 	ck, err := job.Codec.DecodeCheckpoint(data, cfg.Adam)
 	if err != nil {

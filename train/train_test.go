@@ -1,12 +1,19 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/medflow/medflow/connectors/dataset"
+	"github.com/medflow/medflow/connectors/local"
 	"github.com/medflow/medflow/nn"
 	"github.com/medflow/medflow/pipeline"
 )
@@ -185,15 +192,15 @@ func (c *cancelAfter) Put(ctx context.Context, name string, data []byte) error {
 	return err
 }
 
-// TestResume kills a run right after its first checkpoint and checks the
-// rerun starts there and ends with the same weights as an uninterrupted run.
-func TestResume(t *testing.T) {
+// maeResumeSetup returns the config (4 steps/epoch, 2 epochs, a checkpoint
+// every 3 steps), a fresh tiny MAE, and the job training it into st.
+func maeResumeSetup(t *testing.T) (Config, func() *nn.Model, func(*nn.Model, Artifacts) Job) {
 	b, err := nn.Backend()
 	if err != nil {
 		t.Fatal(err)
 	}
 	data, _ := synthData(64, 4, 8, 3)
-	cfg := baseConfig(2) // 4 steps/epoch, checkpoint every 4
+	cfg := baseConfig(2)
 	cfg.CheckpointEvery = 3
 	newModel := func() *nn.Model {
 		m, err := nn.NewMAE(tinyEncoder(), nn.MAEConfig{Width: 16, Depth: 1, Heads: 2, MaskRatio: 0.5}, 5)
@@ -207,6 +214,13 @@ func TestResume(t *testing.T) {
 		return Job{Name: "mae", Model: m, N: data.Len(), Loss: nn.MAEStep(m.Config), Batch: MAEBatcher(data, m.Config),
 			Backend: b, Store: st, Codec: codec}
 	}
+	return cfg, newModel, job
+}
+
+// TestResume kills a run right after its first checkpoint and checks the
+// rerun starts there and ends with the same weights as an uninterrupted run.
+func TestResume(t *testing.T) {
+	cfg, newModel, job := maeResumeSetup(t)
 	ref := newModel()
 	refRes, err := Run(context.Background(), cfg, job(ref, pipeline.NewMemArtifacts()))
 	if err != nil {
@@ -234,6 +248,65 @@ func TestResume(t *testing.T) {
 		q := m.Params.List()[i]
 		if p.Name != q.Name || !slices.Equal(p.Data, q.Data) {
 			t.Fatalf("tensor %s differs after resume", p.Name)
+		}
+	}
+}
+
+// TestResumeSkipsDamagedCheckpoint: a checkpoint with one flipped bit
+// (stored through dataset.Artifacts, which records its checksum) is
+// detected, dropped with a warning naming it, and the rerun trains from
+// the start to the same weights as an uninterrupted run, at every offset
+// tried.
+func TestResumeSkipsDamagedCheckpoint(t *testing.T) {
+	cfg, newModel, job := maeResumeSetup(t)
+	ref := newModel()
+	if _, err := Run(context.Background(), cfg, job(ref, pipeline.NewMemArtifacts())); err != nil {
+		t.Fatal(err)
+	}
+	// The checkpoint an interrupted run leaves.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	mem := &cancelAfter{MemArtifacts: pipeline.NewMemArtifacts(), cancel: cancel, armed: true}
+	if _, err := Run(ctx, cfg, job(newModel(), mem)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: err %v, want context.Canceled", err)
+	}
+	names, _ := mem.List(context.Background())
+	const ck = "checkpoints/step-000003.arrow"
+	ckData, err := mem.Get(context.Background(), ck)
+	if err != nil {
+		t.Fatalf("%v (artifacts %q)", err, names)
+	}
+	for _, off := range []int{0, len(ckData) / 3, len(ckData) / 2, len(ckData) - 1} {
+		dir := t.TempDir()
+		store, err := local.New(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs bytes.Buffer
+		arts := dataset.NewArtifacts(store, "artifacts", "fp").WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+		for _, name := range names {
+			b, _ := mem.Get(context.Background(), name)
+			if err := arts.Put(context.Background(), name, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bad := slices.Clone(ckData)
+		bad[off] ^= 0x10
+		if err := os.WriteFile(filepath.Join(dir, "artifacts", "fp", ck), bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m := newModel()
+		res, err := Run(context.Background(), cfg, job(m, arts))
+		if err != nil {
+			t.Fatalf("offset %d: %v", off, err)
+		}
+		if res.ResumedFrom != 0 || !strings.Contains(logs.String(), ck) {
+			t.Fatalf("offset %d: resumed from step %d (want 0: the checkpoint is damaged); log:\n%s", off, res.ResumedFrom, logs.String())
+		}
+		for i, p := range ref.Params.List() {
+			if q := m.Params.List()[i]; p.Name != q.Name || !slices.Equal(p.Data, q.Data) {
+				t.Fatalf("offset %d: tensor %s differs from an uninterrupted run", off, p.Name)
+			}
 		}
 	}
 }

@@ -164,7 +164,8 @@ func (a *app) storeOptions() connectors.Options {
 	return connectors.Options{S3: s3.Options{
 		Endpoint: s.Endpoint, Region: s.Region, PathStyle: s.PathStyle, Secure: s3.Bool(s.Secure),
 		InsecureSkipVerify: s.InsecureSkipVerify, AccessKey: s.AccessKey, SecretKey: s.SecretKey,
-		SessionToken: s.SessionToken,
+		SessionToken: s.SessionToken, Logger: a.log,
+		Timeouts: s3.Timeouts{Connect: s.ConnectTimeout, ResponseHeader: s.ResponseHeaderTimeout, IdleBody: s.IdleTimeout},
 	}}
 }
 
@@ -205,7 +206,7 @@ func (a *app) plan(variant string, sets []string, opts pipeline.PlanOptions) (*p
 // fingerprint parts that changed since its last run record): in plan's
 // CHANGED column, and in the log for materialized stages.
 func (a *app) resolve(ctx context.Context, store objstore.Store, plan *pipeline.Plan, alloc memory.Allocator, force []string) error {
-	if err := plan.Resolve(ctx, dataset.NewCache(store, CachePrefix, alloc), force); err != nil {
+	if err := plan.Resolve(ctx, dataset.NewCache(store, CachePrefix, alloc).WithLogger(a.log), force); err != nil {
 		return err
 	}
 	records, err := runrecord.List(ctx, store)

@@ -64,6 +64,7 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			a.cleanStaging(cmd.Context(), store)
 			if err := a.resolve(cmd.Context(), store, plan, alloc, force); err != nil {
 				return err
 			}
@@ -99,7 +100,7 @@ func (a *app) execute(store objstore.Store, plan *pipeline.Plan, spillDir string
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	run := plan.NewRun(pipeline.RunOptions{SpillDir: spillDir, Artifacts: func(fp string) pipeline.Artifacts {
-		return dataset.NewArtifacts(store, ArtifactsPrefix, fp)
+		return dataset.NewArtifacts(store, ArtifactsPrefix, fp).WithLogger(a.log)
 	}})
 	a.log.Info("run started", "variant", plan.Spec.Variant, "stages", len(plan.Nodes), "version", version)
 

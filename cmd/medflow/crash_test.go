@@ -34,20 +34,28 @@ variants:
       - {name: stats-out, kind: files.write, inputs: [stats], params: {uri: DIR/stats, format: arrow}}
 `
 
-// runProcess runs this test binary as the CLI with args in a process of
-// its own; with kill > 0 it SIGKILLs the process after that long unless it
-// finished first, and reports whether it did. A run that fails fails t.
-func runProcess(t *testing.T, args []string, kill time.Duration) (killed bool) {
+// startCLI starts this test binary as the CLI with args in a process of
+// its own; done gets its exit, out its stdout and stderr.
+func startCLI(t *testing.T, args ...string) (cmd *exec.Cmd, out *strings.Builder, done chan error) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], testArgs(args)...)
+	cmd = exec.Command(os.Args[0], testArgs(args)...)
 	cmd.Env = append(os.Environ(), "MEDFLOW_AS_CLI=1")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out = &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
+	done = make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	return cmd, out, done
+}
+
+// runProcess runs the CLI with args (startCLI); with kill > 0 it SIGKILLs
+// the process after that long unless it finished first, and reports
+// whether it did. A run that fails fails t.
+func runProcess(t *testing.T, args []string, kill time.Duration) (killed bool) {
+	t.Helper()
+	cmd, out, done := startCLI(t, args...)
 	if kill > 0 {
 		select {
 		case err := <-done:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/internal/runrecord"
 )
 
@@ -15,7 +16,7 @@ func (a *app) gcCmd() *cobra.Command {
 	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "gc [--dry-run]",
-		Short: "Delete materialized outputs under <work>/cache that no run record references",
+		Short: "Delete materialized outputs under <work>/cache that no run record references (and no run is writing)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -54,6 +55,13 @@ func (a *app) gcCmd() *cobra.Command {
 				verb = "would delete"
 			}
 			for _, fp := range fps {
+				// An entry a run is writing now has a live lease: leave it.
+				if lease, _, ok, err := dataset.ReadLease(ctx, store, path.Join(CachePrefix, fp)); err != nil {
+					return err
+				} else if ok && lease.Live() {
+					fmt.Fprintf(a.stdout, "skipped %s (being written by %s)\n", path.Join(store.String(), "cache", fp), lease)
+					continue
+				}
 				keys := cached[fp]
 				sort.Strings(keys) // "_manifest.json" sorts before "part-*": uncommit first, then delete the parts
 				if !dryRun {

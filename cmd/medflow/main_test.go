@@ -501,9 +501,10 @@ func TestMaterializeReuse(t *testing.T) {
 	if _, out, _ := medflow(t, "plan", "demo", "--config", cfg, "--format", "text", "--force", "keep"); strings.Contains(out, "reuse") {
 		t.Errorf("--force keep still reuses:\n%s", out)
 	}
-	// New input rows: the input fingerprint changes, so rescale recomputes.
-	if err := os.WriteFile(filepath.Join(dir, "in", "extra.csv"), []byte("id,group,value\n999999,g1,10\n"), 0o644); err != nil {
-		t.Fatal(err)
+	// New input rows (a new commit of the input dataset): the input
+	// fingerprint changes, so rescale recomputes.
+	if code, _, errs := medflow(t, "run", "data", "--config", cfg, "--no-progress", "--set", "rows.rows=20001"); code != 0 {
+		t.Fatal(errs)
 	}
 	code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--no-progress")
 	if code != 0 || state(errs, "rescale") != "done" || state(errs, "read") != "done" {

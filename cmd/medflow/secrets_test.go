@@ -112,7 +112,7 @@ variants:
     stages:
       - name: read
         kind: files.read
-        params: {uri: s3://canary/in, format: csv, columns: ["id:int64", "group:utf8", "value:float64"], on_error: quarantine}
+        params: {uri: s3://canary/in, format: csv, columns: ["id:int64", "group:utf8", "value:float64"], on_error: quarantine, allow_uncommitted: true}
       - {name: scale, kind: col.scale, inputs: [read], params: {column: value, factor: 2, output: v2}}
       - {name: out, kind: files.write, inputs: [scale], params: {uri: s3://canary/out}}
 `
@@ -145,9 +145,13 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	run(true, "run", "data", "--config", cfg, "--no-progress", "--log-level", "debug", "--log-format", "json")
 
-	// A malformed part next to the good ones: quarantined by files.read.
+	// A malformed part next to the good ones, in a folder read as plain
+	// files (no manifest): quarantined by files.read.
 	store := canaryStore(t, endpoint, canaryAccess, canarySecret)
 	if err := objstore.PutBytes(t.Context(), store, "in/zz-bad.csv", []byte("id,group,value\n1,a,not-a-number\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Delete(t.Context(), "in/_manifest.json"); err != nil {
 		t.Fatal(err)
 	}
 	errs := run(true, "run", "read", "--config", cfg, "--no-progress", "--log-level", "debug", "--log-format", "text")

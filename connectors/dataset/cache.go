@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path"
+	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -17,30 +19,79 @@ import (
 // Cache keeps materialized stage outputs as committed datasets under
 // prefix/<fingerprint>/ (Arrow IPC parts, LZ4): it satisfies
 // pipeline.Cache. A crashed run leaves only uncommitted parts, which are
-// never read and are overwritten by the next run of the same stage.
+// never read and are overwritten by the next run of the same stage. Has
+// reads every part of an entry back and checks its checksum: an entry
+// that differs (or predates checksums) is logged as a warning naming the
+// part, dropped, and reported absent, so that the stage is recomputed.
 type Cache struct {
-	store  objstore.Store
-	prefix string
-	mem    memory.Allocator
+	store    objstore.Store
+	prefix   string
+	mem      memory.Allocator
+	log      *slog.Logger
+	mu       sync.Mutex
+	verified map[string]bool // fingerprints Has found intact
 }
 
-// NewCache returns a cache in store under prefix.
+// NewCache returns a cache in store under prefix. It logs to
+// slog.Default until WithLogger.
 func NewCache(store objstore.Store, prefix string, mem memory.Allocator) *Cache {
-	return &Cache{store: store, prefix: prefix, mem: mem}
+	return &Cache{store: store, prefix: prefix, mem: mem, log: slog.Default(), verified: map[string]bool{}}
+}
+
+// WithLogger sets where corrupt entries are reported, and returns c.
+func (c *Cache) WithLogger(l *slog.Logger) *Cache {
+	c.log = l
+	return c
 }
 
 func (c *Cache) key(fp string) string { return path.Join(c.prefix, fp) }
 
-// Has reports whether fp's output is committed.
+// Has reports whether fp's output is committed and intact (every part
+// read back matches its checksum). A damaged entry is dropped.
 func (c *Cache) Has(ctx context.Context, fp string) (bool, error) {
-	_, err := c.store.Stat(ctx, path.Join(c.key(fp), ManifestName))
-	if errors.Is(err, objstore.ErrNotFound) {
+	d, err := Open(ctx, c.store, c.key(fp))
+	switch {
+	case errors.Is(err, ErrNotCommitted):
 		return false, nil
+	case err == nil && d.manifest.Version < 2:
+		err = objstore.Errorf("verify", c.store, path.Join(c.key(fp), ManifestName), fmt.Errorf("%w: written before parts had checksums", ErrCorrupt))
+	case err == nil:
+		err = d.Verify(ctx)
 	}
-	return err == nil, err
+	if err == nil {
+		c.mu.Lock()
+		c.verified[fp] = true
+		c.mu.Unlock()
+		return true, nil
+	}
+	var oe *objstore.Error
+	damaged := errors.Is(err, ErrCorrupt) || errors.Is(err, objstore.ErrNotFound) || errors.As(err, &oe) && oe.Op == "open dataset"
+	if ctx.Err() != nil || !damaged {
+		return false, err
+	}
+	c.log.Warn("cached output is damaged: dropping it, the stage will be recomputed", "fingerprint", fp, "err", err)
+	return false, c.drop(ctx, fp)
 }
 
-// Read emits fp's committed output in order; emit owns each batch.
+// drop uncommits fp's entry (manifest first), then deletes its objects.
+func (c *Cache) drop(ctx context.Context, fp string) error {
+	if err := c.store.Delete(ctx, path.Join(c.key(fp), ManifestName)); err != nil {
+		return err
+	}
+	objs, err := c.store.List(ctx, c.key(fp)+"/")
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if err := c.store.Delete(ctx, o.Key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Read emits fp's committed output in order; emit owns each batch. Parts
+// are checked against their checksums unless Has just did.
 func (c *Cache) Read(ctx context.Context, fp string, emit func(arrow.RecordBatch) error) error {
 	d, err := Open(ctx, c.store, c.key(fp))
 	if err != nil {
@@ -48,6 +99,9 @@ func (c *Cache) Read(ctx context.Context, fp string, emit func(arrow.RecordBatch
 	}
 	r := d.NewReader(ctx, c.mem, formats.ReaderOptions{})
 	defer r.Release()
+	c.mu.Lock()
+	r.verified = c.verified[fp]
+	c.mu.Unlock()
 	for r.Next() {
 		b := r.RecordBatch()
 		b.Retain()
@@ -79,36 +133,50 @@ func (c cacheWriter) Commit() error                   { _, err := c.w.Commit(); 
 func (c cacheWriter) Abort()                          { c.w.Abort() }
 
 // OpenParts starts fp's output part by part (part k = output of input batch
-// k), resuming from the parts an unfinished run left unless fresh.
+// k), resuming from the parts an unfinished run left unless fresh. Each
+// part's name carries its checksum; Has(k) reads part k back and checks
+// it, and a part that differs is logged, deleted and reported absent (it
+// is recomputed).
 func (c *Cache) OpenParts(ctx context.Context, fp string, schema *arrow.Schema, fresh bool) (interface {
 	Has(k int) bool
 	Replay(ctx context.Context, k int, emit func(arrow.RecordBatch) error) error
 	Put(k int, batches []arrow.RecordBatch) error
 	Commit(n int) error
 }, error) {
-	p := &partWriter{c: c, ctx: ctx, prefix: c.key(fp), schema: schema, existing: map[int]bool{}, parts: map[int]Part{}}
+	var err error
+	p := &partWriter{c: c, ctx: ctx, prefix: c.key(fp), schema: schema, existing: map[int]Part{}, parts: map[int]Part{}}
+	// Held until Commit, or until ctx (the run) ends.
+	if p.lease, err = AcquireLease(ctx, c.store, p.prefix); err != nil {
+		return nil, err
+	}
+	removeStale(ctx, c.store, p.prefix)
 	objs, err := c.store.List(ctx, p.prefix+"/")
 	if err != nil {
+		p.lease.Release()
 		return nil, err
 	}
 	for _, o := range objs {
 		name := path.Base(o.Key)
-		var k int
-		if _, err := fmt.Sscanf(name, "batch-%d.arrow", &k); err != nil || name != batchPartName(k) {
-			if fresh || name == ManifestName {
+		if name == LeaseName {
+			continue
+		}
+		k, sum, ok := parseBatchPartName(name)
+		if !ok || fresh || name == ManifestName {
+			if fresh || name == ManifestName || !ok && strings.HasPrefix(name, "batch-") {
 				if err := c.store.Delete(ctx, o.Key); err != nil {
+					p.lease.Release()
 					return nil, err
 				}
 			}
 			continue
 		}
-		if fresh {
-			if err := c.store.Delete(ctx, o.Key); err != nil {
+		if old, dup := p.existing[k]; dup { // a crash between two writes of part k
+			if err := c.store.Delete(ctx, path.Join(p.prefix, old.Key)); err != nil {
+				p.lease.Release()
 				return nil, err
 			}
-			continue
 		}
-		p.existing[k] = true
+		p.existing[k] = Part{Key: name, Size: o.Size, Checksum: sum}
 	}
 	return p, nil
 }
@@ -119,38 +187,78 @@ type partWriter struct {
 	prefix   string
 	schema   *arrow.Schema
 	mu       sync.Mutex
-	existing map[int]bool // committed by an earlier run
+	lease    *Lease
+	existing map[int]Part // committed by an earlier run (Rows unknown)
+	checked  map[int]bool // existing parts Has has read back intact
 	parts    map[int]Part // known to this run (replayed or put)
 }
 
-// batchPartName names the part holding the output of input batch k; it
-// differs from PartName so that parts of the two writing modes never mix.
-func batchPartName(k int) string { return fmt.Sprintf("batch-%06d.arrow", k) }
+// batchPartName names the part holding the output of input batch k with
+// the given checksum; it differs from PartName so that parts of the two
+// writing modes never mix.
+func batchPartName(k int, checksum string) string {
+	return fmt.Sprintf("batch-%06d-%s.arrow", k, strings.TrimPrefix(checksum, "xxh3:"))
+}
 
-func (p *partWriter) key(k int) string { return path.Join(p.prefix, batchPartName(k)) }
+// parseBatchPartName is the inverse of batchPartName.
+func parseBatchPartName(name string) (k int, checksum string, ok bool) {
+	var hex string
+	if _, err := fmt.Sscanf(name, "batch-%06d-%16s", &k, &hex); err != nil {
+		return 0, "", false
+	}
+	checksum = "xxh3:" + hex
+	return k, checksum, name == batchPartName(k, checksum)
+}
 
 func (p *partWriter) Has(k int) bool {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.existing[k]
+	part, ok := p.existing[k]
+	checked := p.checked[k]
+	p.mu.Unlock()
+	if !ok || checked {
+		return ok
+	}
+	key := path.Join(p.prefix, part.Key)
+	if err := objstore.Verify(p.ctx, p.c.store, key, part.Size, part.Checksum); err != nil {
+		if p.ctx.Err() == nil {
+			p.c.log.Warn("cached part is damaged: deleting it, it will be recomputed", "err", err)
+			_ = p.c.store.Delete(p.ctx, key)
+		}
+		p.mu.Lock()
+		delete(p.existing, k)
+		p.mu.Unlock()
+		return false
+	}
+	p.mu.Lock()
+	if p.checked == nil {
+		p.checked = map[int]bool{}
+	}
+	p.checked[k] = true
+	p.mu.Unlock()
+	return true
 }
 
-func (p *partWriter) record(k int, rows, size int64) {
+func (p *partWriter) record(k int, part Part) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.parts[k] = Part{Key: batchPartName(k), Rows: rows, Size: size}
+	p.parts[k] = part
 }
 
 func (p *partWriter) Replay(ctx context.Context, k int, emit func(arrow.RecordBatch) error) error {
-	r, err := formats.NewReader(ctx, p.c.store, p.key(k), formats.IPC, p.c.mem, formats.ReaderOptions{})
+	p.mu.Lock()
+	part, ok := p.existing[k]
+	p.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("dataset %s/%s: part %d was not committed by an earlier run", p.c.store, p.prefix, k)
+	}
+	r, err := formats.NewReader(ctx, p.c.store, path.Join(p.prefix, part.Key), formats.IPC, p.c.mem, formats.ReaderOptions{Size: part.Size})
 	if err != nil {
 		return err
 	}
 	defer r.Release()
-	var rows int64
 	for r.Next() {
 		b := r.RecordBatch()
-		rows += b.NumRows()
+		part.Rows += b.NumRows()
 		b.Retain()
 		if err := emit(b); err != nil {
 			return err
@@ -159,16 +267,12 @@ func (p *partWriter) Replay(ctx context.Context, k int, emit func(arrow.RecordBa
 	if err := r.Err(); err != nil {
 		return err
 	}
-	info, err := p.c.store.Stat(ctx, p.key(k))
-	if err != nil {
-		return err
-	}
-	p.record(k, rows, info.Size)
+	p.record(k, part)
 	return nil
 }
 
 func (p *partWriter) Put(k int, batches []arrow.RecordBatch) error {
-	w, err := formats.NewWriter(p.ctx, p.c.store, p.key(k), formats.IPC, p.schema, p.c.mem,
+	w, err := formats.NewWriter(p.ctx, p.c.store, path.Join(p.prefix, fmt.Sprintf("batch-%06d.arrow", k)), formats.IPC, p.schema, p.c.mem,
 		formats.WriterOptions{Compression: formats.LZ4})
 	if err != nil {
 		return err
@@ -179,14 +283,19 @@ func (p *partWriter) Put(k int, batches []arrow.RecordBatch) error {
 			return err
 		}
 	}
-	if err := w.Close(); err != nil {
+	name := func(sum string) string { return path.Join(p.prefix, batchPartName(k, sum)) }
+	if err := w.CloseAs(name); err != nil {
 		return err
 	}
-	p.record(k, w.Rows(), w.Size())
+	p.record(k, Part{Key: path.Base(w.Key()), Rows: w.Rows(), Size: w.Size(), Checksum: w.Checksum()})
 	return nil
 }
 
 func (p *partWriter) Commit(n int) error {
+	defer p.lease.Release()
+	if err := p.lease.Check(p.ctx); err != nil {
+		return err
+	}
 	schema, err := EncodeSchema(p.schema)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package dataset_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -123,16 +124,20 @@ func TestLeftoversAndOverwrite(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
 			ctx := t.Context()
-			// A crashed run: parts, no manifest.
-			crashed, err := dataset.NewWriter(ctx, store, "out", schema, mem, dataset.WriterOptions{MaxRowsPerPart: 100})
+			// A crashed run: parts, no manifest (its context ends, as its
+			// process would).
+			crashCtx, crash := context.WithCancel(ctx)
+			crashed, err := dataset.NewWriter(crashCtx, store, "out", schema, mem, dataset.WriterOptions{MaxRowsPerPart: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
 			write(t, crashed, mem, 500)
+			crash()
 			if _, err := dataset.Open(ctx, store, "out"); !errors.Is(err, dataset.ErrNotCommitted) {
 				t.Fatalf("crashed run visible: %v", err)
 			}
-			// The rerun writes fewer parts; part-00002..4 remain as leftovers.
+			// The rerun writes fewer parts; its commit deletes the leftover
+			// part-00002..4.
 			w, err := dataset.NewWriter(ctx, store, "out", schema, mem, dataset.WriterOptions{MaxRowsPerPart: 100})
 			if err != nil {
 				t.Fatal(err)
@@ -142,8 +147,8 @@ func TestLeftoversAndOverwrite(t *testing.T) {
 				t.Fatal(err)
 			}
 			infos, _ := store.List(ctx, "out/")
-			if len(infos) != 6 {
-				t.Fatalf("want 5 parts + manifest in the store, got %d", len(infos))
+			if len(infos) != 3 {
+				t.Fatalf("want 2 parts + manifest in the store, got %d", len(infos))
 			}
 			d, err := dataset.Open(ctx, store, "out")
 			if err != nil {
@@ -160,11 +165,18 @@ func TestLeftoversAndOverwrite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := dataset.Open(ctx, store, "out"); !errors.Is(err, dataset.ErrNotCommitted) {
-				t.Fatalf("dataset still committed while being overwritten: %v", err)
+			write(t, w, mem, 300)
+			if d, err = dataset.Open(ctx, store, "out"); err != nil {
+				t.Fatalf("the committed dataset went away while being overwritten: %v", err)
+			}
+			if ids := readIDs(t, d, mem); len(ids) != 200 {
+				t.Fatalf("read %d rows while being overwritten, want the committed 200", len(ids))
 			}
 			if err := w.Abort(); err != nil {
 				t.Fatal(err)
+			}
+			if ids := readIDs(t, d, mem); len(ids) != 200 {
+				t.Fatalf("read %d rows after an aborted overwrite, want the committed 200", len(ids))
 			}
 		})
 	}

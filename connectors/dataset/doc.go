@@ -8,19 +8,32 @@
 //	prefix/_manifest.json       written by Commit, after every part
 //
 // The manifest records the format, the Arrow schema (IPC-serialized) and
-// its sha256 fingerprint, each part's key, row count and size, the total row
-// count and the creation time. Open fails with ErrNotCommitted when there is
-// no manifest; a Reader iterates only the manifest's parts, in order, so
-// parts left by a crashed writer are ignored. Re-writing a committed prefix
-// requires WriterOptions.Overwrite, which first deletes the manifest (the
-// dataset is then uncommitted until the new Commit).
+// its sha256 fingerprint, each part's key, row count, size and xxh3
+// checksum, the total row count, the creation time and a checksum of all
+// that (a damaged manifest that still parses fails Open with ErrCorrupt).
+// Open fails with ErrNotCommitted when there is no manifest; a Reader
+// iterates only the manifest's parts, in order, so parts left by a crashed
+// writer are ignored, and reads each part back against its checksum before
+// decoding it (a mismatch fails naming the part, wrapping ErrCorrupt).
+//
+// Re-writing a committed prefix requires WriterOptions.Overwrite. The
+// committed dataset stays readable until the new one is committed: the
+// new parts get generation names (part-<gen>-00000.parquet), the manifest
+// put (one atomic rename locally, one PUT on S3) switches readers over,
+// and only then are the parts it does not reference deleted (old ones and
+// leftovers of crashed writers; a failure there leaves garbage, never a
+// broken dataset).
 //
 // Merge commits a dataset made of committed sub-datasets (shards) without
 // copying. Cache keeps materialized stage outputs by fingerprint, whole
 // (Create) or per input batch (OpenParts), for pipeline.Resolve.
 //
-// Not implemented: appending to a committed dataset, garbage collection of
-// leftover parts (medflow gc prunes the cache only), concurrent writers on
+// Cache entries and resumable cache parts carry checksums too; Cache.Has
+// reads an entry back and drops a damaged one (logged) so that it is
+// recomputed. Artifacts are committed by a checksum sidecar (NAME.xxh3);
+// a damaged artifact is logged, deleted and reads as absent.
+//
+// Not implemented: appending to a committed dataset, concurrent writers on
 // one prefix (shard outputs use distinct prefixes), partitioned
 // (hive-style) layouts and column pruning.
 package dataset

@@ -13,13 +13,16 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/medflow/medflow/connectors/formats"
+	"github.com/medflow/medflow/connectors/objstore"
 )
 
 // ManifestName is the base name of the manifest object.
 const ManifestName = "_manifest.json"
 
-// ManifestVersion is the manifest layout written by this package.
-const ManifestVersion = 1
+// ManifestVersion is the manifest layout written by this package: 2
+// records a content checksum per part. Version 1 manifests (sizes only)
+// are still read, checking sizes only; the cache recomputes them.
+const ManifestVersion = 2
 
 // Errors; test with errors.Is.
 var (
@@ -28,6 +31,9 @@ var (
 	ErrNotCommitted = errors.New("dataset not committed")
 	// ErrExists: the prefix already holds a committed dataset.
 	ErrExists = errors.New("dataset already committed")
+	// ErrCorrupt: a part's content differs from its committed checksum
+	// (the same error as objstore.ErrCorrupt).
+	ErrCorrupt = objstore.ErrCorrupt
 )
 
 // Manifest describes a committed dataset.
@@ -42,6 +48,21 @@ type Manifest struct {
 	// Producer identifies what wrote the dataset (medflow puts the stage
 	// fingerprint here), so an unchanged rerun can leave it alone.
 	Producer string `json:"producer,omitempty"`
+	// Checksum covers every other field (see sum), so that a damaged
+	// manifest that still parses is caught too; empty in version 1.
+	Checksum string `json:"checksum,omitempty"`
+}
+
+// sum is the checksum of every field but Checksum, in a fixed layout.
+func (m *Manifest) sum() string {
+	h := objstore.NewHash()
+	fmt.Fprintf(h, "%d\n%s\n%s\n%d:", m.Version, m.Format, m.SchemaFingerprint, len(m.Schema))
+	h.Write(m.Schema)
+	for _, p := range m.Parts {
+		fmt.Fprintf(h, "\n%q %d %d %s", p.Key, p.Rows, p.Size, p.Checksum)
+	}
+	fmt.Fprintf(h, "\n%d\n%s\n%q\n", m.Rows, m.Created.UTC().Format(time.RFC3339Nano), m.Producer)
+	return objstore.Checksum(h)
 }
 
 // Part is one part object.
@@ -49,6 +70,9 @@ type Part struct {
 	Key  string `json:"key"` // relative to the dataset prefix
 	Rows int64  `json:"rows"`
 	Size int64  `json:"size"`
+	// Checksum is the content checksum (objstore.Checksum), verified
+	// before the part is decoded; empty only in version 1 manifests.
+	Checksum string `json:"checksum,omitempty"`
 }
 
 // PartName returns the base name of part i.

@@ -39,8 +39,19 @@ func Open(ctx context.Context, store objstore.Store, prefix string) (*Dataset, e
 	if err := json.Unmarshal(b, &d.manifest); err != nil {
 		return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("bad manifest: %w", err))
 	}
-	if v := d.manifest.Version; v != ManifestVersion {
+	if v := d.manifest.Version; v != ManifestVersion && v != 1 {
 		return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("manifest version %d not supported (want %d)", v, ManifestVersion))
+	}
+	if got := d.manifest.sum(); d.manifest.Version >= 2 && got != d.manifest.Checksum {
+		return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("%w: manifest content %s, its checksum says %s", ErrCorrupt, got, d.manifest.Checksum))
+	}
+	for _, p := range d.manifest.Parts {
+		if d.manifest.Version >= 2 && p.Checksum == "" {
+			return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("bad manifest: part %s has no checksum", p.Key))
+		}
+		if err := objstore.ValidateKey(join(prefix, p.Key)); err != nil {
+			return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("bad manifest: %w", err))
+		}
 	}
 	if d.schema, err = DecodeSchema(d.manifest.Schema); err != nil {
 		return nil, objstore.Errorf("open dataset", store, mkey, fmt.Errorf("manifest schema: %w", err))
@@ -76,6 +87,9 @@ type Reader struct {
 	cur  *formats.Reader
 	err  error
 	refs atomic.Int64
+	// verified skips the checksum check of each part (the caller has
+	// just run Verify).
+	verified bool
 }
 
 var _ array.RecordReader = (*Reader)(nil)
@@ -103,30 +117,81 @@ func (r *Reader) Next() bool {
 	return false
 }
 
-func (r *Reader) openPart(p Part) error {
-	key := join(r.d.prefix, p.Key)
-	info, err := r.d.store.Stat(r.ctx, key)
-	if err != nil {
-		return err
+// Verify reads every part and checks it against its committed size and
+// checksum; the error names the first part that differs and wraps
+// ErrCorrupt.
+func (d *Dataset) Verify(ctx context.Context) error {
+	for _, p := range d.manifest.Parts {
+		if err := d.verifyPart(ctx, p); err != nil {
+			return err
+		}
 	}
-	if info.Size != p.Size {
-		return objstore.Errorf("read dataset", r.d.store, key, fmt.Errorf("part size %d differs from committed size %d: part changed after commit", info.Size, p.Size))
-	}
-	opts := r.opts
-	opts.Size = p.Size
-	if r.d.manifest.Format == formats.CSV {
-		opts.Schema = r.d.schema // CSV carries no types: read with the committed schema
-	}
-	cur, err := formats.NewReader(r.ctx, r.d.store, key, r.d.manifest.Format, r.mem, opts)
-	if err != nil {
-		return err
-	}
-	if !cur.Schema().Equal(r.d.schema) {
-		cur.Release()
-		return objstore.Errorf("read dataset", r.d.store, key, fmt.Errorf("part schema %s differs from manifest schema %s", cur.Schema(), r.d.schema))
-	}
-	r.cur = cur
 	return nil
+}
+
+// CheckSizes stats every part and checks its committed size (a cheap
+// check, without reading: Verify reads every byte); the error names the
+// first part missing (ErrNotFound) or of another size (ErrCorrupt).
+func (d *Dataset) CheckSizes(ctx context.Context) error {
+	for _, p := range d.manifest.Parts {
+		if err := d.checkSize(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Dataset) checkSize(ctx context.Context, p Part) error {
+	key := join(d.prefix, p.Key)
+	info, err := d.store.Stat(ctx, key)
+	if err != nil {
+		return err
+	}
+	return objstore.Check(d.store, key, info.Size, "", p.Size, "")
+}
+
+func (d *Dataset) verifyPart(ctx context.Context, p Part) error {
+	key := join(d.prefix, p.Key)
+	if p.Checksum == "" { // version 1: sizes only
+		return d.checkSize(ctx, p)
+	}
+	return objstore.Verify(ctx, d.store, key, p.Size, p.Checksum)
+}
+
+func (r *Reader) openPart(p Part) (err error) {
+	r.cur, err = r.d.openPart(r.ctx, p, !r.verified, r.mem, r.opts)
+	return err
+}
+
+// NumParts returns the number of committed parts.
+func (d *Dataset) NumParts() int { return len(d.manifest.Parts) }
+
+// OpenPart checks part i against its committed checksum, then opens it
+// (for callers that read parts selectively, such as a shard of a source).
+func (d *Dataset) OpenPart(ctx context.Context, i int, mem memory.Allocator, opts formats.ReaderOptions) (*formats.Reader, error) {
+	return d.openPart(ctx, d.manifest.Parts[i], true, mem, opts)
+}
+
+func (d *Dataset) openPart(ctx context.Context, p Part, verify bool, mem memory.Allocator, opts formats.ReaderOptions) (*formats.Reader, error) {
+	key := join(d.prefix, p.Key)
+	if verify {
+		if err := d.verifyPart(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	opts.Size = p.Size
+	if d.manifest.Format == formats.CSV {
+		opts.Schema = d.schema // CSV carries no types: read with the committed schema
+	}
+	cur, err := formats.NewReader(ctx, d.store, key, d.manifest.Format, mem, opts)
+	if err != nil {
+		return nil, err
+	}
+	if !cur.Schema().Equal(d.schema) {
+		cur.Release()
+		return nil, objstore.Errorf("read dataset", d.store, key, fmt.Errorf("part schema %s differs from manifest schema %s", cur.Schema(), d.schema))
+	}
+	return cur, nil
 }
 
 func (r *Reader) closeCur() {

@@ -3,10 +3,13 @@ package dataset
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -39,6 +42,8 @@ type Writer struct {
 	opts   WriterOptions
 	cur    *formats.Writer
 	parts  []Part
+	gen    string // set when overwriting: part names of this generation
+	lease  *Lease // held from NewWriter to Commit or Abort
 	done   bool
 }
 
@@ -53,18 +58,51 @@ func NewWriter(ctx context.Context, store objstore.Store, prefix string, schema 
 	if opts.MaxRowsPerPart <= 0 {
 		opts.MaxRowsPerPart = DefaultMaxRowsPerPart
 	}
-	mkey := join(prefix, ManifestName)
-	switch _, err := store.Stat(ctx, mkey); {
-	case err == nil && !opts.Overwrite:
-		return nil, objstore.Errorf("create dataset", store, mkey, fmt.Errorf("%w (set Overwrite to replace it)", ErrExists))
-	case err == nil:
-		if err := store.Delete(ctx, mkey); err != nil {
-			return nil, err
-		}
-	case !errors.Is(err, objstore.ErrNotFound):
+	lease, err := AcquireLease(ctx, store, prefix)
+	if err != nil {
 		return nil, err
 	}
-	return &Writer{ctx: ctx, store: store, prefix: prefix, schema: schema, mem: mem, opts: opts}, nil
+	removeStale(ctx, store, prefix)
+	mkey := join(prefix, ManifestName)
+	w := &Writer{ctx: ctx, store: store, prefix: prefix, schema: schema, mem: mem, opts: opts, lease: lease}
+	switch _, err := store.Stat(ctx, mkey); {
+	case err == nil && !opts.Overwrite:
+		lease.Release()
+		return nil, objstore.Errorf("create dataset", store, mkey, fmt.Errorf("%w (set Overwrite to replace it)", ErrExists))
+	case err == nil:
+		// The committed dataset stays readable until Commit switches the
+		// manifest: the new parts get names of their own.
+		w.gen = newGeneration()
+	case !errors.Is(err, objstore.ErrNotFound):
+		lease.Release()
+		return nil, err
+	}
+	return w, nil
+}
+
+// removeStale deletes the temporary objects that writers killed mid-write
+// left under prefix, where the store stages writes next to their targets
+// (best effort: they are invisible to readers).
+func removeStale(ctx context.Context, store objstore.Store, prefix string) {
+	if r, ok := store.(objstore.StaleRemover); ok {
+		_, _ = r.RemoveStale(ctx, prefix)
+	}
+}
+
+// newGeneration returns a token that sets the part names of an overwrite
+// apart from those of the dataset it replaces.
+func newGeneration() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%d%s", time.Now().Unix(), hex.EncodeToString(b[:]))
+}
+
+// partName names part i of the generation being written.
+func (w *Writer) partName(i int) string {
+	if w.gen == "" {
+		return PartName(i, w.opts.Format)
+	}
+	return fmt.Sprintf("part-%s-%05d%s", w.gen, i, w.opts.Format.Ext())
 }
 
 // Write appends a batch, starting a new part when the current one is full.
@@ -74,7 +112,7 @@ func (w *Writer) Write(rec arrow.RecordBatch) error {
 		return fmt.Errorf("dataset %s/%s: writer already committed or aborted", w.store, w.prefix)
 	}
 	if w.cur == nil {
-		key := join(w.prefix, PartName(len(w.parts), w.opts.Format))
+		key := join(w.prefix, w.partName(len(w.parts)))
 		cur, err := formats.NewWriter(w.ctx, w.store, key, w.opts.Format, w.schema, w.mem, w.opts.Part)
 		if err != nil {
 			return err
@@ -100,12 +138,16 @@ func (w *Writer) FlushPart() error {
 	if err := cur.Close(); err != nil {
 		return err
 	}
-	w.parts = append(w.parts, Part{Key: PartName(len(w.parts), w.opts.Format), Rows: cur.Rows(), Size: cur.Size()})
+	w.parts = append(w.parts, Part{Key: w.partName(len(w.parts)), Rows: cur.Rows(), Size: cur.Size(), Checksum: cur.Checksum()})
 	return nil
 }
 
-// Commit flushes the last part and writes the manifest; the dataset is
-// visible to Open only once Commit returns nil.
+// Commit flushes the last part and puts the manifest, which switches
+// readers from the dataset committed before (if any) to this one in one
+// atomic step; then the parts no longer referenced are deleted (best
+// effort: a failure leaves unreferenced parts, which are never read and
+// go at the next commit). The dataset is visible to Open only once the
+// manifest is put.
 func (w *Writer) Commit() (*Manifest, error) {
 	if w.done {
 		return nil, fmt.Errorf("dataset %s/%s: writer already committed or aborted", w.store, w.prefix)
@@ -114,6 +156,10 @@ func (w *Writer) Commit() (*Manifest, error) {
 		return nil, err
 	}
 	w.done = true
+	defer w.lease.Release()
+	if err := w.lease.Check(w.ctx); err != nil {
+		return nil, err
+	}
 	schema, err := EncodeSchema(w.schema)
 	if err != nil {
 		return nil, err
@@ -124,8 +170,41 @@ func (w *Writer) Commit() (*Manifest, error) {
 	}
 	m := &Manifest{Version: ManifestVersion, Format: w.opts.Format, SchemaFingerprint: fp, Schema: schema,
 		Parts: append([]Part{}, w.parts...), Producer: w.opts.Producer}
-	return m, putManifest(w.ctx, w.store, w.prefix, m)
+	return m, commit(w.ctx, w.store, w.prefix, m)
 }
+
+// commit puts m under prefix (the commit point), then deletes the parts
+// directly under prefix that m does not reference: those of the dataset
+// it replaced and those of writers that crashed before committing.
+// Objects in subfolders (shards) are left alone.
+func commit(ctx context.Context, store objstore.Store, prefix string, m *Manifest) error {
+	if err := putManifest(ctx, store, prefix, m); err != nil {
+		return err
+	}
+	dir := ""
+	if prefix != "" {
+		dir = prefix + "/"
+	}
+	objs, err := store.List(ctx, dir)
+	if err != nil {
+		return nil // committed; leftovers go next time
+	}
+	keep := map[string]bool{}
+	for _, p := range m.Parts {
+		keep[p.Key] = true
+	}
+	for _, o := range objs {
+		name := strings.TrimPrefix(o.Key, dir)
+		if !strings.Contains(name, "/") && IsPartName(name) && !keep[name] {
+			_ = store.Delete(context.WithoutCancel(ctx), o.Key)
+		}
+	}
+	return nil
+}
+
+// IsPartName reports whether base is the name of a part written by a
+// Writer (of any generation).
+func IsPartName(base string) bool { return strings.HasPrefix(base, "part-") }
 
 // putManifest stamps, totals and puts m under prefix: the commit point.
 func putManifest(ctx context.Context, store objstore.Store, prefix string, m *Manifest) error {
@@ -134,6 +213,8 @@ func putManifest(ctx context.Context, store objstore.Store, prefix string, m *Ma
 	for _, p := range m.Parts {
 		m.Rows += p.Rows
 	}
+	m.Checksum = ""
+	m.Checksum = m.sum()
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
@@ -146,6 +227,11 @@ func putManifest(ctx context.Context, store objstore.Store, prefix string, m *Ma
 // order, without copying data. They must all be committed and share the
 // schema and format; the merged manifest is put last.
 func Merge(ctx context.Context, store objstore.Store, prefix string, parts []string) (*Manifest, error) {
+	lease, err := AcquireLease(ctx, store, prefix)
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release()
 	var m *Manifest
 	for _, sub := range parts {
 		d, err := Open(ctx, store, join(prefix, sub))
@@ -166,7 +252,7 @@ func Merge(ctx context.Context, store objstore.Store, prefix string, parts []str
 	if m == nil {
 		return nil, fmt.Errorf("merge %s/%s: nothing to merge", store, prefix)
 	}
-	return m, putManifest(ctx, store, prefix, m)
+	return m, commit(ctx, store, prefix, m)
 }
 
 // Abort discards the part in progress and deletes the parts written so
@@ -176,6 +262,7 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.done = true
+	defer w.lease.Release()
 	var errs []error
 	if w.cur != nil {
 		errs = append(errs, w.cur.Abort())

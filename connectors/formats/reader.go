@@ -64,10 +64,23 @@ func NewReader(ctx context.Context, store objstore.Store, key string, format For
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = defaultBatchSize
 	}
-	var (
-		dec decoder
-		err error
-	)
+	dec, err := newDecoder(ctx, store, key, format, mem, opts)
+	if err != nil {
+		return nil, wrapRead(store, key, err)
+	}
+	r := &Reader{store: store, key: key, dec: dec, batch: -1, ctx: ctx, csv: format == CSV, batchSize: opts.BatchSize}
+	r.refs.Store(1)
+	return r, nil
+}
+
+// newDecoder opens the decoder of format over key; a panic while reading
+// a damaged header or footer becomes an error.
+func newDecoder(ctx context.Context, store objstore.Store, key string, format Format, mem memory.Allocator, opts ReaderOptions) (dec decoder, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			dec, err = nil, fmt.Errorf("damaged data (decoder panicked: %v)", p)
+		}
+	}()
 	switch format {
 	case IPC, Parquet:
 		size := opts.Size
@@ -92,12 +105,7 @@ func NewReader(ctx context.Context, store objstore.Store, key string, format For
 	default:
 		err = fmt.Errorf("unknown format %q", format)
 	}
-	if err != nil {
-		return nil, wrapRead(store, key, err)
-	}
-	r := &Reader{store: store, key: key, dec: dec, batch: -1, ctx: ctx, csv: format == CSV, batchSize: opts.BatchSize}
-	r.refs.Store(1)
-	return r, nil
+	return dec, err
 }
 
 // wrapRead names store and key unless err already does.
@@ -115,14 +123,43 @@ func (r *Reader) Schema() *arrow.Schema { return r.dec.Schema() }
 // Next advances to the next batch; it returns false at the end or on error
 // (see Err).
 func (r *Reader) Next() bool {
+	if r.err != nil {
+		return false
+	}
 	// A CSV decoder returns the batch holding a bad value (as null) together
 	// with the error: never hand that batch out.
-	if r.dec.Next() && r.Err() == nil {
+	if r.safeNext() && r.Err() == nil {
 		r.batch++
 		r.rows += r.dec.RecordBatch().NumRows()
 		return true
 	}
 	return false
+}
+
+// safeNext advances the decoder; a damaged object must yield an error,
+// never a panic or a batch whose buffers contradict their offsets (which
+// would panic later, in whichever stage reads it): IPC and Parquet
+// batches are validated in full, and a panic in a decoder becomes an
+// error naming the object.
+func (r *Reader) safeNext() (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			ok = false
+			r.err = objstore.Errorf("read", r.store, r.key, fmt.Errorf("batch %d (after row %d): damaged data (decoder panicked: %v)", r.batch+1, r.rows, p))
+		}
+	}()
+	if !r.dec.Next() {
+		return false
+	}
+	if !r.csv {
+		for i, col := range r.dec.RecordBatch().Columns() {
+			if err := array.ValidateFull(col); err != nil {
+				r.err = objstore.Errorf("read", r.store, r.key, fmt.Errorf("batch %d (after row %d): column %q: damaged data: %w", r.batch+1, r.rows, r.dec.Schema().Field(i).Name, err))
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // RecordBatch returns the current batch.

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/medflow/medflow/connectors/internal/stale"
 	"github.com/medflow/medflow/connectors/objstore"
 )
 
@@ -176,19 +178,30 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (e
 	}
 	defer root.Close()
 	dir := path.Dir(key)
-	if err := root.MkdirAll(dir, 0o755); err != nil {
-		return s.fail("put", key, err)
-	}
 	tmp := path.Join(dir, objstore.TempPrefix+randomSuffix())
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
+	var f *os.File
+	// A Delete emptying the folder may remove it between MkdirAll and
+	// OpenFile: make it again.
+	for attempt := 0; f == nil; attempt++ {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return s.fail("put", key, err)
+		}
+		f, err = root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil && (attempt == 2 || !errors.Is(err, fs.ErrNotExist)) {
+			return s.fail("put", key, err)
+		}
+	}
+	// Locked until renamed or removed: RemoveStale leaves it alone.
+	if err := stale.Lock(f); err != nil {
+		f.Close()
+		_ = root.Remove(tmp)
 		return s.fail("put", key, err)
 	}
 	defer func() {
 		if err != nil {
-			f.Close()
 			_ = root.Remove(tmp)
 		}
+		f.Close()
 	}()
 	n, err := io.Copy(f, ctxReader{ctx, r})
 	if err != nil {
@@ -200,13 +213,81 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (e
 	if err = f.Sync(); err != nil {
 		return s.fail("put", key, err)
 	}
-	if err = f.Close(); err != nil {
-		return s.fail("put", key, err)
-	}
 	if err = root.Rename(tmp, key); err != nil {
 		return s.fail("put", key, err)
 	}
 	return s.syncDir(root, dir)
+}
+
+// lockName is the lock file, in the root folder, that serializes the
+// conditional Puts of a store (they are rare: leases).
+const lockName = objstore.TempPrefix + "lock"
+
+// PutIf implements objstore.ConditionalPutter: under an exclusive lock
+// on the store's lock file (held by every PutIf, in any process on this
+// machine or, where flock works over the network file system, on any
+// machine), it checks the condition, then Puts.
+func (s *Store) PutIf(ctx context.Context, key string, data []byte, ifMatch string) (string, error) {
+	if err := s.check("put", key); err != nil {
+		return "", err
+	}
+	root, err := s.openRoot("put", key)
+	if err != nil {
+		return "", err
+	}
+	defer root.Close()
+	dir := path.Dir(key)
+	if err := root.MkdirAll(dir, 0o755); err != nil {
+		return "", s.fail("put", key, err)
+	}
+	lf, err := root.OpenFile(lockName, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return "", s.fail("put", key, err)
+	}
+	defer lf.Close()
+	if err := stale.Lock(lf); err != nil {
+		return "", s.fail("put", key, err)
+	}
+	fi, err := root.Stat(key)
+	switch {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return "", s.fail("put", key, err)
+	case ifMatch == "" && err == nil:
+		return "", objstore.Errorf("put", s, key, fmt.Errorf("%w: object exists", objstore.ErrPrecondition))
+	case ifMatch != "" && (err != nil || etag(fi) != ifMatch):
+		return "", objstore.Errorf("put", s, key, fmt.Errorf("%w: object changed or gone", objstore.ErrPrecondition))
+	}
+	if err := s.Put(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
+		return "", err
+	}
+	if fi, err = root.Stat(key); err != nil {
+		return "", s.fail("put", key, err)
+	}
+	return etag(fi), nil
+}
+
+// RemoveStale implements objstore.StaleRemover: it deletes the temporary
+// files (objstore.TempPrefix) under the folder prefix that no live Put
+// holds locked and that are older than a minute.
+func (s *Store) RemoveStale(ctx context.Context, prefix string) ([]string, error) {
+	prefix = strings.TrimSuffix(prefix, "/")
+	if prefix != "" {
+		if err := s.check("remove stale", prefix); err != nil {
+			return nil, err
+		}
+	}
+	removed, err := stale.Remove(filepath.Join(s.dir, filepath.FromSlash(prefix)), true, func(name string) bool {
+		return strings.HasPrefix(name, objstore.TempPrefix) && name != lockName
+	})
+	keys := make([]string, len(removed))
+	for i, p := range removed {
+		rel, _ := filepath.Rel(s.dir, p)
+		keys[i] = filepath.ToSlash(rel)
+	}
+	if err != nil {
+		return keys, s.fail("remove stale", prefix, err)
+	}
+	return keys, nil
 }
 
 func (s *Store) syncDir(root *os.Root, dir string) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -85,19 +86,63 @@ func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // reading them. Sources use it so that changed inputs change their stage
 // fingerprint.
 func Fingerprint(ctx context.Context, s Store, prefix string, keep func(key string) bool) (string, error) {
+	_, fp, err := TakeSnapshot(ctx, s, prefix, keep)
+	return fp, err
+}
+
+// ErrChanged reports an object whose identity (size, ETag or modification
+// time) differs from the listing its stage was fingerprinted with.
+var ErrChanged = errors.New("object changed since the run's inputs were listed")
+
+// Snapshot is the identity of the objects a stage was fingerprinted with,
+// by key, to check them again when they are read: an input rewritten
+// during a run must not flow into an output recorded under the
+// fingerprint of the old one.
+type Snapshot map[string]ObjectInfo
+
+// version is what tells two contents of an object apart.
+func version(o ObjectInfo) string {
+	if o.ETag != "" {
+		return o.ETag
+	}
+	return o.ModTime.UTC().Format(time.RFC3339Nano)
+}
+
+// TakeSnapshot lists prefix and returns the objects keep accepts (nil
+// keeps all) and their Fingerprint.
+func TakeSnapshot(ctx context.Context, s Store, prefix string, keep func(key string) bool) (Snapshot, string, error) {
 	objs, err := s.List(ctx, prefix)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
+	snap := Snapshot{}
 	h := sha256.New()
 	for _, o := range objs { // List is sorted by key
 		if keep == nil || keep(o.Key) {
-			version := o.ETag
-			if version == "" {
-				version = o.ModTime.UTC().Format(time.RFC3339Nano)
-			}
-			fmt.Fprintf(h, "%s\t%d\t%s\n", o.Key, o.Size, version)
+			snap[o.Key] = o
+			fmt.Fprintf(h, "%s\t%d\t%s\n", o.Key, o.Size, version(o))
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return snap, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Check stats key and fails, naming it and wrapping ErrChanged, when it
+// was not in the snapshot or its size or version differs. A nil Snapshot
+// (no fingerprint was taken) checks nothing.
+func (sn Snapshot) Check(ctx context.Context, s Store, key string) error {
+	if sn == nil {
+		return nil
+	}
+	was, ok := sn[key]
+	if !ok {
+		return Errorf("check", s, key, fmt.Errorf("%w: it was not there", ErrChanged))
+	}
+	now, err := s.Stat(ctx, key)
+	if err != nil {
+		return err
+	}
+	if now.Size != was.Size || version(now) != version(was) {
+		return Errorf("check", s, key, fmt.Errorf("%w: size %d, version %s then; size %d, version %s now", ErrChanged, was.Size, version(was), now.Size, version(now)))
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package objstore
 
 import (
+	"context"
 	"fmt"
 	"strings"
 )
@@ -35,6 +36,14 @@ func ValidateKey(key string) error {
 // TempPrefix starts the base name of in-progress objects written by stores
 // that stage writes next to their target. List never returns such names.
 const TempPrefix = ".medflow-tmp-"
+
+// StaleRemover is implemented by stores that stage writes next to their
+// targets (local folders): RemoveStale deletes the staging objects under
+// the folder prefix ("" = everywhere) that writers killed mid-write left
+// behind, never those of a live writer, and returns their keys.
+type StaleRemover interface {
+	RemoveStale(ctx context.Context, prefix string) ([]string, error)
+}
 
 // IsTemp reports whether the last segment of key marks an in-progress
 // temporary object.

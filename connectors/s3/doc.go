@@ -19,11 +19,21 @@
 // A rejected TLS certificate is final (ErrCertificate): neither these retries nor
 // minio-go's own repeat it.
 //
-// The other operations (Stat, Put, Delete, List) retry transport failures
-// and 5xx answers with the same backoff and deadline, because minio-go's own
-// retries last only a few seconds: a Put replays its body when the body can
-// seek (files, byte slices), and a body that failed or ended short is never
-// retried.
+// The other operations (Stat, Put, Delete, List, and New's bucket check)
+// retry transport failures and 5xx answers with the same backoff and
+// deadline (minio-go makes one attempt per call): a Put replays its body
+// when the body can seek (files, byte slices), and a body that failed or
+// ended short is never retried.
+//
+// Timeouts bound each request: Connect (TCP and TLS), ResponseHeader, and
+// IdleBody (no body byte received, or none sent, for that long); defaults
+// 10 s, 20 s and 20 s. A timed-out attempt is retried once; the second
+// ends the retries with an error wrapping ErrTimeout that names the
+// endpoint, so an endpoint that accepts connections but never answers
+// fails within about 45 s instead of hanging. Each retry is logged at
+// debug level (Options.Logger) with its operation, key, count and
+// sanitized cause. PutIf is a conditional put (If-None-Match / If-Match)
+// for leases.
 //
 // Secrets: Options implements String, GoString, LogValue and MarshalJSON
 // with the access key, secret key and session token redacted, and every
@@ -32,7 +42,7 @@
 // caller can reach an unredacted message through errors.As).
 //
 // Not implemented: server-side encryption options, storage classes, object
-// tags/metadata, anonymous access, and a stall timeout for a body that stops
-// delivering bytes without an error (the transport's response-header
-// timeout bounds only the wait for a response).
+// tags/metadata, anonymous access, and cleaning up incomplete multipart
+// uploads left by killed writers (set an AbortIncompleteMultipartUpload
+// lifecycle rule on the bucket).
 package s3

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
 	"net/http"
 
 	"github.com/minio/minio-go/v7"
@@ -19,6 +20,9 @@ var ErrObjectChanged = errors.New("object changed during read")
 // ErrCertificate reports that the endpoint's TLS certificate was rejected:
 // final, never retried.
 var ErrCertificate = errors.New("TLS certificate rejected")
+
+// ErrTimeout: the endpoint did not answer in time (see Timeouts).
+var ErrTimeout = errors.New("endpoint did not answer in time")
 
 // errRangeIgnored: the server answered a ranged GET with other bytes.
 var errRangeIgnored = errors.New("server ignored the Range header")
@@ -52,6 +56,8 @@ func (o Options) sanitize(err error) error {
 	resp := minio.ToErrorResponse(err)
 	e.Code, e.StatusCode = resp.Code, resp.StatusCode
 	switch {
+	case isTimeout(err): // before the context cases: http's timeouts match context.DeadlineExceeded
+		e.kind = ErrTimeout
 	case errors.Is(err, context.Canceled):
 		e.kind = context.Canceled
 	case errors.Is(err, context.DeadlineExceeded):
@@ -87,6 +93,21 @@ func retryable(err error) bool {
 		return true
 	}
 	return se.StatusCode == 0 || se.StatusCode >= 500
+}
+
+// isTimeout reports whether err is a transport timeout (connect, TLS
+// handshake, response headers, an idle body or write).
+func isTimeout(err error) bool {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		return false
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if e == context.DeadlineExceeded || e == context.Canceled { // the caller's context ended
+			return false
+		}
+	}
+	return true
 }
 
 // certificateError reports whether err is a TLS certificate verification

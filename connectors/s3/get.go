@@ -75,6 +75,7 @@ type reader struct {
 	lastErr      error     // cause of the current outage
 	err          error     // sticky final error
 	resumes      int       // successful re-opens, for tests
+	timeouts     int       // timed-out attempts since the last progress
 }
 
 // open issues one GET for [pos, end).
@@ -121,6 +122,10 @@ func (r *reader) reopen(cause error) error {
 	pol := r.s.opts.Retry
 	b := pol.backoff(r.failingSince)
 	for attempt := 1; ; attempt++ {
+		if err := r.s.tooManyTimeouts("read", r.key, r.s.opts.sanitize(cause), &r.timeouts); err != nil {
+			return err
+		}
+		r.s.logRetry("read", r.key, attempt, cause)
 		if err := b.sleep(r.ctx); err != nil {
 			if errors.Is(err, errDeadline) {
 				return objstore.Errorf("read", r.s, r.key, fmt.Errorf(
@@ -182,7 +187,12 @@ func (s *Store) retry(ctx context.Context, op, key string, rewind func() error, 
 		return err
 	}
 	b := s.opts.Retry.backoff(time.Now())
+	timeouts := 0
 	for attempt := 1; ; attempt++ {
+		if err := s.tooManyTimeouts(op, key, err, &timeouts); err != nil {
+			return err
+		}
+		s.logRetry(op, key, attempt, err)
 		if rewind != nil {
 			if rerr := rewind(); rerr != nil {
 				return err // cannot replay the body: report the failure
@@ -198,6 +208,27 @@ func (s *Store) retry(ctx context.Context, op, key string, rewind func() error, 
 		if err = f(); err == nil || !retryable(err) {
 			return err
 		}
+	}
+}
+
+// tooManyTimeouts counts err if it is a timeout, and returns the final
+// error, naming the endpoint, once maxTimeouts attempts have timed out.
+func (s *Store) tooManyTimeouts(op, key string, err error, timeouts *int) error {
+	if !errors.Is(err, ErrTimeout) {
+		return nil
+	}
+	if *timeouts++; *timeouts < maxTimeouts {
+		return nil
+	}
+	return objstore.Errorf(op, s, key, fmt.Errorf("endpoint %s does not answer: %d attempts timed out (timeouts: connect %v, response headers %v, idle body %v): last error: %w",
+		s.endpoint(), *timeouts, s.opts.Timeouts.Connect, s.opts.Timeouts.ResponseHeader, s.opts.Timeouts.IdleBody, unwrapStoreErr(err)))
+}
+
+// logRetry logs, at debug level, that attempt failed with cause (which is
+// sanitized: it holds no credentials).
+func (s *Store) logRetry(op, key string, attempt int, cause error) {
+	if s.opts.Logger != nil {
+		s.opts.Logger.Debug("s3 retry", "op", op, "store", s.uri, "key", key, "failed_attempts", attempt, "cause", s.opts.sanitize(cause).Error())
 	}
 }
 
@@ -229,7 +260,7 @@ func (r *reader) Read(p []byte) (int, error) {
 		n, err := r.body.Read(p)
 		r.pos += int64(n)
 		if n > 0 {
-			r.failingSince, r.lastErr = time.Time{}, nil
+			r.failingSince, r.lastErr, r.timeouts = time.Time{}, nil, 0
 		}
 		switch {
 		case err == nil:

@@ -32,6 +32,40 @@ type Options struct {
 	InsecureSkipVerify bool
 	// Retry bounds the resumption of interrupted reads.
 	Retry Retry
+	// Timeouts bound each request's waits on the endpoint.
+	Timeouts Timeouts
+	// Logger gets each retry (operation, key, attempt, cause) at debug
+	// level; nil logs nothing.
+	Logger *slog.Logger `json:"-"`
+}
+
+// Timeouts bound how long one request waits on the endpoint; zero fields
+// take the defaults of DefaultTimeouts. A request that times out is retried
+// once: an endpoint that accepts connections but never answers fails
+// within about twice the longest of them, naming the endpoint.
+type Timeouts struct {
+	Connect        time.Duration // TCP connect, and the TLS handshake
+	ResponseHeader time.Duration // from the request sent to the response headers
+	IdleBody       time.Duration // longest wait for body bytes, received or sent
+}
+
+// DefaultTimeouts is the policy used for zero Timeouts fields.
+var DefaultTimeouts = Timeouts{Connect: 10 * time.Second, ResponseHeader: 20 * time.Second, IdleBody: 20 * time.Second}
+
+// maxTimeouts is how many timed-out attempts end a retry loop.
+const maxTimeouts = 2
+
+func (t Timeouts) withDefaults() Timeouts {
+	if t.Connect <= 0 {
+		t.Connect = DefaultTimeouts.Connect
+	}
+	if t.ResponseHeader <= 0 {
+		t.ResponseHeader = DefaultTimeouts.ResponseHeader
+	}
+	if t.IdleBody <= 0 {
+		t.IdleBody = DefaultTimeouts.IdleBody
+	}
+	return t
 }
 
 // Retry is the backoff policy for resuming reads. Zero fields take the
@@ -78,9 +112,9 @@ func mask(s string) string {
 
 // String implements fmt.Stringer with secrets redacted.
 func (o Options) String() string {
-	return fmt.Sprintf("s3.Options{Endpoint:%q Region:%q AccessKey:%q SecretKey:%q SessionToken:%q PathStyle:%t Secure:%t InsecureSkipVerify:%t Retry:%+v}",
+	return fmt.Sprintf("s3.Options{Endpoint:%q Region:%q AccessKey:%q SecretKey:%q SessionToken:%q PathStyle:%t Secure:%t InsecureSkipVerify:%t Retry:%+v Timeouts:%+v}",
 		o.Endpoint, o.Region, mask(o.AccessKey), mask(o.SecretKey), mask(o.SessionToken),
-		o.PathStyle, o.IsSecure(), o.InsecureSkipVerify, o.Retry)
+		o.PathStyle, o.IsSecure(), o.InsecureSkipVerify, o.Retry, o.Timeouts)
 }
 
 // GoString implements fmt.GoStringer (%#v) with secrets redacted.

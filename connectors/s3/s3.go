@@ -1,14 +1,18 @@
 package s3
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -35,6 +39,7 @@ var _ objstore.Store = (*Store)(nil)
 // is prepended to every key.
 func New(ctx context.Context, bucket, prefix string, opts Options) (*Store, error) {
 	opts.Retry = opts.Retry.withDefaults()
+	opts.Timeouts = opts.Timeouts.withDefaults()
 	prefix = strings.Trim(prefix, "/")
 	s := &Store{bucket: bucket, opts: opts, uri: "s3://" + bucket}
 	if prefix != "" {
@@ -45,7 +50,9 @@ func New(ctx context.Context, bucket, prefix string, opts Options) (*Store, erro
 		}
 	}
 	var err error
-	if s.client, err = newClient(opts, 0); err != nil {
+	// One attempt per call in minio-go: retry paces the attempts (and
+	// bounds those that time out).
+	if s.client, err = newClient(opts, 1); err != nil {
 		return nil, fmt.Errorf("s3 store %s: %w", s.uri, opts.sanitize(err))
 	}
 	reads, err := newClient(opts, 1)
@@ -53,9 +60,13 @@ func New(ctx context.Context, bucket, prefix string, opts Options) (*Store, erro
 		return nil, fmt.Errorf("s3 store %s: %w", s.uri, opts.sanitize(err))
 	}
 	s.reads = minio.Core{Client: reads}
-	ok, err := s.client.BucketExists(ctx, bucket)
+	var ok bool
+	err = s.retry(ctx, "check bucket", "", nil, func() (err error) {
+		ok, err = s.client.BucketExists(ctx, bucket)
+		return opts.sanitize(err)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("s3 store %s on %s: %w", s.uri, s.endpoint(), opts.sanitize(err))
+		return nil, fmt.Errorf("s3 store %s on %s: %w", s.uri, s.endpoint(), unwrapStoreErr(err))
 	}
 	if !ok {
 		return nil, fmt.Errorf("s3 store %s on %s: bucket %q does not exist", s.uri, s.endpoint(), bucket)
@@ -75,6 +86,17 @@ func newClient(opts Options, maxRetries int) (*minio.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	t := opts.Timeouts.withDefaults()
+	dialer := &net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return idleWrites{Conn: c, idle: t.IdleBody}, nil
+	}
+	tr.TLSHandshakeTimeout = t.Connect
+	tr.ResponseHeaderTimeout = t.ResponseHeader
 	if opts.InsecureSkipVerify {
 		if tr.TLSClientConfig == nil {
 			tr.TLSClientConfig = &tls.Config{}
@@ -96,7 +118,7 @@ func newClient(opts Options, maxRetries int) (*minio.Client, error) {
 	return minio.New(endpoint, &minio.Options{
 		Creds:        creds,
 		Secure:       opts.IsSecure(),
-		Transport:    certFinal{tr},
+		Transport:    idleBodies{certFinal{tr}, t.IdleBody},
 		Region:       opts.Region,
 		BucketLookup: lookup,
 		MaxRetries:   maxRetries,
@@ -118,6 +140,64 @@ func (c certFinal) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return resp, err
 }
+
+// idleWrites fails a write (a request being sent) that makes no progress
+// for idle: an endpoint that stops reading cannot block a Put forever.
+type idleWrites struct {
+	net.Conn
+	idle time.Duration
+}
+
+func (c idleWrites) Write(p []byte) (int, error) {
+	if err := c.SetWriteDeadline(time.Now().Add(c.idle)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
+}
+
+// idleBodies bounds the wait for each read of a response body.
+type idleBodies struct {
+	rt   http.RoundTripper
+	idle time.Duration
+}
+
+func (c idleBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.rt.RoundTrip(r)
+	if err == nil && resp.Body != nil {
+		resp.Body = &idleBody{rc: resp.Body, idle: c.idle}
+	}
+	return resp, err
+}
+
+// errIdleBody: a response body sent nothing for Timeouts.IdleBody.
+type errIdleBody struct{ idle time.Duration }
+
+func (e errIdleBody) Error() string   { return fmt.Sprintf("no body bytes received for %v", e.idle) }
+func (e errIdleBody) Timeout() bool   { return true }
+func (e errIdleBody) Temporary() bool { return true }
+
+// idleBody closes its body when a Read waits longer than idle, and then
+// reports errIdleBody.
+type idleBody struct {
+	rc       io.ReadCloser
+	idle     time.Duration
+	timedOut atomic.Bool
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	t := time.AfterFunc(b.idle, func() {
+		b.timedOut.Store(true)
+		b.rc.Close()
+	})
+	n, err := b.rc.Read(p)
+	t.Stop()
+	if err != nil && b.timedOut.Load() {
+		err = errIdleBody{b.idle}
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error { return b.rc.Close() }
 
 // String returns s3://bucket/prefix (it holds no secrets).
 func (s *Store) String() string { return s.uri }
@@ -217,6 +297,35 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) er
 		}
 		return nil
 	})
+}
+
+// PutIf implements objstore.ConditionalPutter with If-None-Match: * (when
+// ifMatch is "") or If-Match: ifMatch, which the server checks atomically.
+func (s *Store) PutIf(ctx context.Context, key string, data []byte, ifMatch string) (string, error) {
+	if err := s.check("put", key); err != nil {
+		return "", err
+	}
+	opts := minio.PutObjectOptions{ContentType: "application/json"}
+	if ifMatch == "" {
+		opts.SetMatchETagExcept("*")
+	} else {
+		opts.SetMatchETag(ifMatch)
+	}
+	var etag string
+	err := s.retry(ctx, "put", key, nil, func() error {
+		info, err := s.client.PutObject(ctx, s.bucket, s.prefix+key, bytes.NewReader(data), int64(len(data)), opts)
+		if err != nil {
+			return s.fail("put", key, err)
+		}
+		etag = info.ETag
+		return nil
+	})
+	var se *Error
+	if errors.As(err, &se) && (se.StatusCode == http.StatusPreconditionFailed || se.StatusCode == http.StatusConflict ||
+		ifMatch != "" && se.StatusCode == http.StatusNotFound) {
+		return "", objstore.Errorf("put", s, key, fmt.Errorf("%w: %s", objstore.ErrPrecondition, se.Code))
+	}
+	return etag, err
 }
 
 // bodyReader remembers how a streamed Put body was read, to tell a bad body

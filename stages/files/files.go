@@ -42,6 +42,7 @@ func Register(r *pipeline.Registry, d stagekit.Deps) error {
 			{Name: "batch_rows", Type: pipeline.Int, Default: 65536, Range: "[1,)", Doc: "rows per emitted batch"},
 			{Name: "on_error", Type: pipeline.String, Default: "fail", Doc: "what a file that cannot be read does",
 				Options: []pipeline.Option{{Value: "fail", Doc: "fail the run naming the file"}, {Value: "quarantine", Doc: "set the file aside with the reason and go on"}}},
+			{Name: "allow_uncommitted", Type: pipeline.Bool, Default: false, Doc: "read dataset parts (part-*) in a folder that has no _manifest.json"},
 		},
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newRead(b, d) },
 	}); err != nil {
@@ -69,6 +70,8 @@ type Read struct {
 	pattern string
 	batch   int64
 	quar    bool
+	uncomm  bool              // allow_uncommitted
+	snap    objstore.Snapshot // what InputFingerprint listed, checked again at read
 	shard   pipeline.Shard
 	alloc   memory.Allocator
 	q       pipeline.Quarantine
@@ -89,59 +92,131 @@ func newRead(b *pipeline.BuildContext, d stagekit.Deps) (pipeline.Stage, error) 
 	}
 	onErr := b.Params.String("on_error")
 	return &Read{store: stagekit.NewStore(d.Open, b.Params.String("uri")), uri: b.Params.String("uri"), format: f, schema: schema, pattern: pat,
-		batch: int64(b.Params.Int("batch_rows")), quar: onErr == "quarantine", shard: b.Shard, alloc: b.Alloc,
-		q: b.Quarantine}, nil
+		batch: int64(b.Params.Int("batch_rows")), quar: onErr == "quarantine", uncomm: b.Params.Bool("allow_uncommitted"),
+		shard: b.Shard, alloc: b.Alloc, q: b.Quarantine}, nil
 }
 
 func (r *Read) Schema() *arrow.Schema { return r.schema }
 
-func (r *Read) Produce(ctx context.Context, out pipeline.Emitter) error {
+// ErrNotCommitted: the folder holds dataset parts but no manifest (a
+// writer died, or is still writing); allow_uncommitted reads them anyway.
+var ErrNotCommitted = dataset.ErrNotCommitted
+
+// inputs returns what the stage reads under uri: the committed dataset
+// when the folder holds a manifest (exactly its parts; pattern and format
+// do not apply), else the objects matching pattern. Dataset parts without
+// a manifest are refused unless allow_uncommitted.
+func (r *Read) inputs(ctx context.Context) (objstore.Store, *dataset.Dataset, []objstore.ObjectInfo, error) {
 	store, err := r.store.Get(ctx)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
+	}
+	d, err := dataset.Open(ctx, store, "")
+	switch {
+	case err == nil:
+		return store, d, nil, nil
+	case !errors.Is(err, dataset.ErrNotCommitted):
+		return nil, nil, nil, err
 	}
 	objs, err := store.List(ctx, "")
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	i := 0
+	var matched []objstore.ObjectInfo
 	for _, o := range objs {
 		if ok, _ := path.Match(r.pattern, o.Key); !ok {
 			continue
 		}
-		mine := r.shard.Owns(i)
-		i++
-		if !mine {
+		if !r.uncomm && dataset.IsPartName(path.Base(o.Key)) {
+			return nil, nil, nil, fmt.Errorf("%s: %w: it holds dataset parts (%s) but no %s (a writer died or is still writing); set params.allow_uncommitted: true to read them anyway",
+				store, ErrNotCommitted, o.Key, dataset.ManifestName)
+		}
+		matched = append(matched, o)
+	}
+	return store, nil, matched, nil
+}
+
+func (r *Read) Produce(ctx context.Context, out pipeline.Emitter) error {
+	store, d, objs, err := r.inputs(ctx)
+	if err != nil {
+		return err
+	}
+	if d != nil {
+		if err := r.snap.Check(ctx, store, dataset.ManifestName); err != nil {
+			return err // another dataset was committed since the listing
+		}
+	}
+	n := len(objs)
+	if d != nil {
+		n = d.NumParts()
+	} else if n == 0 {
+		return fmt.Errorf("no files matching %q under %s", r.pattern, store)
+	}
+	for i := range n {
+		if !r.shard.Owns(i) {
 			continue
 		}
-		err := r.readFile(ctx, store, o, out)
+		var err error
+		name := ""
+		if d != nil {
+			name = d.Manifest().Parts[i].Key
+			err = r.readPart(ctx, store, d, i, out)
+		} else {
+			name = objs[i].Key
+			err = r.readFile(ctx, store, objs[i], out)
+		}
+		if err == nil {
+			// Read as listed when the run started (the stage fingerprint
+			// covers that version), not rewritten meanwhile.
+			err = r.snap.Check(ctx, store, name)
+		}
 		switch {
 		case err == nil:
-		case r.quar && ctx.Err() == nil && !errors.Is(err, errEmit):
-			if qerr := r.q.Add(ctx, store.String()+"/"+o.Key, err.Error()); qerr != nil {
+		// A committed part that changed after its commit, or an input
+		// that changed during the run, fails the run.
+		case r.quar && ctx.Err() == nil && !errors.Is(err, errEmit) && !errors.Is(err, dataset.ErrCorrupt) && !errors.Is(err, objstore.ErrChanged):
+			if qerr := r.q.Add(ctx, store.String()+"/"+name, err.Error()); qerr != nil {
 				return qerr
 			}
 		default:
 			return err
 		}
 	}
-	if i == 0 {
-		return fmt.Errorf("no files matching %q under %s", r.pattern, store)
-	}
 	return nil
 }
 
 // InputFingerprint identifies the files the stage would read now (keys,
-// sizes, ETags), so that changed files change the stage fingerprint.
+// sizes, ETags; for a committed dataset, its manifest and parts), so that
+// changed files change the stage fingerprint.
 func (r *Read) InputFingerprint(ctx context.Context) (string, error) {
-	store, err := r.store.Get(ctx)
+	store, d, _, err := r.inputs(ctx)
 	if err != nil {
 		return "", err
 	}
-	return objstore.Fingerprint(ctx, store, "", func(key string) bool {
+	keep := func(key string) bool {
 		ok, _ := path.Match(r.pattern, key)
 		return ok
-	})
+	}
+	if d != nil {
+		keys := map[string]bool{dataset.ManifestName: true}
+		for _, p := range d.Manifest().Parts {
+			keys[p.Key] = true
+		}
+		keep = func(key string) bool { return keys[key] }
+	}
+	var fp string
+	r.snap, fp, err = objstore.TakeSnapshot(ctx, store, "", keep)
+	return fp, err
+}
+
+// readPart emits committed part i of d, checked against its checksum.
+func (r *Read) readPart(ctx context.Context, store objstore.Store, d *dataset.Dataset, i int, out pipeline.Emitter) error {
+	rd, err := d.OpenPart(ctx, i, r.alloc, formats.ReaderOptions{BatchSize: r.batch})
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	return r.emitAll(ctx, store, d.Manifest().Parts[i].Key, rd, out)
 }
 
 // errEmit marks failures downstream of the file (cancellation), which are
@@ -158,8 +233,13 @@ func (r *Read) readFile(ctx context.Context, store objstore.Store, o objstore.Ob
 		return err
 	}
 	defer rd.Close()
+	return r.emitAll(ctx, store, o.Key, rd, out)
+}
+
+// emitAll checks rd's schema against params.columns and emits its batches.
+func (r *Read) emitAll(ctx context.Context, store objstore.Store, key string, rd *formats.Reader, out pipeline.Emitter) error {
 	if !rd.Schema().Equal(r.schema) {
-		return fmt.Errorf("%s/%s: %w: file has {%s}, params.columns declare {%s}", store, o.Key,
+		return fmt.Errorf("%s/%s: %w: file has {%s}, params.columns declare {%s}", store, key,
 			schemas.ErrMismatch, schemas.String(rd.Schema()), schemas.String(r.schema))
 	}
 	for rd.Next() {
@@ -198,7 +278,19 @@ func (w *Write) Committed(ctx context.Context, fp string) (bool, error) {
 	case err != nil:
 		return false, err
 	}
-	return d.Manifest().Producer == "medflow/"+fp, nil
+	if d.Manifest().Producer != "medflow/"+fp {
+		return false, nil
+	}
+	// A part gone or resized since the commit: write the output again
+	// rather than keep a broken one (sizes only: reading every byte on
+	// each unchanged rerun would cost as much as a cold run's reads).
+	if err := d.CheckSizes(ctx); errors.Is(err, dataset.ErrCorrupt) || errors.Is(err, objstore.ErrNotFound) {
+		w.log.Warn("committed output is damaged: it will be written again", "uri", w.uri, "err", err)
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // SetFingerprint records fp in the manifest at commit.
