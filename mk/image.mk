@@ -1,0 +1,51 @@
+# mk/image.mk — the container image (deploy/Dockerfile) and the offline
+# proof of its runtime layer. Included from the main Makefile.
+#
+# Targets:
+#   image           docker build --target cpu  -> $(IMAGE):$(IMAGE_TAG)
+#   image-gpu       docker build --target gpu  -> $(IMAGE):$(IMAGE_TAG)-gpu; needs
+#                   GOXLA_DIR, a folder holding nvidia/pjrt_c_api_cuda_plugin.so
+#                   (unverified: see deploy/Dockerfile)
+#   image-context   stage the pinned ORT library and the tokenizer in out/image/
+#   rootfs-test     build the same runtime root filesystem from Debian packages
+#                   (mmdebstrap, cached under .cache/rootfs/) and run medflow
+#                   inside it: version, synth, mimic-ingest, a tiny llm-contrastive
+#                   (deploy/rootfs/build.sh; root; ~2 min cold, less cached)
+#
+# No Docker engine runs on the development machines: `make image` stops
+# there with a message saying so, and `make rootfs-test` is the check.
+
+IMAGE        ?= medflow
+IMAGE_TAG    ?= $(VERSION)
+DOCKER       ?= docker
+IMAGE_CTX    := out/image
+GOXLA_DIR    ?=
+
+.PHONY: image image-gpu image-context docker-check rootfs-test
+
+image-context: $(ORT_LIB) $(TOKENIZER_MODEL)
+	@mkdir -p $(IMAGE_CTX)/tokenizer
+	cp -L $(ORT_LIB) $(IMAGE_CTX)/libonnxruntime.so.1
+	cp -L $(TOKENIZER_MODEL) $(IMAGE_CTX)/tokenizer/tokenizer.model
+
+# A clear stop where no engine runs, before anything is fetched.
+docker-check:
+	@command -v $(DOCKER) >/dev/null 2>&1 || { echo "make image: no '$(DOCKER)' command; install Docker (BuildKit) or podman (DOCKER=podman)" >&2; exit 1; }
+	@$(DOCKER) info >/dev/null 2>&1 || { echo "make image: the $(DOCKER) client found no running engine, so the image cannot be built here. deploy/Dockerfile needs a Docker engine with BuildKit (Docker >= 23). 'make rootfs-test' checks the same runtime layer without one." >&2; exit 1; }
+
+image: docker-check image-context
+	$(DOCKER) build -f deploy/Dockerfile --target cpu \
+	  --build-context artifacts=$(IMAGE_CTX) \
+	  --build-arg VERSION=$(VERSION) \
+	  -t $(IMAGE):$(IMAGE_TAG) .
+
+image-gpu: docker-check image-context
+	@[ -n "$(GOXLA_DIR)" ] && [ -f "$(GOXLA_DIR)/nvidia/pjrt_c_api_cuda_plugin.so" ] || { echo "make image-gpu: set GOXLA_DIR to a folder holding nvidia/pjrt_c_api_cuda_plugin.so and its NVIDIA libraries (GoMLX's installer layout; see deploy/Dockerfile)" >&2; exit 1; }
+	$(DOCKER) build -f deploy/Dockerfile --target gpu \
+	  --build-context artifacts=$(IMAGE_CTX) \
+	  --build-context goxla=$(GOXLA_DIR) \
+	  --build-arg VERSION=$(VERSION) \
+	  -t $(IMAGE):$(IMAGE_TAG)-gpu .
+
+rootfs-test: build $(ORT_LIB) $(TOKENIZER_MODEL)
+	deploy/rootfs/build.sh bin/medflow
