@@ -42,7 +42,7 @@ pkgs_file=$repo/deploy/runtime-packages.txt
 pipelines=$repo/deploy/k8s/pipelines.yaml
 suite=bookworm
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org}
-studies=${ROOTFS_STUDIES:-40}
+studies=${ROOTFS_STUDIES:-60}
 
 # The image layout; deploy/dockerfile_test.go checks that deploy/Dockerfile
 # uses the same paths, user and environment.
@@ -123,28 +123,40 @@ for f in "$BIN_PATH" "$ORT_PATH"; do
 		die "$f: missing libraries in the runtime filesystem"
 	fi
 done
+echo "rootfs: every library of $BIN_PATH and $ORT_PATH resolves inside"
 
 # 3. Inside: read-only root, tmpfs /tmp, writable /work, no network, uid 10001.
 cat > "$run/work/smoke.sh" <<EOF
 set -eu
 cd /work
 export MIMIC_ROOT=/work/mimic MEDFLOW_DATASETS=/work/datasets MEDFLOW_WORK=/work/run
+fail() { echo "smoke: \$*" >&2; exit 1; }
 echo "+ id"; id
+echo "+ network interfaces:" \$(awk -F: 'NR>2{print \$1}' /proc/net/dev)
 echo "+ medflow version"; medflow version
-if touch /usr/local/bin/x 2>/dev/null; then echo "root filesystem is writable" >&2; exit 1; fi
-echo "+ medflow synth"; medflow synth --config $PIPELINES_PATH --out /work/mimic --studies $studies --size 128x160 --corrupt-fraction 0.05
-echo "+ medflow run mimic-ingest"
+if touch /usr/local/bin/x 2>/dev/null; then fail "the root filesystem is writable"; fi
+echo "+ medflow synth"
+medflow synth --config $PIPELINES_PATH --out /work/mimic --studies $studies --size 128x160 --splits 0.5,0.1,0.4 --corrupt-fraction 0.05
+echo "+ medflow run mimic-ingest (the Jobs' variant, from the ConfigMap's pipelines file)"
 medflow run mimic-ingest --config $PIPELINES_PATH --no-progress --log-format text
-echo "+ medflow inspect"; medflow inspect /work/datasets/reports --config $PIPELINES_PATH | head -12
-medflow inspect /work/datasets/images --config $PIPELINES_PATH | head -4
-echo "+ medflow models llama-onnx --tiny"; medflow models llama-onnx --config $PIPELINES_PATH --tiny --seed 1 --out /work/llama-tiny.onnx
-echo "+ medflow run llm-contrastive (tiny)"
+for d in reports images; do
+  echo "+ medflow inspect /work/datasets/\$d"
+  medflow inspect /work/datasets/\$d --config $PIPELINES_PATH > /work/inspect-\$d.txt
+  head -c 600 /work/inspect-\$d.txt; echo
+  grep -q "^dataset file:///work/datasets/\$d: [1-9][0-9]* rows" /work/inspect-\$d.txt || fail "no rows in /work/datasets/\$d"
+done
+echo "+ medflow models llama-onnx --tiny"
+medflow models llama-onnx --config $PIPELINES_PATH --tiny --seed 1 --out /work/llama-tiny.onnx
+echo "+ medflow run llm-contrastive (the GPU Job's variant, tiny: ONNX Runtime embeddings, GoMLX training)"
 medflow run llm-contrastive --config $PIPELINES_PATH --no-progress --log-format text \\
   --set embed.model=/work/llama-tiny.onnx --set embed.dim=64 --set embed.max_tokens=256 --set tokens.max_tokens=256 \\
   --set images.size=32 --set mae.patch=8 --set mae.width=32 --set mae.depth=1 --set mae.heads=2 --set mae.mlp_ratio=2 \\
   --set mae.decoder_width=16 --set mae.decoder_depth=1 --set mae.decoder_heads=2 --set mae.epochs=1 --set mae.batch_size=16 \\
   --set contrastive.epochs=1 --set contrastive.batch_size=16 --set clf-llm.epochs=2 --set clf-llm.batch_size=16 \\
-  --set summary-llm.bootstrap=50
+  --set summary-llm.bootstrap=50 > /work/llm.log 2>&1 || { cat /work/llm.log; fail "llm-contrastive failed"; }
+cat /work/llm.log
+grep -q 'msg=embedded stage=embed .* embedded=[1-9]' /work/llm.log || fail "text.embed (ONNX Runtime) embedded nothing"
+grep -q 'msg=predicted stage=pred-llm rows=[1-9]' /work/llm.log || fail "no test-split predictions"
 echo "+ medflow runs"; medflow runs --config $PIPELINES_PATH
 EOF
 chmod 0644 "$run/work/smoke.sh"
