@@ -696,7 +696,7 @@ func TestBinaryDoesNotLinkKubernetes(t *testing.T) {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	for _, p := range strings.Fields(string(out)) {
-		if strings.HasPrefix(p, "k8s.io/api/") || strings.HasPrefix(p, "k8s.io/apimachinery/") || strings.HasPrefix(p, "sigs.k8s.io/yaml") {
+		if strings.HasPrefix(p, "k8s.io/api/") || strings.HasPrefix(p, "k8s.io/apimachinery/") || strings.HasPrefix(p, "sigs.k8s.io/yaml") || strings.HasPrefix(p, "sigs.k8s.io/kustomize/") {
 			t.Errorf("cmd/medflow links %s", p)
 		}
 	}
