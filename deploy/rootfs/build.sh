@@ -118,8 +118,9 @@ done
 echo "rootfs: $(du -sh "$root" | cut -f1) assembled; packages: $(chroot "$root" dpkg-query -W -f='.\n' | wc -l)"
 # Every shared library medflow and ONNX Runtime need resolves inside.
 for f in "$BIN_PATH" "$ORT_PATH"; do
-	if chroot "$root" /usr/bin/ldd "$f" 2>&1 | grep -q 'not found'; then
-		chroot "$root" /usr/bin/ldd "$f" >&2
+	libs=$(chroot "$root" /usr/bin/ldd "$f" 2>&1) || die "ldd $f: $libs"
+	if grep -q 'not found' <<<"$libs"; then
+		echo "$libs" >&2
 		die "$f: missing libraries in the runtime filesystem"
 	fi
 done
