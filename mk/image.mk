@@ -7,6 +7,7 @@
 #                   GOXLA_DIR, a folder holding nvidia/pjrt_c_api_cuda_plugin.so
 #                   (unverified: see deploy/Dockerfile)
 #   image-context   stage the pinned ORT library and the tokenizer in out/image/
+#   rootfs-deps     Debian's mmdebstrap (pinned), only if missing
 #   rootfs-test     build the same runtime root filesystem from Debian packages
 #                   (mmdebstrap, cached under .cache/rootfs/) and run medflow
 #                   inside it: version, synth, mimic-ingest, a tiny llm-contrastive
@@ -15,13 +16,16 @@
 # No Docker engine runs on the development machines: `make image` stops
 # there with a message saying so, and `make rootfs-test` is the check.
 
+MMDEBSTRAP_VERSION ?= 1.3.5-7
+IMAGE_SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 IMAGE        ?= medflow
 IMAGE_TAG    ?= $(VERSION)
 DOCKER       ?= docker
 IMAGE_CTX    := out/image
 GOXLA_DIR    ?=
 
-.PHONY: image image-gpu image-context docker-check rootfs-test
+.PHONY: image image-gpu image-context docker-check rootfs-test rootfs-deps
 
 image-context: $(ORT_LIB) $(TOKENIZER_MODEL)
 	@mkdir -p $(IMAGE_CTX)/tokenizer
@@ -47,5 +51,11 @@ image-gpu: docker-check image-context
 	  --build-arg VERSION=$(VERSION) \
 	  -t $(IMAGE):$(IMAGE_TAG)-gpu .
 
-rootfs-test: build $(ORT_LIB) $(TOKENIZER_MODEL)
-	deploy/rootfs/build.sh bin/medflow
+# Debian's mmdebstrap, pinned, only if missing.
+rootfs-deps:
+	@dpkg-query -W -f='$${Status}' mmdebstrap 2>/dev/null | grep -q 'ok installed' || { \
+	  echo "installing mmdebstrap=$(MMDEBSTRAP_VERSION)"; \
+	  $(IMAGE_SUDO) apt-get update && $(IMAGE_SUDO) apt-get install -y --no-install-recommends mmdebstrap=$(MMDEBSTRAP_VERSION); }
+
+rootfs-test: rootfs-deps build $(ORT_LIB) $(TOKENIZER_MODEL)
+	$(IMAGE_SUDO) deploy/rootfs/build.sh bin/medflow
