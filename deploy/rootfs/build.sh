@@ -31,6 +31,9 @@
 # Needs root (mmdebstrap, chroot, mount, unshare) and the Debian mirror for
 # step 1 only. Usage (make rootfs-test builds the inputs first):
 #   deploy/rootfs/build.sh [BIN]   BIN defaults to bin/medflow
+# With IMAGE_ROOT=DIR it skips steps 1-2 and runs step 3 (and the checks of
+# the packages, user and libraries) in DIR, an unpacked image built from
+# deploy/Dockerfile (deploy/rootfs/buildah.sh does that).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -57,10 +60,15 @@ USERADD="groupadd --gid $MEDFLOW_UID medflow && useradd --uid $MEDFLOW_UID --gid
 
 die() { echo "rootfs: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (mmdebstrap, chroot, mount namespaces)"
-for f in "$bin" "$ort_lib" "$tok_model" "$pkgs_file" "$pipelines"; do
-	[ -f "$f" ] || die "missing $f (make rootfs-test builds it)"
-done
-command -v mmdebstrap >/dev/null || die "mmdebstrap is not installed (apt-get install mmdebstrap)"
+image_root=${IMAGE_ROOT:-}
+if [ -z "$image_root" ]; then
+	for f in "$bin" "$ort_lib" "$tok_model"; do
+		[ -f "$f" ] || die "missing $f (make rootfs-test builds it)"
+	done
+	command -v mmdebstrap >/dev/null || die "mmdebstrap is not installed (apt-get install mmdebstrap)"
+else
+	[ -d "$image_root/etc/medflow" ] && [ -d "$image_root/work" ] || die "$image_root: not an unpacked medflow image (no /etc/medflow, /work)"
+fi
 
 mapfile -t pkgs < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$pkgs_file")
 [ ${#pkgs[@]} -gt 0 ] || die "no packages in $pkgs_file"
@@ -71,11 +79,23 @@ done
 # (In this shell's working folder there is no pipelines.yaml: every
 # command names the ConfigMap's file, as the Jobs do.)
 
+t0=$SECONDS
+run=$(mktemp -d "${TMPDIR:-/tmp}/medflow-rootfs.XXXXXX")
+cleanup() { rm -rf "$run"; }
+trap cleanup EXIT
+mkdir -p "$run/work" "$run/config"
+chown "$MEDFLOW_UID:$MEDFLOW_UID" "$run/work"
+# The ConfigMap: mounted read-only at /etc/medflow, as in the Jobs.
+install -m 0644 "$pipelines" "$run/config/$(basename "$PIPELINES_PATH")"
+
+if [ -n "$image_root" ]; then
+	root=$image_root
+	echo "rootfs: using the image filesystem $root"
+else
 # 1. The base root filesystem, cached.
 key=$( (cat "$pkgs_file"; echo "$suite $mirror $USERADD"; sed -n '/^# -- mmdebstrap/,/^# -- end/p' "$0") | sha256sum | cut -c1-16)
 tarball=$cache/$suite-runtime-$key.tar
 mkdir -p "$cache"
-t0=$SECONDS
 if [ ! -f "$tarball" ]; then
 	echo "rootfs: mmdebstrap $suite minbase + ${pkgs[*]}"
 	include=$(IFS=,; echo "${pkgs[*]}")
@@ -96,18 +116,14 @@ else
 fi
 
 # 2. The image layout on a fresh copy.
-run=$(mktemp -d "${TMPDIR:-/tmp}/medflow-rootfs.XXXXXX")
-cleanup() { rm -rf "$run"; }
-trap cleanup EXIT
 root=$run/root
-mkdir -p "$root" "$run/work"
+mkdir -p "$root"
 tar -xf "$tarball" -C "$root"
 install -D -m 0755 "$bin" "$root$BIN_PATH"
 install -D -m 0755 "$ort_lib" "$root$ORT_PATH"
 install -D -m 0644 "$tok_model" "$root$TOKENIZER_DIR/tokenizer.model"
-install -D -m 0644 "$pipelines" "$root$PIPELINES_PATH"
-mkdir -p "$root/work"
-chown "$MEDFLOW_UID:$MEDFLOW_UID" "$run/work"
+mkdir -p "$root/work" "$root$(dirname "$PIPELINES_PATH")"
+fi
 
 # The pins resolved to exactly these versions, and the user exists.
 for p in "${pkgs[@]}"; do
@@ -165,15 +181,17 @@ chmod 0644 "$run/work/smoke.sh"
 echo "rootfs: running medflow inside (uid $MEDFLOW_UID, read-only root, no network)"
 t1=$SECONDS
 unshare --mount --pid --net --fork --propagation private bash -euc '
-	root=$1 work=$2 uid=$3; shift 3
+	root=$1 work=$2 config=$3 uid=$4; shift 4
 	mount --bind "$root" "$root"
 	mount -o remount,bind,ro "$root"
 	mount -t proc proc "$root/proc"
 	mount -t tmpfs -o mode=1777,size=512m tmp "$root/tmp"
 	mount --bind "$work" "$root/work"
+	mount --bind "$config" "$root/etc/medflow"
+	mount -o remount,bind,ro "$root/etc/medflow"
 	mount -t tmpfs -o mode=0755,size=1m dev "$root/dev"
 	for d in null zero random urandom; do touch "$root/dev/$d"; mount --bind "/dev/$d" "$root/dev/$d"; done
 	mount -o remount,ro,bind "$root/dev"
 	exec chroot --userspec="$uid:$uid" "$root" /usr/bin/env -i "$@" /bin/sh /work/smoke.sh
-' rootfs "$root" "$run/work" "$MEDFLOW_UID" "${IMAGE_ENV[@]}"
+' rootfs "$root" "$run/work" "$run/config" "$MEDFLOW_UID" "${IMAGE_ENV[@]}"
 echo "rootfs: OK (base $((t1 - t0)) s, inside $((SECONDS - t1)) s)"
