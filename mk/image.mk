@@ -8,6 +8,10 @@
 #                   (unverified: see deploy/Dockerfile)
 #   image-context   stage the pinned ORT library and the tokenizer in out/image/
 #   rootfs-deps     Debian's mmdebstrap (pinned), only if missing
+#   buildah-test    deploy/Dockerfile built by Debian's buildah (daemonless) on
+#                   stand-in base images assembled with mmdebstrap, then the
+#                   rootfs smoke test in the built image (deploy/rootfs/buildah.sh;
+#                   root; ~7 min cold: the build stage compiles medflow)
 #   rootfs-test     build the same runtime root filesystem from Debian packages
 #                   (mmdebstrap, cached under .cache/rootfs/) and run medflow
 #                   inside it: version, synth, mimic-ingest, a tiny llm-contrastive
@@ -17,6 +21,8 @@
 # there with a message saying so, and `make rootfs-test` is the check.
 
 MMDEBSTRAP_VERSION ?= 1.3.5-7
+BUILDAH_VERSION    ?= 1.28.2+ds1-3+deb12u1+b3
+CRUN_VERSION       ?= 1.8.1-1+deb12u1
 IMAGE_SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 IMAGE        ?= medflow
@@ -25,7 +31,7 @@ DOCKER       ?= docker
 IMAGE_CTX    := out/image
 GOXLA_DIR    ?=
 
-.PHONY: image image-gpu image-context docker-check rootfs-test rootfs-deps
+.PHONY: image image-gpu image-context docker-check rootfs-test rootfs-deps buildah-test
 
 image-context: $(ORT_LIB) $(TOKENIZER_MODEL)
 	@mkdir -p $(IMAGE_CTX)/tokenizer
@@ -59,3 +65,10 @@ rootfs-deps:
 
 rootfs-test: rootfs-deps build $(ORT_LIB) $(TOKENIZER_MODEL)
 	$(IMAGE_SUDO) deploy/rootfs/build.sh bin/medflow
+
+buildah-test: rootfs-deps image-context
+	@for p in buildah=$(BUILDAH_VERSION) crun=$(CRUN_VERSION); do \
+	  dpkg-query -W -f='$${Status}' $${p%%=*} 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; $(IMAGE_SUDO) apt-get update && $(IMAGE_SUDO) apt-get install -y --no-install-recommends $$missing; fi
+	$(IMAGE_SUDO) deploy/rootfs/buildah.sh
