@@ -15,10 +15,11 @@
 #   rootfs-test     build the same runtime root filesystem from Debian packages
 #                   (mmdebstrap, cached under .cache/rootfs/) and run medflow
 #                   inside it: version, synth, mimic-ingest, a tiny llm-contrastive
-#                   (deploy/rootfs/build.sh; root; ~2 min cold, less cached)
+#                   (deploy/rootfs/build.sh; root; ~2.7 min cold, ~10 s cached)
 #
 # No Docker engine runs on the development machines: `make image` stops
-# there with a message saying so, and `make rootfs-test` is the check.
+# there with a message saying so; `make rootfs-test` and `make buildah-test`
+# are the checks that run here.
 
 MMDEBSTRAP_VERSION ?= 1.3.5-7
 BUILDAH_VERSION    ?= 1.28.2+ds1-3+deb12u1+b3
@@ -41,7 +42,7 @@ image-context: $(ORT_LIB) $(TOKENIZER_MODEL)
 # A clear stop where no engine runs, before anything is fetched.
 docker-check:
 	@command -v $(DOCKER) >/dev/null 2>&1 || { echo "make image: no '$(DOCKER)' command; install Docker (BuildKit) or podman (DOCKER=podman)" >&2; exit 1; }
-	@$(DOCKER) info >/dev/null 2>&1 || { echo "make image: the $(DOCKER) client found no running engine, so the image cannot be built here. deploy/Dockerfile needs a Docker engine with BuildKit (Docker >= 23). 'make rootfs-test' checks the same runtime layer without one." >&2; exit 1; }
+	@$(DOCKER) info >/dev/null 2>&1 || { echo "make image: the $(DOCKER) client found no running engine, so the image cannot be built here. deploy/Dockerfile needs a Docker engine with BuildKit (Docker >= 23). 'make rootfs-test' checks the same runtime layer without one, 'make buildah-test' builds this Dockerfile with buildah." >&2; exit 1; }
 
 image: docker-check image-context
 	$(DOCKER) build -f deploy/Dockerfile --target cpu \
