@@ -690,7 +690,10 @@ func TestBinaryDoesNotLinkKubernetes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
 	out, err := exec.Command(gobin, "list", "-deps", "github.com/medflow/medflow/cmd/medflow").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
