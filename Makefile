@@ -20,6 +20,7 @@ include mk/tokenizer.mk
 include mk/imaging.mk
 include mk/onnx.mk
 include mk/onnxruntime.mk
+include mk/image.mk
 
 .PHONY: all deps go-deps build demo test lint race fuzz bench clean docs xla
 
@@ -68,6 +69,7 @@ docs: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'" >&2; exit 1; }
 
 # The XLA/PJRT (GPU) build of the trainer: vetted, built and its backend
 # test run by make test so it cannot rot. It trains nowhere here: no PJRT
