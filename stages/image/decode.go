@@ -70,11 +70,12 @@ func Register(r *pipeline.Registry, d stagekit.Deps) error {
 type Decode struct {
 	root     string
 	store    *stagekit.Store
-	pathCol  int // -1 unless path mode
-	bytesCol int // -1 unless bytes mode
-	keyCol   int // -1: default key
-	rowsCol  int // -1: no check
-	colsCol  int // -1: no check
+	snap     objstore.Snapshot // what InputFingerprint listed, checked again at read
+	pathCol  int               // -1 unless path mode
+	bytesCol int               // -1 unless bytes mode
+	keyCol   int               // -1: default key
+	rowsCol  int               // -1: no check
+	colsCol  int               // -1: no check
 	float    bool
 	size     int
 	batch    int
@@ -171,7 +172,9 @@ func (s *Decode) InputFingerprint(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return objstore.Fingerprint(ctx, store, "", func(key string) bool { return !strings.HasSuffix(key, ".txt") })
+	var fp string
+	s.snap, fp, err = objstore.TakeSnapshot(ctx, store, "", func(key string) bool { return !strings.HasSuffix(key, ".txt") })
+	return fp, err
 }
 
 // strs and blobs abstract the (large_)string and (large_)binary columns.
@@ -361,6 +364,11 @@ func (s *Decode) source(ctx context.Context, store objstore.Store, in arrow.Reco
 	}
 	if int64(len(b)) > s.maxBytes {
 		return nil, &fault{fmt.Sprintf("file too large: more than max_bytes %d", s.maxBytes)}
+	}
+	// An image rewritten since the listing the stage was fingerprinted
+	// with fails the run (a Stat per image; none without a fingerprint).
+	if err := s.snap.Check(ctx, store, key); err != nil {
+		return nil, err
 	}
 	return b, nil
 }

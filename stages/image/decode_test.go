@@ -3,6 +3,7 @@ package image_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -21,6 +22,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/medflow/medflow/connectors"
+	"github.com/medflow/medflow/connectors/dataset"
+	"github.com/medflow/medflow/connectors/local"
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/imaging"
 	"github.com/medflow/medflow/pipeline"
@@ -363,5 +366,51 @@ func TestDecodeStagePlanErrors(t *testing.T) {
 				t.Fatalf("err = %v, want one mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestDecodeDetectsImageChangedDuringRun (issue 17, item 11): an image
+// rewritten after the stage was fingerprinted fails the run naming it.
+func TestDecodeDetectsImageChangedDuringRun(t *testing.T) {
+	dir := t.TempDir()
+	fx := makeFixture(t, dir)
+	var recs []record
+	for _, r := range fx.recs {
+		if slices.Contains(fx.good, r.key) {
+			recs = append(recs, r)
+		}
+	}
+	changed := recs[2].path
+	for _, change := range []bool{false, true} {
+		reg := registry(t, recs, 2)
+		res := &pt.Result{}
+		pt.Register(reg, res)
+		plan, err := reg.Plan(pipeline.Spec{Variant: "v", Stages: []pipeline.StageSpec{
+			pt.Stage("src", "test.images", nil, nil),
+			pt.Stage("dec", "image.decode", []string{"src"}, map[string]any{"path_column": "path", "root": dir, "size": 16}),
+			pt.Stage("out", "test.collect", []string{"dec"}, nil),
+		}}, pipeline.PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache, err := local.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := plan.Resolve(t.Context(), dataset.NewCache(cache, "cache", nil), nil); err != nil {
+			t.Fatal(err)
+		}
+		if change { // another image under the same name
+			if err := os.WriteFile(filepath.Join(dir, changed), jpegBytes(t, xray(120, 140, 99)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err = plan.NewRun(pipeline.RunOptions{}).Execute(t.Context())
+		switch {
+		case !change && err != nil:
+			t.Fatalf("unchanged images: %v", err)
+		case change && (!errors.Is(err, objstore.ErrChanged) || !strings.Contains(err.Error(), changed)):
+			t.Fatalf("rewritten image: err = %v, want ErrChanged naming %s", err, changed)
+		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/medflow/medflow/connectors"
+	"github.com/medflow/medflow/connectors/dataset"
+	"github.com/medflow/medflow/connectors/local"
 	"github.com/medflow/medflow/connectors/objstore"
 	cxr "github.com/medflow/medflow/mimic"
 	"github.com/medflow/medflow/mimic/mimictest"
@@ -604,5 +606,50 @@ func TestIndexStudiesProblems(t *testing.T) {
 	}
 	if q := quarantined(quiet); len(q) != 0 || quiet.Rows("out") != studies.Rows("out") {
 		t.Errorf("problems: false quarantined %q and emitted %d rows (want none and %d)", q, quiet.Rows("out"), studies.Rows("out"))
+	}
+}
+
+// TestSectionsDetectsReportChangedDuringRun (issue 17, item 11): a report
+// rewritten after the stage was fingerprinted (its listing taken at
+// resolve) fails the run naming it; unchanged, the run passes.
+func TestSectionsDetectsReportChangedDuringRun(t *testing.T) {
+	dir := tree(t, mimictest.Config{Studies: 20, Images: 20, Seed: 9, Reports: true})
+	key := cxr.ReportKey(mimictest.Subject(3), mimictest.Study(3))
+	for _, change := range []bool{false, true} {
+		reg := registry(t)
+		res := &pt.Result{}
+		pt.Register(reg, res)
+		plan, err := reg.Plan(pipeline.Spec{Variant: "v", Stages: []pipeline.StageSpec{
+			pt.Stage("ix", "mimic.index", nil, map[string]any{"root": dir, "rows": "studies"}),
+			pt.Stage("rep", "report.sections", []string{"ix"}, map[string]any{"root": dir}),
+			pt.Stage("out", "test.collect", []string{"rep"}, nil),
+		}}, pipeline.PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache, err := local.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := plan.Resolve(t.Context(), dataset.NewCache(cache, "cache", nil), nil); err != nil {
+			t.Fatal(err)
+		}
+		if change {
+			p := filepath.Join(dir, filepath.FromSlash(key))
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, append(b, " IMPRESSION: changed.\n"...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err = plan.NewRun(pipeline.RunOptions{}).Execute(t.Context())
+		switch {
+		case !change && err != nil:
+			t.Fatalf("unchanged reports: %v", err)
+		case change && (!errors.Is(err, objstore.ErrChanged) || !strings.Contains(err.Error(), key)):
+			t.Fatalf("rewritten report: err = %v, want ErrChanged naming %s", err, key)
+		}
 	}
 }

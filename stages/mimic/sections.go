@@ -24,6 +24,7 @@ import (
 type Sections struct {
 	root   string
 	store  *stagekit.Store
+	snap   objstore.Snapshot // what InputFingerprint listed, checked again at read
 	col    int
 	sel    cxr.Selector
 	schema *arrow.Schema
@@ -75,7 +76,9 @@ func (s *Sections) InputFingerprint(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return objstore.Fingerprint(ctx, store, "", func(key string) bool { return strings.HasSuffix(key, ".txt") })
+	var fp string
+	s.snap, fp, err = objstore.TakeSnapshot(ctx, store, "", func(key string) bool { return strings.HasSuffix(key, ".txt") })
+	return fp, err
 }
 
 func (s *Sections) parse(ctx context.Context, store objstore.Store, key string) (parsed, error) {
@@ -90,6 +93,10 @@ func (s *Sections) parse(ctx context.Context, store objstore.Store, key string) 
 		return p, nil
 	}
 	if err != nil {
+		return p, err
+	}
+	// A report rewritten since the stage's listing fails the run.
+	if err := s.snap.Check(ctx, store, key); err != nil {
 		return p, err
 	}
 	s.reports.Add(1)
