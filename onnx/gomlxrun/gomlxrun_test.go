@@ -1,0 +1,105 @@
+package gomlxrun_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/medflow/medflow/llama"
+	"github.com/medflow/medflow/llama/llamaref"
+	"github.com/medflow/medflow/nn"
+	"github.com/medflow/medflow/onnx/gomlxrun"
+)
+
+// TestLlamaMatchesReference: the tiny Llama ONNX file run through GoMLX
+// (simplego) equals the float64 reference on a padded batch, and a second
+// shape compiles and runs too.
+func TestLlamaMatchesReference(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tiny.onnx")
+	cfg, err := llama.WriteTiny(path, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := nn.BackendFor(nn.DefaultBackend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := gomlxrun.Load(path, be, []string{"input_ids", "attention_mask"}, []string{"last_hidden_state"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	w := llama.RandomWeights(cfg, 1)
+	for _, ids := range [][][]int64{
+		{{1, 450, 9045, 2159, 338, 0}, {1, 1939, 29889, 0, 0, 0}},
+		{{1, 22}, {1, 0}, {1, 5}},
+	} {
+		B, S := len(ids), len(ids[0])
+		flatIDs, flatMask := make([]int64, 0, B*S), make([]int64, 0, B*S)
+		mask := make([][]int64, B)
+		for b, row := range ids {
+			mask[b] = make([]int64, S)
+			for s, id := range row {
+				if id != 0 || s == 0 {
+					mask[b][s] = 1
+				}
+			}
+			flatIDs, flatMask = append(flatIDs, row...), append(flatMask, mask[b]...)
+		}
+		out := make([]float32, B*S*cfg.Dim)
+		shape := []int64{int64(B), int64(S)}
+		if err := m.Run(context.Background(), []gomlxrun.Tensor{{Shape: shape, Data: flatIDs}, {Shape: shape, Data: flatMask}},
+			[]gomlxrun.Tensor{{Shape: []int64{int64(B), int64(S), int64(cfg.Dim)}, Data: out}}); err != nil {
+			t.Fatal(err)
+		}
+		want := llamaref.Forward(cfg, w, ids, mask)
+		worst := 0.0
+		for b := range B {
+			for s := range S {
+				if mask[b][s] == 0 {
+					continue
+				}
+				for d := range cfg.Dim {
+					worst = math.Max(worst, math.Abs(float64(out[(b*S+s)*cfg.Dim+d]-want[b][s][d])))
+				}
+			}
+		}
+		if worst > 1e-4 {
+			t.Errorf("batch %dx%d: max |GoMLX - reference| = %g", B, S, worst)
+		}
+	}
+	// A caller expecting another output shape gets an error, not garbage.
+	err = m.Run(context.Background(), []gomlxrun.Tensor{{Shape: []int64{1, 2}, Data: []int64{1, 2}}, {Shape: []int64{1, 2}, Data: []int64{1, 1}}},
+		[]gomlxrun.Tensor{{Shape: []int64{1, 2, 7}, Data: make([]float32, 14)}})
+	if !errors.Is(err, gomlxrun.ErrModel) || !strings.Contains(err.Error(), "shape") {
+		t.Errorf("wrong output shape: err = %v", err)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tiny.onnx")
+	if _, err := llama.WriteTiny(path, 1); err != nil {
+		t.Fatal(err)
+	}
+	be, err := nn.BackendFor(nn.DefaultBackend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path         string
+		inputs, outs []string
+		want         string
+	}{
+		{path, []string{"pixel_values"}, []string{"last_hidden_state"}, `no input "pixel_values"`},
+		{path, []string{"input_ids"}, []string{"embedding"}, `no output "embedding"`},
+		{filepath.Join(t.TempDir(), "missing.onnx"), nil, nil, "missing.onnx"},
+	} {
+		_, err := gomlxrun.Load(tc.path, be, tc.inputs, tc.outs)
+		if !errors.Is(err, gomlxrun.ErrModel) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Load(%v, %v): err = %v, want %q", tc.inputs, tc.outs, err, tc.want)
+		}
+	}
+}
