@@ -60,6 +60,12 @@ func (s *stageRun) resumable() bool {
 // keeps its committed parts for the next run to resume from).
 func (s *stageRun) commit(ctx context.Context) {
 	if s.parts != nil {
+		// A part writer that holds something until the stage ends (a lease
+		// on its cache entry, renewed on a goroutine) lets it go here,
+		// committed or not, so nothing outlives the run.
+		if r, ok := s.parts.(interface{ Release() }); ok {
+			defer r.Release()
+		}
 		if ctx.Err() == nil && State(s.st.state.Load()) != Failed {
 			err := s.checkBeforeCommit(ctx)
 			if err == nil {

@@ -299,6 +299,11 @@ func (p *partWriter) Put(k int, batches []arrow.RecordBatch) error {
 	return nil
 }
 
+// Release gives up the entry's lease (and stops renewing it) without
+// committing: the parts stay for a rerun to resume from. The engine calls
+// it when the stage ends, whatever happened; after Commit it does nothing.
+func (p *partWriter) Release() { p.lease.Release() }
+
 func (p *partWriter) Commit(n int) error {
 	defer p.lease.Release()
 	if err := p.lease.Check(p.ctx); err != nil {

@@ -112,6 +112,40 @@ variants:
       - {name: ix, kind: mimic.index, params: {root: /data/mimic}}
       - {name: tok, kind: text.tokenize, inputs: [ix], params: {model: /m/tokenizer.model, column: rows}}
 `, want: []string{`variant "v"`, `stage "tok"`, "rows"}},
+	{kind: "param outside its range (epochs: 0)", variant: "v", yaml: `
+variants:
+  v:
+    stages:
+      - {name: ix, kind: mimic.index, params: {root: /data/mimic}}
+      - name: mae
+        kind: train.mae
+        inputs: [ix]
+        params:
+          epochs: 0
+`, want: []string{"pipelines.yaml:10", `stage "mae"`, `key "params.epochs"`, "must be >= 1"}},
+	{kind: "param not one of its values (pooling: max)", variant: "v", yaml: `
+variants:
+  v:
+    stages:
+      - {name: ix, kind: mimic.index, params: {root: /data/mimic}}
+      - {name: tok, kind: text.tokenize, inputs: [ix], params: {model: /m/tokenizer.model, column: report_key}}
+      - {name: emb, kind: text.embed, inputs: [tok], params: {model: /m/llama.onnx, dim: 64, pooling: max}}
+`, want: []string{"pipelines.yaml:7", `stage "emb"`, `key "params.pooling"`, `"max": want mean, last or bos`}},
+	{kind: "two section names without + (select: [findings impression])", variant: "v", yaml: `
+variants:
+  v:
+    stages:
+      - {name: ix, kind: mimic.index, params: {root: /data/mimic, rows: studies}}
+      - {name: sec, kind: report.sections, inputs: [ix], params: {root: /data/mimic, select: [findings impression]}}
+`, want: []string{"pipelines.yaml:6", `stage "sec"`, `key "params.select"`, `"findings+impression"`}},
+	{kind: "a bad param and an unknown input: both reported", variant: "v", yaml: `
+variants:
+  v:
+    stages:
+      - {name: g, kind: gen.rows, params: {rows: 10}}
+      - {name: rescale, kind: col.scale, inputs: [g], params: {column: value, factor: lots}}
+      - {name: out, kind: discard, inputs: [rescal]}
+`, want: []string{"pipelines.yaml:6", `key "params.factor"`, "pipelines.yaml:7", `missing input "rescal" (did you mean "rescale"?)`}},
 	{kind: "tab-indented YAML", variant: "v", yaml: "variants:\n  v:\n\tstages: []\n", want: []string{"pipelines.yaml:3"}},
 	{kind: "two YAML documents", variant: "v", yaml: "variants: {}\n---\nvariants: {}\n", want: []string{"pipelines.yaml", "document"}},
 }
