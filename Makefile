@@ -20,6 +20,7 @@ include mk/tokenizer.mk
 include mk/imaging.mk
 include mk/onnx.mk
 include mk/onnxruntime.mk
+include mk/gpu.mk
 include mk/image.mk
 
 .PHONY: all deps go-deps build demo test lint race fuzz bench clean docs xla
@@ -91,6 +92,7 @@ test: deps lint xla
 	$(GO) test -count=1 ./...
 	$(MAKE) race
 	$(MAKE) fuzz FUZZTIME=10s
+	$(MAKE) gpu-dry-run
 
 # Short fuzz runs of every fuzz target (seed corpora are committed).
 FUZZTIME ?= 30s

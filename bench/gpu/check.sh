@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# bench/gpu/check.sh — the GPU check, for a host with no network: one
+# command, well under 10 minutes, results as small files in $OUT.
+#
+#   bench/gpu/check.sh            # on the GPU host (bin/medflow-xla carried from here)
+#   DRY_RUN=1 bench/gpu/check.sh  # the same steps on the CPU at tiny shapes (make gpu-dry-run)
+#
+# What it does:
+#   1. finds the PJRT CUDA plugin in the host's Python environment (the
+#      jax-cuda*-plugin wheel) and exports PJRT_PLUGIN_LIBRARY_PATH
+#      (dry run: the simplego backend instead);
+#   2. writes phantom data (medflow synth) and a random-weight Llama of
+#      Llama-2-7B's width (dim 4096, 32 heads, MLP 11008) with LAYERS
+#      layers (medflow models llama-onnx), both on the host itself;
+#   3. runs bench/gpu/pipelines.yaml's gpu-check variant twice: text.embed
+#      with runtime gomlx (on GOMLX_BACKEND, the GPU) and with runtime ort
+#      (ONNX Runtime on the host's CPU cores), ViT-S/16 MAE, contrastive and
+#      fine-tune steps at 224 px on GOMLX_BACKEND;
+#   4. writes $OUT/results.md (tokens/s, img/s, per-stage work seconds),
+#      the run records and the logs.
+#
+# Environment: OUT (default out/gpu-check), MEDFLOW (default
+# bin/medflow-xla), GOMLX_BACKEND (default xla:cuda; dry run go), STUDIES
+# (default 1000; dry run 40), LAYERS (default 2), STEPS (training steps per
+# stage, default 30), PJRT_PLUGIN_LIBRARY_PATH (found when unset).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DRY_RUN=${DRY_RUN:-0}
+OUT=${OUT:-out/gpu-check}
+MEDFLOW=${MEDFLOW:-bin/medflow-xla}
+STEPS=${STEPS:-30}
+LAYERS=${LAYERS:-2}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+log() { printf '== %s\n' "$*" | tee -a "$OUT/check.log" >&2; }
+die() { printf 'bench/gpu/check.sh: %s\n' "$*" | tee -a "$OUT/check.log" >&2; exit 1; }
+: > "$OUT/check.log"
+
+# On the GPU host: what make gpu-bundle packed here (carried as
+# out/gpu-bundle.tar.xz), unpacked once.
+if [ ! -x "$MEDFLOW" ] && [ -s out/gpu-bundle.tar.xz ]; then
+	[ -x out/gpu-bundle/medflow-xla ] || xz -dc out/gpu-bundle.tar.xz | tar -C out -xf -
+	MEDFLOW=out/gpu-bundle/medflow-xla
+	export LD_LIBRARY_PATH=$PWD/out/gpu-bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+	export MEDFLOW_ORT_LIB=$PWD/out/gpu-bundle/lib/libonnxruntime.so.1
+	export GPU_CHECK_TOKENIZER=${GPU_CHECK_TOKENIZER:-$PWD/out/gpu-bundle/tokenizer.model}
+fi
+[ -x "$MEDFLOW" ] || die "$MEDFLOW not found: run make gpu-bundle (or make xla) first"
+export GOMLX_NO_AUTO_INSTALL=1
+
+if [ "$DRY_RUN" = 1 ]; then
+	export GOMLX_BACKEND=${GOMLX_BACKEND:-go:ops_sequential,parallelism=-1}
+	STUDIES=${STUDIES:-40}
+	SIZE=32 LLAMA=(--tiny --seed 1) DIM=64
+	SHRINK=(--set images.size=32 --set embed.dim=64 --set embed.batch_tokens=2048
+		--set mae.patch=8 --set mae.width=32 --set mae.depth=1 --set mae.heads=2 --set mae.mlp_ratio=2
+		--set mae.decoder_width=16 --set mae.decoder_depth=1 --set mae.decoder_heads=2 --set mae.batch_size=8
+		--set contrastive.batch_size=8 --set clf.batch_size=8)
+	STEPS=${STEPS_DRY:-3}
+else
+	export GOMLX_BACKEND=${GOMLX_BACKEND:-xla:cuda}
+	STUDIES=${STUDIES:-1000}
+	SIZE=256 DIM=4096
+	LLAMA=(--tiny --seed 1 --vocab 32000 --dim 4096 --heads 32 --kv-heads 32 --hidden 11008 --layers "$LAYERS" --external-data)
+	SHRINK=()
+	if [ -z "${PJRT_PLUGIN_LIBRARY_PATH:-}" ]; then
+		plugin=$(python3 - <<'PY' 2>/dev/null || true
+import glob, os, site, sys
+roots = site.getsitepackages() + [site.getusersitepackages()] + sys.path
+for r in roots:
+    for p in glob.glob(os.path.join(r, "jax_plugins", "xla_cuda*", "*.so")):
+        print(os.path.dirname(p)); raise SystemExit
+PY
+)
+		[ -n "$plugin" ] || die "no PJRT CUDA plugin (jax_plugins/xla_cuda*/*.so) in python3's site-packages; set PJRT_PLUGIN_LIBRARY_PATH"
+		export PJRT_PLUGIN_LIBRARY_PATH=$plugin
+	fi
+	log "PJRT plugin: $PJRT_PLUGIN_LIBRARY_PATH"
+	nvidia-smi -L > "$OUT/gpu.txt" 2>&1 || true
+fi
+"$MEDFLOW" version | tee "$OUT/version.txt" >&2
+log "backend $GOMLX_BACKEND, $STUDIES studies, Llama dim $DIM"
+
+export GPU_CHECK_WORK=$OUT/work GPU_CHECK_DATA=$OUT/mimic GPU_CHECK_LLAMA=$OUT/llama.onnx
+export GPU_CHECK_TOKENIZER=${GPU_CHECK_TOKENIZER:-$PWD/.cache/tokenizer/llama2/tokenizer.model}
+[ -s "$GPU_CHECK_TOKENIZER" ] || die "tokenizer model $GPU_CHECK_TOKENIZER missing (make tokenizer-model, or carry it)"
+if [ ! -s "$GPU_CHECK_DATA/mimic-cxr-2.0.0-split.csv.gz" ]; then
+	log "phantom data"
+	"$MEDFLOW" synth --out "$GPU_CHECK_DATA" --studies "$STUDIES" --size "${SIZE}x${SIZE}" --splits 0.8,0.1,0.1 >> "$OUT/check.log" 2>&1
+fi
+if [ ! -s "$GPU_CHECK_LLAMA" ]; then
+	log "Llama model (random weights)"
+	"$MEDFLOW" models llama-onnx "${LLAMA[@]}" --out "$GPU_CHECK_LLAMA" >> "$OUT/check.log" 2>&1
+fi
+
+steps=(--set mae.max_steps="$STEPS" --set contrastive.max_steps="$STEPS" --set clf.max_steps="$STEPS")
+for runtime in gomlx ort; do
+	log "run: text.embed runtime $runtime"
+	start=$(date +%s)
+	if ! "$MEDFLOW" run gpu-check --config bench/gpu/pipelines.yaml --no-progress --log-format json \
+		--set embed.runtime="$runtime" "${steps[@]}" "${SHRINK[@]}" > "$OUT/run-$runtime.jsonl" 2>&1; then
+		tail -5 "$OUT/run-$runtime.jsonl" >&2
+		die "run with runtime $runtime failed (log: $OUT/run-$runtime.jsonl)"
+	fi
+	echo "$runtime $(( $(date +%s) - start ))" >> "$OUT/wall.txt"
+	# Training was measured in the first run; the second only embeds anew.
+	steps=(--set mae.max_steps=1 --set contrastive.max_steps=1 --set clf.max_steps=1)
+done
+
+python3 - "$OUT" <<'PY'
+import json, sys, os
+out = sys.argv[1]
+lines = ["| what | value |", "|---|---|"]
+for rt in ("gomlx", "ort"):
+    recs = [json.loads(l) for l in open(os.path.join(out, f"run-{rt}.jsonl")) if l.startswith("{")]
+    for r in recs:
+        if r.get("msg") == "embedded":
+            secs = next((s["work"] for s in recs if s.get("msg") == "stage summary" and s.get("stage") == "embed"), None)
+            tok = r.get("tokens", 0)
+            lines.append(f"| text.embed {rt}: rows, tokens, work s, tokens/s | {r.get('rows')}, {tok}, {secs:.1f}, {tok / secs if secs else 0:.0f} |")
+        if r.get("msg") == "trained" and rt == "gomlx":
+            lines.append(f"| {r['stage']}: steps, examples, s, steps/s | {r.get('steps')}, {r.get('examples')}, {r.get('seconds'):.1f}, {r.get('steps', 0) / max(r.get('seconds', 1), 1e-9):.2f} |")
+open(os.path.join(out, "results.md"), "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+log "results in $OUT/results.md"

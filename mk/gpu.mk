@@ -1,0 +1,23 @@
+# The GPU check (bench/gpu/check.sh, bench/gpu/README.md).
+#   make gpu-bundle   what the offline GPU host needs, built here and packed
+#                     small enough to carry (< 64 MiB): the xla binary, the
+#                     ONNX Runtime library, libjpeg and the tokenizer model
+#   make gpu-dry-run  the check's steps on the CPU at tiny shapes (in make test)
+GPU_BUNDLE := out/gpu-bundle.tar.xz
+
+.PHONY: gpu-bundle gpu-dry-run
+
+gpu-bundle: xla $(TOKENIZER_MODEL) $(ORT_LIB)
+	@rm -rf out/gpu-bundle && mkdir -p out/gpu-bundle/lib
+	cp bin/medflow-xla out/gpu-bundle/medflow-xla
+	cp $(ORT_LIB) out/gpu-bundle/lib/libonnxruntime.so.1
+	cp -L $$(ldd bin/medflow-xla | awk '/libjpeg/ {print $$3}') out/gpu-bundle/lib/
+	cp $(TOKENIZER_MODEL) out/gpu-bundle/tokenizer.model
+	tar -C out -cf - gpu-bundle | xz -T0 -6 > $(GPU_BUNDLE)
+	@ls -l $(GPU_BUNDLE)
+
+gpu-dry-run: xla $(TOKENIZER_MODEL) $(ORT_LIB)
+	rm -rf out/gpu-dry-run
+	DRY_RUN=1 OUT=out/gpu-dry-run MEDFLOW=bin/medflow-xla bench/gpu/check.sh
+	@grep -q "text.embed gomlx" out/gpu-dry-run/results.md && grep -q "text.embed ort" out/gpu-dry-run/results.md \
+		&& grep -q "^| clf:" out/gpu-dry-run/results.md || { echo "gpu-dry-run: results incomplete"; exit 1; }
