@@ -17,7 +17,8 @@ gpu-bundle: xla $(TOKENIZER_MODEL) $(ORT_LIB)
 	@ls -l $(GPU_BUNDLE)
 
 gpu-dry-run: xla $(TOKENIZER_MODEL) $(ORT_LIB)
-	rm -rf out/gpu-dry-run
-	DRY_RUN=1 OUT=out/gpu-dry-run MEDFLOW=bin/medflow-xla bench/gpu/check.sh
+	rm -rf out/gpu-dry-run out/gpu-dry-run-scratch
+	DRY_RUN=1 OUT=out/gpu-dry-run SCRATCH=out/gpu-dry-run-scratch MEDFLOW=bin/medflow-xla bench/gpu/check.sh
 	@grep -q "text.embed gomlx" out/gpu-dry-run/results.md && grep -q "text.embed ort" out/gpu-dry-run/results.md \
-		&& grep -q "^| clf:" out/gpu-dry-run/results.md || { echo "gpu-dry-run: results incomplete"; exit 1; }
+		&& grep -q "^| clf:" out/gpu-dry-run/results.md && ls out/gpu-dry-run/records/*.json >/dev/null \
+		|| { echo "gpu-dry-run: results incomplete"; exit 1; }

@@ -22,7 +22,8 @@
 # Environment: OUT (default out/gpu-check), MEDFLOW (default
 # bin/medflow-xla), GOMLX_BACKEND (default xla:cuda; dry run go), STUDIES
 # (default 1000; dry run 40), LAYERS (default 2), STEPS (training steps per
-# stage, default 30), PJRT_PLUGIN_LIBRARY_PATH (found when unset).
+# stage, default 30), SCRATCH (data, model and work store; default
+# out/gpu-check-scratch), PJRT_PLUGIN_LIBRARY_PATH (found when unset).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -82,7 +83,12 @@ fi
 "$MEDFLOW" version | tee "$OUT/version.txt" >&2
 log "backend $GOMLX_BACKEND, $STUDIES studies, Llama dim $DIM"
 
-export GPU_CHECK_WORK=$OUT/work GPU_CHECK_DATA=$OUT/mimic GPU_CHECK_LLAMA=$OUT/llama.onnx
+# Data, model and work store go to SCRATCH, not OUT: only small result
+# files should travel back.
+SCRATCH=${SCRATCH:-out/gpu-check-scratch}
+mkdir -p "$SCRATCH"
+SCRATCH=$(cd "$SCRATCH" && pwd)
+export GPU_CHECK_WORK=$SCRATCH/work GPU_CHECK_DATA=$SCRATCH/mimic GPU_CHECK_LLAMA=$SCRATCH/llama.onnx
 export GPU_CHECK_TOKENIZER=${GPU_CHECK_TOKENIZER:-$PWD/.cache/tokenizer/llama2/tokenizer.model}
 [ -s "$GPU_CHECK_TOKENIZER" ] || die "tokenizer model $GPU_CHECK_TOKENIZER missing (make tokenizer-model, or carry it)"
 if [ ! -s "$GPU_CHECK_DATA/mimic-cxr-2.0.0-split.csv.gz" ]; then
@@ -124,4 +130,6 @@ for rt in ("gomlx", "ort"):
 open(os.path.join(out, "results.md"), "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
+mkdir -p "$OUT/records"
+find "$GPU_CHECK_WORK/runs" -name record.json -exec sh -c 'cp "$1" "$2/records/$(basename "$(dirname "$1")").json"' _ {} "$OUT" \;
 log "results in $OUT/results.md"
