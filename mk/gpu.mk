@@ -21,4 +21,5 @@ gpu-dry-run: xla $(TOKENIZER_MODEL) $(ORT_LIB)
 	DRY_RUN=1 OUT=out/gpu-dry-run SCRATCH=out/gpu-dry-run-scratch MEDFLOW=bin/medflow-xla bench/gpu/check.sh
 	@grep -q "text.embed gomlx" out/gpu-dry-run/results.md && grep -q "text.embed ort" out/gpu-dry-run/results.md \
 		&& grep -q "^| clf:" out/gpu-dry-run/results.md && ls out/gpu-dry-run/records/*.json >/dev/null \
+		&& [ $$(grep -c '^BenchmarkGPUCheck/' out/gpu-dry-run/bench-gpu.txt) = 5 ] \
 		|| { echo "gpu-dry-run: results incomplete"; exit 1; }

@@ -118,6 +118,7 @@ python3 - "$OUT" <<'PY'
 import json, sys, os
 out = sys.argv[1]
 lines = ["| what | value |", "|---|---|"]
+bench = []  # Go benchmark lines for internal/cmd/benchreport (BENCHMARKS.md's gpu-* rows)
 for rt in ("gomlx", "ort"):
     recs = [json.loads(l) for l in open(os.path.join(out, f"run-{rt}.jsonl")) if l.startswith("{")]
     for r in recs:
@@ -125,9 +126,15 @@ for rt in ("gomlx", "ort"):
             secs = next((s["work"] for s in recs if s.get("msg") == "stage summary" and s.get("stage") == "embed"), None)
             tok = r.get("tokens", 0)
             lines.append(f"| text.embed {rt}: rows, tokens, work s, tokens/s | {r.get('rows')}, {tok}, {secs:.1f}, {tok / secs if secs else 0:.0f} |")
+            name = "gomlx" if rt == "gomlx" else "ort-cpu"
+            if secs:
+                bench.append(f"BenchmarkGPUCheck/embed/{name}\t1\t{int(secs * 1e9)} ns/op\t{tok / secs:.1f} tokens/s")
         if r.get("msg") == "trained" and rt == "gomlx":
-            lines.append(f"| {r['stage']}: steps, examples, s, steps/s | {r.get('steps')}, {r.get('examples')}, {r.get('seconds'):.1f}, {r.get('steps', 0) / max(r.get('seconds', 1), 1e-9):.2f} |")
+            sps = r.get('steps', 0) / max(r.get('seconds', 1), 1e-9)
+            lines.append(f"| {r['stage']}: steps, examples, s, steps/s | {r.get('steps')}, {r.get('examples')}, {r.get('seconds'):.1f}, {sps:.2f} |")
+            bench.append(f"BenchmarkGPUCheck/train/{r['stage']}\t1\t{int(r.get('seconds', 0) * 1e9)} ns/op\t{sps:.3f} steps/s")
 open(os.path.join(out, "results.md"), "w").write("\n".join(lines) + "\n")
+open(os.path.join(out, "bench-gpu.txt"), "w").write("\n".join(bench) + "\n")
 print("\n".join(lines))
 PY
 mkdir -p "$OUT/records"

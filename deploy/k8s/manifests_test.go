@@ -576,6 +576,7 @@ func TestVariantsPlan(t *testing.T) {
 	reg := registry(t)
 	run := regexp.MustCompile(`^(run|merge) (\S+)`)
 	shardRE := regexp.MustCompile(`--shard \S+/(\d+)`)
+	setRE := regexp.MustCompile(`--set (\S+)`)
 	planned := map[string]bool{}
 	for job, js := range o.pods() {
 		a := containerArgs(js)
@@ -584,10 +585,23 @@ func TestVariantsPlan(t *testing.T) {
 			t.Errorf("%s: args %q: want run|merge VARIANT", job, a)
 			continue
 		}
-		spec, err := f.Variant(m[2], nil)
+		// The Job's --set overrides apply, as the CLI applies them.
+		var sets []string
+		for _, sm := range setRE.FindAllStringSubmatch(a, -1) {
+			sets = append(sets, sm[1])
+		}
+		overrides, err := config.Overrides(sets)
 		if err != nil {
 			t.Errorf("%s: %v", job, err)
 			continue
+		}
+		spec, err := f.Variant(m[2], overrides)
+		if err != nil {
+			t.Errorf("%s: %v", job, err)
+			continue
+		}
+		if job == "gpu-job.yaml" && !slices.Contains(sets, "embed.runtime=gomlx") {
+			t.Errorf("%s: no --set embed.runtime=gomlx: the embeddings would run on ONNX Runtime's CPU build", job)
 		}
 		opts := pipeline.PlanOptions{}
 		if s := shardRE.FindStringSubmatch(a); s != nil {

@@ -297,6 +297,9 @@ func TestRows(t *testing.T) {
 		"BenchmarkSummaryStage/eval.summary-1M-rows", "BenchmarkSummaryStage/reference-metrics-only",
 		"BenchmarkFromHFMemory/stream/float16=false", "BenchmarkFromHFMemory/load-all/float16=false",
 		"BenchmarkRerun", "BenchmarkDemo",
+		// bench/gpu/check.sh's bench-gpu.txt
+		"BenchmarkGPUCheck/embed/gomlx", "BenchmarkGPUCheck/embed/ort-cpu",
+		"BenchmarkGPUCheck/train/mae", "BenchmarkGPUCheck/train/contrastive", "BenchmarkGPUCheck/train/clf",
 	}
 	for _, row := range Rows {
 		for _, s := range []*Sel{row.Medflow, row.Ref, row.RatioMetric} {

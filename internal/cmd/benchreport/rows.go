@@ -162,6 +162,17 @@ var Rows = []Row{
 		RatioMetric: sel(`BenchmarkDemo`, "rerun/cold"), Better: Lower, Unit: "s", Scale: 1, Goal: &Goal{Better: Lower, Bound: 0.2}},
 	{ID: "demo-peak-rss", What: "the demo's cold run: process peak RSS (per stage below)",
 		Medflow: sel(`BenchmarkDemo`, "peak-RSS-MiB"), Better: Lower, Unit: "MiB", Scale: 1},
+	// GPU rows: from bench/gpu/check.sh's bench-gpu.txt (pass it to
+	// benchreport with the CPU files); "not measured" without a GPU run.
+	{ID: "gpu-embed", What: "Llama last-layer embeddings at Llama-2-7B width (dim 4096, 32 heads, 2 layers, random weights) on the GPU (text.embed runtime gomlx, xla:cuda) vs ONNX Runtime on the host's CPU cores (tokens/s)",
+		Medflow: sel(`BenchmarkGPUCheck/embed/gomlx`, "tokens/s"), Ref: sel(`BenchmarkGPUCheck/embed/ort-cpu`, "tokens/s"),
+		Better: Higher, Unit: "tokens/s", Scale: 1},
+	{ID: "gpu-mae", What: "ViT-S/16 MAE steps at 224 px on xla:cuda, batch 64 (steps/s); no same-run torch reference on the host yet",
+		Medflow: sel(`BenchmarkGPUCheck/train/mae`, "steps/s"), Better: Higher, Unit: "steps/s", Scale: 1},
+	{ID: "gpu-contrastive", What: "contrastive steps (ViT-S/16 + attention pool vs 4096-d report embeddings) on xla:cuda, batch 64 (steps/s)",
+		Medflow: sel(`BenchmarkGPUCheck/train/contrastive`, "steps/s"), Better: Higher, Unit: "steps/s", Scale: 1},
+	{ID: "gpu-finetune", What: "14-label fine-tune steps of that encoder on xla:cuda, batch 64 (steps/s)",
+		Medflow: sel(`BenchmarkGPUCheck/train/clf`, "steps/s"), Better: Higher, Unit: "steps/s", Scale: 1},
 }
 
 // Per-stage metrics of BenchmarkDemo: units "stage-s:NAME" and
