@@ -3,6 +3,7 @@ package objstore
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors. Stores wrap them in *Error; test with errors.Is.
@@ -34,5 +35,8 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf builds an *Error for store s (by its String) wrapping err.
 func Errorf(op string, s fmt.Stringer, key string, err error) error {
-	return &Error{Op: op, Store: s.String(), Key: key, Err: err}
+	// The key is copied: callers pass keys read from Arrow arrays, whose
+	// buffers are reused once their batch is released, and an error
+	// outlives the batch.
+	return &Error{Op: op, Store: s.String(), Key: strings.Clone(key), Err: err}
 }

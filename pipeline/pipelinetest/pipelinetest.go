@@ -96,6 +96,22 @@ func Value(a arrow.Array, i int) any { return schemas.Value(a, i) }
 // returns the result and the run's error.
 func Run(t testing.TB, reg *pipeline.Registry, opts pipeline.PlanOptions, stages ...pipeline.StageSpec) (*Result, error) {
 	t.Helper()
+	return run(t, reg, opts, nil, stages)
+}
+
+// RunAfterResolve is Run with Plan.Resolve first (no cache: sources take
+// their input fingerprints, as in a CLI run), and between called after
+// Resolve and before Execute: for tests of inputs that change during a
+// run.
+func RunAfterResolve(t testing.TB, reg *pipeline.Registry, between func(), stages ...pipeline.StageSpec) (*Result, error) {
+	t.Helper()
+	return run(t, reg, pipeline.PlanOptions{}, between, stages)
+}
+
+// run plans and executes stages; a non-nil between makes it resolve the
+// plan first and call between before executing.
+func run(t testing.TB, reg *pipeline.Registry, opts pipeline.PlanOptions, between func(), stages []pipeline.StageSpec) (*Result, error) {
+	t.Helper()
 	mem := Allocator(t)
 	res := &Result{columns: map[string]map[string][]any{}, rows: map[string]int{}}
 	if _, ok := reg.Lookup("test.collect"); !ok {
@@ -115,6 +131,12 @@ func Run(t testing.TB, reg *pipeline.Registry, opts pipeline.PlanOptions, stages
 			byFP[n.Fingerprint] = pipeline.NewMemArtifacts()
 		}
 		res.Artifacts[n.Spec.Name] = byFP[n.Fingerprint]
+	}
+	if between != nil {
+		if err := plan.Resolve(context.Background(), nil, nil); err != nil {
+			return nil, err
+		}
+		between()
 	}
 	res.Run = plan.NewRun(pipeline.RunOptions{SpillDir: t.TempDir(),
 		Artifacts: func(fp string) pipeline.Artifacts { return byFP[fp] }})

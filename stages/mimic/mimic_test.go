@@ -12,8 +12,6 @@ import (
 	"testing"
 
 	"github.com/medflow/medflow/connectors"
-	"github.com/medflow/medflow/connectors/dataset"
-	"github.com/medflow/medflow/connectors/local"
 	"github.com/medflow/medflow/connectors/objstore"
 	cxr "github.com/medflow/medflow/mimic"
 	"github.com/medflow/medflow/mimic/mimictest"
@@ -615,36 +613,25 @@ func TestIndexStudiesProblems(t *testing.T) {
 func TestSectionsDetectsReportChangedDuringRun(t *testing.T) {
 	dir := tree(t, mimictest.Config{Studies: 20, Images: 20, Seed: 9, Reports: true})
 	key := cxr.ReportKey(mimictest.Subject(3), mimictest.Study(3))
+	rewrite := func() {
+		p := filepath.Join(dir, filepath.FromSlash(key))
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, append(b, " IMPRESSION: changed.\n"...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, change := range []bool{false, true} {
-		reg := registry(t)
-		res := &pt.Result{}
-		pt.Register(reg, res)
-		plan, err := reg.Plan(pipeline.Spec{Variant: "v", Stages: []pipeline.StageSpec{
+		between := func() {}
+		if change {
+			between = rewrite
+		}
+		_, err := pt.RunAfterResolve(t, registry(t), between,
 			pt.Stage("ix", "mimic.index", nil, map[string]any{"root": dir, "rows": "studies"}),
 			pt.Stage("rep", "report.sections", []string{"ix"}, map[string]any{"root": dir}),
-			pt.Stage("out", "test.collect", []string{"rep"}, nil),
-		}}, pipeline.PlanOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache, err := local.New(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := plan.Resolve(t.Context(), dataset.NewCache(cache, "cache", nil), nil); err != nil {
-			t.Fatal(err)
-		}
-		if change {
-			p := filepath.Join(dir, filepath.FromSlash(key))
-			b, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, append(b, " IMPRESSION: changed.\n"...), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		err = plan.NewRun(pipeline.RunOptions{}).Execute(t.Context())
+			pt.Stage("out", "test.collect", []string{"rep"}, nil))
 		switch {
 		case !change && err != nil:
 			t.Fatalf("unchanged reports: %v", err)
