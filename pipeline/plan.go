@@ -65,6 +65,7 @@ type Node struct {
 	inputFP  string            // a source's input fingerprint, from Resolve
 	paramsOK bool              // Params passed the spec's checks
 	parts    map[string]string // what Fingerprint hashes, by name
+	files    map[string]string // fileIdentities, hashed once per plan (Resolve fingerprints again)
 	fpParams map[string]any    // params as written, when BaseDir rebased paths
 	forced   bool              // recomputed on request (Resolve's force)
 	// artifacts is the stage's BuildContext.Artifacts, bound by NewRun.
@@ -401,7 +402,13 @@ func topoSort(stages []StageSpec, byName map[string]*Node) ([]*Node, []string) {
 // Changes). A sharded run sees only part of the input, so the shard is
 // part of it too.
 func fingerprint(n *Node, codeVersion string, shard Shard) string {
-	parts := fileIdentities(n)
+	if n.files == nil {
+		n.files = fileIdentities(n)
+	}
+	parts := make(map[string]string, len(n.files)+6)
+	for k, v := range n.files {
+		parts[k] = v
+	}
 	values := n.Params.Values()
 	if n.fpParams != nil {
 		values = n.fpParams // as written, not as rebased
