@@ -58,26 +58,7 @@ func BenchmarkCacheCodec(b *testing.B) {
 		rows, side, dim int
 	}{{"demo-64px", 256, 64, 64}, {"flagship-224px", 32, 224, 4096}} {
 		rec := pairsLike(shape.rows, shape.side, shape.dim)
-		for _, c := range []Compression{None, LZ4, Zstd} {
-			b.Run(fmt.Sprintf("%s/%s", shape.name, c), func(b *testing.B) {
-				mem := memory.NewGoAllocator()
-				var size int
-				for b.Loop() {
-					data, err := Encode(rec, IPC, mem, c)
-					if err != nil {
-						b.Fatal(err)
-					}
-					out, err := DecodeIPC(data, mem)
-					if err != nil {
-						b.Fatal(err)
-					}
-					out.Release()
-					size = len(data)
-				}
-				b.ReportMetric(float64(size)/(1<<20), "part_MiB")
-				b.SetBytes(int64(size))
-			})
-		}
+		benchCodecs(b, shape.name+"/", rec)
 		rec.Release()
 	}
 }
@@ -99,23 +80,30 @@ func BenchmarkCacheCodecFile(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer rec.Release()
+	benchCodecs(b, "", rec)
+}
+
+// benchCodecs runs one sub-benchmark per compression (named prefix +
+// compression): encode rec as an IPC part and decode it again.
+func benchCodecs(b *testing.B, prefix string, rec arrow.RecordBatch) {
 	for _, c := range []Compression{None, LZ4, Zstd} {
-		b.Run(string(c), func(b *testing.B) {
+		b.Run(prefix+string(c), func(b *testing.B) {
 			mem := memory.NewGoAllocator()
 			var size int
 			for b.Loop() {
-				enc, err := Encode(rec, IPC, mem, c)
+				data, err := Encode(rec, IPC, mem, c)
 				if err != nil {
 					b.Fatal(err)
 				}
-				out, err := DecodeIPC(enc, mem)
+				out, err := DecodeIPC(data, mem)
 				if err != nil {
 					b.Fatal(err)
 				}
 				out.Release()
-				size = len(enc)
+				size = len(data)
 			}
 			b.ReportMetric(float64(size)/(1<<20), "part_MiB")
+			b.SetBytes(int64(size))
 		})
 	}
 }
