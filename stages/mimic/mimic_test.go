@@ -508,22 +508,27 @@ func TestLabelNames(t *testing.T) {
 	}
 }
 
+// indexBoth writes cfg's fixture and indexes it by images and by studies.
+func indexBoth(t *testing.T, cfg mimictest.Config) (dir string, images, studies *pt.Result) {
+	t.Helper()
+	dir = tree(t, cfg)
+	var err error
+	if images, err = index(t, map[string]any{"root": dir}, pipeline.Shard{}); err != nil {
+		t.Fatal(err)
+	}
+	if studies, err = index(t, map[string]any{"root": dir, "rows": "studies"}, pipeline.Shard{}); err != nil {
+		t.Fatal(err)
+	}
+	return dir, images, studies
+}
+
 // TestIndexStudies: rows: studies emits one row per study that has a kept
 // image, with its labels, split, report key and the number of its kept
 // images (1 or 2 per study in the fixture, some dropped by the view
 // filter), in the images' order;
 // the rows of every shard together are the unsharded rows.
 func TestIndexStudies(t *testing.T) {
-	cfg := mimictest.Config{Studies: 80, Images: 150, Seed: 11}
-	dir := tree(t, cfg)
-	images, err := index(t, map[string]any{"root": dir}, pipeline.Shard{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	studies, err := index(t, map[string]any{"root": dir, "rows": "studies"}, pipeline.Shard{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, images, studies := indexBoth(t, mimictest.Config{Studies: 80, Images: 150, Seed: 11})
 	// The reference: group the image rows by study, in order.
 	type study struct {
 		id     int64
@@ -585,16 +590,7 @@ func TestIndexStudies(t *testing.T) {
 // problems as the images index, or none with problems: false (when the
 // images index of the same variant already reports them).
 func TestIndexStudiesProblems(t *testing.T) {
-	cfg := mimictest.Config{Studies: 40, Images: 70, Seed: 5, Faults: true}
-	dir := tree(t, cfg)
-	images, err := index(t, map[string]any{"root": dir}, pipeline.Shard{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	studies, err := index(t, map[string]any{"root": dir, "rows": "studies"}, pipeline.Shard{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, images, studies := indexBoth(t, mimictest.Config{Studies: 40, Images: 70, Seed: 5, Faults: true})
 	if got, want := quarantined(studies), quarantined(images); len(want) == 0 || !slices.Equal(got, want) {
 		t.Errorf("studies index quarantined %q, images index %q", got, want)
 	}
