@@ -219,7 +219,7 @@ func (pl *planner) edges() {
 			up.Outputs = append(up.Outputs, n)
 		}
 		if n.Def != nil {
-			lo, hi := n.Def.inputBounds()
+			lo, hi := n.Def.InputBounds()
 			if c := len(s.Inputs); c < lo || (hi >= 0 && c > hi) {
 				pl.fail(s.Name, "inputs", fmt.Errorf("%w: %s %q takes %s, got %d", ErrInputCount, n.Def.Role, n.Def.Kind, boundsText(lo, hi), c))
 			}

@@ -137,7 +137,10 @@ type Definition struct {
 	New func(b *BuildContext) (Stage, error)
 }
 
-func (d *Definition) inputBounds() (lo, hi int) {
+// InputBounds returns the number of inputs the kind takes: at least lo,
+// at most hi (hi < 0: unbounded), with MinInputs/MaxInputs' defaults
+// applied.
+func (d *Definition) InputBounds() (lo, hi int) {
 	lo, hi = d.MinInputs, d.MaxInputs
 	if lo == 0 && hi == 0 {
 		if d.Role == RoleSource {

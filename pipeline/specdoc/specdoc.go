@@ -66,14 +66,10 @@ func Text(w io.Writer, defs []*pipeline.Definition) error {
 }
 
 func inputsText(d *pipeline.Definition) string {
-	lo, hi := d.MinInputs, d.MaxInputs
-	if lo == 0 && hi == 0 {
-		if d.Role == pipeline.RoleSource {
-			return "no inputs"
-		}
-		lo, hi = 1, 1
-	}
+	lo, hi := d.InputBounds()
 	switch {
+	case hi == 0:
+		return "no inputs"
 	case hi < 0:
 		return fmt.Sprintf("%d+ inputs", lo)
 	case lo == hi && lo == 1:
