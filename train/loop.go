@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,6 +89,28 @@ type Result struct {
 	Steps       int64
 	ResumedFrom int64 // 0 when started fresh
 	Curve       []CurvePoint
+}
+
+// SteadyImagesPerS is the median images/s of this run's training steps
+// after its first one (which compiles the step's graph on an XLA backend),
+// or 0 when it ran fewer than two steps.
+func (r *Result) SteadyImagesPerS() float64 {
+	var v []float64
+	for _, p := range r.Curve {
+		if p.Split == "train" {
+			v = append(v, float64(p.ImagesPerS))
+		}
+	}
+	if len(v) < 2 {
+		return 0
+	}
+	v = v[1:]
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 // Plan is the step arithmetic of a run.

@@ -310,3 +310,30 @@ func TestResumeSkipsDamagedCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+func TestSteadyImagesPerS(t *testing.T) {
+	pts := func(v ...float32) []CurvePoint {
+		var c []CurvePoint
+		for i, x := range v {
+			c = append(c, CurvePoint{Step: int64(i + 1), Split: "train", ImagesPerS: x},
+				CurvePoint{Step: int64(i + 1), Split: "validate", Loss: 9})
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name  string
+		curve []CurvePoint
+		want  float64
+	}{
+		{"empty", nil, 0},
+		{"one step", pts(5), 0},
+		{"first step dropped", pts(1, 10), 10},
+		{"odd median", pts(1, 30, 10, 20), 20},
+		{"even median", pts(1, 10, 40, 20, 30), 25},
+	} {
+		r := Result{Curve: tc.curve}
+		if got := r.SteadyImagesPerS(); got != tc.want {
+			t.Errorf("%s: SteadyImagesPerS = %g, want %g", tc.name, got, tc.want)
+		}
+	}
+}

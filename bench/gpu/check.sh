@@ -7,7 +7,7 @@
 #
 # What it does:
 #   1. finds the PJRT CUDA plugin in the host's Python environment (the
-#      jax-cuda*-plugin wheel) and exports PJRT_PLUGIN_LIBRARY_PATH
+#      jax-cuda*-plugin wheel) and sets GOMLX_BACKEND=xla:<its path>
 #      (dry run: the simplego backend instead);
 #   2. writes phantom data (medflow synth) and a random-weight Llama of
 #      Llama-2-7B's width (dim 4096, 32 heads, MLP 11008) with LAYERS
@@ -20,10 +20,11 @@
 #      the run records and the logs.
 #
 # Environment: OUT (default out/gpu-check), MEDFLOW (default
-# bin/medflow-xla), GOMLX_BACKEND (default xla:cuda; dry run go), STUDIES
+# bin/medflow-xla), GOMLX_BACKEND (dry run only; default go), STUDIES
 # (default 1000; dry run 40), LAYERS (default 2), STEPS (training steps per
 # stage, default 30), SCRATCH (data, model and work store; default
-# out/gpu-check-scratch), PJRT_PLUGIN_LIBRARY_PATH (found when unset).
+# out/gpu-check-scratch), PJRT_PLUGIN (the CUDA plugin's absolute path;
+# found in python3's jax_plugins when unset), GOMLX_BACKEND_OVERRIDE.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -60,24 +61,39 @@ if [ "$DRY_RUN" = 1 ]; then
 		--set contrastive.batch_size=8 --set clf.batch_size=8)
 	STEPS=${STEPS_DRY:-3}
 else
-	export GOMLX_BACKEND=${GOMLX_BACKEND:-xla:cuda}
 	STUDIES=${STUDIES:-1000}
 	SIZE=256 DIM=4096
 	LLAMA=(--tiny --seed 1 --vocab 32000 --dim 4096 --heads 32 --kv-heads 32 --hidden 11008 --layers "$LAYERS" --external-data)
 	SHRINK=()
-	if [ -z "${PJRT_PLUGIN_LIBRARY_PATH:-}" ]; then
-		plugin=$(python3 - <<'PY' 2>/dev/null || true
+	# jax's CUDA plugin is jax_plugins/xla_cuda*/xla_cuda_plugin.so: go-xla's
+	# search patterns (pjrt_c_api_<name>_plugin.so) miss that name, so the
+	# backend is given its absolute path (GOMLX_BACKEND=xla:/abs/path.so).
+	# go-xla v0.1.4 also writes a developer's home folder into XLA_FLAGS'
+	# --xla_gpu_cuda_data_dir unless the flag is already set (pkg/pjrt/
+	# cuda_linux.go), so the CUDA folder holding nvvm/libdevice is set here.
+	if [ -z "${PJRT_PLUGIN:-}" ]; then
+		PJRT_PLUGIN=$(python3 - <<'PY' 2>/dev/null || true
 import glob, os, site, sys
 roots = site.getsitepackages() + [site.getusersitepackages()] + sys.path
 for r in roots:
-    for p in glob.glob(os.path.join(r, "jax_plugins", "xla_cuda*", "*.so")):
-        print(os.path.dirname(p)); raise SystemExit
+    for p in sorted(glob.glob(os.path.join(r, "jax_plugins", "xla_cuda*", "*.so"))):
+        print(os.path.abspath(p)); raise SystemExit
 PY
 )
-		[ -n "$plugin" ] || die "no PJRT CUDA plugin (jax_plugins/xla_cuda*/*.so) in python3's site-packages; set PJRT_PLUGIN_LIBRARY_PATH"
-		export PJRT_PLUGIN_LIBRARY_PATH=$plugin
 	fi
-	log "PJRT plugin: $PJRT_PLUGIN_LIBRARY_PATH"
+	[ -n "$PJRT_PLUGIN" ] && [ -f "$PJRT_PLUGIN" ] || die "no PJRT CUDA plugin (jax_plugins/xla_cuda*/*.so) in python3's site-packages; set PJRT_PLUGIN=/abs/path/plugin.so"
+	GOMLX_BACKEND=${GOMLX_BACKEND_OVERRIDE:-xla:$PJRT_PLUGIN}
+	if [[ "${XLA_FLAGS:-}" != *xla_gpu_cuda_data_dir* ]]; then
+		cudadir=
+		for d in "$(dirname "$(dirname "$(dirname "$PJRT_PLUGIN")")")"/nvidia/cu1* \
+			"$(dirname "$(dirname "$(dirname "$PJRT_PLUGIN")")")"/nvidia/cuda_nvcc /usr/local/cuda; do
+			[ -d "$d/nvvm/libdevice" ] && { cudadir=$d; break; }
+		done
+		[ -n "$cudadir" ] || cudadir=/usr/local/cuda
+		export XLA_FLAGS="${XLA_FLAGS:+$XLA_FLAGS }--xla_gpu_cuda_data_dir=$cudadir"
+	fi
+	export GOMLX_BACKEND
+	log "PJRT plugin: $PJRT_PLUGIN; XLA_FLAGS=$XLA_FLAGS"
 	nvidia-smi -L > "$OUT/gpu.txt" 2>&1 || true
 fi
 "$MEDFLOW" version | tee "$OUT/version.txt" >&2
@@ -131,8 +147,9 @@ for rt in ("gomlx", "ort"):
                 bench.append(f"BenchmarkGPUCheck/embed/{name}\t1\t{int(secs * 1e9)} ns/op\t{tok / secs:.1f} tokens/s")
         if r.get("msg") == "trained" and rt == "gomlx":
             sps = r.get('steps', 0) / max(r.get('seconds', 1), 1e-9)
-            lines.append(f"| {r['stage']}: steps, examples, s, steps/s | {r.get('steps')}, {r.get('examples')}, {r.get('seconds'):.1f}, {sps:.2f} |")
-            bench.append(f"BenchmarkGPUCheck/train/{r['stage']}\t1\t{int(r.get('seconds', 0) * 1e9)} ns/op\t{sps:.3f} steps/s")
+            steady = r.get('steady_img_per_s', 0)
+            lines.append(f"| {r['stage']}: steps, examples, s (with compile), steps/s, steady img/s (median after step 1) | {r.get('steps')}, {r.get('examples')}, {r.get('seconds'):.1f}, {sps:.2f}, {steady:.1f} |")
+            bench.append(f"BenchmarkGPUCheck/train/{r['stage']}\t1\t{int(r.get('seconds', 0) * 1e9)} ns/op\t{sps:.3f} steps/s\t{steady:.1f} img/s")
 open(os.path.join(out, "results.md"), "w").write("\n".join(lines) + "\n")
 open(os.path.join(out, "bench-gpu.txt"), "w").write("\n".join(bench) + "\n")
 print("\n".join(lines))

@@ -263,7 +263,7 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 		return err
 	}
 	s.b.Logger.Info("trained", "model", model.Kind, "steps", res.Steps, "resumed_from", res.ResumedFrom,
-		"examples", data.Len(), "seconds", time.Since(t0).Seconds())
+		"examples", data.Len(), "seconds", time.Since(t0).Seconds(), "steady_img_per_s", res.SteadyImagesPerS())
 	curve, err := Codec{Alloc: s.b.Alloc}.encodeCurve(res.Curve, formats.Parquet)
 	if err == nil {
 		err = s.b.Artifacts.Put(ctx, CurveParquet, curve)
