@@ -91,7 +91,7 @@ class MAE(nn.Module):
         keep, hide = perm[:, :k], perm[:, k:]
         vis = torch.gather(p, 1, keep[..., None].expand(-1, -1, p.shape[-1]))
         z = self.proj(self.enc.encode(vis, keep))
-        full = self.mask.expand(b, n, -1).clone()
+        full = self.mask.expand(b, n, -1).to(z.dtype).clone()
         full.scatter_(1, keep[..., None].expand(-1, -1, z.shape[-1]), z)
         x = full + self.pos
         for blk in self.blocks:

@@ -9,8 +9,8 @@
 // slices with shapes (the Llama export's contract). Not implemented: the
 // ONNX operators onnx-gomlx v0.3.4 lacks (Reciprocal and Sigmoid among
 // them: medflow's Llama writer emits Div and Exp instead), external-data
-// files larger than memory (the weights are loaded whole), float16
-// compute.
+// files larger than memory (external data is read into memory whole,
+// since onnx-gomlx loads only inline raw_data), float16 compute.
 package gomlxrun
 
 import (
@@ -60,6 +60,9 @@ func Load(path string, backend backends.Backend, inputs, outputs []string) (m *M
 	om, err := onnx.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %v", ErrModel, path, err)
+	}
+	if err := inlineExternalData(om, path); err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrModel, path, err)
 	}
 	have, _ := om.Inputs()
 	for _, name := range inputs {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,5 +103,58 @@ func TestLoadErrors(t *testing.T) {
 		if !errors.Is(err, gomlxrun.ErrModel) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Load(%v, %v): err = %v, want %q", tc.inputs, tc.outs, err, tc.want)
 		}
+	}
+}
+
+// TestExternalData: a model whose weights live in PATH.data (how Llama-2-7B
+// is stored: over protobuf's 2 GB) runs and equals the inline model; a
+// truncated data file is an error naming the tensor and the file.
+func TestExternalData(t *testing.T) {
+	cfg := llama.TinyConfig()
+	w := llama.RandomWeights(cfg, 3)
+	dir := t.TempDir()
+	inline, external := filepath.Join(dir, "inline.onnx"), filepath.Join(dir, "external.onnx")
+	if err := llama.WriteONNX(inline, cfg, w, llama.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := llama.WriteONNX(external, cfg, w, llama.WriteOptions{ExternalData: true}); err != nil {
+		t.Fatal(err)
+	}
+	be, err := nn.BackendFor(nn.DefaultBackend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(path string) ([]float32, error) {
+		m, err := gomlxrun.Load(path, be, []string{"input_ids", "attention_mask"}, []string{"last_hidden_state"})
+		if err != nil {
+			return nil, err
+		}
+		defer m.Close()
+		out := make([]float32, 4*cfg.Dim)
+		err = m.Run(context.Background(), []gomlxrun.Tensor{{Shape: []int64{1, 4}, Data: []int64{1, 450, 9045, 2159}},
+			{Shape: []int64{1, 4}, Data: []int64{1, 1, 1, 1}}}, []gomlxrun.Tensor{{Shape: []int64{1, 4, int64(cfg.Dim)}, Data: out}})
+		return out, err
+	}
+	want, err := run(inline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := run(external)
+	if err != nil {
+		t.Fatalf("external data: %v", err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("external-data model differs from the inline one")
+	}
+	st, err := os.Stat(external + ".data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(external+".data", st.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(external); !errors.Is(err, gomlxrun.ErrModel) || !strings.Contains(err.Error(), "external.onnx.data") ||
+		!strings.Contains(err.Error(), "tensor") {
+		t.Errorf("truncated data file: err = %v", err)
 	}
 }
