@@ -58,8 +58,12 @@ bench: bench-deps
 bench-deps: deps build $(TOKENIZER_MODEL) $(TOKENIZER_SPM_BENCH) $(ORT_LIB) \
             $(DEMO_MIMIC)/mimic-cxr-2.0.0-split.csv.gz $(DEMO_LLAMA)
 
+# The GPU host's latest results (bench/gpu/device.sh on the device tool; the
+# machine: line in each file names the host in the table).
+GPU_RESULTS := $(lastword $(sort $(wildcard bench/gpu/results/*-h200.txt)))
+
 bench-table:
-	$(GO) run ./internal/cmd/benchreport -o $(BENCH_TABLE) $(wildcard $(BENCH_OUT)/bench-*.txt)
+	$(GO) run ./internal/cmd/benchreport -o $(BENCH_TABLE) $(wildcard $(BENCH_OUT)/bench-*.txt) $(GPU_RESULTS)
 
 # Engine overhead vs a hand-written loop, with the default GOGC and GOGC=400.
 bench-engine:

@@ -30,6 +30,10 @@ const DefaultBackend = "go:ops_sequential,parallelism=-1"
 // explains a missing PJRT plugin).
 var backendHint = func(config string, err error) string { return "" }
 
+// backendPrepare runs before a backend is created (the xla build sets the
+// CUDA data folder that go-xla would otherwise set wrong).
+var backendPrepare = func(config string) {}
+
 var (
 	backendMu    sync.Mutex
 	backendCache = map[string]backends.Backend{}
@@ -60,6 +64,7 @@ func BackendFor(config string) (b backends.Backend, err error) {
 				ErrBackend, config, r, backends.List())
 		}
 	}()
+	backendPrepare(config)
 	b, err = newQuiet(config)
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %v%s", ErrBackend, config, err, backendHint(config, err))

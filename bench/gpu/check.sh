@@ -68,9 +68,7 @@ else
 	# jax's CUDA plugin is jax_plugins/xla_cuda*/xla_cuda_plugin.so: go-xla's
 	# search patterns (pjrt_c_api_<name>_plugin.so) miss that name, so the
 	# backend is given its absolute path (GOMLX_BACKEND=xla:/abs/path.so).
-	# go-xla v0.1.4 also writes a developer's home folder into XLA_FLAGS'
-	# --xla_gpu_cuda_data_dir unless the flag is already set (pkg/pjrt/
-	# cuda_linux.go), so the CUDA folder holding nvvm/libdevice is set here.
+	# (medflow sets XLA_FLAGS' --xla_gpu_cuda_data_dir itself: nn/backend_xla.go.)
 	if [ -z "${PJRT_PLUGIN:-}" ]; then
 		PJRT_PLUGIN=$(python3 - <<'PY' 2>/dev/null || true
 import glob, os, site, sys
@@ -83,17 +81,8 @@ PY
 	fi
 	[ -n "$PJRT_PLUGIN" ] && [ -f "$PJRT_PLUGIN" ] || die "no PJRT CUDA plugin (jax_plugins/xla_cuda*/*.so) in python3's site-packages; set PJRT_PLUGIN=/abs/path/plugin.so"
 	GOMLX_BACKEND=${GOMLX_BACKEND_OVERRIDE:-xla:$PJRT_PLUGIN}
-	if [[ "${XLA_FLAGS:-}" != *xla_gpu_cuda_data_dir* ]]; then
-		cudadir=
-		for d in "$(dirname "$(dirname "$(dirname "$PJRT_PLUGIN")")")"/nvidia/cu1* \
-			"$(dirname "$(dirname "$(dirname "$PJRT_PLUGIN")")")"/nvidia/cuda_nvcc /usr/local/cuda; do
-			[ -d "$d/nvvm/libdevice" ] && { cudadir=$d; break; }
-		done
-		[ -n "$cudadir" ] || cudadir=/usr/local/cuda
-		export XLA_FLAGS="${XLA_FLAGS:+$XLA_FLAGS }--xla_gpu_cuda_data_dir=$cudadir"
-	fi
 	export GOMLX_BACKEND
-	log "PJRT plugin: $PJRT_PLUGIN; XLA_FLAGS=$XLA_FLAGS"
+	log "PJRT plugin: $PJRT_PLUGIN; XLA_FLAGS=${XLA_FLAGS:-}"
 	nvidia-smi -L > "$OUT/gpu.txt" 2>&1 || true
 fi
 "$MEDFLOW" version | tee "$OUT/version.txt" >&2

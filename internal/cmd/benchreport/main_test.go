@@ -300,6 +300,10 @@ func TestRows(t *testing.T) {
 		// bench/gpu/check.sh's bench-gpu.txt
 		"BenchmarkGPUCheck/embed/gomlx", "BenchmarkGPUCheck/embed/ort-cpu",
 		"BenchmarkGPUCheck/train/mae", "BenchmarkGPUCheck/train/contrastive", "BenchmarkGPUCheck/train/clf",
+		// bench/gpu/torch_ref.py
+		"BenchmarkGPUCheck/torch/embed/fp32", "BenchmarkGPUCheck/torch/embed/bf16",
+		"BenchmarkGPUCheck/torch/train/mae-fp32", "BenchmarkGPUCheck/torch/train/mae-bf16",
+		"BenchmarkGPUCheck/torch/train/clf-fp32", "BenchmarkGPUCheck/torch/train/clf-bf16",
 	}
 	for _, row := range Rows {
 		for _, s := range []*Sel{row.Medflow, row.Ref, row.RatioMetric} {
@@ -362,6 +366,35 @@ func TestFmtNum(t *testing.T) {
 		{12345, "12.3 k"}, {474000, "474 k"}, {9.12e6, "9.12 M"}, {2.5e9, "2.50 G"}} {
 		if got := fmtNum(tc.v); got != tc.want {
 			t.Errorf("fmtNum(%v) = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+}
+
+// TestHostLine: benchmarks read after a "machine:" line (the GPU results
+// files) carry that machine into their row; the others keep this one's.
+func TestHostLine(t *testing.T) {
+	r := NewResults()
+	if err := r.Read(strings.NewReader("BenchmarkLocal-2 1 5 ns/op\n"), "cpu.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Read(strings.NewReader("machine: 1 × NVIDIA H200 (16 cores)\nBenchmarkGPU/x\t1\t9 ns/op\t3 img/s\n"), "gpu.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Hosts["BenchmarkGPU/x"]; got != "1 × NVIDIA H200 (16 cores)" {
+		t.Errorf("host of the GPU benchmark = %q", got)
+	}
+	if _, ok := r.Hosts["BenchmarkLocal"]; ok {
+		t.Errorf("the CPU benchmark got a host: %v", r.Hosts)
+	}
+	rows := []Row{{ID: "gpu", Medflow: sel(`BenchmarkGPU/x`, "img/s"), Unit: "img/s", Scale: 1},
+		{ID: "cpu", Medflow: sel(`BenchmarkLocal`, "ns/op"), Unit: "ns", Scale: 1}}
+	var b strings.Builder
+	if err := Render(&b, Machine{Cores: 2, CPU: "Test CPU"}, Evaluate(rows, r), r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| gpu |", "| 1 × NVIDIA H200 (16 cores) |\n", "| cpu |", "| 2 × Test CPU |\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
 		}
 	}
 }

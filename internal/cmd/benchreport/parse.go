@@ -17,6 +17,10 @@ type Results struct {
 	Names    []string                        // first-seen order
 	Metrics  map[string]map[string][]float64 // name -> unit -> one value per run
 	Problems []Problem
+	// Hosts names the machine of benchmarks read from a file that has a
+	// "machine: ..." line (bench/gpu/results/*.txt: the GPU host), by
+	// benchmark name; other benchmarks ran where `make bench` ran.
+	Hosts map[string]string
 }
 
 // Problem is a benchmark that was skipped or failed, or a make step that
@@ -29,7 +33,7 @@ type Problem struct {
 
 // NewResults returns an empty Results.
 func NewResults() *Results {
-	return &Results{Metrics: map[string]map[string][]float64{}}
+	return &Results{Metrics: map[string]map[string][]float64{}, Hosts: map[string]string{}}
 }
 
 var (
@@ -38,6 +42,8 @@ var (
 	statusRE    = regexp.MustCompile(`^\s*--- (SKIP|FAIL): (\S+)`)
 	// BENCHSTEP FAIL <name> exit <n>: written by mk/bench.mk when a step fails.
 	stepRE = regexp.MustCompile(`^BENCHSTEP (FAIL) (\S+) (.*)$`)
+	// machine: <text> names the host of the file's benchmarks.
+	hostRE = regexp.MustCompile(`^machine:\s*(.+)$`)
 	// tokbench (tokenizer/cmd/tokbench) prints medians, not go test lines.
 	tokDocsRE = regexp.MustCompile(`^documents: \d+ \((\w+)\)`)
 	tokLineRE = regexp.MustCompile(`^(medflow nocache|medflow|libsentencepiece)\s+\d+ tokens/run\s+median\s+([\d.]+) M tokens/s wall,\s+([\d.]+) M tokens/s cpu`)
@@ -56,6 +62,7 @@ func (r *Results) Read(src io.Reader, file string) error {
 	sc := bufio.NewScanner(src)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	var block []rawLine
+	host := ""
 	flush := func() {
 		strip := ""
 		for i, l := range block {
@@ -69,7 +76,11 @@ func (r *Results) Read(src io.Reader, file string) error {
 			}
 		}
 		for _, l := range block {
-			r.add(strings.TrimSuffix(l.name, strip), l.metrics)
+			name := strings.TrimSuffix(l.name, strip)
+			r.add(name, l.metrics)
+			if host != "" {
+				r.Hosts[name] = host
+			}
 		}
 		block = block[:0]
 	}
@@ -88,6 +99,9 @@ func (r *Results) Read(src io.Reader, file string) error {
 		switch {
 		case strings.HasPrefix(trimmed, "pkg:"):
 			flush()
+		case hostRE.MatchString(trimmed):
+			flush()
+			host = hostRE.FindStringSubmatch(trimmed)[1]
 		case benchLineRE.MatchString(trimmed):
 			m := benchLineRE.FindStringSubmatch(trimmed)
 			block = append(block, rawLine{m[1], m[2]})

@@ -162,17 +162,29 @@ var Rows = []Row{
 		RatioMetric: sel(`BenchmarkDemo`, "rerun/cold"), Better: Lower, Unit: "s", Scale: 1, Goal: &Goal{Better: Lower, Bound: 0.2}},
 	{ID: "demo-peak-rss", What: "the demo's cold run: process peak RSS (per stage below)",
 		Medflow: sel(`BenchmarkDemo`, "peak-RSS-MiB"), Better: Lower, Unit: "MiB", Scale: 1},
-	// GPU rows: from bench/gpu/check.sh's bench-gpu.txt (pass it to
-	// benchreport with the CPU files); "not measured" without a GPU run.
-	{ID: "gpu-embed", What: "Llama last-layer embeddings at Llama-2-7B width (dim 4096, 32 heads, 2 layers, random weights) on the GPU (text.embed runtime gomlx, xla:cuda) vs ONNX Runtime on the host's CPU cores (tokens/s)",
+	// GPU rows: bench/gpu/device.sh's results (check.sh's bench-gpu.txt and
+	// torch_ref.py's lines, kept in bench/gpu/results/*.txt with a
+	// "machine:" line); "not measured" without a GPU run.
+	{ID: "gpu-embed", What: "Llama last-layer embeddings at Llama-2-7B width (dim 4096, 32 heads, 2 layers, random weights) on the GPU (text.embed runtime gomlx, xla:cuda) vs ONNX Runtime on the GPU host's CPU cores, whole stage incl. XLA compiles (tokens/s)",
 		Medflow: sel(`BenchmarkGPUCheck/embed/gomlx`, "tokens/s"), Ref: sel(`BenchmarkGPUCheck/embed/ort-cpu`, "tokens/s"),
 		Better: Higher, Unit: "tokens/s", Scale: 1},
-	{ID: "gpu-mae", What: "ViT-S/16 MAE steps at 224 px on xla:cuda, batch 64 (steps/s); no same-run torch reference on the host yet",
-		Medflow: sel(`BenchmarkGPUCheck/train/mae`, "steps/s"), Better: Higher, Unit: "steps/s", Scale: 1},
-	{ID: "gpu-contrastive", What: "contrastive steps (ViT-S/16 + attention pool vs 4096-d report embeddings) on xla:cuda, batch 64 (steps/s)",
-		Medflow: sel(`BenchmarkGPUCheck/train/contrastive`, "steps/s"), Better: Higher, Unit: "steps/s", Scale: 1},
-	{ID: "gpu-finetune", What: "14-label fine-tune steps of that encoder on xla:cuda, batch 64 (steps/s)",
-		Medflow: sel(`BenchmarkGPUCheck/train/clf`, "steps/s"), Better: Higher, Unit: "steps/s", Scale: 1},
+	{ID: "gpu-embed-torch", What: "the same stage vs PyTorch fp32 forward of that Llama on the same GPU, 32 x 256 tokens per call (tokens/s)",
+		Medflow: sel(`BenchmarkGPUCheck/embed/gomlx`, "tokens/s"), Ref: sel(`BenchmarkGPUCheck/torch/embed/fp32`, "tokens/s"),
+		Better: Higher, Unit: "tokens/s", Scale: 1, Goal: &Goal{Better: Higher, Bound: 0.5}},
+	{ID: "gpu-mae", What: "ViT-S/16 MAE step at 224 px on xla:cuda, batch 64, steady img/s (median after the compiling first step) vs the same step in PyTorch fp32 (TF32 off) on the same GPU",
+		Medflow: sel(`BenchmarkGPUCheck/train/mae`, "img/s"), Ref: sel(`BenchmarkGPUCheck/torch/train/mae-fp32`, "img/s"),
+		Better: Higher, Unit: "img/s", Scale: 1, Goal: &Goal{Better: Higher, Bound: 0.5}},
+	{ID: "gpu-contrastive", What: "contrastive step (ViT-S/16 + attention pool vs 4096-d report embeddings) on xla:cuda, batch 64, steady img/s",
+		Medflow: sel(`BenchmarkGPUCheck/train/contrastive`, "img/s"), Better: Higher, Unit: "img/s", Scale: 1},
+	{ID: "gpu-finetune", What: "14-label fine-tune step of that encoder (+ attention pool) on xla:cuda, batch 64, steady img/s vs PyTorch fp32 on the same GPU",
+		Medflow: sel(`BenchmarkGPUCheck/train/clf`, "img/s"), Ref: sel(`BenchmarkGPUCheck/torch/train/clf-fp32`, "img/s"),
+		Better: Higher, Unit: "img/s", Scale: 1, Goal: &Goal{Better: Higher, Bound: 0.5}},
+	{ID: "gpu-mae-bf16", What: "medflow's fp32 MAE step vs PyTorch with bf16 autocast (what a tuned PyTorch run uses; medflow has no bf16 yet)",
+		Medflow: sel(`BenchmarkGPUCheck/train/mae`, "img/s"), Ref: sel(`BenchmarkGPUCheck/torch/train/mae-bf16`, "img/s"),
+		Better: Higher, Unit: "img/s", Scale: 1},
+	{ID: "gpu-embed-bf16", What: "the embedding stage vs PyTorch bf16 autocast forward of the same Llama",
+		Medflow: sel(`BenchmarkGPUCheck/embed/gomlx`, "tokens/s"), Ref: sel(`BenchmarkGPUCheck/torch/embed/bf16`, "tokens/s"),
+		Better: Higher, Unit: "tokens/s", Scale: 1},
 }
 
 // Per-stage metrics of BenchmarkDemo: units "stage-s:NAME" and

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ type Line struct {
 	Medflow, Ref Value
 	Ratio        Value
 	Met          string // "yes", "no", "—" (no goal) or "not measured"
+	Host         string // the machine of the medflow value when not this one (Results.Hosts)
 }
 
 // Evaluate computes every row's medians, ratio and goal status. A value
@@ -34,7 +36,7 @@ func Evaluate(rows []Row, r *Results) []Line {
 	lines := make([]Line, len(rows))
 	for i := range rows {
 		row := &rows[i]
-		l := Line{Row: row, Medflow: r.value(row.Medflow, row.Scale), Ref: r.value(row.Ref, row.Scale)}
+		l := Line{Row: row, Medflow: r.value(row.Medflow, row.Scale), Ref: r.value(row.Ref, row.Scale), Host: r.host(row.Medflow)}
 		switch {
 		case row.RatioMetric != nil:
 			l.Ratio = r.value(row.RatioMetric, 1)
@@ -67,6 +69,19 @@ func met(g *Goal, l Line) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// host is the machine recorded for the first benchmark s selects, or "".
+func (r *Results) host(s *Sel) string {
+	if s == nil {
+		return ""
+	}
+	for _, name := range r.Names {
+		if s.Bench.MatchString(name) {
+			return r.Hosts[name]
+		}
+	}
+	return ""
 }
 
 // value is the median of the selected metric, scaled.
@@ -111,7 +126,7 @@ func Render(w io.Writer, m Machine, lines []Line, r *Results) error {
 	for _, l := range lines {
 		row := l.Row
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", row.ID, row.What,
-			fmtValue(l.Medflow, row.Unit), refCell(l), ratioCell(l), goalCell(row), metCell(l.Met), m.short())
+			fmtValue(l.Medflow, row.Unit), refCell(l), ratioCell(l), goalCell(row), metCell(l.Met), cmp.Or(l.Host, m.short()))
 	}
 	b.WriteString("\n## How to read this\n\n")
 	b.WriteString("Each row is one or more Go benchmarks (tokenizer rows: `tokenizer/cmd/tokbench`) run by `make bench`; " +
