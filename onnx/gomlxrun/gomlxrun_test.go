@@ -158,3 +158,55 @@ func TestExternalData(t *testing.T) {
 		t.Errorf("truncated data file: err = %v", err)
 	}
 }
+
+// TestPadding: with PadBatchSeq, calls of 5 shapes run on 4 padded shapes
+// ([1 64], [2 64], [4 64] twice, [4 128]) and give the unpadded results; rows and tokens added as
+// padding never reach the caller.
+func TestPadding(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tiny.onnx")
+	cfg, err := llama.WriteTiny(path, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := nn.BackendFor(nn.DefaultBackend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func() *gomlxrun.Model {
+		m, err := gomlxrun.Load(path, be, []string{"input_ids", "attention_mask"}, []string{"last_hidden_state"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	plain, padded := load(), load()
+	padded.SetPadding(gomlxrun.PadBatchSeq)
+	for _, bs := range [][2]int{{1, 3}, {2, 5}, {3, 7}, {4, 64}, {3, 70}} {
+		B, S := bs[0], bs[1]
+		ids, mask := make([]int64, B*S), make([]int64, B*S)
+		for i := range ids {
+			ids[i], mask[i] = int64(1+(i*37)%500), 1
+		}
+		shape := []int64{int64(B), int64(S)}
+		run := func(m *gomlxrun.Model) []float32 {
+			out := make([]float32, B*S*cfg.Dim)
+			if err := m.Run(context.Background(), []gomlxrun.Tensor{{Shape: shape, Data: ids}, {Shape: shape, Data: mask}},
+				[]gomlxrun.Tensor{{Shape: []int64{int64(B), int64(S), int64(cfg.Dim)}, Data: out}}); err != nil {
+				t.Fatalf("%dx%d: %v", B, S, err)
+			}
+			return out
+		}
+		want, got := run(plain), run(padded)
+		worst := 0.0
+		for i := range want {
+			worst = math.Max(worst, math.Abs(float64(got[i]-want[i])))
+		}
+		if worst > 1e-5 {
+			t.Errorf("%dx%d: padded run differs by %g", B, S, worst)
+		}
+	}
+	if plain.Shapes() != 5 || padded.Shapes() != 4 {
+		t.Errorf("shapes compiled: plain %d (want 5), padded %d (want 4)", plain.Shapes(), padded.Shapes())
+	}
+}

@@ -123,6 +123,10 @@ func loadGoMLX(path string, c ort.Contract) (runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Each new shape is a new compilation (seconds for a 7B-width layer on
+	// a GPU): pad rows to a power of two and tokens to a multiple of 64
+	// (mask 0), so the length buckets of a run share a few executables.
+	m.SetPadding(gomlxrun.PadBatchSeq)
 	return gomlxRunner{m}, nil
 }
 
