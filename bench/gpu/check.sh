@@ -22,7 +22,8 @@
 # Environment: OUT (default out/gpu-check), MEDFLOW (default
 # bin/medflow-xla), GOMLX_BACKEND (dry run only; default go), STUDIES
 # (default 1000; dry run 40), LAYERS (default 2), STEPS (training steps per
-# stage, default 30), SCRATCH (data, model and work store; default
+# stage, default 30), RUNTIMES (text.embed runtimes to run, default
+# "gomlx ort"), SCRATCH (data, model and work store; default
 # out/gpu-check-scratch), PJRT_PLUGIN (the CUDA plugin's absolute path;
 # found in python3's jax_plugins when unset), GOMLX_BACKEND_OVERRIDE.
 set -euo pipefail
@@ -106,7 +107,7 @@ if [ ! -s "$GPU_CHECK_LLAMA" ]; then
 fi
 
 steps=(--set mae.max_steps="$STEPS" --set contrastive.max_steps="$STEPS" --set clf.max_steps="$STEPS")
-for runtime in gomlx ort; do
+for runtime in ${RUNTIMES:-gomlx ort}; do
 	log "run: text.embed runtime $runtime"
 	start=$(date +%s)
 	if ! "$MEDFLOW" run gpu-check --config bench/gpu/pipelines.yaml --no-progress --log-format json \
@@ -119,30 +120,7 @@ for runtime in gomlx ort; do
 	steps=(--set mae.max_steps=1 --set contrastive.max_steps=1 --set clf.max_steps=1)
 done
 
-python3 - "$OUT" <<'PY'
-import json, sys, os
-out = sys.argv[1]
-lines = ["| what | value |", "|---|---|"]
-bench = []  # Go benchmark lines for internal/cmd/benchreport (BENCHMARKS.md's gpu-* rows)
-for rt in ("gomlx", "ort"):
-    recs = [json.loads(l) for l in open(os.path.join(out, f"run-{rt}.jsonl")) if l.startswith("{")]
-    for r in recs:
-        if r.get("msg") == "embedded":
-            secs = next((s["work"] for s in recs if s.get("msg") == "stage summary" and s.get("stage") == "embed"), None)
-            tok = r.get("tokens", 0)
-            lines.append(f"| text.embed {rt}: rows, tokens, work s, tokens/s | {r.get('rows')}, {tok}, {secs:.1f}, {tok / secs if secs else 0:.0f} |")
-            name = "gomlx" if rt == "gomlx" else "ort-cpu"
-            if secs:
-                bench.append(f"BenchmarkGPUCheck/embed/{name}\t1\t{int(secs * 1e9)} ns/op\t{tok / secs:.1f} tokens/s")
-        if r.get("msg") == "trained" and rt == "gomlx":
-            sps = r.get('steps', 0) / max(r.get('seconds', 1), 1e-9)
-            steady = r.get('steady_img_per_s', 0)
-            lines.append(f"| {r['stage']}: steps, examples, s (with compile), steps/s, steady img/s (median after step 1) | {r.get('steps')}, {r.get('examples')}, {r.get('seconds'):.1f}, {sps:.2f}, {steady:.1f} |")
-            bench.append(f"BenchmarkGPUCheck/train/{r['stage']}\t1\t{int(r.get('seconds', 0) * 1e9)} ns/op\t{sps:.3f} steps/s\t{steady:.1f} img/s")
-open(os.path.join(out, "results.md"), "w").write("\n".join(lines) + "\n")
-open(os.path.join(out, "bench-gpu.txt"), "w").write("\n".join(bench) + "\n")
-print("\n".join(lines))
-PY
+python3 bench/gpu/summarize.py "$OUT"
 mkdir -p "$OUT/records"
 find "$GPU_CHECK_WORK/runs" -name record.json -exec sh -c 'cp "$1" "$2/records/$(basename "$(dirname "$1")").json"' _ {} "$OUT" \;
 log "results in $OUT/results.md"

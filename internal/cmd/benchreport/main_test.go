@@ -398,3 +398,47 @@ func TestHostLine(t *testing.T) {
 		}
 	}
 }
+
+// TestScale: the scale table divides each stage's full-size work by the
+// measured rates, bolds and sums the fastest medflow way per stage, and
+// names the stages it could not count.
+func TestScale(t *testing.T) {
+	gpu := "machine: GPU host\n" +
+		"BenchmarkGPUCheck/embed/gomlx\t1\t1 ns/op\t1000 tokens/s\t100 tokens/row\n" +
+		"BenchmarkGPUCheck/embed/ort-cpu\t1\t1 ns/op\t2000 tokens/s\t100 tokens/row\n" +
+		"BenchmarkGPUCheck/train/mae\t1\t1 ns/op\t0.1 steps/s\t100 img/s\n" +
+		"BenchmarkGPUCheck/train/contrastive\t1\t1 ns/op\t0.1 steps/s\t200 img/s\n" +
+		"BenchmarkGPUCheck/train/clf\t1\t1 ns/op\t0.1 steps/s\t300 img/s\n"
+	for _, tc := range []struct {
+		name, input string
+		want        []string
+	}{
+		{"without decode", gpu, []string{
+			"| train.mae | 36.90 M images |",
+			"| medflow xla:cuda, steady | 100 images/s | **102 h** |",
+			// 227,835 reports x 100 tokens x 16 / 2000 tokens/s = 50.6 h (ORT, the faster)
+			"| 1000 tokens/s (full size: ×16 the work) | 101 h |",
+			"| 2000 tokens/s (full size: ×16 the work) | **50.6 h** |",
+			"**164 h** (without image.decode: not measured)",
+		}},
+		{"with decode", "pkg: x\nBenchmarkDecode/medflow-uint8-2 10 16000000 ns/op\n" + gpu, []string{
+			// 377,110 images / (16 cores / 16 ms) = 0.105 h
+			"| 1000 images/s | **0.105 h** |",
+			"**164 h**.",
+		}},
+		{"nothing measured", "pkg: x\nBenchmarkOther-2 1 5 ns/op\n", nil},
+	} {
+		r := mustRead(t, tc.input)
+		var b strings.Builder
+		renderScale(&b, EvaluateScale(ScaleRows, r))
+		out := b.String()
+		if tc.want == nil && out != "" {
+			t.Errorf("%s: wrote a scale table without rates:\n%s", tc.name, out)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output lacks %q:\n%s", tc.name, w, out)
+			}
+		}
+	}
+}

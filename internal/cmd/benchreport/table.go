@@ -146,6 +146,7 @@ func Render(w io.Writer, m Machine, lines []Line, r *Results) error {
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", s.name, fmtValue(s.sec, "s"), fmtValue(s.mib, "MiB"))
 		}
 	}
+	renderScale(&b, EvaluateScale(ScaleRows, r))
 	if len(r.Problems) > 0 {
 		b.WriteString("\n## Skipped or failed in this run\n\n")
 		for _, p := range r.Problems {

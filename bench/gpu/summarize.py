@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""bench/gpu/summarize.py OUT: check.sh's results from its JSON logs.
+
+Reads OUT/run-gomlx.jsonl and OUT/run-ort.jsonl (whichever exist) and
+writes OUT/results.md (a table for people) and OUT/bench-gpu.txt (Go
+benchmark lines for internal/cmd/benchreport: BENCHMARKS.md's gpu-* rows
+and its scale table).
+"""
+import json
+import os
+import sys
+
+
+def main(out):
+    lines = ["| what | value |", "|---|---|"]
+    bench = []
+    for rt in ("gomlx", "ort"):
+        path = os.path.join(out, f"run-{rt}.jsonl")
+        if not os.path.exists(path):
+            continue
+        recs = [json.loads(l) for l in open(path) if l.startswith("{")]
+        summary = {s["stage"]: s for s in recs if s.get("msg") == "stage summary"}
+        for r in recs:
+            if r.get("msg") == "embedded":
+                secs = summary.get("embed", {}).get("work", 0)
+                tok, rows = r.get("tokens", 0), r.get("rows", 0)
+                lines.append(f"| text.embed {rt}: rows, tokens, work s, tokens/s | {rows}, {tok}, {secs:.1f}, {tok / secs if secs else 0:.0f} |")
+                name = "gomlx" if rt == "gomlx" else "ort-cpu"
+                if secs and rows:
+                    bench.append(f"BenchmarkGPUCheck/embed/{name}\t1\t{int(secs * 1e9)} ns/op\t{tok / secs:.1f} tokens/s\t{tok / rows:.1f} tokens/row")
+            if r.get("msg") == "trained" and rt == "gomlx":
+                sps = r.get("steps", 0) / max(r.get("seconds", 1), 1e-9)
+                steady = r.get("steady_img_per_s", 0)
+                lines.append(f"| {r['stage']}: steps, examples, s (with compile), steps/s, steady img/s (median after step 1) | {r.get('steps')}, {r.get('examples')}, {r.get('seconds'):.1f}, {sps:.2f}, {steady:.1f} |")
+                bench.append(f"BenchmarkGPUCheck/train/{r['stage']}\t1\t{int(r.get('seconds', 0) * 1e9)} ns/op\t{sps:.3f} steps/s\t{steady:.1f} img/s")
+        if rt == "gomlx":
+            # Host-side stages (the phantoms are 256 px JPEGs, not MIMIC's full size).
+            for st in ("images", "tokens"):
+                s = summary.get(st)
+                if s and s.get("work"):
+                    rate = s["rows_out"] / s["work"]
+                    lines.append(f"| {st}: rows, work s, rows/s | {s['rows_out']}, {s['work']:.2f}, {rate:.0f} |")
+                    bench.append(f"BenchmarkGPUCheck/stage/{st}\t1\t{int(s['work'] * 1e9)} ns/op\t{rate:.1f} rows/s")
+    open(os.path.join(out, "results.md"), "w").write("\n".join(lines) + "\n")
+    open(os.path.join(out, "bench-gpu.txt"), "w").write("\n".join(bench) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
