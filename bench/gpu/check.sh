@@ -120,7 +120,7 @@ for runtime in ${RUNTIMES:-gomlx ort}; do
 	steps=(--set mae.max_steps=1 --set contrastive.max_steps=1 --set clf.max_steps=1)
 done
 
-python3 bench/gpu/summarize.py "$OUT"
 mkdir -p "$OUT/records"
 find "$GPU_CHECK_WORK/runs" -name record.json -exec sh -c 'cp "$1" "$2/records/$(basename "$(dirname "$1")").json"' _ {} "$OUT" \;
+python3 bench/gpu/summarize.py "$OUT"
 log "results in $OUT/results.md"

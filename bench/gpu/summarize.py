@@ -6,6 +6,7 @@ writes OUT/results.md (a table for people) and OUT/bench-gpu.txt (Go
 benchmark lines for internal/cmd/benchreport: BENCHMARKS.md's gpu-* rows
 and its scale table).
 """
+import glob
 import json
 import os
 import sys
@@ -41,6 +42,16 @@ def main(out):
                     rate = s["rows_out"] / s["work"]
                     lines.append(f"| {st}: rows, work s, rows/s | {s['rows_out']}, {s['work']:.2f}, {rate:.0f} |")
                     bench.append(f"BenchmarkGPUCheck/stage/{st}\t1\t{int(s['work'] * 1e9)} ns/op\t{rate:.1f} rows/s")
+    # Per-stage peak RSS of the host process (the run records: the process's
+    # peak while each stage ran), first run = gomlx, second = ort.
+    recs = sorted(glob.glob(os.path.join(out, "records", "*.json")))
+    for rt, path in zip(("gomlx", "ort"), recs):
+        rec = json.load(open(path))
+        for st in rec.get("stages", []):
+            mib = st.get("peak_rss_bytes", 0) / 2**20
+            if mib and (rt == "gomlx" or st["name"] == "embed"):
+                lines.append(f"| {rt} run, {st['name']}: host peak RSS MiB | {mib:.0f} |")
+                bench.append(f"BenchmarkGPUCheck/rss/{rt}/{st['name']}\t1\t0 ns/op\t{mib:.0f} MiB")
     open(os.path.join(out, "results.md"), "w").write("\n".join(lines) + "\n")
     open(os.path.join(out, "bench-gpu.txt"), "w").write("\n".join(bench) + "\n")
     print("\n".join(lines))

@@ -408,17 +408,18 @@ func TestScale(t *testing.T) {
 		"BenchmarkGPUCheck/embed/ort-cpu\t1\t1 ns/op\t2000 tokens/s\t100 tokens/row\n" +
 		"BenchmarkGPUCheck/train/mae\t1\t1 ns/op\t0.1 steps/s\t100 img/s\n" +
 		"BenchmarkGPUCheck/train/contrastive\t1\t1 ns/op\t0.1 steps/s\t200 img/s\n" +
-		"BenchmarkGPUCheck/train/clf\t1\t1 ns/op\t0.1 steps/s\t300 img/s\n"
+		"BenchmarkGPUCheck/train/clf\t1\t1 ns/op\t0.1 steps/s\t300 img/s\n" +
+		"BenchmarkGPUCheck/rss/gomlx/mae\t1\t0 ns/op\t14715 MiB\n"
 	for _, tc := range []struct {
 		name, input string
 		want        []string
 	}{
 		{"without decode", gpu, []string{
 			"| train.mae | 36.90 M images |",
-			"| medflow xla:cuda, steady | 100 images/s | **102 h** |",
+			"| medflow xla:cuda, steady | 100 images/s | **102 h** | 14.7 k MiB |",
 			// 227,835 reports x 100 tokens x 16 / 2000 tokens/s = 50.6 h (ORT, the faster)
 			"| 1000 tokens/s (full size: ×16 the work) | 101 h |",
-			"| 2000 tokens/s (full size: ×16 the work) | **50.6 h** |",
+			"| 2000 tokens/s (full size: ×16 the work) | **50.6 h** | — |",
 			"**164 h** (without image.decode: not measured)",
 		}},
 		{"with decode", "pkg: x\nBenchmarkDecode/medflow-uint8-2 10 16000000 ns/op\n" + gpu, []string{

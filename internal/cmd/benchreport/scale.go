@@ -46,6 +46,7 @@ type ScaleRate struct {
 	Cores       float64
 	Factor      float64
 	Medflow     bool // a way medflow runs it (the fastest measured one counts in the total)
+	RSS         *Sel // the host process's peak RSS while the stage ran, MiB (nil: not recorded)
 }
 
 // ScaleRows is BENCHMARKS.md's scale table: the study at full MIMIC-CXR
@@ -56,32 +57,32 @@ var ScaleRows = []ScaleRow{
 		How: "every image once (a frontal-only view filter keeps fewer); full-size JPEGs",
 		Rates: []ScaleRate{
 			{Label: "libjpeg-turbo at 1/8 + resize, one 2544×3056 JPEG per core (CPU row jpeg-vs-djpeg) × 16 host cores", Sel: sel(`BenchmarkDecode/medflow-uint8`, "ns/op"), FromNsPerOp: true, Cores: gpuHostCores, Factor: 1, Medflow: true},
-			{Label: "the GPU host, 4 workers, 256 px phantom JPEGs (cheaper than MIMIC's)", Sel: sel(`BenchmarkGPUCheck/stage/images`, "rows/s"), Factor: 1},
+			{Label: "the GPU host, 4 workers, 256 px phantom JPEGs (cheaper than MIMIC's)", Sel: sel(`BenchmarkGPUCheck/stage/images`, "rows/s"), Factor: 1, RSS: sel(`BenchmarkGPUCheck/rss/gomlx/images`, "MiB")},
 		}},
 	{Stage: "text.embed", Work: mimicStudies, PerUnit: sel(`BenchmarkGPUCheck/embed/gomlx`, "tokens/row"), Unit: "tokens",
 		How: "one pass per report; tokens per report as in the phantom reports (real reports differ: scale by yours); 32 layers timed as 2 (cost linear in layers)",
 		Rates: []ScaleRate{
-			{Label: "medflow, runtime gomlx, xla:cuda (whole stage, compiles included)", Sel: sel(`BenchmarkGPUCheck/embed/gomlx`, "tokens/s"), Factor: llamaLayers / gpuCheckLayers, Medflow: true},
-			{Label: "medflow, runtime ort, the host's 16 CPU cores", Sel: sel(`BenchmarkGPUCheck/embed/ort-cpu`, "tokens/s"), Factor: llamaLayers / gpuCheckLayers, Medflow: true},
+			{Label: "medflow, runtime gomlx, xla:cuda (whole stage, compiles included)", Sel: sel(`BenchmarkGPUCheck/embed/gomlx`, "tokens/s"), Factor: llamaLayers / gpuCheckLayers, Medflow: true, RSS: sel(`BenchmarkGPUCheck/rss/gomlx/embed`, "MiB")},
+			{Label: "medflow, runtime ort, the host's 16 CPU cores", Sel: sel(`BenchmarkGPUCheck/embed/ort-cpu`, "tokens/s"), Factor: llamaLayers / gpuCheckLayers, Medflow: true, RSS: sel(`BenchmarkGPUCheck/rss/ort/embed`, "MiB")},
 			{Label: "PyTorch fp32 forward, same GPU (reference)", Sel: sel(`BenchmarkGPUCheck/torch/embed/fp32`, "tokens/s"), Factor: llamaLayers / gpuCheckLayers},
 			{Label: "PyTorch bf16 forward, same GPU (reference)", Sel: sel(`BenchmarkGPUCheck/torch/embed/bf16`, "tokens/s"), Factor: llamaLayers / gpuCheckLayers},
 		}},
 	{Stage: "train.mae", Work: flagshipMAEEp * mimicTrainImgs, Unit: "images",
 		How: "100 epochs over the 368,960 train images (batch 64 timed; the flagship uses 256)",
 		Rates: []ScaleRate{
-			{Label: "medflow xla:cuda, steady", Sel: sel(`BenchmarkGPUCheck/train/mae`, "img/s"), Factor: 1, Medflow: true},
+			{Label: "medflow xla:cuda, steady", Sel: sel(`BenchmarkGPUCheck/train/mae`, "img/s"), Factor: 1, Medflow: true, RSS: sel(`BenchmarkGPUCheck/rss/gomlx/mae`, "MiB")},
 			{Label: "PyTorch fp32, same GPU (reference)", Sel: sel(`BenchmarkGPUCheck/torch/train/mae-fp32`, "img/s"), Factor: 1},
 			{Label: "PyTorch bf16, same GPU (reference)", Sel: sel(`BenchmarkGPUCheck/torch/train/mae-bf16`, "img/s"), Factor: 1},
 		}},
 	{Stage: "train.contrastive", Work: flagshipCLIPEp * mimicTrainImgs, Unit: "images",
 		How: "20 epochs over the train images",
 		Rates: []ScaleRate{
-			{Label: "medflow xla:cuda, steady", Sel: sel(`BenchmarkGPUCheck/train/contrastive`, "img/s"), Factor: 1, Medflow: true},
+			{Label: "medflow xla:cuda, steady", Sel: sel(`BenchmarkGPUCheck/train/contrastive`, "img/s"), Factor: 1, Medflow: true, RSS: sel(`BenchmarkGPUCheck/rss/gomlx/contrastive`, "MiB")},
 		}},
 	{Stage: "train.classifier + predict.classify (both arms)", Work: flagshipArms * mimicImages, Unit: "images",
 		How: "probe mode: the frozen encoder's features once per image per arm, then head epochs (negligible); timed as a fine-tune step, which costs more than a forward pass, so an upper bound",
 		Rates: []ScaleRate{
-			{Label: "medflow xla:cuda, fine-tune step", Sel: sel(`BenchmarkGPUCheck/train/clf`, "img/s"), Factor: 1, Medflow: true},
+			{Label: "medflow xla:cuda, fine-tune step", Sel: sel(`BenchmarkGPUCheck/train/clf`, "img/s"), Factor: 1, Medflow: true, RSS: sel(`BenchmarkGPUCheck/rss/gomlx/clf`, "MiB")},
 			{Label: "PyTorch fp32 fine-tune step, same GPU (reference)", Sel: sel(`BenchmarkGPUCheck/torch/train/clf-fp32`, "img/s"), Factor: 1},
 		}},
 }
@@ -92,6 +93,7 @@ type ScaleLine struct {
 	Rate        *ScaleRate
 	Work        Value // units at full size
 	PerS, Hours Value
+	RSS         Value
 }
 
 // EvaluateScale computes each rate's hours at full size.
@@ -106,7 +108,7 @@ func EvaluateScale(rows []ScaleRow, r *Results) []ScaleLine {
 		}
 		for j := range row.Rates {
 			rt := &row.Rates[j]
-			l := ScaleLine{Row: row, Rate: rt, Work: work}
+			l := ScaleLine{Row: row, Rate: rt, Work: work, RSS: r.value(rt.RSS, 1)}
 			v := r.value(rt.Sel, 1)
 			if v.OK && rt.FromNsPerOp && v.V > 0 {
 				v.V = rt.Cores * nsPerSecond / v.V
@@ -137,8 +139,9 @@ func renderScale(b *strings.Builder, lines []ScaleLine) {
 		"Llama-2-7B's 32 layers) divided by a rate measured above (bench/gpu/check.sh at real shapes: " +
 		"224 px ViT-S/16, the flagship's MAE decoder, a Llama of 7B width with 2 random layers). " +
 		"A sum of hours is a plan for one host, stage after stage; stages of different rows can overlap. " +
-		"Hours scale down with hosts for the data-parallel stages (decode, embed, predict) only: medflow trains on one device.\n\n")
-	b.WriteString("| stage | work at full size | how counted | rate from | measured rate | hours |\n|---|---|---|---|---|---|\n")
+		"Hours scale down with hosts for the data-parallel stages (decode, embed, predict) only: medflow trains on one device. " +
+		"Peak RSS is the check process's high-water mark while the stage ran (600 phantom studies, all held in memory: it grows with the data until training streams its input).\n\n")
+	b.WriteString("| stage | work at full size | how counted | rate from | measured rate | hours | host peak RSS in the check |\n|---|---|---|---|---|---|---|\n")
 	best := map[*ScaleRow]int{} // the fastest measured medflow way of each row
 	for i, l := range lines {
 		if j, ok := best[l.Row]; l.Rate.Medflow && l.Hours.OK && (!ok || l.Hours.V < lines[j].Hours.V) {
@@ -175,7 +178,11 @@ func renderScale(b *strings.Builder, lines []ScaleLine) {
 				work = fmtNum(l.Work.V) + " " + l.Row.Unit
 			}
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", stage, work, how, l.Rate.Label, rate, hours)
+		rss := "—"
+		if l.RSS.OK {
+			rss = fmtNum(l.RSS.V) + " MiB"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", stage, work, how, l.Rate.Label, rate, hours, rss)
 	}
 	note := ""
 	if len(missing) > 0 {
