@@ -58,9 +58,10 @@ bench: bench-deps
 bench-deps: deps build $(TOKENIZER_MODEL) $(TOKENIZER_SPM_BENCH) $(ORT_LIB) \
             $(DEMO_MIMIC)/mimic-cxr-2.0.0-split.csv.gz $(DEMO_LLAMA)
 
-# The GPU host's latest results (bench/gpu/device.sh on the device tool; the
+# The GPU host's results, oldest first (bench/gpu/device.sh on the device tool;
+# a newer file supersedes the benchmarks it repeats; the
 # machine: line in each file names the host in the table).
-GPU_RESULTS := $(lastword $(sort $(wildcard bench/gpu/results/*-h200.txt)))
+GPU_RESULTS := $(sort $(wildcard bench/gpu/results/*-h200.txt))
 
 bench-table:
 	$(GO) run ./internal/cmd/benchreport -o $(BENCH_TABLE) $(wildcard $(BENCH_OUT)/bench-*.txt) $(GPU_RESULTS)

@@ -20,12 +20,14 @@ start=$(date +%s)
 OUT=$WORK timeout "${CHECK_TIMEOUT:-360}" bench/gpu/check.sh > "$DEST/device.log" 2>&1
 echo "check.sh rc=$? after $(( $(date +%s) - start )) s" >> "$DEST/device.log"
 cp "$WORK/results.md" "$WORK/bench-gpu.txt" "$DEST/" 2>/dev/null
-PYTHONUNBUFFERED=1 timeout "${TORCH_TIMEOUT:-120}" python3 bench/gpu/torch_ref.py > "$DEST/bench-torch.txt" 2>> "$DEST/device.log"
-echo "torch_ref rc=$?" >> "$DEST/device.log"
+if [ "${SKIP_TORCH:-0}" != 1 ]; then
+	PYTHONUNBUFFERED=1 timeout "${TORCH_TIMEOUT:-120}" python3 bench/gpu/torch_ref.py > "$DEST/bench-torch.txt" 2>> "$DEST/device.log"
+	echo "torch_ref rc=$?" >> "$DEST/device.log"
+fi
 {
 	echo "# bench/gpu/device.sh $(date -u +%F), medflow $(cat "$WORK/version.txt" 2>/dev/null); STUDIES=${STUDIES:-1000} LAYERS=${LAYERS:-2}"
 	echo "machine: 1 × $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1) ($(nproc) host cores)"
 	cat "$WORK/bench-gpu.txt" "$DEST/bench-torch.txt" 2>/dev/null
-} > "$DEST/h200.txt"   # save as bench/gpu/results/<date>-h200.txt: make bench-table reads the newest
+} > "$DEST/h200.txt"   # save as bench/gpu/results/<date>T<hhmm>-h200.txt (make bench-table: newest wins)
 tar -C "$WORK" -czf "$DEST/check.tar.gz" --exclude='*.onnx*' . 2>> "$DEST/device.log"
 tail -5 "$DEST/device.log"

@@ -383,6 +383,16 @@ func TestHostLine(t *testing.T) {
 	if got := r.Hosts["BenchmarkGPU/x"]; got != "1 × NVIDIA H200 (16 cores)" {
 		t.Errorf("host of the GPU benchmark = %q", got)
 	}
+	// A newer file of the host replaces a benchmark's values; the others stay.
+	if err := r.Read(strings.NewReader("machine: 1 × NVIDIA H200 (16 cores)\nBenchmarkGPU/x\t1\t9 ns/op\t5 img/s\n"), "gpu2.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Metrics["BenchmarkGPU/x"]["img/s"]; len(got) != 1 || got[0] != 5 {
+		t.Errorf("after a newer GPU file: img/s = %v, want [5]", got)
+	}
+	if got := r.Metrics["BenchmarkLocal"]["ns/op"]; len(got) != 1 {
+		t.Errorf("the CPU benchmark changed: %v", got)
+	}
 	if _, ok := r.Hosts["BenchmarkLocal"]; ok {
 		t.Errorf("the CPU benchmark got a host: %v", r.Hosts)
 	}
@@ -392,7 +402,7 @@ func TestHostLine(t *testing.T) {
 	if err := Render(&b, Machine{Cores: 2, CPU: "Test CPU"}, Evaluate(rows, r), r); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| gpu |", "| 1 × NVIDIA H200 (16 cores) |\n", "| cpu |", "| 2 × Test CPU |\n"} {
+	for _, want := range []string{"| gpu |  | 5.00 img/s (n=1) |", "| 1 × NVIDIA H200 (16 cores) |\n", "| cpu |", "| 2 × Test CPU |\n"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, b.String())
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -20,7 +21,8 @@ type Results struct {
 	// Hosts names the machine of benchmarks read from a file that has a
 	// "machine: ..." line (bench/gpu/results/*.txt: the GPU host), by
 	// benchmark name; other benchmarks ran where `make bench` ran.
-	Hosts map[string]string
+	Hosts    map[string]string
+	hostFile map[string]string // the file a host's benchmark was last read from
 }
 
 // Problem is a benchmark that was skipped or failed, or a make step that
@@ -33,7 +35,7 @@ type Problem struct {
 
 // NewResults returns an empty Results.
 func NewResults() *Results {
-	return &Results{Metrics: map[string]map[string][]float64{}, Hosts: map[string]string{}}
+	return &Results{Metrics: map[string]map[string][]float64{}, Hosts: map[string]string{}, hostFile: map[string]string{}}
 }
 
 var (
@@ -77,10 +79,18 @@ func (r *Results) Read(src io.Reader, file string) error {
 		}
 		for _, l := range block {
 			name := strings.TrimSuffix(l.name, strip)
-			r.add(name, l.metrics)
 			if host != "" {
+				// A host's newer results file supersedes its older ones
+				// (files are given oldest first): runs of different code
+				// are not pooled into one median.
+				if f, seen := r.hostFile[name]; seen && f != file {
+					delete(r.Metrics, name)
+					r.Names = slices.DeleteFunc(r.Names, func(n string) bool { return n == name })
+				}
+				r.hostFile[name] = file
 				r.Hosts[name] = host
 			}
+			r.add(name, l.metrics)
 		}
 		block = block[:0]
 	}
