@@ -28,10 +28,11 @@ const (
 
 // Config says what Generate writes.
 type Config struct {
-	// Studies is the number of studies; Images the number of images
-	// (Studies <= Images <= 2*Studies): the first Images-Studies studies
-	// get a second image.
-	Studies, Images int
+	// Studies is the number of studies; Images the number of images: the
+	// first Triples studies get three images (all frontal when the second
+	// is: View), the next Images-Studies-2*Triples a second one
+	// (Studies+2*Triples <= Images <= 2*Studies+Triples).
+	Studies, Images, Triples int
 	// Seed varies the labels, splits and row order.
 	Seed uint64
 	// Gzip writes the CSVs gzip-compressed, named *.csv.gz.
@@ -85,7 +86,11 @@ func Study(i int) int64 { return 50000011 + int64(i)*37 }
 
 // Dicom gives the dicom_id of image j (0 or 1) of study i.
 func Dicom(seed uint64, i, j int) string {
-	r := rng{s: seed ^ uint64(i)<<1 ^ uint64(j)}
+	x := uint64(j)
+	if j >= 2 {
+		x <<= 48 // j < 2 keeps its old ids; i<<1 ^ 2 would collide with study i^1
+	}
+	r := rng{s: seed ^ uint64(i)<<1 ^ x}
 	a, b := r.next(), r.next()
 	c := r.next()
 	return fmt.Sprintf("%08x-%08x-%08x-%08x-%08x", uint32(a), uint32(a>>32), uint32(b), uint32(b>>32), uint32(c))
@@ -93,8 +98,11 @@ func Dicom(seed uint64, i, j int) string {
 
 // View gives the ViewPosition of image j of study i: the first image is
 // PA, or AP for every third study; second images cycle PA, LATERAL, LL,
-// LATERAL.
+// LATERAL; third images are AP.
 func View(i, j int) string {
+	if j >= 2 {
+		return "AP"
+	}
 	if j == 0 {
 		if i%3 == 2 {
 			return "AP"
@@ -136,7 +144,10 @@ func Labels(seed uint64, i int) [mimic.NumLabels]string {
 
 // Images returns the number of images of study i.
 func (c Config) imagesOf(i int) int {
-	if i < c.Images-c.Studies {
+	switch {
+	case i < c.Triples:
+		return 3
+	case i < c.Images-c.Studies-c.Triples:
 		return 2
 	}
 	return 1
@@ -144,8 +155,9 @@ func (c Config) imagesOf(i int) int {
 
 // Generate builds the tree for cfg.
 func Generate(cfg Config) (Tree, error) {
-	if cfg.Images < cfg.Studies || cfg.Images > 2*cfg.Studies {
-		return nil, fmt.Errorf("mimictest: %d images for %d studies: want Studies <= Images <= 2*Studies", cfg.Images, cfg.Studies)
+	if cfg.Triples < 0 || cfg.Triples > cfg.Studies || cfg.Images < cfg.Studies+2*cfg.Triples || cfg.Images > 2*cfg.Studies+cfg.Triples {
+		return nil, fmt.Errorf("mimictest: %d images for %d studies, %d with three: want Studies+2*Triples <= Images <= 2*Studies+Triples",
+			cfg.Images, cfg.Studies, cfg.Triples)
 	}
 	t := Tree{}
 	meta := &bytes.Buffer{}
