@@ -209,12 +209,10 @@ func (a *app) resolve(ctx context.Context, store objstore.Store, plan *pipeline.
 	if err := plan.Resolve(ctx, dataset.NewCache(store, CachePrefix, alloc).WithLogger(a.log), force); err != nil {
 		return err
 	}
-	records, err := runrecord.List(ctx, store)
-	if err != nil {
-		a.log.Debug("no run records to compare fingerprints with", "err", err)
+	if n, err := runrecord.Explain(plan, runrecord.Newest(ctx, store)); err != nil {
+		a.log.Debug("no run records to compare fingerprints with", "err", err, "read", n)
 		return nil
 	}
-	runrecord.Explain(plan, records)
 	for _, n := range plan.Nodes {
 		if n.Decision == pipeline.Compute && len(n.Changed) > 0 && n.Spec.Materialize {
 			a.log.Info("stage changed since its last run", "stage", n.Spec.Name, "changed", strings.Join(n.Changed, ","))

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"path"
 	"slices"
 	"strings"
@@ -151,28 +152,46 @@ func Digests(parts map[string]string) map[string]string {
 }
 
 // Explain sets each node's Changed to the fingerprint parts that differ
-// from the latest of records (oldest first) that ran the same variant and
-// stage with another fingerprint and recorded its parts.
-func Explain(plan *pipeline.Plan, records []Record) {
+// from the latest of records (newest first) that ran the same variant and
+// stage with another fingerprint and recorded its parts. It reads records
+// only until every stage of the plan has found its latest run (or
+// MaxExplainRecords of the variant were read: a stage not run in that
+// many runs gets no answer) and returns how many it read.
+// MaxExplainRecords of the variant were read: a stage not run in that
+// many runs gets no answer) and returns how many it read.
+func Explain(plan *pipeline.Plan, records iter.Seq2[Record, error]) (int, error) {
+	open := map[string]*pipeline.Node{}
 	for _, n := range plan.Nodes {
-		now := Digests(n.FingerprintParts())
-	search:
-		for i := len(records) - 1; i >= 0; i-- {
-			if records[i].Variant != plan.Spec.Variant {
+		open[n.Spec.Name] = n
+	}
+	count, ofVariant := 0, 0
+	for rec, err := range records {
+		if err != nil {
+			return count, err
+		}
+		count++
+		if rec.Variant != plan.Spec.Variant {
+			continue
+		}
+		for _, st := range rec.Stages {
+			n, ok := open[st.Name]
+			if !ok {
 				continue
 			}
-			for _, st := range records[i].Stages {
-				if st.Name != n.Spec.Name {
-					continue
-				}
-				if st.Fingerprint != n.Fingerprint && st.FingerprintParts != nil {
-					n.Changed = pipeline.Changes(st.FingerprintParts, now)
-				}
-				break search
+			delete(open, st.Name)
+			if st.Fingerprint != n.Fingerprint && st.FingerprintParts != nil {
+				n.Changed = pipeline.Changes(st.FingerprintParts, Digests(n.FingerprintParts()))
 			}
 		}
+		if ofVariant++; len(open) == 0 || ofVariant >= MaxExplainRecords {
+			break
+		}
 	}
+	return count, nil
 }
+
+// MaxExplainRecords bounds the records of a variant Explain reads.
+const MaxExplainRecords = 100
 
 // New builds the record of a finished run.
 func New(id, config, version string, plan *pipeline.Plan, run *pipeline.Run, start, end time.Time, runErr error) Record {
@@ -257,16 +276,13 @@ func Write(ctx context.Context, store objstore.Store, r Record) error {
 
 // List returns the records in store, oldest first.
 func List(ctx context.Context, store objstore.Store) ([]Record, error) {
-	objs, err := store.List(ctx, "runs/")
+	keys, err := recordKeys(ctx, store)
 	if err != nil {
 		return nil, err
 	}
 	var out []Record
-	for _, o := range objs {
-		if path.Base(o.Key) != "record.json" {
-			continue
-		}
-		r, err := read(ctx, store, o.Key)
+	for _, k := range keys {
+		r, err := read(ctx, store, k)
 		if err != nil {
 			return nil, err
 		}
@@ -275,23 +291,60 @@ func List(ctx context.Context, store objstore.Store) ([]Record, error) {
 	return out, nil
 }
 
-// Read returns the record of run id (a unique prefix of it is enough).
+// recordKeys lists the keys of the run records, oldest first (run ids sort
+// by start time): one LIST, no GET.
+func recordKeys(ctx context.Context, store objstore.Store) ([]string, error) {
+	objs, err := store.List(ctx, "runs/")
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, o := range objs {
+		if path.Base(o.Key) == "record.json" {
+			keys = append(keys, o.Key)
+		}
+	}
+	return keys, nil
+}
+
+// Newest yields the records newest first, reading each only when the
+// caller asks for it: a caller that stops early (Explain once every stage
+// has its answer) costs one LIST and a few GETs, not one GET per run ever
+// made. An unreadable record ends the sequence with its error.
+func Newest(ctx context.Context, store objstore.Store) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		keys, err := recordKeys(ctx, store)
+		if err != nil {
+			yield(Record{}, err)
+			return
+		}
+		for i := len(keys) - 1; i >= 0; i-- {
+			r, err := read(ctx, store, keys[i])
+			if !yield(r, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// Read returns the record of run id (a unique prefix of it is enough),
+// reading only the records whose id has that prefix.
 func Read(ctx context.Context, store objstore.Store, id string) (Record, error) {
-	all, err := List(ctx, store)
+	keys, err := recordKeys(ctx, store)
 	if err != nil {
 		return Record{}, err
 	}
-	var match []Record
-	for _, r := range all {
-		if strings.HasPrefix(r.ID, id) {
-			match = append(match, r)
+	var match []string
+	for _, k := range keys {
+		if strings.HasPrefix(strings.TrimPrefix(k, "runs/"), id) {
+			match = append(match, k)
 		}
 	}
 	switch len(match) {
 	case 0:
 		return Record{}, fmt.Errorf("no run %q in %s", id, store)
 	case 1:
-		return match[0], nil
+		return read(ctx, store, match[0])
 	}
 	return Record{}, fmt.Errorf("run id %q is ambiguous (%d runs match)", id, len(match))
 }

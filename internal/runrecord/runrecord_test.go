@@ -1,11 +1,17 @@
 package runrecord
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/medflow/medflow/connectors/local"
+	"github.com/medflow/medflow/connectors/objstore"
+	"github.com/medflow/medflow/pipeline"
 )
 
 func TestSecret(t *testing.T) {
@@ -51,5 +57,60 @@ func TestWriteListRead(t *testing.T) {
 	}
 	if _, err := store.Stat(t.Context(), "runs/"+recs[0].ID+"/stages.arrow"); err != nil {
 		t.Fatalf("stage table: %v", err)
+	}
+}
+
+// gets counts the GETs made through a store.
+type gets struct {
+	objstore.Store
+	n int
+}
+
+func (g *gets) Get(ctx context.Context, key string, r objstore.Range) (io.ReadCloser, error) {
+	g.n++
+	return g.Store.Get(ctx, key, r)
+}
+
+// TestExplainReadsFewRecords: with 40 runs in the work store, Explain
+// reads records newest first and stops once every stage has its latest
+// run: 2 GETs here (the newest run of the variant lacks stage b), not 40;
+// the parts that changed come from that latest run; Read by id reads one.
+func TestExplainReadsFewRecords(t *testing.T) {
+	dir, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &gets{Store: dir}
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var ids []string
+	for i := range 40 {
+		r := Record{ID: NewID(start.Add(time.Duration(i) * time.Minute)), Variant: "v", Status: "succeeded", Start: start,
+			Stages: []Stage{{Name: "a", Fingerprint: fmt.Sprint("a", i), FingerprintParts: map[string]string{"params": fmt.Sprint(i)}},
+				{Name: "b", Fingerprint: "b-old", FingerprintParts: map[string]string{"params": "x", "code": "1"}}}}
+		if i == 39 { // the newest run ran only a
+			r.Stages = r.Stages[:1]
+		}
+		if err := Write(t.Context(), store, r); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	plan := &pipeline.Plan{Spec: pipeline.Spec{Variant: "v"},
+		Nodes: []*pipeline.Node{{Spec: pipeline.StageSpec{Name: "a"}, Fingerprint: "a39"}, {Spec: pipeline.StageSpec{Name: "b"}, Fingerprint: "b-new"}}}
+	store.n = 0
+	n, err := Explain(plan, Newest(t.Context(), store))
+	if err != nil || n != 2 || store.n != 2 {
+		t.Fatalf("Explain read %d records with %d GETs (%v), want 2", n, store.n, err)
+	}
+	if len(plan.Nodes[0].Changed) != 0 {
+		t.Errorf("a: changed %v, want none (same fingerprint as its latest run)", plan.Nodes[0].Changed)
+	}
+	if !slices.Equal(plan.Nodes[1].Changed, pipeline.Changes(map[string]string{"params": "x", "code": "1"}, Digests(nil))) ||
+		len(plan.Nodes[1].Changed) == 0 {
+		t.Errorf("b: changed %v", plan.Nodes[1].Changed)
+	}
+	store.n = 0
+	if r, err := Read(t.Context(), store, ids[7]); err != nil || r.ID != ids[7] || store.n != 1 {
+		t.Errorf("Read(%s): %s, %v, %d GETs", ids[7], r.ID, err, store.n)
 	}
 }
