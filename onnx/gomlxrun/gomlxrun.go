@@ -49,6 +49,7 @@ type Model struct {
 	exec    *gctx.Exec
 	pad     Padding
 	shapes  map[string]bool // padded input shapes run so far (one executable each)
+	dropped int64           // bytes of ONNX weight copies freed after loading (dropWeights)
 }
 
 // Padding maps an input's length n along axis to the length it is padded
@@ -123,6 +124,7 @@ func Load(path string, backend backends.Backend, inputs, outputs []string) (m *M
 	if err := om.VariablesToContext(vars); err != nil {
 		return nil, fmt.Errorf("%w %s: weights: %v", ErrModel, path, err)
 	}
+	dropped := dropWeights(om)
 	exec, err := gctx.NewExec(backend, vars.Reuse(), func(ctx *gctx.Context, in []*graph.Node) []*graph.Node {
 		feed := make(map[string]*graph.Node, len(in))
 		for i, name := range inputs {
@@ -134,7 +136,7 @@ func Load(path string, backend backends.Backend, inputs, outputs []string) (m *M
 		return nil, fmt.Errorf("%w %s: %v", ErrModel, path, err)
 	}
 	exec.SetMaxCache(-1) // one graph per input shape; bucketing bounds them
-	return &Model{path: path, inputs: inputs, outputs: outputs, exec: exec}, nil
+	return &Model{path: path, inputs: inputs, outputs: outputs, exec: exec, dropped: dropped}, nil
 }
 
 // Run feeds inputs (in the order given to Load) and copies the outputs into
