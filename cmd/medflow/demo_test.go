@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/medflow/medflow/connectors/dataset"
-	"github.com/medflow/medflow/connectors/local"
 	"github.com/medflow/medflow/internal/runrecord"
 	"github.com/medflow/medflow/internal/testenv"
 	"github.com/medflow/medflow/schemas"
@@ -69,16 +68,8 @@ func TestDemoVariant(t *testing.T) {
 		t.Errorf("the run does not name its report:\n%s", errs)
 	}
 
-	store, err := local.New(filepath.Join(dir, "data", "work"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, rec := onlyRecord(t, filepath.Join(dir, "data", "work"))
 	ctx := context.Background()
-	recs, err := runrecord.List(ctx, store)
-	if err != nil || len(recs) != 1 {
-		t.Fatalf("%d run records, %v", len(recs), err)
-	}
-	rec := recs[0]
 	stages := map[string]runrecord.Stage{}
 	for _, s := range rec.Stages {
 		stages[s.Name] = s
@@ -127,7 +118,7 @@ func TestDemoVariant(t *testing.T) {
 	// Another contrastive loss: the shared stages and the MAE arm are
 	// reused, the contrastive arm is recomputed.
 	run("contrastive.loss=infonce")
-	recs, err = runrecord.List(ctx, store)
+	recs, err := runrecord.List(ctx, store)
 	if err != nil || len(recs) != 3 {
 		t.Fatalf("%d run records, %v", len(recs), err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/spf13/cobra"
 
@@ -684,6 +685,21 @@ func TestEveryCommandHasExamples(t *testing.T) {
 	walk(root)
 }
 
+// onlyRecord opens the work store in dir and returns it with its one run
+// record, failing t when there is not exactly one.
+func onlyRecord(t *testing.T, dir string) (objstore.Store, runrecord.Record) {
+	t.Helper()
+	store, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := runrecord.List(t.Context(), store)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("%s: %d run records, %v", dir, len(recs), err)
+	}
+	return store, recs[0]
+}
+
 // datasetRows returns every row of a committed dataset, in order, as its
 // values joined by "|".
 func datasetRows(t *testing.T, store objstore.Store, prefix string) []string {
@@ -697,14 +713,7 @@ func datasetRows(t *testing.T, store objstore.Store, prefix string) []string {
 // values joined by "|".
 func eachRow(t *testing.T, store objstore.Store, prefix string, f func(row string)) {
 	t.Helper()
-	d, err := dataset.Open(t.Context(), store, prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := d.NewReader(t.Context(), memory.NewGoAllocator(), formats.ReaderOptions{})
-	defer r.Release()
-	for r.Next() {
-		b := r.RecordBatch()
+	eachBatch(t, store, prefix, func(b arrow.RecordBatch) {
 		for i := range int(b.NumRows()) {
 			var cells []string
 			for _, col := range b.Columns() {
@@ -712,6 +721,21 @@ func eachRow(t *testing.T, store objstore.Store, prefix string, f func(row strin
 			}
 			f(strings.Join(cells, "|"))
 		}
+	})
+}
+
+// eachBatch calls f with every batch of a committed dataset, in order
+// (valid only during the call).
+func eachBatch(t *testing.T, store objstore.Store, prefix string, f func(b arrow.RecordBatch)) {
+	t.Helper()
+	d, err := dataset.Open(t.Context(), store, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := d.NewReader(t.Context(), memory.NewGoAllocator(), formats.ReaderOptions{})
+	defer r.Release()
+	for r.Next() {
+		f(r.RecordBatch())
 	}
 	if err := r.Err(); err != nil {
 		t.Fatal(err)
@@ -766,15 +790,8 @@ variants:
 	if !stages["index"] || !stages["images"] || !stages["sections"] {
 		t.Fatalf("the cold run quarantined in stages %v, want index, images and sections:\n%s", stages, strings.Join(want, "\n"))
 	}
-	work, err := local.New(filepath.Join(dir, "work"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := runrecord.List(t.Context(), work)
-	if err != nil || len(recs) != 1 {
-		t.Fatalf("%d run records, %v", len(recs), err)
-	}
-	md, err := os.ReadFile(filepath.Join(dir, "work", ReportsPrefix, recs[0].ID, "report.md"))
+	_, rec := onlyRecord(t, filepath.Join(dir, "work"))
+	md, err := os.ReadFile(filepath.Join(dir, "work", ReportsPrefix, rec.ID, "report.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

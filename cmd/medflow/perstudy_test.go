@@ -7,12 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/medflow/medflow/connectors/dataset"
-	"github.com/medflow/medflow/connectors/formats"
-	"github.com/medflow/medflow/connectors/local"
 	"github.com/medflow/medflow/internal/runrecord"
 	"github.com/medflow/medflow/internal/testenv"
 	"github.com/medflow/medflow/llama"
@@ -95,16 +92,9 @@ variants:
 		}
 	}
 
-	store, err := local.New(filepath.Join(dir, "work"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := runrecord.List(t.Context(), store)
-	if err != nil || len(recs) != 1 {
-		t.Fatalf("%d run records, %v", len(recs), err)
-	}
+	store, rec := onlyRecord(t, filepath.Join(dir, "work"))
 	rows := map[string]runrecord.Stage{}
-	for _, s := range recs[0].Stages {
+	for _, s := range rec.Stages {
 		rows[s.Name] = s
 	}
 	if got := rows["sections"].Quarantined; got != 1 {
@@ -117,20 +107,9 @@ variants:
 		t.Errorf("pairs has %d rows, want %d (kept images of studies with a report)", got, wantPairs)
 	}
 	var ids []int64
-	d, err := dataset.Open(t.Context(), store, "cache/"+rows["embed"].Fingerprint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := d.NewReader(t.Context(), memory.NewGoAllocator(), formats.ReaderOptions{})
-	defer r.Release()
-	for r.Next() {
-		b := r.RecordBatch()
-		col := b.Column(b.Schema().FieldIndices("study_id")[0]).(*array.Int64)
-		ids = append(ids, col.Int64Values()...)
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
+	eachBatch(t, store, "cache/"+rows["embed"].Fingerprint, func(b arrow.RecordBatch) {
+		ids = append(ids, b.Column(b.Schema().FieldIndices("study_id")[0]).(*array.Int64).Int64Values()...)
+	})
 	distinct := slices.Compact(slices.Sorted(slices.Values(ids)))
 	if len(ids) != wantEmbedded || len(distinct) != len(ids) || slices.Contains(ids, mimictest.Study(4)) {
 		t.Errorf("embed holds %d rows, %d distinct study_ids (study 4 among them: %v), want %d distinct without study 4",

@@ -83,6 +83,11 @@ func (m *Model) SetPadding(p Padding) {
 	m.pad = p
 }
 
+// FreedWeightBytes is how many bytes of the ONNX file's float weights
+// were freed after loading them into GoMLX (dropWeights); 0 for a graph
+// with sub-graphs, whose initializers stay.
+func (m *Model) FreedWeightBytes() int64 { return m.dropped }
+
 // Shapes is the number of distinct (padded) input shapes run so far:
 // the number of executables compiled.
 func (m *Model) Shapes() int {

@@ -10,18 +10,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/backends"
+
 	"github.com/medflow/medflow/llama"
 	"github.com/medflow/medflow/llama/llamaref"
 	"github.com/medflow/medflow/nn"
 	"github.com/medflow/medflow/onnx/gomlxrun"
 )
 
-// TestLlamaMatchesReference: the tiny Llama ONNX file run through GoMLX
-// (simplego) equals the float64 reference on a padded batch, and a second
-// shape compiles and runs too.
-func TestLlamaMatchesReference(t *testing.T) {
+// tinyLlama writes the tiny Llama with RandomWeights(seed) and returns its
+// path, config and the default (simplego) backend.
+func tinyLlama(t *testing.T, seed int64) (string, llama.Config, backends.Backend) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "tiny.onnx")
-	cfg, err := llama.WriteTiny(path, 1)
+	cfg, err := llama.WriteTiny(path, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,11 +31,26 @@ func TestLlamaMatchesReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return path, cfg, be
+}
+
+// loadLlama loads path with the Llama contract's names, closed with t.
+func loadLlama(t *testing.T, path string, be backends.Backend) *gomlxrun.Model {
+	t.Helper()
 	m, err := gomlxrun.Load(path, be, []string{"input_ids", "attention_mask"}, []string{"last_hidden_state"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// TestLlamaMatchesReference: the tiny Llama ONNX file run through GoMLX
+// (simplego) equals the float64 reference on a padded batch, and a second
+// shape compiles and runs too.
+func TestLlamaMatchesReference(t *testing.T) {
+	path, cfg, be := tinyLlama(t, 1)
+	m := loadLlama(t, path, be)
 	w := llama.RandomWeights(cfg, 1)
 	for _, ids := range [][][]int64{
 		{{1, 450, 9045, 2159, 338, 0}, {1, 1939, 29889, 0, 0, 0}},
@@ -74,7 +91,7 @@ func TestLlamaMatchesReference(t *testing.T) {
 		}
 	}
 	// A caller expecting another output shape gets an error, not garbage.
-	err = m.Run(context.Background(), []gomlxrun.Tensor{{Shape: []int64{1, 2}, Data: []int64{1, 2}}, {Shape: []int64{1, 2}, Data: []int64{1, 1}}},
+	err := m.Run(context.Background(), []gomlxrun.Tensor{{Shape: []int64{1, 2}, Data: []int64{1, 2}}, {Shape: []int64{1, 2}, Data: []int64{1, 1}}},
 		[]gomlxrun.Tensor{{Shape: []int64{1, 2, 7}, Data: make([]float32, 14)}})
 	if !errors.Is(err, gomlxrun.ErrModel) || !strings.Contains(err.Error(), "shape") {
 		t.Errorf("wrong output shape: err = %v", err)
@@ -82,14 +99,7 @@ func TestLlamaMatchesReference(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tiny.onnx")
-	if _, err := llama.WriteTiny(path, 1); err != nil {
-		t.Fatal(err)
-	}
-	be, err := nn.BackendFor(nn.DefaultBackend)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, _, be := tinyLlama(t, 1)
 	for _, tc := range []struct {
 		path         string
 		inputs, outs []string
@@ -163,24 +173,8 @@ func TestExternalData(t *testing.T) {
 // ([1 64], [2 64], [4 64] twice, [4 128]) and give the unpadded results; rows and tokens added as
 // padding never reach the caller.
 func TestPadding(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tiny.onnx")
-	cfg, err := llama.WriteTiny(path, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	be, err := nn.BackendFor(nn.DefaultBackend)
-	if err != nil {
-		t.Fatal(err)
-	}
-	load := func() *gomlxrun.Model {
-		m, err := gomlxrun.Load(path, be, []string{"input_ids", "attention_mask"}, []string{"last_hidden_state"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Close() })
-		return m
-	}
-	plain, padded := load(), load()
+	path, cfg, be := tinyLlama(t, 2)
+	plain, padded := loadLlama(t, path, be), loadLlama(t, path, be)
 	padded.SetPadding(gomlxrun.PadBatchSeq)
 	for _, bs := range [][2]int{{1, 3}, {2, 5}, {3, 7}, {4, 64}, {3, 70}} {
 		B, S := bs[0], bs[1]
@@ -208,5 +202,17 @@ func TestPadding(t *testing.T) {
 	}
 	if plain.Shapes() != 5 || padded.Shapes() != 4 {
 		t.Errorf("shapes compiled: plain %d (want 5), padded %d (want 4)", plain.Shapes(), padded.Shapes())
+	}
+}
+
+// TestWeightsFreedAfterLoad: once loaded, the model keeps no second copy
+// of its float weights in the ONNX proto (the other tests show it still
+// computes the same, new shapes included).
+func TestWeightsFreedAfterLoad(t *testing.T) {
+	path, cfg, be := tinyLlama(t, 1)
+	m := loadLlama(t, path, be)
+	// The embedding table alone is vocab x dim float32.
+	if min := int64(cfg.Vocab * cfg.Dim * 4); m.FreedWeightBytes() < min {
+		t.Errorf("freed %d bytes of weights, want at least the embedding table's %d", m.FreedWeightBytes(), min)
 	}
 }
