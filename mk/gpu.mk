@@ -22,5 +22,5 @@ gpu-dry-run: xla $(TOKENIZER_MODEL) $(ORT_LIB)
 	@grep -q "text.embed gomlx" out/gpu-dry-run/results.md && grep -q "text.embed ort" out/gpu-dry-run/results.md \
 		&& grep -q "^| clf:" out/gpu-dry-run/results.md && ls out/gpu-dry-run/records/*.json >/dev/null \
 		|| { echo "gpu-dry-run: results incomplete"; exit 1; }
-	@for b in embed/gomlx embed/ort-cpu train/mae train/contrastive train/clf stage/images stage/tokens rss/gomlx/mae rss/ort/embed; do \
+	@for b in embed/gomlx embed/ort-cpu train/mae train/contrastive train/clf stage/images stage/tokens rss/gomlx/mae rss/ort/embed numerics; do \
 		grep -q "^BenchmarkGPUCheck/$$b	" out/gpu-dry-run/bench-gpu.txt || { echo "gpu-dry-run: no BenchmarkGPUCheck/$$b line"; exit 1; }; done

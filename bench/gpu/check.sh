@@ -52,14 +52,17 @@ fi
 [ -x "$MEDFLOW" ] || die "$MEDFLOW not found: run make gpu-bundle (or make xla) first"
 export GOMLX_NO_AUTO_INSTALL=1
 
+SIMPLEGO=go:ops_sequential,parallelism=-1
+# The tiny shapes: the dry run, and the numerics step on every run.
+TINY=(--set images.size=32 --set embed.dim=64 --set embed.batch_tokens=2048
+	--set mae.patch=8 --set mae.width=32 --set mae.depth=1 --set mae.heads=2 --set mae.mlp_ratio=2
+	--set mae.decoder_width=16 --set mae.decoder_depth=1 --set mae.decoder_heads=2 --set mae.batch_size=8
+	--set contrastive.batch_size=8 --set clf.batch_size=8)
 if [ "$DRY_RUN" = 1 ]; then
-	export GOMLX_BACKEND=${GOMLX_BACKEND:-go:ops_sequential,parallelism=-1}
+	export GOMLX_BACKEND=${GOMLX_BACKEND:-$SIMPLEGO}
 	STUDIES=${STUDIES:-40}
 	SIZE=32 LLAMA=(--tiny --seed 1) DIM=64
-	SHRINK=(--set images.size=32 --set embed.dim=64 --set embed.batch_tokens=2048
-		--set mae.patch=8 --set mae.width=32 --set mae.depth=1 --set mae.heads=2 --set mae.mlp_ratio=2
-		--set mae.decoder_width=16 --set mae.decoder_depth=1 --set mae.decoder_heads=2 --set mae.batch_size=8
-		--set contrastive.batch_size=8 --set clf.batch_size=8)
+	SHRINK=("${TINY[@]}")
 	STEPS=${STEPS_DRY:-3}
 else
 	STUDIES=${STUDIES:-1000}
@@ -120,7 +123,24 @@ for runtime in ${RUNTIMES:-gomlx ort}; do
 	steps=(--set mae.max_steps=1 --set contrastive.max_steps=1 --set clf.max_steps=1)
 done
 
+# Numerics: the same 3 training steps of each trainer at tiny shapes on
+# GOMLX_BACKEND and on simplego (the CPU backend the tests check against
+# references), embeddings from ONNX Runtime in both: the losses must agree.
+log "numerics: $GOMLX_BACKEND vs simplego, 3 steps at tiny shapes"
+(
+	export GPU_CHECK_DATA=$SCRATCH/tiny-mimic GPU_CHECK_LLAMA=$SCRATCH/tiny-llama.onnx
+	[ -s "$GPU_CHECK_DATA/mimic-cxr-2.0.0-split.csv.gz" ] ||
+		"$MEDFLOW" synth --out "$GPU_CHECK_DATA" --studies 40 --size 32x32 --splits 0.8,0.1,0.1 >> "$OUT/check.log" 2>&1
+	[ -s "$GPU_CHECK_LLAMA" ] || "$MEDFLOW" models llama-onnx --tiny --seed 1 --out "$GPU_CHECK_LLAMA" >> "$OUT/check.log" 2>&1
+	for run in "backend $GOMLX_BACKEND" "simplego $SIMPLEGO"; do
+		name=${run%% *} be=${run#* }
+		GPU_CHECK_WORK=$SCRATCH/work-numerics-$name GOMLX_BACKEND=$be "$MEDFLOW" run gpu-check --config bench/gpu/pipelines.yaml \
+			--no-progress --log-format json --set embed.runtime=ort --set mae.max_steps=3 --set contrastive.max_steps=3 \
+			--set clf.max_steps=3 "${TINY[@]}" > "$OUT/numerics-$name.jsonl" 2>&1 || exit 1
+	done
+) || die "numerics runs failed (logs: $OUT/numerics-*.jsonl)"
+
 mkdir -p "$OUT/records"
 find "$GPU_CHECK_WORK/runs" -name record.json -exec sh -c 'cp "$1" "$2/records/$(basename "$(dirname "$1")").json"' _ {} "$OUT" \;
-python3 bench/gpu/summarize.py "$OUT"
+python3 bench/gpu/summarize.py "$OUT" || die "summary failed (numerics beyond tolerance?)"
 log "results in $OUT/results.md"

@@ -52,9 +52,46 @@ def main(out):
             if mib and (rt == "gomlx" or st["name"] == "embed"):
                 lines.append(f"| {rt} run, {st['name']}: host peak RSS MiB | {mib:.0f} |")
                 bench.append(f"BenchmarkGPUCheck/rss/{rt}/{st['name']}\t1\t0 ns/op\t{mib:.0f} MiB")
+    ok = numerics(out, lines, bench)
     open(os.path.join(out, "results.md"), "w").write("\n".join(lines) + "\n")
     open(os.path.join(out, "bench-gpu.txt"), "w").write("\n".join(bench) + "\n")
     print("\n".join(lines))
+    if not ok:
+        sys.exit(f"numerics: the backend's losses differ from simplego's by more than {NUMERICS_TOL}")
+
+
+# The backend's training losses may differ from simplego's (float32
+# reductions in another order; TF32 matmuls on a GPU) by this relative amount.
+NUMERICS_TOL = 2e-2
+
+
+def losses(path):
+    """(stage, what) -> loss from a run's epoch and validation log lines."""
+    out = {}
+    for l in open(path):
+        if not l.startswith("{"):
+            continue
+        r = json.loads(l)
+        if r.get("msg") in ("epoch", "validation") and "loss" in r:
+            out[(r.get("stage"), r["msg"])] = r["loss"]
+    return out
+
+
+def numerics(out, lines, bench):
+    """Compares numerics-backend.jsonl with numerics-simplego.jsonl."""
+    a, b = os.path.join(out, "numerics-backend.jsonl"), os.path.join(out, "numerics-simplego.jsonl")
+    if not (os.path.exists(a) and os.path.exists(b)):
+        return True
+    la, lb = losses(a), losses(b)
+    if not la or set(la) != set(lb):
+        lines.append(f"| numerics: losses logged | backend {sorted(la)}, simplego {sorted(lb)} |")
+        return False
+    worst = max(abs(la[k] - lb[k]) / max(abs(lb[k]), 1e-12) for k in la)
+    for k in sorted(la):
+        lines.append(f"| numerics {k[0]} {k[1]} loss: backend, simplego | {la[k]:.6g}, {lb[k]:.6g} |")
+    lines.append(f"| numerics: max relative loss difference (tolerance {NUMERICS_TOL}) | {worst:.2e} |")
+    bench.append(f"BenchmarkGPUCheck/numerics\t1\t0 ns/op\t{worst:.3g} max-rel-loss-diff\t{len(la)} losses")
+    return worst <= NUMERICS_TOL
 
 
 if __name__ == "__main__":
