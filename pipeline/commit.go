@@ -20,6 +20,21 @@ func (s *stageRun) materialize(ctx context.Context) error {
 	if c == nil || !s.node.Spec.Materialize || s.node.Decision != Compute {
 		return nil
 	}
+	if pc, ok := c.(PartCache); ok && s.keyedColumn() != "" {
+		parts, err := pc.OpenParts(ctx, s.node.Fingerprint, s.node.Stage.Schema(), s.node.forced)
+		if err == nil {
+			s.keyed, err = s.openKeyed(ctx, parts, s.keyedColumn())
+			if err != nil {
+				if r, ok := parts.(interface{ Release() }); ok {
+					r.Release()
+				}
+			}
+		}
+		if err != nil {
+			return &StageError{Stage: s.node.Spec.Name, Record: -1, Err: fmt.Errorf("materialize: %w", err)}
+		}
+		return nil
+	}
 	if pc, ok := c.(PartCache); ok && s.resumable() {
 		parts, err := pc.OpenParts(ctx, s.node.Fingerprint, s.node.Stage.Schema(), s.node.forced)
 		if err != nil {
@@ -59,6 +74,10 @@ func (s *stageRun) resumable() bool {
 // finished cleanly; otherwise it discards it (a stage kept by input batch
 // keeps its committed parts for the next run to resume from).
 func (s *stageRun) commit(ctx context.Context) {
+	if s.keyed != nil {
+		s.parts = s.keyed.parts
+		s.nParts.Store(int64(s.keyed.next))
+	}
 	if s.parts != nil {
 		// A part writer that holds something until the stage ends (a lease
 		// on its cache entry, renewed on a goroutine) lets it go here,

@@ -19,6 +19,18 @@ type emitter struct {
 }
 
 func (e *emitter) Emit(ctx context.Context, b arrow.RecordBatch) error {
+	if e.keyed != nil {
+		if err := e.checkSchema(b); err != nil {
+			b.Release()
+			return err
+		}
+		return e.keyed.emit(ctx, b, func(b arrow.RecordBatch) error { return e.send(ctx, b) })
+	}
+	return e.send(ctx, b)
+}
+
+// send is Emit without committing keyed parts.
+func (e *emitter) send(ctx context.Context, b arrow.RecordBatch) error {
 	if err := e.checkSchema(b); err != nil {
 		b.Release()
 		return err

@@ -30,6 +30,7 @@ type stageRun struct {
 	// partQuar names the per-part quarantine records an earlier run left
 	// (QuarantinePartPattern), when parts is set.
 	partQuar map[string]bool
+	keyed    *keyedParts // resuming by keyed parts (PartKeyer), or nil
 }
 
 // start launches the stage's goroutines on wg.
@@ -80,7 +81,13 @@ func (s *stageRun) exit(ctx context.Context, err error) {
 		return
 	}
 	if f, ok := s.node.Stage.(Flusher); ok && s.node.Decision == Compute && err == nil && ctx.Err() == nil {
-		if ferr := s.call(-1, func() error { return f.Flush(ctx, s.out) }); ferr != nil {
+		ferr := s.call(-1, func() error { return f.Flush(ctx, s.out) })
+		if ferr == nil && s.keyed != nil {
+			ferr = s.call(-1, func() error {
+				return s.keyed.finish(ctx, func(b arrow.RecordBatch) error { return s.out.send(ctx, b) })
+			})
+		}
+		if ferr != nil {
 			s.run.fail(ferr)
 			s.st.state.Store(int32(Failed))
 		}
@@ -127,8 +134,26 @@ func panicError(p any) error {
 }
 
 // recv takes the next batch of input position i; ok is false at the end of
-// the input or when ctx is done (err says which).
+// the input or when ctx is done (err says which). A stage resuming by
+// keyed parts gets only the rows no committed part holds (base still
+// counts every row received).
 func (s *stageRun) recv(ctx context.Context, i int) (b arrow.RecordBatch, base int64, ok bool, err error) {
+	for {
+		b, base, ok, err = s.recvAll(ctx, i)
+		if !ok || s.keyed == nil {
+			return b, base, ok, err
+		}
+		if b, err = s.keyed.filter(ctx, b); err != nil {
+			return nil, base, false, wrapStage(s.node.Spec.Name, base, err)
+		}
+		if b != nil {
+			return b, base, true, nil
+		}
+	}
+}
+
+// recvAll is recv without the keyed parts' filter.
+func (s *stageRun) recvAll(ctx context.Context, i int) (b arrow.RecordBatch, base int64, ok bool, err error) {
 	ch := s.in[i].ch
 	select {
 	case b, ok = <-ch:

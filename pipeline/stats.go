@@ -15,7 +15,8 @@ type stageStats struct {
 	blockedNs           atomic.Int64 // of busy: waiting for downstream to take a batch
 	idleNs              atomic.Int64 // waiting for upstream to deliver a batch
 	startNs, endNs      atomic.Int64 // unix nanoseconds; 0 = not yet
-	resumed             atomic.Int64 // input batches replayed from an interrupted run's parts
+	resumed             atomic.Int64 // input batches (or keyed parts) replayed from an interrupted run's parts
+	resumedRows         atomic.Int64 // rows of the keyed parts replayed
 	state               atomic.Int32
 }
 
@@ -56,6 +57,9 @@ type StageStats struct {
 	// Resumed counts input batches whose output an earlier, interrupted
 	// run had committed and this run replayed instead of recomputing.
 	Resumed int64
+	// ResumedRows counts the rows of the keyed parts (PartKeyer) this run
+	// replayed; the stage itself was given only the other rows.
+	ResumedRows int64
 }
 
 // Work is Busy minus Blocked: time the stage really worked.
@@ -82,10 +86,11 @@ func (st *stageStats) snapshot(n *Node, now time.Time) StageStats {
 		BatchesIn: st.batchesIn.Load(),
 		RowsOut:   st.rowsOut.Load(), BatchesOut: st.batchesOut.Load(),
 		BytesIn: st.bytesIn.Load(), BytesOut: st.bytesOut.Load(),
-		Busy:    time.Duration(st.busyNs.Load()),
-		Blocked: time.Duration(st.blockedNs.Load()),
-		Idle:    time.Duration(st.idleNs.Load()),
-		Resumed: st.resumed.Load(),
+		Busy:        time.Duration(st.busyNs.Load()),
+		Blocked:     time.Duration(st.blockedNs.Load()),
+		Idle:        time.Duration(st.idleNs.Load()),
+		Resumed:     st.resumed.Load(),
+		ResumedRows: st.resumedRows.Load(),
 	}
 	if start := st.startNs.Load(); start > 0 {
 		end := st.endNs.Load()

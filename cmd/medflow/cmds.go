@@ -124,7 +124,10 @@ func (a *app) execute(store objstore.Store, plan *pipeline.Plan, spillDir string
 
 	a.summary(run.Stats())
 	for _, st := range run.Stats() {
-		if st.Resumed > 0 {
+		switch {
+		case st.ResumedRows > 0:
+			a.log.Info("resumed", "stage", st.Stage, "parts_replayed", st.Resumed, "rows_replayed", st.ResumedRows)
+		case st.Resumed > 0:
 			a.log.Info("resumed", "stage", st.Stage, "input_batches_replayed", st.Resumed)
 		}
 	}

@@ -37,13 +37,14 @@ func (r row) Batch() *held { return r.h }
 // shared is what text.embed and image.embed have in common: the output
 // schema, the quarantine, the batcher (package batching) and the emitter.
 type shared struct {
-	schema *arrow.Schema
-	alloc  memory.Allocator
-	q      pipeline.Quarantine
-	keyCol int // -1: keys are "row N"
-	dim    int
-	norm   bool
-	b      *batching.Batcher[*held, row]
+	schema  *arrow.Schema
+	alloc   memory.Allocator
+	q       pipeline.Quarantine
+	keyCol  int    // -1: keys are "row N"
+	keyName string // the key column's name, "" when keyCol < 0
+	dim     int
+	norm    bool
+	b       *batching.Batcher[*held, row]
 	// quarantined counts the rows quarantine set aside.
 	quarantined atomic.Int64
 }

@@ -76,6 +76,14 @@ func newImageEmbed(b *pipeline.BuildContext) (pipeline.Stage, error) {
 			schemas.ErrMismatch, p.String("column"), ft, s.pixels, ch, size, size))
 	}
 	s.col = col
+	// Images are keyed by the key column named, else by dicom_id: the
+	// quarantine's default, study_id, is shared by a study's images.
+	if p.String("key_column") == "" {
+		s.keyName = ""
+		if idx := in.FieldIndices("dicom_id"); len(idx) > 0 {
+			s.keyName = "dicom_id"
+		}
+	}
 	s.contract = ImageContract(p.String("input_name"), p.String("output_name"), ch, size, s.dim, s.pooling)
 	s.b = batching.New[*held](b.Workers <= 1, p.Int("hold_rows"), func(int) int { return s.batch }, s.run)
 	return s, nil

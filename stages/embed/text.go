@@ -164,6 +164,9 @@ func (c *common) init(b *pipeline.BuildContext, dim int) error {
 	} else if idx := in.FieldIndices("study_id"); len(idx) > 0 {
 		c.keyCol = idx[0]
 	}
+	if c.keyCol >= 0 {
+		c.keyName = in.Field(c.keyCol).Name
+	}
 	var err error
 	c.schema, err = schemas.AppendColumns(in, arrow.Field{Name: schemas.EmbeddingColumn, Type: embeddingType(dim)})
 	return err
@@ -187,6 +190,11 @@ func (c *common) load() (runner, error) {
 }
 
 func (c *common) Schema() *arrow.Schema { return c.schema }
+
+// PartKey is the key column (pipeline.PartKeyer): a materialized stage with
+// one resumes by parts, each emitted batch (one input batch's rows)
+// committed as soon as it is emitted.
+func (c *common) PartKey() string { return c.keyName }
 
 // closeModel closes the model (waiting for runs in flight); later loads
 // fail with reason.
