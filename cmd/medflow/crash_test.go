@@ -36,7 +36,7 @@ variants:
 
 // startCLI starts this test binary as the CLI with args in a process of
 // its own; done gets its exit, out its stdout and stderr.
-func startCLI(t *testing.T, args ...string) (cmd *exec.Cmd, out *strings.Builder, done chan error) {
+func startCLI(t testing.TB, args ...string) (cmd *exec.Cmd, out *strings.Builder, done chan error) {
 	t.Helper()
 	cmd = exec.Command(os.Args[0], testArgs(args)...)
 	cmd.Env = append(os.Environ(), "MEDFLOW_AS_CLI=1")

@@ -72,7 +72,10 @@ type Stage struct {
 	RowsIn      int64    `json:"rows_in"`
 	RowsOut     int64    `json:"rows_out"`
 	Resumed     int64    `json:"resumed_batches,omitempty"`
-	Quarantined int      `json:"quarantined,omitempty"`
+	// ResumedRows counts the rows of the keyed parts the stage replayed
+	// (pipeline.StageStats.ResumedRows); Resumed then counts those parts.
+	ResumedRows int64 `json:"resumed_rows,omitempty"`
+	Quarantined int   `json:"quarantined,omitempty"`
 	// Seconds is when the stage ended, from the start of the run (stages
 	// start together and wait for their inputs); WorkSeconds is the time
 	// it spent working, summed over its workers, without waiting for
@@ -221,7 +224,7 @@ func New(id, config, version string, plan *pipeline.Plan, run *pipeline.Run, sta
 		st := stats[i]
 		r.Stages = append(r.Stages, Stage{Name: n.Spec.Name, Kind: n.Spec.Kind, Inputs: ins, Fingerprint: n.Fingerprint,
 			Decision: n.Decision.String(), State: st.State.String(), RowsIn: st.RowsIn, RowsOut: st.RowsOut,
-			Resumed: st.Resumed, Quarantined: quar[n.Spec.Name], QuarantineSample: samples[n.Spec.Name],
+			Resumed: st.Resumed, ResumedRows: st.ResumedRows, Quarantined: quar[n.Spec.Name], QuarantineSample: samples[n.Spec.Name],
 			Seconds: st.Elapsed.Seconds(), WorkSeconds: st.Work().Seconds(), Params: redact(n.Params.Values()),
 			FingerprintParts: Digests(n.FingerprintParts())})
 	}
