@@ -14,7 +14,7 @@
 #                  goes on: its rows say "not measured" and the table lists it
 #   bench-table    only regenerate $(BENCH_TABLE) from the existing outputs
 #   bench-<step>   one step (engine rss s3 imaging tokenizer ort train eval llama
-#                  rerun demo), writing $(BENCH_OUT)/bench-<step>.txt
+#                  rerun embed-resume demo), writing $(BENCH_OUT)/bench-<step>.txt
 #
 # Duration on 2 cores (AMD EPYC, measured by step at -benchtime 1x and scaled):
 # about 15-20 minutes, most of it the demo (~3 min), training, S3 and imaging.
@@ -33,8 +33,9 @@ BENCH_TRAIN       ?= -benchtime 2x -count 3
 BENCH_EVAL        ?= -benchtime 1x -count $(BENCH_COUNT)
 BENCH_LLAMA_COUNT ?= 3
 BENCH_RERUN       ?= -benchtime 3x -count 1
+BENCH_EMBED_RESUME ?= -benchtime 3x -count 1
 BENCH_DEMO        ?= -benchtime 1x -count 1
-BENCH_STEPS       := engine rss s3 imaging tokenizer ort train eval llama rerun demo
+BENCH_STEPS       := engine rss s3 imaging tokenizer ort train eval llama rerun embed-resume demo
 
 # $(call bench_step,NAME,COMMAND): COMMAND's output to the terminal and to
 # $(BENCH_OUT)/bench-NAME.txt; when it fails, a BENCHSTEP FAIL line (read by
@@ -106,6 +107,10 @@ bench-llama:
 # Unchanged rerun vs cold run of a small materialized variant.
 bench-rerun:
 	$(call bench_step,rerun,$(BENCH_GOTEST) -bench 'Rerun' $(BENCH_RERUN) ./bench)
+
+# text.embed rerun after kill -9 at half its parts vs its cold run.
+bench-embed-resume:
+	$(call bench_step,embed-resume,$(BENCH_GOTEST) -bench 'EmbedResume' $(BENCH_EMBED_RESUME) ./bench)
 
 # The end-to-end demo: wall time, rerun, peak RSS per stage.
 bench-demo:

@@ -296,7 +296,7 @@ func TestRows(t *testing.T) {
 		"BenchmarkEvaluate/evaluate-1M-x14", "BenchmarkEvaluate/reference-sort-only-1M-x14",
 		"BenchmarkSummaryStage/eval.summary-1M-rows", "BenchmarkSummaryStage/reference-metrics-only",
 		"BenchmarkFromHFMemory/stream/float16=false", "BenchmarkFromHFMemory/load-all/float16=false",
-		"BenchmarkRerun", "BenchmarkDemo",
+		"BenchmarkRerun", "BenchmarkEmbedResume", "BenchmarkDemo",
 		// bench/gpu/check.sh's bench-gpu.txt
 		"BenchmarkGPUCheck/embed/gomlx", "BenchmarkGPUCheck/embed/ort-cpu",
 		"BenchmarkGPUCheck/train/mae", "BenchmarkGPUCheck/train/contrastive", "BenchmarkGPUCheck/train/clf",
