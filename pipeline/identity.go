@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -22,8 +23,22 @@ const identitySample = 4 << 20
 // modification time and an xxh3 hash of the content (the whole file up to
 // 256 MiB; above that its first, middle and last 4 MiB). A missing or
 // unreadable file has an identity too ("missing: ..."), so that the stage,
-// not planning, reports it when it runs.
+// not planning, reports it when it runs. The identity of an ONNX model
+// (a .onnx file) includes those of the external data files its
+// initializers name (model.onnx.data), so that new weights beside an
+// unchanged graph change it.
 func FileIdentity(path string) string {
+	id := fileIdentity(path)
+	if strings.EqualFold(filepath.Ext(path), ".onnx") {
+		for _, d := range onnxExternalData(path) {
+			id += "; data " + filepath.Base(d) + ": " + fileIdentity(d)
+		}
+	}
+	return id
+}
+
+// fileIdentity is FileIdentity of one file.
+func fileIdentity(path string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return "missing"
