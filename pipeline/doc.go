@@ -71,8 +71,10 @@
 //
 // A stage with StageSpec.Materialize keeps its output in a Cache, addressed
 // by Node.Fingerprint: hash(kind, version, code version, params, upstream
-// fingerprints, and, for stages implementing InputFingerprinter, the
-// listing of the objects they read). Plan.Resolve marks each materialized
+// fingerprints, the identity of each file a FormatPath param names (an
+// ONNX model's with its external data files, FileIdentity), and, for
+// stages implementing InputFingerprinter, the listing of the objects they
+// read). Plan.Resolve marks each materialized
 // stage whose output is committed Reuse (read instead of computed), and
 // stages that only reused stages need Skip; a forced stage and everything
 // downstream of it is computed afresh (their artifacts, such as the
@@ -82,13 +84,24 @@
 // of each input batch k as part k as soon as it is emitted; a rerun after a
 // crash replays the committed parts instead of recomputing them (this
 // relies on the input arriving in the same batches, i.e. a deterministic
-// upstream). Sinks implementing Committer record
+// upstream). A materialized Flusher that implements PartKeyer (a key
+// column, unique in its input) resumes by keyed parts instead: every batch
+// it emits is committed as a part, with the list of its keys
+// (KeyedPartPattern), as soon as it is emitted; a rerun drops the input
+// rows that committed parts hold before the stage sees them and emits each
+// committed part when its first row's turn comes in input order, so the
+// output equals an uninterrupted run's row for row (the stage must emit
+// rows in input order; the engine checks it). StageStats.ResumedRows
+// counts the rows replayed. Sinks implementing Committer record
 // their fingerprint with what they commit, and are marked Reuse when the
 // committed output already carries it.
 //
 // # Not implemented
 //
-// Part-level resume for barriers, multi-input transforms and Flushers
-// (they resume at stage granularity), and for sinks (files.write rewrites
-// its dataset).
+// Part-level resume for barriers, multi-input transforms, Flushers that
+// name no key (PartKeyer) and unordered runs (they resume at stage
+// granularity), and for sinks (files.write rewrites its dataset). Keyed
+// parts need the key artifacts (RunOptions.Artifacts persistent across
+// runs, as the CLI's are); record numbers in errors of a resumed keyed
+// stage count every row received, the dropped ones included.
 package pipeline

@@ -51,6 +51,22 @@
 // worker (ORT sessions are safe for concurrent Run; one session holds the
 // weights once, which matters for a 7B model).
 //
+// # Resume by parts
+//
+// Both kinds implement pipeline.PartKeyer: text.embed's key is key_column
+// (default study_id), image.embed's key_column else dicom_id (study_id is
+// shared by a study's images); without a key column they resume as a
+// whole. Each emitted batch (the kept rows of one input batch; batches are
+// emitted in input order, whatever the length buckets) is then, in a
+// materialized stage, committed as a part as soon as it is emitted, and a
+// rerun after kill -9 embeds only the rows no committed part holds (the
+// "embedded" log line counts them; the run record's resumed_rows counts
+// the replayed ones) and outputs the same rows, in the same order, as an
+// uninterrupted run (TestTextEmbedKillResume in cmd/medflow kills a real
+// run at five points and compares; embeddings do not depend on which
+// rows share an ORT call). Keys must be unique in the input (one row per
+// study: the flagship's per-study text path): a duplicate fails the run.
+//
 // The model is closed by Flush, by a Process call that fails (the run is
 // failing then), and in any case by ReleaseRun (pipeline.Releaser), which
 // the engine calls once the run is over: when another stage fails the run

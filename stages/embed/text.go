@@ -66,7 +66,7 @@ func commonParams() []pipeline.Param {
 	return []pipeline.Param{
 		{Name: "normalize", Type: pipeline.Bool, Default: false, Doc: "scale each embedding to unit L2 norm"},
 		{Name: "hold_rows", Type: pipeline.Int, Default: 4096, Range: "[0,)", Doc: "with 1 worker: rows held across input batches waiting for full ORT calls"},
-		{Name: "key_column", Type: pipeline.String, Doc: "column naming a row in the quarantine (default: study_id if present)"},
+		{Name: "key_column", Type: pipeline.String, Doc: "column naming a row in the quarantine and, when the stage is materialized, the rows of the parts it commits and resumes from (unique values then); default: study_id if present (image.embed resumes by dicom_id if present)"},
 		{Name: "threads", Type: pipeline.Int, Default: 0, Range: "[0,)", Doc: "ORT intra-op threads per session (0: ORT default)"},
 		{Name: "optimization", Type: pipeline.String, Default: "all", Doc: "ORT graph optimization level",
 			Options: []pipeline.Option{
