@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -152,5 +153,45 @@ func TestKeyedPartResume(t *testing.T) {
 	xs, _, processed, st, err := run(t, dir, 0)
 	if err != nil || !slices.Equal(xs, want) || processed != 0 || st.State != Reused {
 		t.Fatalf("reuse: %v, equal %v, processed %d, %v", err, slices.Equal(xs, want), processed, st.State)
+	}
+}
+
+// A key column with a repeated value cannot identify parts: the run fails
+// naming the key, and commits nothing.
+func TestKeyedPartDuplicateKey(t *testing.T) {
+	dir := t.TempDir()
+	store, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	var n atomic.Int64
+	reg := testRegistry(map[string]*collectSink{})
+	reg.MustRegister(Definition{Kind: "keyhold", Doc: "test kind", Role: RoleTransform,
+		New: func(b *BuildContext) (Stage, error) {
+			return &keyHold{alloc: b.Alloc, q: b.Quarantine, group: 30, every: 1 << 40, processed: &n}, nil
+		}})
+	k := stage("k", "keyhold", []string{"twice"}, nil)
+	k.Materialize = true
+	plan, err := reg.Plan(Spec{Variant: "k", Stages: []StageSpec{
+		stage("gen", "gen", nil, map[string]any{"batches": 2, "rows": 50}),
+		stage("twice", "add", []string{"gen", "gen"}, map[string]any{"delta": 0}), k,
+		stage("out", "collect", []string{"k"}, nil),
+	}}, PlanOptions{Alloc: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := dataset.NewCache(store, "cache", mem)
+	if err := plan.Resolve(context.Background(), cache, nil); err != nil {
+		t.Fatal(err)
+	}
+	err = plan.NewRun(RunOptions{}).Execute(context.Background())
+	var se *StageError
+	if !errors.As(err, &se) || se.Stage != "k" || !strings.Contains(err.Error(), "is not unique") {
+		t.Fatalf("got %v, want stage k's duplicate key error", err)
+	}
+	if has, _ := cache.Has(context.Background(), plan.Node("k").Fingerprint); has {
+		t.Fatal("a run with duplicate keys committed its output")
 	}
 }

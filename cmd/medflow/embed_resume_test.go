@@ -29,7 +29,7 @@ variants:
       - {name: studies, kind: mimic.index, params: {root: DATA/mimic, uncertain: ignore, rows: studies, problems: false, batch_rows: 12}}
       - {name: sections, kind: report.sections, inputs: [studies], params: {root: DATA/mimic}}
       - {name: tokens, kind: text.tokenize, inputs: [sections], params: {model: DATA/tokenizer.model, column: report_text, max_tokens: 128}}
-      - {name: embed, kind: text.embed, inputs: [tokens], materialize: true, params: {model: DATA/llama.onnx, dim: DIM, threads: 1, batch_tokens: 512, hold_rows: 24, key_column: study_id}}
+      - {name: embed, kind: text.embed, inputs: [tokens], materialize: true, workers: NWORKERS, params: {model: DATA/llama.onnx, dim: DIM, threads: 1, batch_tokens: 512, hold_rows: 24, key_column: study_id}}
       - {name: out, kind: files.write, inputs: [embed], params: {uri: WORK/out, format: arrow}}
 `
 
@@ -39,7 +39,7 @@ func embedResumeSetup(t testing.TB, studies int) (data string, dim int) {
 	t.Helper()
 	data = t.TempDir()
 	cfg := filepath.Join(data, "pipelines.yaml")
-	body := strings.NewReplacer("WORK", filepath.Join(data, "work"), "DATA", data, "DIM", "8").Replace(embedResumeConfig)
+	body := strings.NewReplacer("NWORKERS", "1", "WORK", filepath.Join(data, "work"), "DATA", data, "DIM", "8").Replace(embedResumeConfig)
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +62,10 @@ func embedResumeSetup(t testing.TB, studies int) (data string, dim int) {
 
 // embedResumeRun runs the embed variant in work (SIGKILLed once text.embed
 // has committed killAt parts, when killAt > 0) and returns its log, and
-// whether it was killed.
-func embedResumeRun(t testing.TB, data, work string, dim, killAt int) (log string, killed bool) {
+// whether it was killed. text.embed runs on workers workers.
+func embedResumeRun(t testing.TB, data, work string, dim, workers, killAt int) (log string, killed bool) {
 	t.Helper()
-	body := strings.NewReplacer("WORK", work, "DATA", data, "DIM", strconv.Itoa(dim)).Replace(embedResumeConfig)
+	body := strings.NewReplacer("NWORKERS", strconv.Itoa(workers), "WORK", work, "DATA", data, "DIM", strconv.Itoa(dim)).Replace(embedResumeConfig)
 	cfg := filepath.Join(work, "pipelines.yaml")
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		t.Fatal(err)
@@ -141,14 +141,15 @@ func embedStage(t testing.TB, work string) runrecord.Stage {
 
 // TestTextEmbedKillResume SIGKILLs `medflow run` once text.embed has
 // committed 1/6, 2/6, ... 5/6 of its parts (a fresh work folder each
-// time), reruns it, and checks that the rerun's output equals an
+// time; then once more at 1/2 with 2 workers, whose batches share ORT
+// calls otherwise), reruns it, and checks that the rerun's output equals an
 // uninterrupted run's row for row and that it embedded only the rows no
 // committed part held.
 func TestTextEmbedKillResume(t *testing.T) {
 	t.Setenv("MEDFLOW_ORT_LIB", testenv.ORTLibrary(t))
 	data, dim := embedResumeSetup(t, 240)
 	clean := filepath.Join(t.TempDir(), "clean")
-	log, _ := embedResumeRun(t, data, clean, dim, 0)
+	log, _ := embedResumeRun(t, data, clean, dim, 1, 0)
 	total := embeddedRows(t, log)
 	parts := committedParts(t, clean)
 	if parts < 12 || total == 0 {
@@ -159,14 +160,17 @@ func TestTextEmbedKillResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := datasetDigest(t, cleanStore, "out")
-	for i := 1; i <= 5; i++ {
+	for i := 1; i <= 6; i++ {
 		work := filepath.Join(t.TempDir(), "w")
-		killAt := i * parts / 6
-		if _, killed := embedResumeRun(t, data, work, dim, killAt); !killed {
+		killAt, workers := i*parts/6, 1
+		if i == 6 {
+			killAt, workers = parts/2, 2
+		}
+		if _, killed := embedResumeRun(t, data, work, dim, workers, killAt); !killed {
 			t.Fatalf("kill at %d parts: not killed", killAt)
 		}
 		before := committedParts(t, work)
-		log, _ := embedResumeRun(t, data, work, dim, 0)
+		log, _ := embedResumeRun(t, data, work, dim, workers, 0)
 		st := embedStage(t, work)
 		store, err := local.New(work)
 		if err != nil {
@@ -180,6 +184,6 @@ func TestTextEmbedKillResume(t *testing.T) {
 			t.Errorf("kill at %d parts (%d committed): the rerun replayed %d parts, %d rows, and embedded %d of %d rows; want the %d others",
 				killAt, before, st.Resumed, st.ResumedRows, got, total, total-st.ResumedRows)
 		}
-		t.Logf("kill at %d/%d parts: rerun replayed %d parts (%d rows), embedded %d of %d rows", killAt, parts, st.Resumed, st.ResumedRows, got, total)
+		t.Logf("workers %d, kill at %d/%d parts: rerun replayed %d parts (%d rows), embedded %d of %d rows", workers, killAt, parts, st.Resumed, st.ResumedRows, got, total)
 	}
 }

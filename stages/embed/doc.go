@@ -63,8 +63,7 @@
 // "embedded" log line counts them; the run record's resumed_rows counts
 // the replayed ones) and outputs the same rows, in the same order, as an
 // uninterrupted run (TestTextEmbedKillResume in cmd/medflow kills a real
-// run at five points and compares; embeddings do not depend on which
-// rows share an ORT call). Keys must be unique in the input (one row per
+// run at five points and compares the outputs byte for byte). Keys must be unique in the input (one row per
 // study: the flagship's per-study text path): a duplicate fails the run.
 //
 // The model is closed by Flush, by a Process call that fails (the run is
