@@ -70,14 +70,15 @@ type keyedParts struct {
 	col   string
 
 	mu    sync.Mutex
-	done  map[string]int // key -> committed part holding it
-	recs  []keyedRecord  // committed parts 0..len-1 (by an earlier run)
-	found []bool         // committed part seen in this run's input
-	queue []pendingPart  // committed parts found, not yet emitted
-	pos   map[string]int64
-	seen  int64 // input rows scanned
-	last  int64 // position of the last row emitted, -1 none
-	next  int   // number of the next part in output order
+	done  map[string]int      // key -> committed part holding it
+	recs  []keyedRecord       // committed parts 0..len-1 (by an earlier run)
+	found []bool              // committed part seen in this run's input
+	queue []pendingPart       // committed parts found, not yet emitted
+	pos   map[string]int64    // key -> input position, until emitted
+	keys  map[string]struct{} // every key received, to refuse a repeat
+	seen  int64               // input rows scanned
+	last  int64               // position of the last row emitted, -1 none
+	next  int                 // number of the next part in output order
 }
 
 type pendingPart struct {
@@ -100,7 +101,7 @@ func (s *stageRun) keyedColumn() string {
 // openKeyed loads the keyed parts an earlier run committed: the prefix
 // 0..m-1 of parts whose data and key record are both intact.
 func (s *stageRun) openKeyed(ctx context.Context, pw PartWriter, col string) (*keyedParts, error) {
-	kp := &keyedParts{s: s, parts: pw, col: col, done: map[string]int{}, pos: map[string]int64{}, last: -1}
+	kp := &keyedParts{s: s, parts: pw, col: col, done: map[string]int{}, pos: map[string]int64{}, keys: map[string]struct{}{}, last: -1}
 	if s.node.forced {
 		return kp, nil
 	}
@@ -164,11 +165,12 @@ func (kp *keyedParts) filter(ctx context.Context, b arrow.RecordBatch) (arrow.Re
 	dropped := 0
 	for i, key := range keys {
 		pos := kp.seen + int64(i)
-		if _, dup := kp.pos[key]; dup {
+		if _, dup := kp.keys[key]; dup {
 			kp.mu.Unlock()
 			b.Release()
 			return nil, RecordError(i, fmt.Errorf("key %q of column %q is not unique: part-level resume needs one row per key (key_column naming a unique column)", key, kp.col))
 		}
+		kp.keys[key] = struct{}{}
 		if k, ok := kp.done[key]; ok {
 			if mask == nil {
 				mask = make([]bool, len(keys))

@@ -157,7 +157,8 @@ func TestKeyedPartResume(t *testing.T) {
 }
 
 // A key column with a repeated value cannot identify parts: the run fails
-// naming the key, and commits nothing.
+// naming the first repeated key (here one already emitted), and commits
+// nothing.
 func TestKeyedPartDuplicateKey(t *testing.T) {
 	dir := t.TempDir()
 	store, err := local.New(dir)
@@ -176,7 +177,7 @@ func TestKeyedPartDuplicateKey(t *testing.T) {
 	k.Materialize = true
 	plan, err := reg.Plan(Spec{Variant: "k", Stages: []StageSpec{
 		stage("gen", "gen", nil, map[string]any{"batches": 2, "rows": 50}),
-		stage("twice", "add", []string{"gen", "gen"}, map[string]any{"delta": 0}), k,
+		stage("twice", "add", []string{"gen", "gen"}, map[string]any{"delta": 1}), k,
 		stage("out", "collect", []string{"k"}, nil),
 	}}, PlanOptions{Alloc: mem})
 	if err != nil {
@@ -188,7 +189,7 @@ func TestKeyedPartDuplicateKey(t *testing.T) {
 	}
 	err = plan.NewRun(RunOptions{}).Execute(context.Background())
 	var se *StageError
-	if !errors.As(err, &se) || se.Stage != "k" || !strings.Contains(err.Error(), "is not unique") {
+	if !errors.As(err, &se) || se.Stage != "k" || !strings.Contains(err.Error(), `key "1" of column "x" is not unique`) {
 		t.Fatalf("got %v, want stage k's duplicate key error", err)
 	}
 	if has, _ := cache.Has(context.Background(), plan.Node("k").Fingerprint); has {
