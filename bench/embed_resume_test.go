@@ -28,7 +28,7 @@ const embedResumeYAML = `variants:
 
 // BenchmarkEmbedResume: what a rerun of text.embed costs after `kill -9`
 // at half its parts, against a cold run of the stage. Each iteration runs
-// the CLI on 600 phantom studies with a random-weight Llama (width 256, 2
+// the CLI on 600 phantom studies with a random-weight Llama (width 512, 2
 // layers) in a fresh work dir (cold), then in another one SIGKILLs it once
 // text.embed has committed half as many parts as the cold run did, and
 // reruns it. Reports the medians over the iterations of text.embed's work
@@ -52,7 +52,7 @@ func BenchmarkEmbedResume(b *testing.B) {
 	bin := medflowBin(b)
 	dir := b.TempDir()
 	data, model, cfg := filepath.Join(dir, "mimic"), filepath.Join(dir, "llama.onnx"), filepath.Join(dir, "pipelines.yaml")
-	const dim = 256
+	const dim = 512
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, embedResumeYAML, data, tok, model, dim), 0o644); err != nil {
 		b.Fatal(err)
 	}

@@ -63,7 +63,9 @@
 // "embedded" log line counts them; the run record's resumed_rows counts
 // the replayed ones) and outputs the same rows, in the same order, as an
 // uninterrupted run (TestTextEmbedKillResume in cmd/medflow kills a real
-// run at five points and compares the outputs byte for byte). Keys must be unique in the input (one row per
+// run at five points and compares the outputs byte for byte). A kill
+// loses only the work on rows not yet emitted: with one worker at most
+// hold_rows rows held plus the batch in hand. Keys must be unique in the input (one row per
 // study: the flagship's per-study text path): a duplicate fails the run.
 //
 // The model is closed by Flush, by a Process call that fails (the run is
