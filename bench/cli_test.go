@@ -17,9 +17,11 @@ import (
 // repoRoot is the module root: benchmarks run in bench/.
 const repoRoot = ".."
 
-// cliRun is one medflow process: its wall time and peak RSS.
+// cliRun is one medflow process: its wall time, CPU time (user + system)
+// and peak RSS.
 type cliRun struct {
 	seconds float64
+	cpu     float64
 	peakMiB float64
 }
 
@@ -35,7 +37,8 @@ func runCLI(b *testing.B, dir, bin string, args ...string) cliRun {
 	if err != nil {
 		b.Fatalf("medflow %s: %v\n%s", strings.Join(args, " "), err, tail(out, 4000))
 	}
-	return cliRun{seconds: sec, peakMiB: float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024}
+	return cliRun{seconds: sec, cpu: (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds(),
+		peakMiB: float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024}
 }
 
 func tail(b []byte, n int) []byte {
