@@ -104,6 +104,7 @@ func BenchmarkEmbedResume(b *testing.B) {
 		ratios = append(ratios, r.cpu/c.cpu)
 		workRatios = append(workRatios, re.WorkSeconds/ce.WorkSeconds)
 		replayed = append(replayed, float64(re.ResumedRows)/float64(ce.RowsOut))
+		b.Logf("cold %.2f s CPU, rerun %.2f s CPU (%.3f), %d of %d rows replayed", c.cpu, r.cpu, r.cpu/c.cpu, re.ResumedRows, ce.RowsOut)
 	}
 	b.ReportMetric(median(cold), "cold-s")
 	b.ReportMetric(median(rerun), "rerun-s")
