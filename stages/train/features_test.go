@@ -3,9 +3,12 @@ package train
 import (
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/medflow/medflow/connectors/dataset"
+	"github.com/medflow/medflow/connectors/local"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/pipeline/pipelinetest"
 	"github.com/medflow/medflow/schemas"
@@ -115,5 +118,61 @@ func TestFeaturesMismatch(t *testing.T) {
 				t.Fatalf("err %v, want one naming %s", err, c.want)
 			}
 		})
+	}
+}
+
+// TestFeaturesReused: a materialized predict.features is computed once:
+// a rerun with other classifier params reuses it (and the MAE checkpoint),
+// skips the pairs and recomputes only the classifier, which gives another
+// model.
+func TestFeaturesReused(t *testing.T) {
+	store, err := local.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(lr float64) (map[string]pipeline.Decision, map[string][]float32) {
+		t.Helper()
+		reg := newRegistry(t, false)
+		res := &pipelinetest.Result{}
+		pipelinetest.Register(reg, res)
+		mem := pipelinetest.Allocator(t)
+		mat := func(s pipeline.StageSpec) pipeline.StageSpec { s.Materialize = true; return s }
+		plan, err := reg.Plan(pipeline.Spec{Variant: "test", Stages: []pipeline.StageSpec{
+			pipelinetest.Stage("pairs", "test.pairs", nil, nil),
+			mat(pipelinetest.Stage("mae", "train.mae", []string{"pairs"}, tinyParams(map[string]any{
+				"patch": 8, "width": 32, "depth": 1, "heads": 2, "decoder_width": 16, "decoder_depth": 1}))),
+			mat(pipelinetest.Stage("feats", "predict.features", []string{"mae", "pairs"}, nil)),
+			mat(pipelinetest.Stage("clf", "train.classifier", []string{"mae", "feats"}, tinyParams(map[string]any{"lr": lr}))),
+			pipelinetest.Stage("model", "test.collect", []string{"clf"}, nil),
+		}}, pipeline.PlanOptions{Alloc: mem, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := plan.Resolve(t.Context(), dataset.NewCache(store, "cache", mem), nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := plan.NewRun(pipeline.RunOptions{SpillDir: t.TempDir(),
+			Artifacts: func(string) pipeline.Artifacts { return pipeline.NewMemArtifacts() }}).Execute(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		d := map[string]pipeline.Decision{}
+		for _, n := range plan.Nodes {
+			d[n.Spec.Name] = n.Decision
+		}
+		return d, tensors(t, res, "model")
+	}
+	first, m1 := run(3e-3)
+	second, m2 := run(1e-2)
+	if first["feats"] != pipeline.Compute || first["clf"] != pipeline.Compute {
+		t.Fatalf("first run: %v", first)
+	}
+	// The pairs (the images) are not even read: the classifier needs only
+	// the features and the checkpoint.
+	if second["feats"] != pipeline.Reuse || second["mae"] != pipeline.Reuse || second["pairs"] != pipeline.Skip || second["clf"] != pipeline.Compute {
+		t.Fatalf("rerun with another lr: feats %v, mae %v, pairs %v, clf %v; want reuse, reuse, skip, compute",
+			second["feats"], second["mae"], second["pairs"], second["clf"])
+	}
+	if slices.Equal(m1["head/w"], m2["head/w"]) {
+		t.Fatal("another lr gave the same head")
 	}
 }
