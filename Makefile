@@ -42,7 +42,7 @@ build: $(IMAGING_DEPS)
 
 # The main job: the whole flagship study (the `demo` variant of
 # pipelines.yaml) on the embedded default. A phantom MIMIC-CXR dataset
-# (300 studies, small JPEGs, a few planted faults) and a tiny random-weight
+# (1500 studies, small JPEGs, a few planted faults) and a tiny random-weight
 # Llama ONNX model are written under ./data once; the run then indexes,
 # decodes, tokenizes (real Llama-2 tokenizer) and embeds (ONNX Runtime),
 # pretrains the MAE, trains the contrastive and both classifiers, evaluates
@@ -52,7 +52,7 @@ DEMO_MIMIC := data/demo-mimic
 DEMO_LLAMA := data/models/llama-tiny.onnx
 
 $(DEMO_MIMIC)/mimic-cxr-2.0.0-split.csv.gz: | build
-	bin/medflow synth --out $(DEMO_MIMIC) --studies 300 --size 256x320 --splits 0.6,0.1,0.3 --corrupt-fraction 0.03
+	bin/medflow synth --out $(DEMO_MIMIC) --studies 1500 --size 256x320 --splits 0.6,0.1,0.3 --corrupt-fraction 0.03
 
 $(DEMO_LLAMA): | build
 	bin/medflow models llama-onnx --tiny --seed 1 --out $@

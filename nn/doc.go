@@ -18,7 +18,10 @@
 // Gather needs a scatter and Slice's gradient needs Pad, which simplego
 // lacks. The mask differs per image and per step (drawn by package train
 // from the seed and step). There is no CLS token: features are the mean
-// of the patch tokens or the attention pool.
+// of the patch tokens or the attention pool. A classifier is
+// ClassifierFeatures then ClassifierHead; with frozen features
+// (Config.FrozenFeatures: probe mode, no fresh pool) HeadStep trains the
+// head alone on features computed once.
 //
 // Backend: Backend() reads GOMLX_BACKEND; the default is
 // "go:ops_sequential,parallelism=-1" (pure-Go simplego, no native library).

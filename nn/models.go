@@ -289,21 +289,47 @@ func NewClassifier(from *Model, features, mode string, labels int, seed uint64) 
 
 // ClassifierLogits returns the label logits [B,L] of images.
 func ClassifierLogits(s *Scope, c Config, images *Node) *Node {
+	return ClassifierHead(s, ClassifierFeatures(s, c, images))
+}
+
+// ClassifierFeatures returns what the classifier head sees [B,F]: the
+// mean of the encoder's patch tokens or the attention pool's output. In
+// probe mode no gradient flows into the encoder (nor into a trained pool).
+func ClassifierFeatures(s *Scope, c Config, images *Node) *Node {
 	cc := c.Classifier
 	tokens := EncodeImages(s, c.Encoder, images)
 	if cc.Mode == "probe" {
 		tokens = StopGradient(tokens)
 	}
-	var f *Node
-	if cc.Features == "attention" {
-		f = AttentionPool(s.In("pool"), tokens, *c.Pool)
-		if cc.Mode == "probe" && !cc.FreshPool {
-			f = StopGradient(f)
-		}
-	} else {
-		f = MeanTokens(tokens)
+	if cc.Features != "attention" {
+		return MeanTokens(tokens)
 	}
-	return Dense(s.In("head"), LayerNorm(s.In("head/ln"), f))
+	f := AttentionPool(s.In("pool"), tokens, *c.Pool)
+	if cc.Mode == "probe" && !cc.FreshPool {
+		f = StopGradient(f)
+	}
+	return f
+}
+
+// ClassifierHead returns the label logits [B,L] of features [B,F]: layer
+// norm and a dense layer ("head/ln", "head").
+func ClassifierHead(s *Scope, features *Node) *Node {
+	return Dense(s.In("head"), LayerNorm(s.In("head/ln"), features))
+}
+
+// FrozenFeatures reports whether the classifier's features are fixed
+// during training (probe mode without a fresh pool): the head then trains
+// on features computed once (HeadStep).
+func (c Config) FrozenFeatures() bool {
+	return c.Classifier != nil && c.Classifier.Mode == "probe" && !c.Classifier.FreshPool
+}
+
+// FeatureDim is the width F of the classifier's features.
+func (c Config) FeatureDim() int {
+	if c.Classifier != nil && c.Classifier.Features == "attention" && c.Pool != nil && c.Pool.EmbedDim > 0 {
+		return c.Pool.EmbedDim
+	}
+	return c.Encoder.Width
 }
 
 // ClassifierStep is the masked BCE over data (images [B,S*S], labels
@@ -311,6 +337,16 @@ func ClassifierLogits(s *Scope, c Config, images *Node) *Node {
 func ClassifierStep(c Config) LossFn {
 	return func(s *Scope, d []*Node) (*Node, []*Node) {
 		z := ClassifierLogits(s, c, d[0])
+		return BCEWithLogits(z, d[1], d[2]), []*Node{z}
+	}
+}
+
+// HeadStep is ClassifierStep on precomputed features (features [B,F],
+// labels [B,L], mask [B,L]): the same loss and head gradients when the
+// features are frozen, without running the encoder.
+func HeadStep() LossFn {
+	return func(s *Scope, d []*Node) (*Node, []*Node) {
+		z := ClassifierHead(s, d[0])
 		return BCEWithLogits(z, d[1], d[2]), []*Node{z}
 	}
 }

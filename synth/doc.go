@@ -13,7 +13,10 @@
 //     size, position, exposure, AP vs PA) with a visible sign per positive
 //     label and a faint one per uncertain label;
 //   - Write: the whole layout (files/pXX/..., metadata/split/chexpert/
-//     negbio tables, gzip by default) with realistic planted faults.
+//     negbio tables, gzip by default) with realistic planted faults; with
+//     PermuteLabels (`medflow synth --permute-labels`) the label tables
+//     carry the label vectors permuted across studies, a control whose
+//     labels no image or report supports (a model can only score chance).
 //
 // Not implemented: lateral views are drawn as frontal phantoms (medflow's
 // pipelines use frontal views); co-occurrence beyond the Lung Opacity rule

@@ -29,6 +29,11 @@ type Options struct {
 	Quality         int        // JPEG quality; default 95
 	Workers         int        // default GOMAXPROCS
 	PlainCSV        bool       // write .csv instead of .csv.gz
+	// PermuteLabels writes the label tables with the studies' label
+	// vectors permuted across studies (seeded by Seed): images and reports
+	// keep their signs, the labels no longer match them. A control: a
+	// model trained and evaluated on such labels can only score chance.
+	PermuteLabels bool
 	// Progress, if set, is called after each study with the number done,
 	// one call at a time.
 	Progress func(done int)
@@ -210,6 +215,13 @@ func writeTables(ctx context.Context, store objstore.Store, o Options, studies [
 	split := [][]string{{"dicom_id", "study_id", "subject_id", "split"}}
 	head := append([]string{"subject_id", "study_id"}, mimic.LabelNames[:]...)
 	chex, neg := [][]string{head}, [][]string{head}
+	labels := make([][NumLabels]mimic.Label, len(studies))
+	for i := range studies {
+		labels[i] = studies[i].labels
+	}
+	if o.PermuteLabels {
+		rand.New(rand.NewPCG(o.Seed^0x9e7a, 0x7ab1e5)).Shuffle(len(labels), func(i, j int) { labels[i], labels[j] = labels[j], labels[i] })
+	}
 	lastSubject := int64(-1)
 	for i, st := range studies {
 		if st.subject != lastSubject {
@@ -234,7 +246,7 @@ func writeTables(ctx context.Context, store objstore.Store, o Options, studies [
 		}
 		row := []string{subj, sid}
 		nrow := []string{subj, sid}
-		for _, l := range st.labels {
+		for _, l := range labels[i] {
 			row = append(row, cell(l))
 			nl := l
 			if l == Uncertain && rng.Float64() < 0.1 { // the two labelers disagree a little

@@ -116,3 +116,52 @@ func TestWriteReadBack(t *testing.T) {
 		}
 	}
 }
+
+// TestPermuteLabels: the control dataset has the same images, reports and
+// label rows as the plain one, but the label rows belong to other studies.
+func TestPermuteLabels(t *testing.T) {
+	o := synth.Options{Studies: 30, Seed: 5, Width: 64, Height: 80, PlainCSV: true}
+	plain, _ := write(t, o)
+	o.PermuteLabels = true
+	perm, _ := write(t, o)
+	read := func(dir, key string) string {
+		s, err := local.New(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := objstore.ReadAll(t.Context(), s, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	labels := func(dir string) (ids, rows []string) {
+		for _, line := range strings.Split(strings.TrimSpace(read(dir, "mimic-cxr-2.0.0-chexpert.csv")), "\n")[1:] {
+			f := strings.SplitN(line, ",", 3)
+			ids, rows = append(ids, f[0]+","+f[1]), append(rows, f[2])
+		}
+		return ids, rows
+	}
+	pIDs, pRows := labels(plain)
+	qIDs, qRows := labels(perm)
+	if !slices.Equal(pIDs, qIDs) {
+		t.Fatal("the permuted tables list other studies")
+	}
+	moved := 0
+	for i := range pRows {
+		if pRows[i] != qRows[i] {
+			moved++
+		}
+	}
+	if moved < len(pRows)/2 {
+		t.Errorf("only %d of %d studies got another study's labels", moved, len(pRows))
+	}
+	slices.Sort(pRows)
+	slices.Sort(qRows)
+	if !slices.Equal(pRows, qRows) {
+		t.Error("the permuted label rows are not those of the plain dataset")
+	}
+	if read(plain, "mimic-cxr-2.0.0-metadata.csv") != read(perm, "mimic-cxr-2.0.0-metadata.csv") {
+		t.Error("the images' metadata differ")
+	}
+}

@@ -19,8 +19,10 @@
 // is added to the curve after every epoch as split "validate" (lr and
 // grad_norm 0; MAE masks fixed per validation batch).
 //
-// Also here: ImageEmbeddings, Probabilities (batched forward passes) and
-// RetrievalTop1.
+// Also here: ImageEmbeddings, Probabilities (batched forward passes),
+// RetrievalTop1, and for a probe classifier a FeatureExtractor (its
+// frozen features, computed once) and Features/HeadBatcher (a training set
+// of those features for nn.HeadStep).
 //
 // Not implemented: streaming datasets larger than memory (the whole split
 // is materialized as float32), data augmentation, early stopping,

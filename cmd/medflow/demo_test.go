@@ -29,8 +29,8 @@ var demoShrink = []string{
 // repository's pipelines.yaml, end to end at a very small size, in a
 // folder laid out as `make demo` lays it out: every stage runs, both arms
 // are evaluated, Table 1 and the report are written; a rerun reuses every
-// materialized stage; changing the contrastive loss recomputes only the
-// contrastive arm.
+// materialized stage (the probe classifiers' features included); changing
+// the contrastive loss recomputes only the contrastive arm.
 func TestDemoVariant(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	t.Setenv("MEDFLOW_ORT_LIB", testenv.ORTLibrary(t))
@@ -131,12 +131,13 @@ func TestDemoVariant(t *testing.T) {
 		return m
 	}
 	rerun, infonce := decisions(recs[1]), decisions(recs[2])
-	for _, name := range []string{"embed", "pairs", "mae", "contrastive", "clf-mae", "clf-llm"} {
+	for _, name := range []string{"embed", "pairs", "mae", "contrastive", "feats-mae", "feats-llm", "clf-mae", "clf-llm"} {
 		if rerun[name] != "reuse" && rerun[name] != "skip" {
 			t.Errorf("unchanged rerun: %s is %q, want reuse or skip", name, rerun[name])
 		}
 	}
-	for name, want := range map[string]string{"pairs": "reuse", "mae": "reuse", "clf-mae": "reuse", "contrastive": "compute", "clf-llm": "compute"} {
+	for name, want := range map[string]string{"pairs": "reuse", "mae": "reuse", "feats-mae": "skip", "clf-mae": "reuse",
+		"contrastive": "compute", "feats-llm": "compute", "clf-llm": "compute"} {
 		if infonce[name] != want {
 			t.Errorf("after changing the contrastive loss: %s is %q, want %q", name, infonce[name], want)
 		}

@@ -83,6 +83,7 @@ func (a *app) synthCmd() *cobra.Command {
 	f.IntVar(&o.Quality, "quality", 95, "JPEG quality")
 	f.IntVar(&o.Workers, "workers", 0, "parallel studies (default: all cores)")
 	f.BoolVar(&o.PlainCSV, "plain-csv", false, "write .csv tables instead of .csv.gz")
+	f.BoolVar(&o.PermuteLabels, "permute-labels", false, "control: write the label tables with labels permuted across studies (images and reports keep their signs)")
 	f.Float64SliceVar(&splits, "splits", []float64{0.8, 0.1, 0.1}, "train,validate,test fractions, by subject")
 	return cmd
 }

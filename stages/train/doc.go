@@ -10,6 +10,22 @@
 //   - train.contrastive  inputs [checkpoint, pairs] → model table (vit-contrastive)
 //   - train.classifier   inputs [checkpoint, pairs] → model table (vit-classifier)
 //   - predict.classify   inputs [classifier, pairs] → cxrschema.Predictions
+//   - predict.features   inputs [checkpoint, pairs] → the pairs rows of the
+//     chosen splits without image and embedding, plus "features"
+//     (list<float32>: a probe classifier's frozen features) and
+//     "feature_source" (a digest of the frozen tensors and the pooling)
+//
+// Probe mode computes frozen features once: predict.features runs the
+// frozen encoder (and a contrastive checkpoint's trained pool) once per
+// image, padding the last batch so one graph serves every call, and a
+// materialized predict.features is reused like any dataset (a change of
+// the classifier's params does not recompute it). train.classifier given
+// that table instead of the pairs trains the head alone on it
+// (nn.HeadStep): the same loss, batches, optimizer state and checkpoints
+// (frozen tensors included) as training on the images, so the same model
+// within float tolerance, without running the encoder each step. It
+// refuses a table whose feature_source is not its checkpoint's, and
+// fine-tune mode or a fresh attention pool (which train) need the pairs.
 //
 // train.classifier's features "auto" take the mean of the encoder's patch
 // tokens for an MAE checkpoint (the poster's MAE-only baseline) and the
@@ -33,5 +49,8 @@
 // predict.classify writes labels as 0 where label_mask is 0.
 //
 // Not implemented: a streaming (larger-than-memory) dataset: the chosen
-// splits are materialized in memory as float32.
+// splits (images, or features) are materialized in memory as float32;
+// predict.features itself streams (one pairs batch at a time).
+// predict.classify runs the whole classifier on the images, not on
+// features.
 package train

@@ -27,10 +27,13 @@ const (
 // not needed.
 type pairsCols struct {
 	image, split, emb, labels, mask, study, dicom int
+	feat, src                                     int // features table (predict.features) instead of images
 	side, embDim, numLabels                       int
 }
 
-type need struct{ embedding, labels, ids bool }
+// need says which columns a kind reads besides the split and the image
+// (features: predict.features' columns instead of the image).
+type need struct{ embedding, labels, ids, features bool }
 
 func fslFloat32(s *arrow.Schema, name string, elem arrow.DataType) (int, int, error) {
 	i, err := schemas.Column(s, name, arrow.FIXED_SIZE_LIST)
@@ -46,16 +49,29 @@ func fslFloat32(s *arrow.Schema, name string, elem arrow.DataType) (int, int, er
 
 // checkPairs validates the pairs schema at build time.
 func checkPairs(s *arrow.Schema, n need) (pairsCols, error) {
-	c := pairsCols{emb: -1, labels: -1, mask: -1, study: -1, dicom: -1}
+	c := pairsCols{image: -1, emb: -1, labels: -1, mask: -1, study: -1, dicom: -1, feat: -1, src: -1}
 	wrap := func(err error) error { return fmt.Errorf("pairs input: %w", err) }
 	var px int
 	var err error
-	if c.image, px, err = fslFloat32(s, ImageColumn, arrow.PrimitiveTypes.Float32); err != nil {
-		return c, wrap(fmt.Errorf("%w (run image.decode with dtype: float32)", err))
-	}
-	c.side = int(math.Sqrt(float64(px)) + 0.5)
-	if c.side*c.side != px {
-		return c, wrap(fmt.Errorf("%w: column %q has %d values per row, not a square image", schemas.ErrMismatch, ImageColumn, px))
+	if n.features {
+		wrap = func(err error) error { return fmt.Errorf("features input: %w", err) }
+		if c.feat, err = schemas.Column(s, FeaturesColumn, arrow.LIST); err != nil {
+			return c, wrap(err)
+		}
+		if t := s.Field(c.feat).Type.(*arrow.ListType); !arrow.TypeEqual(t.Elem(), arrow.PrimitiveTypes.Float32) {
+			return c, wrap(fmt.Errorf("%w: column %q is %s, want list<float32>", schemas.ErrMismatch, FeaturesColumn, t))
+		}
+		if c.src, err = schemas.Column(s, FeatureSourceColumn, arrow.STRING); err != nil {
+			return c, wrap(err)
+		}
+	} else {
+		if c.image, px, err = fslFloat32(s, ImageColumn, arrow.PrimitiveTypes.Float32); err != nil {
+			return c, wrap(fmt.Errorf("%w (run image.decode with dtype: float32)", err))
+		}
+		c.side = int(math.Sqrt(float64(px)) + 0.5)
+		if c.side*c.side != px {
+			return c, wrap(fmt.Errorf("%w: column %q has %d values per row, not a square image", schemas.ErrMismatch, ImageColumn, px))
+		}
 	}
 	if c.split, err = schemas.Column(s, SplitColumn, arrow.STRING); err != nil {
 		return c, wrap(err)
@@ -138,19 +154,7 @@ func appendPair(d *train.Data, b arrow.RecordBatch, i int, c pairsCols) error {
 		d.Embeddings = append(d.Embeddings, ev[o:o+c.embDim]...)
 	}
 	if c.labels >= 0 {
-		l := b.Column(c.labels).(*array.FixedSizeList)
-		m := b.Column(c.mask).(*array.FixedSizeList)
-		lv := l.ListValues().(*array.Float32).Float32Values()
-		mv := m.ListValues().(*array.Uint8).Uint8Values()
-		lo, mo := (l.Offset()+i)*c.numLabels, (m.Offset()+i)*c.numLabels
-		for k := range c.numLabels {
-			y, mk := float32(0), float32(0)
-			if !l.IsNull(i) && !m.IsNull(i) && mv[mo+k] != 0 {
-				y, mk = lv[lo+k], 1
-			}
-			d.Labels = append(d.Labels, y)
-			d.Mask = append(d.Mask, mk)
-		}
+		d.Labels, d.Mask = appendLabels(d.Labels, d.Mask, b, i, c)
 	}
 	if c.study >= 0 {
 		d.StudyID = append(d.StudyID, b.Column(c.study).(*array.Int64).Value(i))
@@ -158,6 +162,25 @@ func appendPair(d *train.Data, b arrow.RecordBatch, i int, c pairsCols) error {
 		d.DicomID = append(d.DicomID, strings.Clone(b.Column(c.dicom).(*array.String).Value(i)))
 	}
 	return nil
+}
+
+// appendLabels appends row i's labels and mask (0 and 0 where the label
+// does not count) to labels and mask.
+func appendLabels(labels, mask []float32, b arrow.RecordBatch, i int, c pairsCols) ([]float32, []float32) {
+	l := b.Column(c.labels).(*array.FixedSizeList)
+	m := b.Column(c.mask).(*array.FixedSizeList)
+	lv := l.ListValues().(*array.Float32).Float32Values()
+	mv := m.ListValues().(*array.Uint8).Uint8Values()
+	lo, mo := (l.Offset()+i)*c.numLabels, (m.Offset()+i)*c.numLabels
+	for k := range c.numLabels {
+		y, mk := float32(0), float32(0)
+		if !l.IsNull(i) && !m.IsNull(i) && mv[mo+k] != 0 {
+			y, mk = lv[lo+k], 1
+		}
+		labels = append(labels, y)
+		mask = append(mask, mk)
+	}
+	return labels, mask
 }
 
 // readModel reads a model table input.

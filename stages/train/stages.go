@@ -30,7 +30,7 @@ func Register(r *pipeline.Registry) error {
 			Params: append(loopParams(10), contrastiveParams...),
 			New:    func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newStage(b, kindContrastive) }},
 		{Kind: "train.classifier", Role: pipeline.RoleBarrier, Version: "1", MinInputs: 2, MaxInputs: 2,
-			Doc:    "14-label BCE classifier (probe or fine-tune) on an MAE or contrastive encoder",
+			Doc:    "14-label BCE classifier (probe or fine-tune) on an MAE or contrastive encoder; input 2 is the pairs or, in probe mode, predict.features' table of the same checkpoint",
 			Params: append(loopParams(10), classifierParams...),
 			New:    func(b *pipeline.BuildContext) (pipeline.Stage, error) { return newStage(b, kindClassifier) }},
 		{Kind: "predict.classify", Role: pipeline.RoleBarrier, Version: "1", MinInputs: 2, MaxInputs: 2,
@@ -40,6 +40,9 @@ func Register(r *pipeline.Registry) error {
 				{Name: "batch_size", Type: pipeline.Int, Default: 64, Range: "[1,)", Doc: "images per forward pass"},
 			},
 			New: newPredict},
+		{Kind: "predict.features", Role: pipeline.RoleBarrier, Version: "1", MinInputs: 2, MaxInputs: 2,
+			Doc:    "a probe classifier's frozen features (pooled encoder output) per pairs row of the chosen splits, computed once: train.classifier in probe mode trains its head on them",
+			Params: featureParams, New: newFeatures},
 	} {
 		if err := r.Register(d); err != nil {
 			return err
@@ -141,6 +144,8 @@ type Stage struct {
 	val   []string
 	b     *pipeline.BuildContext
 	enc   nn.ViTConfig
+	// feats: the classifier trains its head on predict.features' table.
+	feats bool
 }
 
 func (s *Stage) Schema() *arrow.Schema { return schemas.Checkpoint }
@@ -155,7 +160,12 @@ func newStage(b *pipeline.BuildContext, k kind) (pipeline.Stage, error) {
 		return nil, fmt.Errorf("input 1 (checkpoint): %w", err)
 	}
 	var err error
-	if s.cols, err = checkPairs(b.Inputs[pairsIdx], need{embedding: k == kindContrastive, labels: k == kindClassifier}); err != nil {
+	in := b.Inputs[pairsIdx]
+	s.feats = k == kindClassifier && len(in.FieldIndices(FeaturesColumn)) > 0 && len(in.FieldIndices(ImageColumn)) == 0
+	if s.feats && p.String("mode") != "probe" {
+		return nil, pipeline.ParamErrorf("mode", "%q trains the encoder: it needs the pairs (images), not predict.features' table", p.String("mode"))
+	}
+	if s.cols, err = checkPairs(in, need{embedding: k == kindContrastive, labels: k == kindClassifier, features: s.feats}); err != nil {
 		return nil, err
 	}
 	s.split, s.val = p.Strings("splits"), p.Strings("validate_splits")
@@ -193,6 +203,9 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 	groups := [][]string{s.split}
 	if len(s.val) > 0 {
 		groups = append(groups, s.val)
+	}
+	if s.feats {
+		return s.runHead(ctx, backend, in, groups, out)
 	}
 	sets, err := readPairs(ctx, in[len(in)-1], s.cols, groups...)
 	if err != nil {
@@ -256,20 +269,28 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 	if err != nil {
 		return err
 	}
+	return s.train(ctx, train.Job{Name: s.name, Model: model, N: data.Len(), Loss: loss, Batch: batch,
+		Backend: backend, Store: s.b.Artifacts, Codec: Codec{Alloc: s.b.Alloc}, Logger: s.b.Logger, ValN: val.Len(), ValBatch: valBatch}, model, out)
+}
+
+// train runs job and emits model (which holds job's trained parameters).
+func (s *Stage) train(ctx context.Context, job train.Job, model *nn.Model, out pipeline.Emitter) error {
 	t0 := time.Now()
-	res, err := train.Run(ctx, s.cfg, train.Job{Name: s.name, Model: model, N: data.Len(), Loss: loss, Batch: batch,
-		Backend: backend, Store: s.b.Artifacts, Codec: Codec{Alloc: s.b.Alloc}, Logger: s.b.Logger, ValN: val.Len(), ValBatch: valBatch})
+	res, err := train.Run(ctx, s.cfg, job)
 	if err != nil {
 		return err
 	}
 	s.b.Logger.Info("trained", "model", model.Kind, "steps", res.Steps, "resumed_from", res.ResumedFrom,
-		"examples", data.Len(), "seconds", time.Since(t0).Seconds(), "steady_img_per_s", res.SteadyImagesPerS())
+		"examples", job.N, "seconds", time.Since(t0).Seconds(), "steady_img_per_s", res.SteadyImagesPerS())
 	curve, err := Codec{Alloc: s.b.Alloc}.encodeCurve(res.Curve, formats.Parquet)
 	if err == nil {
 		err = s.b.Artifacts.Put(ctx, CurveParquet, curve)
 	}
 	if err != nil {
 		return fmt.Errorf("artifact %s: %w", CurveParquet, err)
+	}
+	for _, t := range job.Model.Params.List() { // the head trained alone: back into the model
+		model.Params.Add(t)
 	}
 	return out.Emit(ctx, ModelRecord(s.b.Alloc, model))
 }
