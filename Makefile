@@ -50,9 +50,19 @@ build: $(IMAGING_DEPS)
 # names report.html). A second `make demo` reuses every materialized stage.
 DEMO_MIMIC := data/demo-mimic
 DEMO_LLAMA := data/models/llama-tiny.onnx
+DEMO_SYNTH := --studies 1500 --size 256x320 --splits 0.6,0.1,0.3 --corrupt-fraction 0.03
+# The data is written again when DEMO_SYNTH changes (a stamp holds the args
+# it was written with), so an old checkout's data/ does not keep an older
+# demo's size.
+DEMO_STAMP := $(DEMO_MIMIC)/.synth-args
 
-$(DEMO_MIMIC)/mimic-cxr-2.0.0-split.csv.gz: | build
-	bin/medflow synth --out $(DEMO_MIMIC) --studies 1500 --size 256x320 --splits 0.6,0.1,0.3 --corrupt-fraction 0.03
+$(DEMO_MIMIC)/mimic-cxr-2.0.0-split.csv.gz: $(DEMO_STAMP)
+$(DEMO_STAMP): FORCE | build
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(DEMO_SYNTH)" ]; then \
+	  rm -rf $(DEMO_MIMIC) && bin/medflow synth --out $(DEMO_MIMIC) $(DEMO_SYNTH) && echo "$(DEMO_SYNTH)" > $@; fi
+
+.PHONY: FORCE
+FORCE:
 
 $(DEMO_LLAMA): | build
 	bin/medflow models llama-onnx --tiny --seed 1 --out $@
