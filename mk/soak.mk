@@ -1,6 +1,7 @@
 # mk/soak.mk — `make soak`: the demo pipeline at 300 and 3,000 phantom
 # studies (10x), one epoch per training stage so time stays bounded
-# (memory, not accuracy, is what is measured), then the per-stage peak RSS of both runs side by side (medflow show). Takes ~4 min on 2 cores.
+# (memory, not accuracy, is what is measured), then the per-stage peak RSS
+# of both runs side by side (medflow show). Takes ~4 min on 2 cores.
 SOAK_DIR ?= out/soak
 
 .PHONY: soak
