@@ -293,6 +293,9 @@ func TestRows(t *testing.T) {
 		"BenchmarkPadding/lognormal-120/bucketed", "BenchmarkPadding/lognormal-120/arrival-order",
 		"BenchmarkThreads", "BenchmarkTrainStep/custom/batch64", "BenchmarkTrainStep/stock/batch64",
 		"BenchmarkTrainStep/forward/batch64", "BenchmarkMAEStep/custom/batch64", "BenchmarkMAEStep/stock/batch64",
+		"BenchmarkTrainStep/hostopt/batch64", "BenchmarkTrainStepViTS16/custom/batch8",
+		// bench/torchref/train_step.py
+		"BenchmarkTorchTrainStep/tiny/batch64", "BenchmarkTorchTrainStep/vits16/batch8",
 		"BenchmarkEvaluate/evaluate-1M-x14", "BenchmarkEvaluate/reference-sort-only-1M-x14",
 		"BenchmarkSummaryStage/eval.summary-1M-rows", "BenchmarkSummaryStage/reference-metrics-only",
 		"BenchmarkFromHFMemory/stream/float16=false", "BenchmarkFromHFMemory/load-all/float16=false",
