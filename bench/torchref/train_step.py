@@ -12,7 +12,8 @@ train/bench_test.go times in medflow, for `make bench`'s ratio rows.
 Each step is forward + backward + clip_grad_norm_(1.0) + AdamW (betas 0.9,
 0.95, eps 1e-8, decay 0.05 on weight matrices only), float32, with
 THREADS intra-op threads (default 2). Timing: WARMUP steps, then STEPS
-steps; the median step time is reported as a Go benchmark line on stdout
+steps; the median step time (and the mean CPU time of all threads per
+step, cpu-ms/op, which includes OpenMP's spin-waiting) is reported as a Go benchmark line on stdout
 (BenchmarkTorchTrainStep/<name>/batch<B>) for internal/cmd/benchreport.
 Usage: train_step.py [tiny] [vits16]
 """
@@ -120,12 +121,14 @@ def step_time(name):
     for _ in range(WARMUP):
         step()
     times = []
+    c0 = time.process_time()
     for _ in range(STEPS):
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
+    cpu_ms = (time.process_time() - c0) / STEPS * 1e3
     s = statistics.median(times)
-    return f"BenchmarkTorchTrainStep/{name}/batch{bs}\t{STEPS}\t{int(s * 1e9)} ns/op\t{bs / s:.2f} img/s"
+    return f"BenchmarkTorchTrainStep/{name}/batch{bs}\t{STEPS}\t{int(s * 1e9)} ns/op\t{bs / s:.2f} img/s\t{cpu_ms:.1f} cpu-ms/op"
 
 
 def main():
