@@ -90,6 +90,7 @@ func BenchmarkMAEStep(b *testing.B) {
 				}
 				step(0) // compile
 				b.ResetTimer()
+				cpu0 := cpuSeconds()
 				var s int64
 				for b.Loop() {
 					s++
@@ -97,6 +98,7 @@ func BenchmarkMAEStep(b *testing.B) {
 				}
 				sec := b.Elapsed().Seconds() / float64(b.N)
 				b.ReportMetric(float64(bs)/sec, "img/s")
+				b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N)*1e3, "cpu-ms/op")
 				b.ReportMetric(maxRSSMiB(), "peakRSS_MiB")
 			})
 		}
