@@ -30,7 +30,9 @@ BENCH_COUNT       ?= 5
 BENCH_ENGINE      ?= -benchtime 3x -count 3
 BENCH_RSS         ?= -benchtime 1x -count 3
 BENCH_S3          ?= -benchtime 3x -count $(BENCH_COUNT)
-BENCH_TRAIN       ?= -benchtime 2x -count 3
+BENCH_TRAIN       ?= -benchtime 2x -count 1
+BENCH_TRAIN_ROUNDS ?= 3
+BENCH_TORCH_PY    ?= /usr/bin/python3
 BENCH_EVAL        ?= -benchtime 1x -count $(BENCH_COUNT)
 BENCH_LLAMA_COUNT ?= 3
 BENCH_RERUN       ?= -benchtime 3x -count 1
@@ -93,9 +95,34 @@ bench-ort:
 	$(call bench_step,ort,$(MAKE) --no-print-directory onnxruntime-bench)
 
 # Training step img/s and GFLOP/s at batch 64 (the rows; the stock-gradient
-# steps take seconds each), custom vs stock gradients.
-bench-train:
-	$(call bench_step,train,$(BENCH_GOTEST) -bench 'TrainStep|MAEStep/.*/batch64' $(BENCH_TRAIN) ./train)
+# steps take seconds each): custom vs stock gradients vs the host optimizer,
+# and the same tiny-ViT step in PyTorch (bench/torchref/train_step.py, 2
+# threads), interleaved: BENCH_TRAIN_ROUNDS rounds of torch then medflow.
+# Then the ViT-S/16 224 px step once on both (minutes on 2 cores).
+bench-train: bench-torch-deps
+	$(call bench_step,train,(set -e; for i in $$(seq $(BENCH_TRAIN_ROUNDS)); do \
+	  $(BENCH_TORCH_PY) bench/torchref/train_step.py tiny; \
+	  $(BENCH_GOTEST) -bench '^(BenchmarkTrainStep|BenchmarkMAEStep)$$/.*/batch64' $(BENCH_TRAIN) ./train; done; \
+	  STEPS=3 WARMUP=1 $(BENCH_TORCH_PY) bench/torchref/train_step.py vits16; \
+	  $(BENCH_GOTEST) -bench 'TrainStepViTS16' -benchtime 1x ./train))
+
+# The PyTorch reference: Debian's python3-torch with OpenBLAS (without it
+# torch falls back to the reference BLAS, ~6x slower), pinned; run with
+# Debian's /usr/bin/python3 (a pyenv python3 on PATH has no torch).
+TORCH_APT_PKGS ?= python3-torch=1.13.1+dfsg-4 libopenblas0-pthread=0.3.21+ds-4
+TORCH_SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: bench-torch-deps
+bench-torch-deps:
+	@missing=""; for p in $(TORCH_APT_PKGS); do \
+	  dpkg-query -W -f='$${Status} $${Version}' $${p%%=*} 2>/dev/null | grep -q "ok installed $${p#*=}" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  $(TORCH_SUDO) apt-get update && $(TORCH_SUDO) apt-get install -y --no-install-recommends $$missing; \
+	else \
+	  echo "bench-torch-deps: $(TORCH_APT_PKGS) already installed"; \
+	fi
 
 # Evaluation of 1M predictions: package metrics and the eval.summary stage.
 bench-eval:

@@ -7,11 +7,20 @@
 // BCE) and AdamW with a warm-up + cosine schedule and global-norm clipping.
 // It has no Arrow or pipeline dependency; package train runs it.
 //
-// Parameters live in Go memory (Params, row-major float32) and enter each
-// compiled graph as inputs; the optimizer runs on the host. Every matmul
-// goes through FastEinsum, whose gradients are einsums (see there): with
-// GoMLX's own DotGeneral gradient the backward costs ~7x the forward on
-// the pure-Go backend.
+// Parameters are kept in Go memory (Params, row-major float32) between
+// runs. Training uses TrainStep: one compiled graph does forward,
+// backward, global-norm clipping and the AdamW update (learning rate and
+// bias corrections as scalar inputs, decay mask as Decays), and the
+// parameters and moments stay backend tensors between steps (their
+// buffers donated to the next step, simplego's included); each step
+// downloads only the loss and gradient norm, and Sync
+// downloads the state for validation, checkpoints and the end. The host
+// path (Step's gradients, ClipGlobalNorm, AdamW.Update in Go) is kept as
+// the reference TrainStep is tested against and for benchmarks. Every
+// matmul goes through FastEinsum, whose gradients are einsums (see
+// there): with GoMLX's own DotGeneral gradient the backward costs ~7x the
+// forward on the pure-Go backend; its weight gradients contract the batch
+// in 8 chunks (chunkedEinsum), which simplego spreads over the cores.
 //
 // MAE masking uses one-hot selection matrices (sel [B,K,N]) multiplied in
 // with einsums rather than Gather: their gradient is again an einsum, while
@@ -36,6 +45,8 @@
 // is not verified here (no GPU, no plugin).
 //
 // Not implemented: mixed precision, gradient accumulation, dropout and
-// stochastic depth, a CLS token, the optimizer on the device (parameters
-// are uploaded each step, fine for these sizes, a cost for ViT-B on GPU).
+// stochastic depth, a CLS token; validation and inference (Func) still
+// upload the parameters per call. The in-graph step is tested on
+// simplego; the xla build compiles it but it has not run on XLA here (no
+// PJRT plugin on this machine) nor on a GPU yet.
 package nn

@@ -23,6 +23,11 @@ func TestFastEinsum(t *testing.T) {
 		{"bhqk,bkhd->bqhd", []int{2, 2, 3, 5}, []int{2, 5, 2, 4}},
 		{"bkn,bnd->bkd", []int{2, 3, 6}, []int{2, 6, 4}},
 		{"ie,je->ij", []int{3, 4}, []int{5, 4}},
+		// Weight gradients contracted in chunks (chunkedEinsum): 8, 4
+		// and 2 chunks.
+		{"bni,io->bno", []int{16, 3, 4}, []int{4, 5}},
+		{"bni,io->bno", []int{12, 3, 4}, []int{4, 5}},
+		{"bi,io->bo", []int{6, 4}, []int{4, 5}},
 	}
 	rng := rand.New(rand.NewPCG(3, 3))
 	for _, c := range cases {

@@ -2,7 +2,13 @@
 // epochs over a materialized in-memory Data set, a seeded shuffle per epoch
 // (EpochOrder), per-step randomness from the seed and step (StepRNG),
 // fixed-shape batches (the last partial batch of an epoch is dropped),
-// AdamW + warm-up/cosine schedule + global-norm clipping from package nn,
+// AdamW + warm-up/cosine schedule + global-norm clipping from package nn
+// (all in one compiled graph, nn.TrainStep: the parameters and moments
+// stay backend tensors during the run; each step downloads the loss and
+// gradient norm, and the state is synced to the Job's model and the
+// optimizer before validation, each checkpoint, at the end and when the
+// run stops early; a non-finite loss or gradient norm stops the run with
+// nn.ErrNonFinite naming the step, the model keeping the last good step),
 // a per-step curve (CurvePoint) and checkpoints (Checkpoint: the model,
 // AdamW's moments and the step).
 //

@@ -181,12 +181,29 @@ func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
 	if start > 0 {
 		job.Logger.Info("resuming from checkpoint", "step", start, "total", plan.Total)
 	}
-	step, err := nn.NewStep(job.Backend, job.Model.Params, job.Model.Trainable(), job.Stock, job.Loss)
+	step, err := nn.NewTrainStep(job.Backend, job.Model.Params, job.Model.Trainable(), job.Stock, cfg.Adam, cfg.ClipNorm, job.Loss)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", job.Name, err)
 	}
 	defer step.Finalize()
-	trainable := step.Trainable(job.Model.Params)
+	if err := step.Load(job.Model.Params, opt); err != nil {
+		return nil, fmt.Errorf("%s: %w", job.Name, err)
+	}
+	// The parameters and moments live in the step between steps; synced
+	// marks job.Model.Params and opt as holding them (after validation,
+	// checkpoints, the end, and on an early return).
+	synced := true
+	sync := func() error {
+		if synced {
+			return nil
+		}
+		if err := step.Sync(job.Model.Params, opt); err != nil {
+			return err
+		}
+		synced = true
+		return nil
+	}
+	defer func() { _ = sync() }()
 	var val *nn.Func
 	if job.ValN > 0 && job.ValBatch != nil {
 		if val, err = nn.NewFunc(job.Backend, job.Model.Params, job.Stock, func(s *nn.Scope, d []*graph.Node) []*graph.Node {
@@ -220,28 +237,19 @@ func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: step %d: batch: %w", job.Name, s, err)
 		}
-		out, err := step.Run(job.Model.Params, data)
+		lr := sched.LR(s)
+		loss, gnorm, err := step.Run(data, lr)
 		for _, d := range data {
 			_ = d.FinalizeAll()
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: step %d: %w", job.Name, s, err)
 		}
-		if math.IsNaN(float64(out.Loss)) || math.IsInf(float64(out.Loss), 0) {
-			return nil, fmt.Errorf("%s: step %d: %w: loss %g", job.Name, s, nn.ErrNonFinite, out.Loss)
-		}
-		gnorm, err := nn.ClipGlobalNorm(out.Grads, cfg.ClipNorm)
-		if err != nil {
-			return nil, fmt.Errorf("%s: step %d: %w", job.Name, s, err)
-		}
-		lr := sched.LR(s)
-		if err := opt.Update(trainable, out.Grads, lr); err != nil {
-			return nil, fmt.Errorf("%s: step %d: %w", job.Name, s, err)
-		}
+		synced = false
 		dt := time.Since(t0).Seconds()
-		res.Curve = append(res.Curve, CurvePoint{Step: s + 1, Epoch: int32(epoch), Split: "train", Loss: out.Loss,
+		res.Curve = append(res.Curve, CurvePoint{Step: s + 1, Epoch: int32(epoch), Split: "train", Loss: loss,
 			LR: float32(lr), GradNorm: float32(gnorm), ImagesPerS: float32(float64(len(idx)) / dt)})
-		epochLoss += float64(out.Loss)
+		epochLoss += float64(loss)
 		epochImgs += len(idx)
 		epochSteps++
 		last := s+1 == plan.Total
@@ -251,6 +259,9 @@ func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
 				"lr", lr, "img_per_s", math.Round(float64(epochImgs)/el*10)/10)
 			epochLoss, epochImgs, epochSteps, epochStart = 0, 0, 0, time.Now()
 			if val != nil {
+				if err := sync(); err != nil {
+					return nil, fmt.Errorf("%s: step %d: %w", job.Name, s+1, err)
+				}
 				vl, err := validate(val, cfg, job, plan.BatchSize)
 				if err != nil {
 					return nil, fmt.Errorf("%s: validation after step %d: %w", job.Name, s+1, err)
@@ -260,10 +271,16 @@ func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
 			}
 		}
 		if last || (cfg.CheckpointEvery > 0 && (s+1)%cfg.CheckpointEvery == 0) {
+			if err := sync(); err != nil {
+				return nil, fmt.Errorf("%s: step %d: %w", job.Name, s+1, err)
+			}
 			if err := save(ctx, cfg, job, opt, s+1, res.Curve); err != nil {
 				return nil, fmt.Errorf("%s: step %d: %w", job.Name, s+1, err)
 			}
 		}
+	}
+	if err := sync(); err != nil {
+		return nil, fmt.Errorf("%s: %w", job.Name, err)
 	}
 	res.Steps = plan.Total
 	return res, nil

@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/medflow/medflow/connectors/dataset"
 	"github.com/medflow/medflow/connectors/local"
@@ -335,5 +338,47 @@ func TestSteadyImagesPerS(t *testing.T) {
 		if got := r.SteadyImagesPerS(); got != tc.want {
 			t.Errorf("%s: SteadyImagesPerS = %g, want %g", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestNonFiniteStopsRun: a batch with a NaN pixel at step 2 stops the run
+// with nn.ErrNonFinite naming that step, and the model holds the weights of
+// the last good step (finite, moved from the initial ones).
+func TestNonFiniteStopsRun(t *testing.T) {
+	cfg, newModel, job := maeResumeSetup(t)
+	m := newModel()
+	init := m.Params.Clone()
+	j := job(m, nil)
+	good := j.Batch
+	j.Batch = func(idx []int, step int64, rng *rand.Rand) ([]*tensors.Tensor, error) {
+		d, err := good(idx, step, rng)
+		if err != nil || step != 2 {
+			return d, err
+		}
+		flat, err := tensors.CopyFlatData[float32](d[0])
+		if err != nil {
+			return nil, err
+		}
+		flat[5] = float32(math.NaN())
+		dims := d[0].Shape().Dimensions
+		_ = d[0].FinalizeAll()
+		d[0] = nn.F32(flat, dims...)
+		return d, nil
+	}
+	_, err := Run(context.Background(), cfg, j)
+	if !errors.Is(err, nn.ErrNonFinite) || !strings.Contains(err.Error(), "step 2:") {
+		t.Fatalf("err %v, want ErrNonFinite at step 2", err)
+	}
+	moved := false
+	for i, p := range m.Params.List() {
+		for _, x := range p.Data {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				t.Fatalf("%s holds a non-finite weight after the stopped run", p.Name)
+			}
+		}
+		moved = moved || !slices.Equal(p.Data, init.List()[i].Data)
+	}
+	if !moved {
+		t.Fatalf("the model does not hold the two good steps' weights")
 	}
 }

@@ -78,6 +78,14 @@ func TestRead(t *testing.T) {
 			in: "pkg: a\nBenchmarkDecode/djpeg-exec 5 7 ns/op\npkg: b\nBenchmarkX/y-4 2 3 ns/op 4 img/s\n",
 			want: map[string]map[string][]float64{
 				"BenchmarkDecode/djpeg-exec": {"ns/op": {7}}, "BenchmarkX/y": {"ns/op": {3}, "img/s": {4}}}},
+		{name: "bench-train: torch rounds (own pkg: header) interleaved with go test's",
+			in: "pkg: bench/torchref/train_step.py\nBenchmarkTorchTrainStep/tiny/batch64\t10\t5 ns/op\t300 img/s\n" +
+				"pkg: t\nBenchmarkTrainStep/custom/batch64-2 2 9 ns/op 70 img/s\nok t 3s\n" +
+				"pkg: bench/torchref/train_step.py\nBenchmarkTorchTrainStep/tiny/batch64\t10\t5 ns/op\t310 img/s\n" +
+				"pkg: t\nBenchmarkTrainStep/custom/batch64-2 2 9 ns/op 72 img/s\n",
+			want: map[string]map[string][]float64{
+				"BenchmarkTorchTrainStep/tiny/batch64": {"ns/op": {5, 5}, "img/s": {300, 310}},
+				"BenchmarkTrainStep/custom/batch64":    {"ns/op": {9, 9}, "img/s": {70, 72}}}},
 		{name: "runs pooled across files and counts",
 			in:   "pkg: a\nBenchmarkA-2 1 1 ns/op\nBenchmarkA-2 1 3 ns/op\npkg: a\nBenchmarkA-2 1 2 ns/op\n",
 			want: map[string]map[string][]float64{"BenchmarkA": {"ns/op": {1, 3, 2}}}},
@@ -293,6 +301,9 @@ func TestRows(t *testing.T) {
 		"BenchmarkPadding/lognormal-120/bucketed", "BenchmarkPadding/lognormal-120/arrival-order",
 		"BenchmarkThreads", "BenchmarkTrainStep/custom/batch64", "BenchmarkTrainStep/stock/batch64",
 		"BenchmarkTrainStep/forward/batch64", "BenchmarkMAEStep/custom/batch64", "BenchmarkMAEStep/stock/batch64",
+		"BenchmarkTrainStep/hostopt/batch64", "BenchmarkTrainStepViTS16/custom/batch8",
+		// bench/torchref/train_step.py
+		"BenchmarkTorchTrainStep/tiny/batch64", "BenchmarkTorchTrainStep/vits16/batch8",
 		"BenchmarkEvaluate/evaluate-1M-x14", "BenchmarkEvaluate/reference-sort-only-1M-x14",
 		"BenchmarkSummaryStage/eval.summary-1M-rows", "BenchmarkSummaryStage/reference-metrics-only",
 		"BenchmarkFromHFMemory/stream/float16=false", "BenchmarkFromHFMemory/load-all/float16=false",
