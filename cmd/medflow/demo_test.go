@@ -25,13 +25,11 @@ var demoShrink = []string{
 	"summary-mae.bootstrap=20", "summary-llm.bootstrap=20",
 }
 
-// TestDemoVariant runs the README's main job, the `demo` variant of the
-// repository's pipelines.yaml, end to end at a very small size, in a
-// folder laid out as `make demo` lays it out: every stage runs, both arms
-// are evaluated, Table 1 and the report are written; a rerun reuses every
-// materialized stage (the probe classifiers' features included); changing
-// the contrastive loss recomputes only the contrastive arm.
-func TestDemoVariant(t *testing.T) {
+// demoDir makes a temporary folder laid out as `make demo` lays it out,
+// without the phantom data: the repository's pipelines.yaml, the Llama-2
+// tokenizer and the tiny random Llama (seed 1); it changes into it.
+func demoDir(t *testing.T) string {
+	t.Helper()
 	root := testenv.RepoRoot(t)
 	t.Setenv("MEDFLOW_ORT_LIB", testenv.ORTLibrary(t))
 	npm := testenv.Llama2NPM(t)
@@ -44,12 +42,26 @@ func TestDemoVariant(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"pipelines.yaml": string(cfg)})
 	for _, args := range [][]string{
 		{"models", "llama2-tokenizer", "--npm", npm, "--out", ".cache/tokenizer/llama2/tokenizer.model"},
-		{"models", "llama-onnx", "--tiny", "--out", "data/models/llama-tiny.onnx"},
-		{"synth", "--out", "data/demo-mimic", "--studies", "40", "--size", "96x128", "--splits", "0.5,0.1,0.4", "--corrupt-fraction", "0.05", "--seed", "3"},
+		{"models", "llama-onnx", "--tiny", "--seed", "1", "--out", "data/models/llama-tiny.onnx"},
 	} {
 		if code, _, errs := medflow(t, args...); code != 0 {
 			t.Fatalf("%v: %s", args, errs)
 		}
+	}
+	return dir
+}
+
+// TestDemoVariant runs the README's main job, the `demo` variant of the
+// repository's pipelines.yaml, end to end at a very small size, in a
+// folder laid out as `make demo` lays it out: every stage runs, both arms
+// are evaluated, Table 1 and the report are written; a rerun reuses every
+// materialized stage (the probe classifiers' features included); changing
+// the contrastive loss recomputes only the contrastive arm.
+func TestDemoVariant(t *testing.T) {
+	dir := demoDir(t)
+	if code, _, errs := medflow(t, "synth", "--out", "data/demo-mimic", "--studies", "40", "--size", "96x128",
+		"--splits", "0.5,0.1,0.4", "--corrupt-fraction", "0.05", "--seed", "3"); code != 0 {
+		t.Fatalf("synth: %s", errs)
 	}
 	run := func(extra ...string) string {
 		t.Helper()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/connectors/local"
 	"github.com/medflow/medflow/internal/runrecord"
-	"github.com/medflow/medflow/internal/testenv"
 )
 
 // realShrink sizes the demo variant down for TestDemoNumbersAreReal: the
@@ -51,24 +49,7 @@ func TestDemoNumbersAreReal(t *testing.T) {
 		// not concurrency, and runs in make test's plain pass.
 		t.Skip("trains the demo three times: runs without -race (make test's first pass)")
 	}
-	root := testenv.RepoRoot(t)
-	t.Setenv("MEDFLOW_ORT_LIB", testenv.ORTLibrary(t))
-	npm := testenv.Llama2NPM(t)
-	dir := t.TempDir()
-	t.Chdir(dir)
-	cfg, err := os.ReadFile(filepath.Join(root, "pipelines.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFiles(t, dir, map[string]string{"pipelines.yaml": string(cfg)})
-	for _, args := range [][]string{
-		{"models", "llama2-tokenizer", "--npm", npm, "--out", ".cache/tokenizer/llama2/tokenizer.model"},
-		{"models", "llama-onnx", "--tiny", "--seed", "1", "--out", "data/models/llama-tiny.onnx"},
-	} {
-		if code, _, errs := medflow(t, args...); code != 0 {
-			t.Fatalf("%v: %s", args, errs)
-		}
-	}
+	dir := demoDir(t)
 	store, err := local.New(filepath.Join(dir, "data", "work"))
 	if err != nil {
 		t.Fatal(err)
