@@ -48,14 +48,7 @@ const embedResumeYAML = `variants:
 // .cache/tokenizer/llama2/tokenizer.model (make tokenizer-model) and ONNX
 // Runtime (make ort).
 func BenchmarkEmbedResume(b *testing.B) {
-	root, err := filepath.Abs(repoRoot)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok := filepath.Join(root, ".cache/tokenizer/llama2/tokenizer.model")
-	if _, err := os.Stat(tok); err != nil {
-		b.Fatalf("tokenizer model: %v (make tokenizer-model)", err)
-	}
+	root, tok := rootAndTokenizer(b)
 	if lib := filepath.Join(root, ".cache/onnxruntime/libonnxruntime.so.1"); os.Getenv("MEDFLOW_ORT_LIB") == "" {
 		b.Setenv("MEDFLOW_ORT_LIB", lib)
 	}

@@ -34,14 +34,7 @@ const rerunYAML = `variants:
 // stages the rerun reused (it fails if none). Run it with -benchtime Nx
 // (not -count: every count writes the phantom data again, ~40 s). Needs .cache/tokenizer/llama2/tokenizer.model (make tokenizer-model).
 func BenchmarkRerun(b *testing.B) {
-	root, err := filepath.Abs(repoRoot)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok := filepath.Join(root, ".cache/tokenizer/llama2/tokenizer.model")
-	if _, err := os.Stat(tok); err != nil {
-		b.Fatalf("tokenizer model: %v (make tokenizer-model)", err)
-	}
+	_, tok := rootAndTokenizer(b)
 	bin := medflowBin(b)
 	dir := b.TempDir()
 	data := filepath.Join(dir, "mimic")
@@ -75,4 +68,19 @@ func BenchmarkRerun(b *testing.B) {
 	b.ReportMetric(median(rerun), "rerun-s")
 	b.ReportMetric(median(ratios), "rerun/cold")
 	b.ReportMetric(float64(nReused), "reused-stages")
+}
+
+// rootAndTokenizer returns the repository root (absolute) and the Llama-2
+// tokenizer model under it, failing b when the model is missing.
+func rootAndTokenizer(b *testing.B) (root, tok string) {
+	b.Helper()
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok = filepath.Join(root, ".cache/tokenizer/llama2/tokenizer.model")
+	if _, err := os.Stat(tok); err != nil {
+		b.Fatalf("tokenizer model: %v (make tokenizer-model)", err)
+	}
+	return root, tok
 }
