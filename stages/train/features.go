@@ -295,12 +295,9 @@ func (s *Stage) runHead(ctx context.Context, backend backends.Backend, in []pipe
 	if err != nil {
 		return err
 	}
-	data, val := sets[0], &train.Features{}
-	if len(sets) > 1 {
-		val = sets[1]
-	}
-	if data.Len() < 2 {
-		return fmt.Errorf("%w: %d rows with split in %v; training needs at least 2", train.ErrData, data.Len(), s.split)
+	data, val, err := trainVal(sets, s.split)
+	if err != nil {
+		return err
 	}
 	head := &nn.Model{Kind: model.Kind, Config: model.Config, Params: nn.NewParams()}
 	trainable := model.Trainable()

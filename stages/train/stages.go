@@ -211,12 +211,9 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 	if err != nil {
 		return err
 	}
-	data, val := sets[0], &train.Data{}
-	if len(sets) > 1 {
-		val = sets[1]
-	}
-	if data.Len() < 2 {
-		return fmt.Errorf("%w: %d rows with split in %v; training needs at least 2", train.ErrData, data.Len(), s.split)
+	data, val, err := trainVal(sets, s.split)
+	if err != nil {
+		return err
 	}
 	seed := s.cfg.Seed
 	var (
@@ -389,4 +386,21 @@ func (s *Stage) readEncoder(ctx context.Context, ds pipeline.Dataset, side int) 
 		return nil, fmt.Errorf("%w: checkpoint encoder takes %d×%d images, pairs have %d×%d", schemas.ErrMismatch, from.Config.Encoder.Image, from.Config.Encoder.Image, side, side)
 	}
 	return from, nil
+}
+
+// trainVal returns the training set (sets[0]) and the validation set
+// (sets[1], or an empty one when no validation split was asked for),
+// refusing fewer than 2 training rows.
+func trainVal[T any, P interface {
+	*T
+	Len() int
+}](sets []P, split []string) (P, P, error) {
+	data, val := sets[0], P(new(T))
+	if len(sets) > 1 {
+		val = sets[1]
+	}
+	if data.Len() < 2 {
+		return nil, nil, fmt.Errorf("%w: %d rows with split in %v; training needs at least 2", train.ErrData, data.Len(), split)
+	}
+	return data, val, nil
 }
