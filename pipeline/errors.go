@@ -21,6 +21,7 @@ var (
 	ErrParamType      = errors.New("wrong param type")
 	ErrParamValue     = errors.New("invalid param value")
 	ErrDuplicateStage = errors.New("duplicate stage name")
+	ErrUnknownStage   = errors.New("unknown stage")
 	ErrInputCount     = errors.New("wrong number of inputs")
 	ErrPanic          = errors.New("stage panicked")
 )

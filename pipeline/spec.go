@@ -1,5 +1,7 @@
 package pipeline
 
+import "fmt"
+
 // Spec is one resolved pipeline variant: what the config loader produces and
 // what Plan validates. It is plain data with no Arrow or I/O dependency, so
 // it can be built by hand in tests and examples.
@@ -62,3 +64,46 @@ func (s Shard) All() bool { return s.Count <= 1 }
 // Owns reports whether item number i (a stable, deterministic index of an
 // input unit such as a file or a study) belongs to this shard.
 func (s Shard) Owns(i int) bool { return s.All() || i%s.Count == s.Index }
+
+// Upstream returns the spec cut down to targets and every stage they read
+// from, directly or not, in declaration order: what `medflow run --target`
+// runs. A stage's fingerprint depends only on its upstream, so the cut
+// plan reuses what the whole variant materialized and vice versa. A
+// target the variant does not declare is an ErrUnknownStage PlanError
+// naming it; no targets return the spec unchanged.
+func (s Spec) Upstream(targets ...string) (Spec, error) {
+	if len(targets) == 0 {
+		return s, nil
+	}
+	byName := make(map[string]StageSpec, len(s.Stages))
+	for _, st := range s.Stages {
+		byName[st.Name] = st
+	}
+	keep := map[string]bool{}
+	var visit func(name string)
+	visit = func(name string) {
+		st, ok := byName[name]
+		if !ok || keep[name] {
+			return // an undeclared input is the planner's error to report
+		}
+		keep[name] = true
+		for _, in := range st.Inputs {
+			visit(in)
+		}
+	}
+	for _, t := range targets {
+		if _, ok := byName[t]; !ok {
+			return Spec{}, &PlanError{File: s.File, Variant: s.Variant, Stage: t,
+				Err: fmt.Errorf("%w: the variant declares no such stage", ErrUnknownStage)}
+		}
+		visit(t)
+	}
+	out := s
+	out.Stages = nil
+	for _, st := range s.Stages {
+		if keep[st.Name] {
+			out.Stages = append(out.Stages, st)
+		}
+	}
+	return out, nil
+}

@@ -177,13 +177,18 @@ func (a *app) registry() (*pipeline.Registry, error) {
 }
 
 // plan resolves a variant with overrides and validates it.
-func (a *app) plan(variant string, sets []string, opts pipeline.PlanOptions) (*pipeline.Plan, error) {
+// plan builds variant with the --set overrides, cut down to targets and
+// their upstream when targets are given (--target).
+func (a *app) plan(variant string, sets, targets []string, opts pipeline.PlanOptions) (*pipeline.Plan, error) {
 	overrides, err := config.Overrides(sets)
 	if err != nil {
 		return nil, err
 	}
 	spec, err := a.file.Variant(variant, overrides)
 	if err != nil {
+		return nil, err
+	}
+	if spec, err = spec.Upstream(targets...); err != nil {
 		return nil, err
 	}
 	reg, err := a.registry()

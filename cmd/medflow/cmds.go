@@ -38,6 +38,7 @@ func (a *app) runCmd() *cobra.Command {
 		spillDir   string
 		allocator  string
 		force      []string
+		targets    []string
 	)
 	cmd := &cobra.Command{
 		Use:   "run VARIANT",
@@ -56,7 +57,7 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar, MaxErrorRate: a.settings.MaxErrorRate, Alloc: alloc})
+			plan, err := a.plan(args[0], sets, targets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar, MaxErrorRate: a.settings.MaxErrorRate, Alloc: alloc})
 			if err != nil {
 				return err
 			}
@@ -80,9 +81,16 @@ func (a *app) runCmd() *cobra.Command {
 		"fail when a stage quarantines more than this fraction of its records, checked before anything is committed (0: no limit; a stage's max_error_rate overrides it)")
 	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "folder for barrier inputs that exceed memory (default: system temp)")
 	cmd.Flags().StringArrayVar(&force, "force", nil, "recompute this materialized stage and everything downstream (repeatable)")
+	cmd.Flags().StringArrayVar(&targets, targetFlag, nil, targetUsage)
 	cmd.Flags().StringVar(&allocator, "allocator", "pool", "Arrow buffer allocator: pool (reuses freed buffers) or go (leaves them to the GC)")
 	return cmd
 }
+
+// --target cuts a variant down to a stage and what it reads from.
+const (
+	targetFlag  = "target"
+	targetUsage = "run only this stage and the stages it reads from, reusing what is materialized (repeatable)"
+)
 
 func newAllocator(name string) (memory.Allocator, error) {
 	switch name {
@@ -305,8 +313,9 @@ func (a *app) summary(stats []pipeline.StageStats) {
 func (a *app) planCmd() *cobra.Command {
 	var (
 		sets   []string
-		format string
-		force  []string
+		format  string
+		force   []string
+		targets []string
 	)
 	cmd := &cobra.Command{
 		Use:   "plan VARIANT",
@@ -316,7 +325,7 @@ func (a *app) planCmd() *cobra.Command {
 			if err := a.load(cmd); err != nil {
 				return err
 			}
-			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{})
+			plan, err := a.plan(args[0], sets, targets, pipeline.PlanOptions{})
 			if err != nil {
 				return err
 			}
@@ -347,6 +356,7 @@ func (a *app) planCmd() *cobra.Command {
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a param: stage.param=value (repeatable)")
 	cmd.Flags().StringVar(&format, "format", "both", "text, mermaid or both")
 	cmd.Flags().StringArrayVar(&force, "force", nil, "show the plan as if this stage were recomputed (repeatable)")
+	cmd.Flags().StringArrayVar(&targets, targetFlag, nil, targetUsage)
 	return cmd
 }
 
@@ -362,7 +372,7 @@ func (a *app) validateCmd() *cobra.Command {
 			var errs []error
 			variants := a.file.Variants()
 			for _, v := range variants {
-				if _, err := a.plan(v, nil, pipeline.PlanOptions{}); err != nil {
+				if _, err := a.plan(v, nil, nil, pipeline.PlanOptions{}); err != nil {
 					errs = append(errs, err)
 				}
 			}

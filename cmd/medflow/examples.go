@@ -9,9 +9,11 @@ var examples = map[string]string{
 	"run": `  medflow run demo                              # the flagship study at toy size
   medflow run mae-baseline --set mae.epochs=20  # override a param for this run
   medflow run mimic-ingest --shard 0/4          # one of 4 workers over the sharded sources
-  medflow run demo --force clf-mae              # recompute a stage and what depends on it`,
+  medflow run demo --force clf-mae              # recompute a stage and what depends on it
+  medflow run demo --target pairs               # only pairs and what it reads from`,
 	"plan": `  medflow plan demo                    # table (with what reruns and why) + Mermaid
-  medflow plan demo --format text --force embed`,
+  medflow plan demo --format text --force embed
+  medflow plan demo --format text --target mae  # mae and its upstream only`,
 	"validate": `  medflow validate                     # every variant of ./pipelines.yaml
   medflow validate --config deploy/pipelines.yaml`,
 	"list": `  medflow list`,

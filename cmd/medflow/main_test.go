@@ -514,6 +514,37 @@ func TestMaterializeReuse(t *testing.T) {
 	if code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--force", "nope"); code != 1 || !strings.Contains(errs, `stage "nope"`) {
 		t.Errorf("--force nope: exit %d %s", code, errs)
 	}
+	// --target: only the target and its upstream are planned; the target
+	// reuses what the whole variant materialized, or recomputes when forced.
+	for _, tc := range []struct {
+		force string
+		want  map[string]string
+	}{
+		{"", map[string]string{"read": "skipped", "keep": "skipped", "rescale": "reused"}},
+		{"rescale", map[string]string{"read": "done", "keep": "done", "rescale": "done"}},
+	} {
+		args := []string{"run", "demo", "--config", cfg, "--no-progress", "--target", "rescale"}
+		if tc.force != "" {
+			args = append(args, "--force", tc.force)
+		}
+		code, _, errs := medflow(t, args...)
+		if code != 0 {
+			t.Fatalf("--target rescale --force %q: exit %d\n%s", tc.force, code, errs)
+		}
+		for stage, st := range tc.want {
+			if got := state(errs, stage); got != st {
+				t.Errorf("--target rescale --force %q: %s is %q, want %q\n%s", tc.force, stage, got, st, errs)
+			}
+		}
+		for _, absent := range []string{"rows", "stats", "stats-out"} {
+			if state(errs, absent) != "" {
+				t.Errorf("--target rescale ran %s:\n%s", absent, errs)
+			}
+		}
+	}
+	if code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--target", "nope"); code != 1 || !strings.Contains(errs, `stage "nope": unknown stage`) {
+		t.Errorf("--target nope: exit %d %s", code, errs)
+	}
 }
 
 func TestRunsAndShow(t *testing.T) {

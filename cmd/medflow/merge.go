@@ -27,7 +27,7 @@ func (a *app) mergeCmd() *cobra.Command {
 			if shards < 1 {
 				return fmt.Errorf("merge: --shards must be >= 1")
 			}
-			plan, err := a.plan(args[0], sets, pipeline.PlanOptions{})
+			plan, err := a.plan(args[0], sets, nil, pipeline.PlanOptions{})
 			if err != nil {
 				return err
 			}
