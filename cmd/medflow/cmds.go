@@ -312,7 +312,7 @@ func (a *app) summary(stats []pipeline.StageStats) {
 
 func (a *app) planCmd() *cobra.Command {
 	var (
-		sets   []string
+		sets    []string
 		format  string
 		force   []string
 		targets []string
