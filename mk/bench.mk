@@ -67,8 +67,11 @@ bench-deps: deps build $(TOKENIZER_MODEL) $(TOKENIZER_SPM_BENCH) $(ORT_LIB) \
 # machine: line in each file names the host in the table).
 GPU_RESULTS := $(sort $(wildcard bench/gpu/results/*-h200.txt))
 
+# `make soak`'s results (bench/soak/soak.sh; committed like the GPU host's).
+SOAK_RESULTS_FILE := $(wildcard bench/soak/results.txt)
+
 bench-table:
-	$(GO) run ./internal/cmd/benchreport -o $(BENCH_TABLE) $(wildcard $(BENCH_OUT)/bench-*.txt) $(GPU_RESULTS)
+	$(GO) run ./internal/cmd/benchreport -o $(BENCH_TABLE) $(wildcard $(BENCH_OUT)/bench-*.txt) $(GPU_RESULTS) $(SOAK_RESULTS_FILE)
 
 # Engine overhead vs a hand-written loop, with the default GOGC and GOGC=400.
 bench-engine:

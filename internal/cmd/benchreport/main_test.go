@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -316,6 +318,12 @@ func TestRows(t *testing.T) {
 		"BenchmarkGPUCheck/torch/train/mae-fp32", "BenchmarkGPUCheck/torch/train/mae-bf16",
 		"BenchmarkGPUCheck/torch/train/clf-fp32", "BenchmarkGPUCheck/torch/train/clf-bf16",
 	}
+	// bench/soak/soak.sh: each stage of its SOAK_STAGES at each size.
+	for _, n := range []int{300, 3000, 30000} {
+		for _, s := range []string{"mae", "contrastive", "feats-mae", "clf-mae", "pred-mae"} {
+			names = append(names, fmt.Sprintf("BenchmarkSoak/studies=%d/stage=%s", n, s))
+		}
+	}
 	for _, row := range Rows {
 		for _, s := range []*Sel{row.Medflow, row.Ref, row.RatioMetric} {
 			if s != nil && !matchesAny(s.Bench, names) {
@@ -461,6 +469,48 @@ func TestScale(t *testing.T) {
 			if !strings.Contains(out, w) {
 				t.Errorf("%s: output lacks %q:\n%s", tc.name, w, out)
 			}
+		}
+	}
+}
+
+func TestSoak(t *testing.T) {
+	soak := "machine: soak host\n" +
+		"BenchmarkSoakRun/studies=3000/stage=pairs 1 500 peak-RSS-MiB 5800 rows-in 9 s\n" +
+		"BenchmarkSoakRun/studies=3000/stage=mae 1 700 peak-RSS-MiB 2900 rows-in 20 s\n" +
+		"BenchmarkSoak/studies=3000/stage=mae 1 400 peak-RSS-MiB 2900 rows-in 18 s\n" +
+		"BenchmarkSoakRun/studies=30000/stage=mae 1 1500 peak-RSS-MiB 29000 rows-in 200 s\n" +
+		"BenchmarkSoak/studies=30000/stage=mae 1 460 peak-RSS-MiB 29000 rows-in 180 s\n" +
+		"BenchmarkSoak/studies=30000/stage=contrastive 1 900 peak-RSS-MiB 35000 rows-in 180 s\n"
+	for _, tc := range []struct {
+		name, input string
+		want        []string
+	}{
+		{"two sizes", soak, []string{
+			"| stage | alone, 3000 studies | alone, 30000 studies | alone, growth over the last 10x | in the run, 3000 | in the run, 30000 | rows |\n|---|---|---|---|---|---|---|\n",
+			"| pairs | — | — | — | 500 MiB | — | 5800 |",
+			"| mae | 400 MiB | 460 MiB | 1.15x | 700 MiB | 1500 MiB | 2900 / 29000 |",
+			"| contrastive | — | 900 MiB | — | — | — | 35000 |",
+			"Machine: soak host.",
+		}},
+		{"nothing measured", "pkg: x\nBenchmarkOther-2 1 5 ns/op\n", nil},
+	} {
+		r := mustRead(t, tc.input)
+		var b strings.Builder
+		renderSoak(&b, r)
+		out := b.String()
+		if tc.want == nil && out != "" {
+			t.Errorf("%s: wrote a soak table without soak results:\n%s", tc.name, out)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output lacks %q:\n%s", tc.name, w, out)
+			}
+		}
+	}
+	// The soak-mae row: 460 / 400 = 1.15, within the 1.2 bound.
+	for _, l := range Evaluate(Rows, mustRead(t, soak)) {
+		if l.Row.ID == "soak-mae" && (!l.Ratio.OK || math.Abs(l.Ratio.V-1.15) > 1e-9 || l.Met != "yes" || l.Host != "soak host") {
+			t.Errorf("soak-mae: %+v", l)
 		}
 	}
 }

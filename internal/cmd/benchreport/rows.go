@@ -1,6 +1,9 @@
 package main
 
-import "regexp"
+import (
+	"fmt"
+	"regexp"
+)
 
 // Sel selects one metric of one benchmark: the first benchmark (in the
 // order of the bench output) whose whole name matches Bench and that
@@ -197,6 +200,22 @@ var Rows = []Row{
 	{ID: "gpu-embed-bf16", What: "the embedding stage vs PyTorch bf16 autocast forward of the same Llama",
 		Medflow: sel(`BenchmarkGPUCheck/embed/gomlx`, "tokens/s"), Ref: sel(`BenchmarkGPUCheck/torch/embed/bf16`, "tokens/s"),
 		Better: Higher, Unit: "tokens/s", Scale: 1},
+	soakRow("soak-mae", "train.mae", "mae"),
+	soakRow("soak-contrastive", "train.contrastive", "contrastive"),
+	soakRow("soak-features", "predict.features (the frozen MAE encoder's features)", "feats-mae"),
+	soakRow("soak-classifier", "train.classifier (probe head on those features)", "clf-mae"),
+	soakRow("soak-predict", "predict.classify", "pred-mae"),
+}
+
+// soakRow is the memory-growth row of one stage run alone by `make soak`
+// (bench/soak/soak.sh): its process's peak RSS at 30,000 phantom studies
+// vs 3,000, goal <= 1.2 (the real-scale issue's bound for the trainers).
+func soakRow(id, what, stage string) Row {
+	bench := func(n int) *Sel {
+		return sel(fmt.Sprintf(`%s/studies=%d/stage=%s`, soakBench, n, stage), "peak-RSS-MiB")
+	}
+	return Row{ID: id, What: "memory growth with data: peak RSS of " + what + " run alone (`make soak`, one epoch) at 30,000 phantom studies vs 3,000",
+		Medflow: bench(30000), Ref: bench(3000), Better: Lower, Unit: "MiB", Scale: 1, Goal: &Goal{Better: Lower, Bound: 1.2}}
 }
 
 // Per-stage metrics of BenchmarkDemo: units "stage-s:NAME" and
@@ -206,4 +225,12 @@ const (
 	stageSecPrefix  = "stage-s:"
 	stageMiBPrefix  = "stage-MiB:"
 	stageRankPrefix = "stage-order:"
+)
+
+// `make soak`'s benchmarks (bench/soak/soak.sh): soakBench/studies=N/stage=S
+// is stage S run alone, soakRunBench/studies=N/stage=S its figures in the
+// cold run of the whole demo (stage "all": the run's peak).
+const (
+	soakBench    = "BenchmarkSoak"
+	soakRunBench = "BenchmarkSoakRun"
 )

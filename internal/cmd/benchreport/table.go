@@ -147,6 +147,7 @@ func Render(w io.Writer, m Machine, lines []Line, r *Results) error {
 		}
 	}
 	renderScale(&b, EvaluateScale(ScaleRows, r))
+	renderSoak(&b, r)
 	if len(r.Problems) > 0 {
 		b.WriteString("\n## Skipped or failed in this run\n\n")
 		for _, p := range r.Problems {
