@@ -33,7 +33,10 @@ const embedResumeYAML = `variants:
 // once the tokens are materialized, each iteration runs the CLI with
 // --force embed (cold: text.embed computes everything, its input read from
 // the cache), then, its cache entry deleted, again, SIGKILLed once
-// text.embed has committed half as many parts as the cold run did, then
+// text.embed has committed half the bytes of parts the cold run did (half
+// its rows: every row is one fixed-width embedding; parts differ in rows,
+// since length buckets fill unevenly, so half the parts is not half the
+// work), then
 // reruns it (it resumes), then once more with the output uncommitted and
 // every part kept (base: every row replayed, nothing embedded, no model
 // loaded). Cost is the process's CPU time (user + system: it holds on a
@@ -83,14 +86,14 @@ func BenchmarkEmbedResume(b *testing.B) {
 	for b.Loop() {
 		c := runCLI(b, dir, bin, force...)
 		ce := embed()
-		parts := embedParts(b, work, fp)
+		parts, bytes := embedParts(b, work, fp)
 		// A fresh start for the run to kill: no committed output or part.
 		for _, p := range []string{"cache", "artifacts"} {
 			if err := os.RemoveAll(filepath.Join(work, p, fp)); err != nil {
 				b.Fatal(err)
 			}
 		}
-		killAtParts(b, dir, bin, parts/2, func() int { return embedParts(b, work, fp) }, run...)
+		killAt(b, dir, bin, func() bool { _, n := embedParts(b, work, fp); return 2*n >= bytes }, run...)
 		r := runCLI(b, dir, bin, run...)
 		re := embed()
 		if re.ResumedRows == 0 || re.Decision != "compute" {
@@ -122,18 +125,24 @@ func BenchmarkEmbedResume(b *testing.B) {
 	b.ReportMetric(median(replayed), "replayed-fraction")
 }
 
-// embedParts counts the parts committed under work's cache entry fp.
-func embedParts(b *testing.B, work, fp string) int {
+// embedParts counts the parts committed under work's cache entry fp and
+// their bytes.
+func embedParts(b *testing.B, work, fp string) (int, int64) {
 	m, err := filepath.Glob(filepath.Join(work, "cache", fp, "batch-*-*.arrow"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	return len(m)
+	var n int64
+	for _, p := range m {
+		if fi, err := os.Stat(p); err == nil { // a part may be replaced while listed
+			n += fi.Size()
+		}
+	}
+	return len(m), n
 }
 
-// killAtParts runs bin with args in dir and SIGKILLs it once parts()
-// reaches n.
-func killAtParts(b *testing.B, dir, bin string, n int, parts func() int, args ...string) {
+// killAt runs bin with args in dir and SIGKILLs it once reached() holds.
+func killAt(b *testing.B, dir, bin string, reached func() bool, args ...string) {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	if err := cmd.Start(); err != nil {
@@ -141,10 +150,10 @@ func killAtParts(b *testing.B, dir, bin string, n int, parts func() int, args ..
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	for parts() < n {
+	for !reached() {
 		select {
 		case err := <-done:
-			b.Fatalf("the run ended (%v) before text.embed committed %d parts", err, n)
+			b.Fatalf("the run ended (%v) before text.embed committed half its rows", err)
 		case <-time.After(time.Millisecond):
 		}
 	}
