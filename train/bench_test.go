@@ -74,15 +74,15 @@ func BenchmarkMAEStep(b *testing.B) {
 	for _, bs := range []int{32, 64} {
 		for _, way := range stepWays {
 			b.Run(fmt.Sprintf("%s/batch%d", way.name, bs), func(b *testing.B) {
-				batch := MAEBatcher(big, mae.Config)
-				idx := make([]int, bs)
-				for i := range idx {
-					idx[i] = i % big.Len()
+				batch := MAEBatcher(mae.Config)
+				in := big.like(bs, true)
+				for i := range bs {
+					in.putRow(i, big, i%big.Len())
 				}
 				run := way.build(b, backend, mae, nn.MAEStep(mae.Config))
 				defer run(nil)
 				step := func(s int64) {
-					data, err := batch(idx, s, StepRNG(1, s))
+					data, err := batch(in, s, StepRNG(1, s))
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -96,8 +96,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := pipeline.NewMemArtifacts()
-	res, err := Run(ctx, baseConfig(6), Job{Name: "mae", Model: mae, N: data.Len(), Loss: nn.MAEStep(mae.Config),
-		Batch: MAEBatcher(data, mae.Config), Backend: b, Store: store, Codec: &memCodec{}})
+	res, err := Run(ctx, baseConfig(6), Job{Name: "mae", Model: mae, Data: data, Loss: nn.MAEStep(mae.Config),
+		Batch: MAEBatcher(mae.Config), Backend: b, Store: store, Codec: &memCodec{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,15 +117,15 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			epochs := map[string]int{"infonce": 10, "margin": 20}[loss] // the margin loss learns slower
-			res, err := Run(ctx, baseConfig(epochs), Job{Name: "con", Model: con, N: data.Len(),
-				Loss: nn.ContrastiveStep(con.Config), Batch: ContrastiveBatcher(data), Backend: b})
+			res, err := Run(ctx, baseConfig(epochs), Job{Name: "con", Model: con, Data: data,
+				Loss: nn.ContrastiveStep(con.Config), Batch: ContrastiveBatcher(), Backend: b})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if f, l := firstLast(res.Curve, 4); !(l < 0.8*f) {
 				t.Errorf("loss did not fall by 20%%: %g -> %g", f, l)
 			}
-			u, e, err := ImageEmbeddings(b, con, data, 16)
+			u, e, err := ImageEmbeddings(ctx, b, con, data, 16)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -214,7 +214,7 @@ func maeResumeSetup(t *testing.T) (Config, func() *nn.Model, func(*nn.Model, Art
 	}
 	codec := &memCodec{}
 	job := func(m *nn.Model, st Artifacts) Job {
-		return Job{Name: "mae", Model: m, N: data.Len(), Loss: nn.MAEStep(m.Config), Batch: MAEBatcher(data, m.Config),
+		return Job{Name: "mae", Model: m, Data: data, Loss: nn.MAEStep(m.Config), Batch: MAEBatcher(m.Config),
 			Backend: b, Store: st, Codec: codec}
 	}
 	return cfg, newModel, job
@@ -350,8 +350,8 @@ func TestNonFiniteStopsRun(t *testing.T) {
 	init := m.Params.Clone()
 	j := job(m, nil)
 	good := j.Batch
-	j.Batch = func(idx []int, step int64, rng *rand.Rand) ([]*tensors.Tensor, error) {
-		d, err := good(idx, step, rng)
+	j.Batch = func(batch *Data, step int64, rng *rand.Rand) ([]*tensors.Tensor, error) {
+		d, err := good(batch, step, rng)
 		if err != nil || step != 2 {
 			return d, err
 		}
