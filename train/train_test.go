@@ -203,8 +203,10 @@ func maeResumeSetup(t *testing.T) (Config, func() *nn.Model, func(*nn.Model, Art
 		t.Fatal(err)
 	}
 	data, _ := synthData(64, 4, 8, 3)
+	data.BlockRows = 5 // 13 blocks through a buffer of 8 rows
 	cfg := baseConfig(2)
 	cfg.CheckpointEvery = 3
+	cfg.ShuffleRows = 8
 	newModel := func() *nn.Model {
 		m, err := nn.NewMAE(tinyEncoder(), nn.MAEConfig{Width: 16, Depth: 1, Heads: 2, MaskRatio: 0.5}, 5)
 		if err != nil {
@@ -220,14 +222,45 @@ func maeResumeSetup(t *testing.T) (Config, func() *nn.Model, func(*nn.Model, Art
 	return cfg, newModel, job
 }
 
-// TestResume kills a run right after its first checkpoint and checks the
-// rerun starts there and ends with the same weights as an uninterrupted run.
+// recordRows wraps j's Batcher to record the first pixel of every row
+// it trains on (the rows of synthData are told apart by it).
+func recordRows(j Job, rows *[]float32) Job {
+	b := j.Batch
+	j.Batch = func(d *Data, step int64, rng *rand.Rand) ([]*tensors.Tensor, error) {
+		for i := range d.Len() {
+			*rows = append(*rows, d.Images[i*d.Side*d.Side])
+		}
+		return b(d, step, rng)
+	}
+	return j
+}
+
+// TestResume kills a run right after its first checkpoint (step 3 of 4 in
+// epoch 0: mid-epoch) and checks the rerun starts there, trains on the
+// same rows as the uninterrupted run from there on, and ends with the
+// same weights; each epoch of the uninterrupted run sees every row once.
 func TestResume(t *testing.T) {
 	cfg, newModel, job := maeResumeSetup(t)
 	ref := newModel()
-	refRes, err := Run(context.Background(), cfg, job(ref, pipeline.NewMemArtifacts()))
+	var refRows []float32
+	refRes, err := Run(context.Background(), cfg, recordRows(job(ref, pipeline.NewMemArtifacts()), &refRows))
 	if err != nil {
 		t.Fatal(err)
+	}
+	data := job(ref, nil).Data.(*Data)
+	var all []float32
+	for i := range data.Len() {
+		all = append(all, data.Images[i*data.Side*data.Side])
+	}
+	slices.Sort(all)
+	for e := range 2 {
+		got := slices.Sorted(slices.Values(refRows[e*64 : (e+1)*64]))
+		if !slices.Equal(got, all) {
+			t.Fatalf("epoch %d did not train on every row once", e)
+		}
+	}
+	if slices.Equal(refRows[:64], refRows[64:]) {
+		t.Fatalf("epochs 0 and 1 trained on the rows in the same order")
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -237,9 +270,13 @@ func TestResume(t *testing.T) {
 		t.Fatalf("interrupted run: err %v, want context.Canceled", err)
 	}
 	m := newModel()
-	res, err := Run(context.Background(), cfg, job(m, st))
+	var rows []float32
+	res, err := Run(context.Background(), cfg, recordRows(job(m, st), &rows))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(rows, refRows[3*16:]) {
+		t.Fatalf("resumed run trained on other rows than the uninterrupted one from step 3")
 	}
 	if res.ResumedFrom != 3 {
 		t.Fatalf("resumed from step %d, want 3", res.ResumedFrom)
