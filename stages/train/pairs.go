@@ -138,39 +138,25 @@ func eachRow(ctx context.Context, ds pipeline.Dataset, splitCol int, groups [][]
 	return nil
 }
 
-// readPairs materializes, in one pass over ds, the rows whose split is in
-// each of groups: one Data per group.
-func readPairs(ctx context.Context, ds pipeline.Dataset, c pairsCols, groups ...[]string) ([]*train.Data, error) {
-	out := make([]*train.Data, len(groups))
-	for g := range out {
-		out[g] = c.proto()
-	}
-	err := eachRow(ctx, ds, c.split, groups, func(g int, b arrow.RecordBatch, i int) error {
-		return appendPair(out[g], b, i, c)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // proto is an empty Data of the pairs' dims.
 func (c pairsCols) proto() *train.Data {
 	return &train.Data{Side: c.side, EmbedDim: c.embDim, NumLabels: c.numLabels}
 }
 
-// appendPair appends row i of b to d.
+// appendPair appends row i of b to d (the columns of c that are >= 0).
 func appendPair(d *train.Data, b arrow.RecordBatch, i int, c pairsCols) error {
 	px := c.side * c.side
-	img := b.Column(c.image).(*array.FixedSizeList)
-	if img.IsNull(i) {
-		return fmt.Errorf("%w: null %q", train.ErrData, ImageColumn)
-	}
-	off := (img.Offset() + i) * px
-	if c.u8 {
-		d.Pixels = append(d.Pixels, img.ListValues().(*array.Uint8).Uint8Values()[off:off+px]...)
-	} else {
-		d.Images = append(d.Images, img.ListValues().(*array.Float32).Float32Values()[off:off+px]...)
+	if c.image >= 0 {
+		img := b.Column(c.image).(*array.FixedSizeList)
+		if img.IsNull(i) {
+			return fmt.Errorf("%w: null %q", train.ErrData, ImageColumn)
+		}
+		off := (img.Offset() + i) * px
+		if c.u8 {
+			d.Pixels = append(d.Pixels, img.ListValues().(*array.Uint8).Uint8Values()[off:off+px]...)
+		} else {
+			d.Images = append(d.Images, img.ListValues().(*array.Float32).Float32Values()[off:off+px]...)
+		}
 	}
 	if c.emb >= 0 {
 		e := b.Column(c.emb).(*array.FixedSizeList)

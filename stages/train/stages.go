@@ -367,17 +367,29 @@ func (p *Predict) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.E
 	if model.Kind != nn.KindClassifier {
 		return fmt.Errorf("%w: checkpoint is a %s model, want %s", schemas.ErrMismatch, model.Kind, nn.KindClassifier)
 	}
-	sets, err := readPairs(ctx, in[1], p.cols, p.split)
+	// The images go to a local block file streamed by the forward pass;
+	// ids, labels and masks (small) stay in memory for the output.
+	imgCols, metaCols := p.cols, p.cols
+	imgCols.labels, imgCols.study = -1, -1
+	metaCols.image = -1
+	data := p.cols.proto()
+	files, err := writeBlocks(ctx, in[1], pipeline.TempDir(ctx), train.DefaultBlockRows, p.b.Alloc, &train.Data{Side: p.cols.side},
+		p.cols.split, [][]string{p.split}, func(d *train.Data, b arrow.RecordBatch, i int) error {
+			if err := appendPair(d, b, i, imgCols); err != nil {
+				return err
+			}
+			return appendPair(data, b, i, metaCols)
+		})
+	defer func() { _ = closeBlocks(files) }()
 	if err != nil {
 		return err
 	}
-	data := sets[0]
-	if model.Config.Encoder.Image != data.Side || model.Config.Classifier.Labels != data.NumLabels {
+	if model.Config.Encoder.Image != p.cols.side || model.Config.Classifier.Labels != p.cols.numLabels {
 		return fmt.Errorf("%w: model takes %d×%d images and %d labels, pairs have %d×%d and %d", schemas.ErrMismatch,
-			model.Config.Encoder.Image, model.Config.Encoder.Image, model.Config.Classifier.Labels, data.Side, data.Side, data.NumLabels)
+			model.Config.Encoder.Image, model.Config.Encoder.Image, model.Config.Classifier.Labels, p.cols.side, p.cols.side, p.cols.numLabels)
 	}
-	data.PixelLUT = pixelLUT(model.Config.Encoder)
-	probs, err := train.Probabilities(ctx, backend, model, data, p.batch)
+	files[0].proto.PixelLUT = pixelLUT(model.Config.Encoder)
+	probs, err := train.Probabilities(ctx, backend, model, files[0], p.batch)
 	if err != nil {
 		return err
 	}
