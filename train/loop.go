@@ -63,8 +63,8 @@ type Config struct {
 }
 
 // Batcher returns the data inputs of the step for the assembled batch (its
-// images normalised); rng is derived from the seed and the step (masking,
-// augmentation).
+// images normalised; valid only during the call, its memory is reused);
+// rng is derived from the seed and the step (masking, augmentation).
 type Batcher func(batch *Data, step int64, rng *rand.Rand) ([]*tensors.Tensor, error)
 
 // Job is one training run.
@@ -260,6 +260,8 @@ func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: step %d: batch: %w", job.Name, s, err)
 		}
+		rows := b.Len()
+		st.recycle(b)
 		lr := sched.LR(s)
 		loss, gnorm, err := step.Run(data, lr)
 		for _, d := range data {
@@ -271,9 +273,9 @@ func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
 		synced = false
 		dt := time.Since(t0).Seconds()
 		res.Curve = append(res.Curve, CurvePoint{Step: s + 1, Epoch: int32(epoch), Split: "train", Loss: loss,
-			LR: float32(lr), GradNorm: float32(gnorm), ImagesPerS: float32(float64(b.Len()) / dt)})
+			LR: float32(lr), GradNorm: float32(gnorm), ImagesPerS: float32(float64(rows) / dt)})
 		epochLoss += float64(loss)
-		epochImgs += b.Len()
+		epochImgs += rows
 		epochSteps++
 		last := s+1 == plan.Total
 		if (s+1)%plan.StepsPerEpoch == 0 || last {

@@ -131,6 +131,7 @@ type streamSpec struct {
 // that prepares the next batch while the caller trains on this one.
 type stream struct {
 	out    chan *Data
+	free   chan *Data // batches handed back for reuse
 	err    error // set before out is closed
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -138,7 +139,7 @@ type stream struct {
 
 func startStream(ctx context.Context, sp streamSpec) *stream {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &stream{out: make(chan *Data, 1), cancel: cancel}
+	s := &stream{out: make(chan *Data, 1), free: make(chan *Data, 2), cancel: cancel}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -166,7 +167,12 @@ func (s *stream) run(ctx context.Context, sp streamSpec) error {
 			return nil
 		}
 		if cur == nil {
-			cur = buf.like(sp.batch, true)
+			select {
+			case cur = <-s.free:
+				cur.truncate(0)
+			default:
+				cur = buf.like(sp.batch, true)
+			}
 		}
 		cur.putRow(cur.Len(), buf, i)
 		if cur.Len() < sp.batch {
@@ -197,6 +203,15 @@ func (s *stream) next() (*Data, error) {
 	return nil, s.err
 }
 
+// recycle hands b back for a later batch of the pass: b must not be used
+// after (tensors made from it are copies).
+func (s *stream) recycle(b *Data) {
+	select {
+	case s.free <- b:
+	default:
+	}
+}
+
 // stop ends the goroutine (also mid-pass) and waits for it.
 func (s *stream) stop() {
 	s.cancel()
@@ -206,7 +221,8 @@ func (s *stream) stop() {
 }
 
 // Batches calls fn with each batch of at most batch rows of src in order
-// (Pixels normalised), e.g. for inference over a split.
+// (Pixels normalised), e.g. for inference over a split; a batch is valid
+// only during its call.
 func Batches(ctx context.Context, src Blocks, batch int, fn func(lo int, b *Data) error) error {
 	s := startStream(ctx, streamSpec{src: src, batch: batch, tail: true})
 	defer s.stop()
@@ -219,5 +235,6 @@ func Batches(ctx context.Context, src Blocks, batch int, fn func(lo int, b *Data
 			return err
 		}
 		lo += b.Len()
+		s.recycle(b)
 	}
 }
