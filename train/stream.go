@@ -132,7 +132,7 @@ type streamSpec struct {
 type stream struct {
 	out    chan *Data
 	free   chan *Data // batches handed back for reuse
-	err    error // set before out is closed
+	err    error      // set before out is closed
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
