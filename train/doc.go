@@ -10,9 +10,9 @@
 // assembles fixed-shape batches (the last partial batch of an epoch is
 // dropped) while the step runs; 8-bit Pixels are normalised through the
 // Data's PixelLUT when a batch is assembled, so blocks and the buffer
-// stay uint8. Memory is bounded by the buffer, a block and two batches,
-// not by the split. Per-step randomness comes from the seed and step
-// (StepRNG); the Batcher gets the assembled batch.
+// stay uint8. Memory is bounded by the buffer, one block and a few
+// batches (at most 5), not by the split. The Batcher gets the assembled
+// batch and per-step randomness from the seed and step (StepRNG). Then
 // AdamW + warm-up/cosine schedule + global-norm clipping from package nn
 // (all in one compiled graph, nn.TrainStep: the parameters and moments
 // stay backend tensors during the run; each step downloads the loss and
