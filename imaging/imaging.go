@@ -285,12 +285,23 @@ func NewDecoder(opts Options) (*Decoder, error) {
 	case opts.Fit != Cover && opts.Fit != Contain:
 		return nil, fmt.Errorf("imaging: invalid fit %d", opts.Fit)
 	}
-	d := &Decoder{opts: opts}
-	for i := range d.lut {
-		d.lut[i] = (float32(i)/255 - opts.Mean) / opts.Std
-	}
+	d := &Decoder{opts: opts, lut: *PixelLUT(opts.Mean, opts.Std)}
 	d.pool.New = func() any { return new(scratch) }
 	return d, nil
+}
+
+// PixelLUT is the table of (x/255 - mean) / std for every 8-bit pixel x
+// (std 0 means 1): Float32's normalisation, and the trainers' for uint8
+// images.
+func PixelLUT(mean, std float32) *[256]float32 {
+	if std == 0 {
+		std = 1
+	}
+	var l [256]float32
+	for i := range l {
+		l[i] = (float32(i)/255 - mean) / std
+	}
+	return &l
 }
 
 // Options returns the decoder's options with defaults filled in.

@@ -15,6 +15,11 @@ type ViTConfig struct {
 	Heads    int     `json:"heads"`     // attention heads; must divide Width
 	MLPRatio float64 `json:"mlp_ratio"` // MLP hidden = MLPRatio*Width
 	Pos      string  `json:"pos"`       // "sincos" (fixed) or "learned"
+	// PixelMean and PixelStd normalise 8-bit input pixels x as
+	// (x/255 - PixelMean) / PixelStd (PixelStd 0 means 1); absent from
+	// the JSON when 0, so configs written before them are unchanged.
+	PixelMean float64 `json:"pixel_mean,omitempty"`
+	PixelStd  float64 `json:"pixel_std,omitempty"`
 }
 
 // Grid is the number of patches per side.

@@ -18,7 +18,9 @@
 //     Abort discards.
 //   - Barrier: Run gets each input whole as a re-iterable Dataset (for
 //     training, joins). Inputs beyond RunOptions.SpillBytes are spilled
-//     to an Arrow IPC file so memory stays bounded.
+//     to an Arrow IPC file so memory stays bounded. TempDir(ctx) is the
+//     run's SpillDir, for a barrier's own temporary files (it removes
+//     them).
 //
 // Transforms and sinks with several inputs receive them merged (the
 // schemas must be equal); barriers receive one Dataset per input.

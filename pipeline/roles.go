@@ -6,6 +6,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"os"
 
 	"github.com/sourcegraph/conc"
 )
@@ -78,5 +79,18 @@ func (s *stageRun) barrier(ctx context.Context, k Barrier) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	ctx = context.WithValue(ctx, tempDirKey{}, s.run.opts.SpillDir)
 	return s.call(-1, func() error { return k.Run(ctx, datasets, s.out) })
+}
+
+type tempDirKey struct{}
+
+// TempDir is the directory for a barrier's own temporary files during
+// Run (the run's SpillDir; os.TempDir() outside a run). The stage removes
+// what it writes there.
+func TempDir(ctx context.Context) string {
+	if d, ok := ctx.Value(tempDirKey{}).(string); ok && d != "" {
+		return d
+	}
+	return os.TempDir()
 }

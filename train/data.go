@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -12,72 +13,211 @@ import (
 	"github.com/medflow/medflow/nn"
 )
 
-// Data is a materialized training set held in memory, row-major.
+// Data is a set of examples held in memory, row-major: a whole split, a
+// block of one (Blocks), the shuffle buffer, or one batch. A column is
+// present when its slice is non-nil.
 type Data struct {
-	Side       int       // images are Side×Side
-	Images     []float32 // N*Side*Side
+	Side   int       // images are Side×Side
+	Images []float32 // N*Side*Side normalised pixels; or
+	// Pixels are N*Side*Side 8-bit pixels instead of Images; batch
+	// assembly turns them into Images through PixelLUT.
+	Pixels     []uint8
+	PixelLUT   *[256]float32
 	EmbedDim   int
 	Embeddings []float32 // N*EmbedDim (contrastive target); nil if absent
 	NumLabels  int
 	Labels     []float32 // N*NumLabels
 	Mask       []float32 // N*NumLabels, 1 where the label counts
-	StudyID    []int64
+	// FeatureDim and Features: precomputed classifier features (what a
+	// frozen encoder and pool give each image) instead of images; a probe
+	// classifier trains its head on them (HeadBatcher, nn.HeadStep).
+	FeatureDim int
+	Features   []float32 // N*FeatureDim
+	StudyID    []int64   // not streamed (Blocks carry the columns above)
 	DicomID    []string
+
+	// BlockRows is the block size of Data used as Blocks (0:
+	// DefaultBlockRows).
+	BlockRows int
+}
+
+// Column is one present per-row column of a Data: Width values per row,
+// in F32 or (Pixels) U8.
+type Column struct {
+	Name  string
+	F32   *[]float32
+	U8    *[]uint8
+	Width int
+}
+
+// Columns are d's present columns in a fixed order: image (Images or
+// Pixels), embedding, labels, mask, features.
+func (d *Data) Columns() []Column {
+	var c []Column
+	px := d.Side * d.Side
+	switch {
+	case d.Pixels != nil:
+		c = append(c, Column{Name: "image", U8: &d.Pixels, Width: px})
+	case d.Images != nil:
+		c = append(c, Column{Name: "image", F32: &d.Images, Width: px})
+	}
+	for _, f := range []Column{{"embedding", &d.Embeddings, nil, d.EmbedDim}, {"labels", &d.Labels, nil, d.NumLabels},
+		{"mask", &d.Mask, nil, d.NumLabels}, {"features", &d.Features, nil, d.FeatureDim}} {
+		if *f.F32 != nil {
+			c = append(c, f)
+		}
+	}
+	return c
 }
 
 // Len is the number of examples.
 func (d *Data) Len() int {
-	if d.Side == 0 {
-		return 0
+	for _, c := range d.Columns() {
+		if c.Width == 0 {
+			return 0
+		}
+		if c.U8 != nil {
+			return len(*c.U8) / c.Width
+		}
+		return len(*c.F32) / c.Width
 	}
-	return len(d.Images) / (d.Side * d.Side)
+	return 0
 }
 
-func gather(src []float32, width int, idx []int) []float32 {
-	out := make([]float32, 0, len(idx)*width)
-	for _, i := range idx {
-		out = append(out, src[i*width:(i+1)*width]...)
+// Like is an empty Data with d's columns (non-nil, empty) and dims, with
+// room for rows.
+func (d *Data) Like(rows int) *Data { return d.like(rows, false) }
+
+// like is an empty Data with d's columns and dims and room for rows;
+// with normalise, Pixels become Images.
+func (d *Data) like(rows int, normalise bool) *Data {
+	o := &Data{Side: d.Side, PixelLUT: d.PixelLUT, EmbedDim: d.EmbedDim, NumLabels: d.NumLabels, FeatureDim: d.FeatureDim,
+		Pixels: d.Pixels, Images: d.Images, Embeddings: d.Embeddings, Labels: d.Labels, Mask: d.Mask, Features: d.Features}
+	if normalise && o.Pixels != nil {
+		o.Pixels, o.Images = nil, []float32{}
 	}
-	return out
+	for _, c := range o.Columns() {
+		if c.U8 != nil {
+			*c.U8 = make([]uint8, 0, rows*c.Width)
+		} else {
+			*c.F32 = make([]float32, 0, rows*c.Width)
+		}
+	}
+	return o
 }
 
-func (d *Data) images(idx []int) *tensors.Tensor {
+// putRow writes row i of src into row j of d (j == d.Len(): appends),
+// normalising Pixels through src.PixelLUT where d holds Images.
+func (d *Data) putRow(j int, src *Data, i int) {
+	sc := src.Columns()
+	for k, c := range d.Columns() {
+		s, w := sc[k], c.Width
+		switch {
+		case c.U8 != nil:
+			v := (*s.U8)[i*w : (i+1)*w]
+			if j*w == len(*c.U8) {
+				*c.U8 = append(*c.U8, v...)
+			} else {
+				copy((*c.U8)[j*w:], v)
+			}
+		case s.U8 != nil:
+			if j*w == len(*c.F32) {
+				*c.F32 = append(*c.F32, make([]float32, w)...)
+			}
+			lookup((*c.F32)[j*w:(j+1)*w], (*s.U8)[i*w:(i+1)*w], src.PixelLUT)
+		default:
+			v := (*s.F32)[i*w : (i+1)*w]
+			if j*w == len(*c.F32) {
+				*c.F32 = append(*c.F32, v...)
+			} else {
+				copy((*c.F32)[j*w:], v)
+			}
+		}
+	}
+}
+
+func lookup(dst []float32, src []uint8, lut *[256]float32) {
+	for x, v := range src {
+		dst[x] = lut[v]
+	}
+}
+
+// NormalisedImages is d's images as float32: Images, or Pixels through
+// PixelLUT (nil without one).
+func (d *Data) NormalisedImages() []float32 {
+	if d.Pixels == nil || d.PixelLUT == nil {
+		return d.Images
+	}
+	img := make([]float32, len(d.Pixels))
+	lookup(img, d.Pixels, d.PixelLUT)
+	return img
+}
+
+// truncate keeps d's first n rows.
+func (d *Data) truncate(n int) {
+	for _, c := range d.Columns() {
+		if c.U8 != nil {
+			*c.U8 = (*c.U8)[:n*c.Width]
+		} else {
+			*c.F32 = (*c.F32)[:n*c.Width]
+		}
+	}
+}
+
+// slice is a view of rows lo..hi-1 of d (no copy).
+func (d *Data) slice(lo, hi int) *Data {
+	o := *d
+	o.StudyID, o.DicomID = nil, nil
+	for _, c := range o.Columns() {
+		w := c.Width
+		if c.U8 != nil {
+			*c.U8 = (*c.U8)[lo*w : hi*w : hi*w]
+		} else {
+			*c.F32 = (*c.F32)[lo*w : hi*w : hi*w]
+		}
+	}
+	return &o
+}
+
+// images is the [N, Side*Side] image tensor of a batch (batches hold
+// Images: batch assembly normalises Pixels).
+func (d *Data) images() *tensors.Tensor {
 	px := d.Side * d.Side
-	return nn.F32(gather(d.Images, px, idx), len(idx), px)
+	return nn.F32(d.Images, d.Len(), px)
 }
 
 // MAEBatcher yields images and fresh random patch masks per step.
-func MAEBatcher(d *Data, c nn.Config) Batcher {
+func MAEBatcher(c nn.Config) Batcher {
 	n := c.Encoder.Tokens()
 	keep := c.MAE.Keep(n)
-	return func(idx []int, _ int64, rng *rand.Rand) ([]*tensors.Tensor, error) {
-		sel, masked := nn.Masks(rng, len(idx), n, keep)
-		return []*tensors.Tensor{d.images(idx), nn.F32(sel, len(idx), keep, n), nn.F32(masked, len(idx), n)}, nil
+	return func(d *Data, _ int64, rng *rand.Rand) ([]*tensors.Tensor, error) {
+		b := d.Len()
+		sel, masked := nn.Masks(rng, b, n, keep)
+		return []*tensors.Tensor{d.images(), nn.F32(sel, b, keep, n), nn.F32(masked, b, n)}, nil
 	}
 }
 
 // ContrastiveBatcher yields images and their text embeddings.
-func ContrastiveBatcher(d *Data) Batcher {
-	return func(idx []int, _ int64, _ *rand.Rand) ([]*tensors.Tensor, error) {
+func ContrastiveBatcher() Batcher {
+	return func(d *Data, _ int64, _ *rand.Rand) ([]*tensors.Tensor, error) {
 		if d.Embeddings == nil {
 			return nil, fmt.Errorf("%w: no text embeddings", ErrData)
 		}
-		return []*tensors.Tensor{d.images(idx), nn.F32(gather(d.Embeddings, d.EmbedDim, idx), len(idx), d.EmbedDim)}, nil
+		return []*tensors.Tensor{d.images(), nn.F32(d.Embeddings, d.Len(), d.EmbedDim)}, nil
 	}
 }
 
 // ClassifierBatcher yields images, labels and label masks.
-func ClassifierBatcher(d *Data) Batcher {
-	return func(idx []int, _ int64, _ *rand.Rand) ([]*tensors.Tensor, error) {
+func ClassifierBatcher() Batcher {
+	return func(d *Data, _ int64, _ *rand.Rand) ([]*tensors.Tensor, error) {
 		l := d.NumLabels
-		return []*tensors.Tensor{d.images(idx), nn.F32(gather(d.Labels, l, idx), len(idx), l),
-			nn.F32(gather(d.Mask, l, idx), len(idx), l)}, nil
+		return []*tensors.Tensor{d.images(), nn.F32(d.Labels, d.Len(), l), nn.F32(d.Mask, d.Len(), l)}, nil
 	}
 }
 
-// forward runs fn over all examples of d in batches of batch, returning
-// the concatenated [N, width] output.
-func forward(b backends.Backend, m *nn.Model, d *Data, batch int,
+// forward runs fn over all examples of d in batches of batch, in order,
+// returning the concatenated [N, width] output.
+func forward(ctx context.Context, b backends.Backend, m *nn.Model, d Blocks, batch int,
 	fn func(s *nn.Scope, images *graph.Node) *graph.Node) ([]float32, int, error) {
 	f, err := nn.NewFunc(b, m.Params, false, func(s *nn.Scope, in []*graph.Node) []*graph.Node {
 		return []*graph.Node{fn(s, in[0])}
@@ -86,43 +226,39 @@ func forward(b backends.Backend, m *nn.Model, d *Data, batch int,
 		return nil, 0, err
 	}
 	defer f.Finalize()
-	n := d.Len()
 	var out []float32
-	for lo := 0; lo < n; lo += batch {
-		idx := make([]int, 0, batch)
-		for i := lo; i < min(n, lo+batch); i++ {
-			idx = append(idx, i)
-		}
-		img := d.images(idx)
+	err = Batches(ctx, d, batch, func(lo int, bt *Data) error {
+		img := bt.images()
 		res, err := f.Run(m.Params, []*tensors.Tensor{img})
 		_ = img.FinalizeAll()
 		if err != nil {
-			return nil, 0, fmt.Errorf("examples %d..%d: %w", lo, lo+len(idx)-1, err)
+			return fmt.Errorf("examples %d..%d: %w", lo, lo+bt.Len()-1, err)
 		}
 		out = append(out, res[0]...)
+		return nil
+	})
+	if err != nil || d.Len() == 0 {
+		return nil, 0, err
 	}
-	if n == 0 {
-		return nil, 0, nil
-	}
-	return out, len(out) / n, nil
+	return out, len(out) / d.Len(), nil
 }
 
 // ImageEmbeddings returns the contrastive model's image embeddings [N,E].
-func ImageEmbeddings(b backends.Backend, m *nn.Model, d *Data, batch int) ([]float32, int, error) {
+func ImageEmbeddings(ctx context.Context, b backends.Backend, m *nn.Model, d Blocks, batch int) ([]float32, int, error) {
 	if m.Kind != nn.KindContrastive {
 		return nil, 0, fmt.Errorf("%w: image embeddings need a %s model, got %s", ErrData, nn.KindContrastive, m.Kind)
 	}
-	return forward(b, m, d, batch, func(s *nn.Scope, x *graph.Node) *graph.Node {
+	return forward(ctx, b, m, d, batch, func(s *nn.Scope, x *graph.Node) *graph.Node {
 		return nn.ImageEmbedding(s, m.Config, x, false)
 	})
 }
 
 // Probabilities returns the classifier's sigmoid outputs [N,L].
-func Probabilities(b backends.Backend, m *nn.Model, d *Data, batch int) ([]float32, error) {
+func Probabilities(ctx context.Context, b backends.Backend, m *nn.Model, d Blocks, batch int) ([]float32, error) {
 	if m.Kind != nn.KindClassifier {
 		return nil, fmt.Errorf("%w: predictions need a %s model, got %s", ErrData, nn.KindClassifier, m.Kind)
 	}
-	out, _, err := forward(b, m, d, batch, func(s *nn.Scope, x *graph.Node) *graph.Node {
+	out, _, err := forward(ctx, b, m, d, batch, func(s *nn.Scope, x *graph.Node) *graph.Node {
 		return graph.Sigmoid(nn.ClassifierLogits(s, m.Config, x))
 	})
 	return out, err

@@ -1,7 +1,18 @@
 // Package train is the training-loop library of medflow's model stages:
-// epochs over a materialized in-memory Data set, a seeded shuffle per epoch
-// (EpochOrder), per-step randomness from the seed and step (StepRNG),
-// fixed-shape batches (the last partial batch of an epoch is dropped),
+// epochs over a split read through Blocks (small Data blocks of
+// consecutive rows: a trainer-owned file on disk in stages/train, or an
+// in-memory *Data cut into BlockRows-row views), streamed every epoch:
+// the block order is a permutation drawn from the seed and the epoch
+// (EpochRNG), rows pass through a shuffle buffer of Config.ShuffleRows
+// rows that the same generator draws from (a split of at most that many
+// rows gets a full permutation), and a prefetch goroutine (owned, stopped
+// at the end of each epoch, on an error and when ctx is cancelled)
+// assembles fixed-shape batches (the last partial batch of an epoch is
+// dropped) while the step runs; 8-bit Pixels are normalised through the
+// Data's PixelLUT when a batch is assembled, so blocks and the buffer
+// stay uint8. Memory is bounded by the buffer, one block and a few
+// batches (at most 5), not by the split. The Batcher gets the assembled
+// batch and per-step randomness from the seed and step (StepRNG). Then
 // AdamW + warm-up/cosine schedule + global-norm clipping from package nn
 // (all in one compiled graph, nn.TrainStep: the parameters and moments
 // stay backend tensors during the run; each step downloads the loss and
@@ -17,20 +28,27 @@
 // IPC one: model tables plus rows "opt/m/<name>" and "opt/v/<name>"), and
 // its Store (Artifacts) keeps them as "checkpoints/step-NNNNNN.arrow" every
 // CheckpointEvery steps and at the end (the last Keep are kept), with
-// "curve.arrow" alongside. Run resumes from the latest checkpoint: since
-// the shuffle and masks derive from seed, epoch and step, a resumed run
-// ends with the same weights as an uninterrupted one.
+// "curve.arrow" alongside. Run resumes from the latest checkpoint at step
+// s: it starts epoch s/StepsPerEpoch's stream and skips the rows of that
+// epoch's first s mod StepsPerEpoch batches; since the stream and masks
+// derive from seed, epoch and step, a resumed run ends with the same
+// weights as an uninterrupted one (the skipped rows are read, not
+// trained on).
 //
-// With a validation set (Job.ValN, Job.ValBatch) the mean validation loss
-// is added to the curve after every epoch as split "validate" (lr and
-// grad_norm 0; MAE masks fixed per validation batch).
+// With a validation set (Job.Val) the mean validation loss is added to
+// the curve after every epoch as split "validate" (rows streamed in
+// order, no shuffle; lr and grad_norm 0; MAE masks fixed per validation
+// batch).
 //
-// Also here: ImageEmbeddings, Probabilities (batched forward passes),
-// RetrievalTop1, and for a probe classifier a FeatureExtractor (its
-// frozen features, computed once) and Features/HeadBatcher (a training set
-// of those features for nn.HeadStep).
+// Also here: Batches (a split in order, in batches), ImageEmbeddings,
+// Probabilities (batched forward passes over Blocks), RetrievalTop1, and
+// for a probe classifier a FeatureExtractor (its frozen features,
+// computed once) and HeadBatcher (a training set of those features,
+// Data.Features, for nn.HeadStep).
 //
-// Not implemented: streaming datasets larger than memory (the whole split
-// is materialized as float32), data augmentation, early stopping,
-// multi-device training.
+// Not implemented: a global shuffle of a split larger than ShuffleRows
+// (the order is a block permutation plus a local shuffle), reading
+// blocks ahead of the one being shuffled (the prefetch goroutine prepares
+// batches, it does not overlap disk reads with each other), data
+// augmentation, early stopping, multi-device training.
 package train

@@ -32,8 +32,8 @@ func Example() {
 	}
 	store := pipeline.NewMemArtifacts()
 	res, err := train.Run(context.Background(), train.Config{Epochs: 2, BatchSize: 4, LR: 1e-3, Adam: nn.DefaultAdamW,
-		ClipNorm: 1, Seed: 1}, train.Job{Name: "mae", Model: model, N: data.Len(), Loss: nn.MAEStep(model.Config),
-		Batch: train.MAEBatcher(data, model.Config), Backend: backend, Store: store,
+		ClipNorm: 1, Seed: 1}, train.Job{Name: "mae", Model: model, Data: data, Loss: nn.MAEStep(model.Config),
+		Batch: train.MAEBatcher(model.Config), Backend: backend, Store: store,
 		Codec: trainstages.Codec{Alloc: memory.DefaultAllocator}})
 	if err != nil {
 		panic(err)

@@ -11,33 +11,13 @@ import (
 	"github.com/medflow/medflow/nn"
 )
 
-// Features is a training set of precomputed classifier features: what a
-// frozen encoder (and pool) gives each image, with the image's labels.
-// A probe classifier trains its head on it (nn.HeadStep) instead of
-// running the encoder every step.
-type Features struct {
-	Dim       int
-	Values    []float32 // N*Dim
-	NumLabels int
-	Labels    []float32 // N*NumLabels
-	Mask      []float32 // N*NumLabels, 1 where the label counts
-}
-
-// Len is the number of examples.
-func (f *Features) Len() int {
-	if f.Dim == 0 {
-		return 0
-	}
-	return len(f.Values) / f.Dim
-}
-
-// HeadBatcher yields features, labels and label masks: nn.HeadStep's
-// inputs, in the order ClassifierBatcher yields images, labels and masks.
-func HeadBatcher(f *Features) Batcher {
-	return func(idx []int, _ int64, _ *rand.Rand) ([]*tensors.Tensor, error) {
-		l := f.NumLabels
-		return []*tensors.Tensor{nn.F32(gather(f.Values, f.Dim, idx), len(idx), f.Dim),
-			nn.F32(gather(f.Labels, l, idx), len(idx), l), nn.F32(gather(f.Mask, l, idx), len(idx), l)}, nil
+// HeadBatcher yields features, labels and label masks (Data.Features):
+// nn.HeadStep's inputs, in the order ClassifierBatcher yields images,
+// labels and masks.
+func HeadBatcher() Batcher {
+	return func(d *Data, _ int64, _ *rand.Rand) ([]*tensors.Tensor, error) {
+		l, n := d.NumLabels, d.Len()
+		return []*tensors.Tensor{nn.F32(d.Features, n, d.FeatureDim), nn.F32(d.Labels, n, l), nn.F32(d.Mask, n, l)}, nil
 	}
 }
 

@@ -56,17 +56,23 @@ type Config struct {
 	CheckpointEvery int64
 	// Keep is how many checkpoints are kept (default 2).
 	Keep int
+	// ShuffleRows is how many rows the shuffle buffer holds (0:
+	// DefaultShuffleRows); a split of at most that many rows is shuffled
+	// as a whole.
+	ShuffleRows int
 }
 
-// Batcher returns the data inputs of the step for the examples idx; rng is
-// derived from the seed and the step (masking, augmentation).
-type Batcher func(idx []int, step int64, rng *rand.Rand) ([]*tensors.Tensor, error)
+// Batcher returns the data inputs of the step for the assembled batch (its
+// images normalised; valid only during the call, its memory is reused);
+// rng is derived from the seed and the step (masking, augmentation).
+type Batcher func(batch *Data, step int64, rng *rand.Rand) ([]*tensors.Tensor, error)
 
 // Job is one training run.
 type Job struct {
-	Name    string // for logs and errors ("train.mae")
-	Model   *nn.Model
-	N       int // examples
+	Name  string // for logs and errors ("train.mae")
+	Model *nn.Model
+	// Data is the training split, read through once per epoch.
+	Data    Blocks
 	Loss    nn.LossFn
 	Batch   Batcher
 	Backend backends.Backend
@@ -77,10 +83,10 @@ type Job struct {
 	Logger *slog.Logger // per-epoch progress; add the job's name with Logger.With
 	// Stock uses GoMLX's own matmul gradients (benchmarks).
 	Stock bool
-	// ValN and ValBatch, when ValN > 0, give a validation set whose mean
-	// loss is added to the curve (split "validate") after every epoch.
-	ValN     int
-	ValBatch Batcher
+	// Val, when it has rows, is a validation set (read in order, batched
+	// by Batch) whose mean loss is added to the curve (split "validate")
+	// after every epoch.
+	Val Blocks
 }
 
 // Result describes a finished run; the model's parameters are updated in
@@ -125,6 +131,9 @@ type Plan struct {
 // partial batch of an epoch is dropped (shapes stay fixed), and a dataset
 // smaller than the batch trains with one batch of all examples.
 func MakePlan(cfg Config, n int) (Plan, error) {
+	if cfg.ShuffleRows < 0 {
+		return Plan{}, fmt.Errorf("%w: shuffle_rows %d must be >= 1", ErrData, cfg.ShuffleRows)
+	}
 	if n < 2 {
 		return Plan{}, fmt.Errorf("%w: %d examples; training needs at least 2", ErrData, n)
 	}
@@ -144,12 +153,6 @@ func MakePlan(cfg Config, n int) (Plan, error) {
 	return p, nil
 }
 
-// EpochOrder is the example order of epoch: a permutation drawn from the
-// seed and the epoch, so a resumed run sees the same batches.
-func EpochOrder(seed uint64, epoch int64, n int) []int {
-	return rand.New(rand.NewPCG(seed, uint64(epoch)^0x5eed)).Perm(n)
-}
-
 // StepRNG is the per-step random source handed to the Batcher.
 func StepRNG(seed uint64, step int64) *rand.Rand {
 	return rand.New(rand.NewPCG(seed^0x9e3779b97f4a7c15, uint64(step)))
@@ -167,7 +170,14 @@ func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
 	if cfg.Keep <= 0 {
 		cfg.Keep = 2
 	}
-	plan, err := MakePlan(cfg, job.N)
+	if cfg.ShuffleRows == 0 {
+		cfg.ShuffleRows = DefaultShuffleRows
+	}
+	if job.Data == nil {
+		return nil, fmt.Errorf("%s: train: Job.Data is nil", job.Name)
+	}
+	n := job.Data.Len()
+	plan, err := MakePlan(cfg, n)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", job.Name, err)
 	}
@@ -205,7 +215,7 @@ func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
 	}
 	defer func() { _ = sync() }()
 	var val *nn.Func
-	if job.ValN > 0 && job.ValBatch != nil {
+	if job.Val != nil && job.Val.Len() > 0 {
 		if val, err = nn.NewFunc(job.Backend, job.Model.Params, job.Stock, func(s *nn.Scope, d []*graph.Node) []*graph.Node {
 			loss, _ := job.Loss(s, d)
 			return []*graph.Node{loss}
@@ -215,11 +225,17 @@ func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
 		defer val.Finalize()
 	}
 	sched := nn.Schedule{Peak: cfg.LR, Warmup: plan.Warmup, Total: plan.Total, MinRatio: cfg.MinLRRatio}
-	job.Logger.Info("training", "examples", job.N, "batch", plan.BatchSize,
+	job.Logger.Info("training", "examples", n, "shuffle_rows", cfg.ShuffleRows, "batch", plan.BatchSize,
 		"steps_per_epoch", plan.StepsPerEpoch, "steps", plan.Total, "params", job.Model.Params.Count())
 
-	var order []int
-	orderEpoch := int64(-1)
+	// One stream per epoch; a resumed epoch skips the rows of its steps
+	// already taken.
+	var st *stream
+	defer func() {
+		if st != nil {
+			st.stop()
+		}
+	}()
 	epochLoss, epochImgs, epochSteps := 0.0, 0, 0
 	epochStart := time.Now()
 	for s := start; s < plan.Total; s++ {
@@ -227,16 +243,25 @@ func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
 			return nil, fmt.Errorf("%s: step %d: %w", job.Name, s, err)
 		}
 		epoch := s / plan.StepsPerEpoch
-		if epoch != orderEpoch {
-			order, orderEpoch = EpochOrder(cfg.Seed, epoch, job.N), epoch
-		}
 		pos := int(s % plan.StepsPerEpoch)
-		idx := order[pos*plan.BatchSize : (pos+1)*plan.BatchSize]
+		if st == nil {
+			st = startStream(ctx, streamSpec{src: job.Data, rng: EpochRNG(cfg.Seed, epoch), k: cfg.ShuffleRows,
+				batch: plan.BatchSize, skip: pos * plan.BatchSize, want: int(plan.StepsPerEpoch) - pos})
+		}
 		t0 := time.Now()
-		data, err := job.Batch(idx, s, StepRNG(cfg.Seed, s))
+		b, err := st.next()
+		if err == nil && b == nil {
+			err = fmt.Errorf("%w: the split ended before step %d of epoch %d", ErrData, pos+1, epoch+1)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: step %d: read: %w", job.Name, s, err)
+		}
+		data, err := job.Batch(b, s, StepRNG(cfg.Seed, s))
 		if err != nil {
 			return nil, fmt.Errorf("%s: step %d: batch: %w", job.Name, s, err)
 		}
+		rows := b.Len()
+		st.recycle(b)
 		lr := sched.LR(s)
 		loss, gnorm, err := step.Run(data, lr)
 		for _, d := range data {
@@ -248,12 +273,14 @@ func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
 		synced = false
 		dt := time.Since(t0).Seconds()
 		res.Curve = append(res.Curve, CurvePoint{Step: s + 1, Epoch: int32(epoch), Split: "train", Loss: loss,
-			LR: float32(lr), GradNorm: float32(gnorm), ImagesPerS: float32(float64(len(idx)) / dt)})
+			LR: float32(lr), GradNorm: float32(gnorm), ImagesPerS: float32(float64(rows) / dt)})
 		epochLoss += float64(loss)
-		epochImgs += len(idx)
+		epochImgs += rows
 		epochSteps++
 		last := s+1 == plan.Total
 		if (s+1)%plan.StepsPerEpoch == 0 || last {
+			st.stop()
+			st = nil
 			el := time.Since(epochStart).Seconds()
 			job.Logger.Info("epoch", "epoch", epoch+1, "step", s+1, "loss", epochLoss/float64(epochSteps),
 				"lr", lr, "img_per_s", math.Round(float64(epochImgs)/el*10)/10)
@@ -262,7 +289,7 @@ func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
 				if err := sync(); err != nil {
 					return nil, fmt.Errorf("%s: step %d: %w", job.Name, s+1, err)
 				}
-				vl, err := validate(val, cfg, job, plan.BatchSize)
+				vl, err := validate(ctx, val, cfg, job, plan.BatchSize)
 				if err != nil {
 					return nil, fmt.Errorf("%s: validation after step %d: %w", job.Name, s+1, err)
 				}
@@ -382,29 +409,25 @@ func save(ctx context.Context, cfg Config, job Job, opt *nn.AdamW, step int64, c
 	return nil
 }
 
-// validate is the mean loss over the validation set, in batches of at most
-// batch examples (weighted by batch size); its per-batch randomness (MAE
-// masks) is fixed, so epochs are comparable.
-func validate(f *nn.Func, cfg Config, job Job, batch int) (float64, error) {
+// validate is the mean loss over the validation set, in order, in batches
+// of at most batch examples (weighted by batch size); its per-batch
+// randomness (MAE masks) is fixed, so epochs are comparable.
+func validate(ctx context.Context, f *nn.Func, cfg Config, job Job, batch int) (float64, error) {
 	var sum float64
-	for lo := 0; lo < job.ValN; lo += batch {
-		hi := min(job.ValN, lo+batch)
-		idx := make([]int, 0, hi-lo)
-		for i := lo; i < hi; i++ {
-			idx = append(idx, i)
-		}
-		data, err := job.ValBatch(idx, int64(lo), StepRNG(cfg.Seed+1, int64(lo)))
+	err := Batches(ctx, job.Val, batch, func(lo int, b *Data) error {
+		data, err := job.Batch(b, int64(lo), StepRNG(cfg.Seed+1, int64(lo)))
 		if err != nil {
-			return 0, err
+			return err
 		}
 		out, err := f.Run(job.Model.Params, data)
 		for _, d := range data {
 			_ = d.FinalizeAll()
 		}
 		if err != nil {
-			return 0, err
+			return fmt.Errorf("rows %d..%d: %w", lo, lo+b.Len()-1, err)
 		}
-		sum += float64(out[0][0]) * float64(len(idx))
-	}
-	return sum / float64(job.ValN), nil
+		sum += float64(out[0][0]) * float64(b.Len())
+		return nil
+	})
+	return sum / float64(job.Val.Len()), err
 }

@@ -96,8 +96,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := pipeline.NewMemArtifacts()
-	res, err := Run(ctx, baseConfig(6), Job{Name: "mae", Model: mae, N: data.Len(), Loss: nn.MAEStep(mae.Config),
-		Batch: MAEBatcher(data, mae.Config), Backend: b, Store: store, Codec: &memCodec{}})
+	res, err := Run(ctx, baseConfig(6), Job{Name: "mae", Model: mae, Data: data, Loss: nn.MAEStep(mae.Config),
+		Batch: MAEBatcher(mae.Config), Backend: b, Store: store, Codec: &memCodec{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,15 +117,15 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			epochs := map[string]int{"infonce": 10, "margin": 20}[loss] // the margin loss learns slower
-			res, err := Run(ctx, baseConfig(epochs), Job{Name: "con", Model: con, N: data.Len(),
-				Loss: nn.ContrastiveStep(con.Config), Batch: ContrastiveBatcher(data), Backend: b})
+			res, err := Run(ctx, baseConfig(epochs), Job{Name: "con", Model: con, Data: data,
+				Loss: nn.ContrastiveStep(con.Config), Batch: ContrastiveBatcher(), Backend: b})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if f, l := firstLast(res.Curve, 4); !(l < 0.8*f) {
 				t.Errorf("loss did not fall by 20%%: %g -> %g", f, l)
 			}
-			u, e, err := ImageEmbeddings(b, con, data, 16)
+			u, e, err := ImageEmbeddings(ctx, b, con, data, 16)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -203,8 +203,10 @@ func maeResumeSetup(t *testing.T) (Config, func() *nn.Model, func(*nn.Model, Art
 		t.Fatal(err)
 	}
 	data, _ := synthData(64, 4, 8, 3)
+	data.BlockRows = 5 // 13 blocks through a buffer of 8 rows
 	cfg := baseConfig(2)
 	cfg.CheckpointEvery = 3
+	cfg.ShuffleRows = 8
 	newModel := func() *nn.Model {
 		m, err := nn.NewMAE(tinyEncoder(), nn.MAEConfig{Width: 16, Depth: 1, Heads: 2, MaskRatio: 0.5}, 5)
 		if err != nil {
@@ -214,20 +216,51 @@ func maeResumeSetup(t *testing.T) (Config, func() *nn.Model, func(*nn.Model, Art
 	}
 	codec := &memCodec{}
 	job := func(m *nn.Model, st Artifacts) Job {
-		return Job{Name: "mae", Model: m, N: data.Len(), Loss: nn.MAEStep(m.Config), Batch: MAEBatcher(data, m.Config),
+		return Job{Name: "mae", Model: m, Data: data, Loss: nn.MAEStep(m.Config), Batch: MAEBatcher(m.Config),
 			Backend: b, Store: st, Codec: codec}
 	}
 	return cfg, newModel, job
 }
 
-// TestResume kills a run right after its first checkpoint and checks the
-// rerun starts there and ends with the same weights as an uninterrupted run.
+// recordRows wraps j's Batcher to record the first pixel of every row
+// it trains on (the rows of synthData are told apart by it).
+func recordRows(j Job, rows *[]float32) Job {
+	b := j.Batch
+	j.Batch = func(d *Data, step int64, rng *rand.Rand) ([]*tensors.Tensor, error) {
+		for i := range d.Len() {
+			*rows = append(*rows, d.Images[i*d.Side*d.Side])
+		}
+		return b(d, step, rng)
+	}
+	return j
+}
+
+// TestResume kills a run right after its first checkpoint (step 3 of 4 in
+// epoch 0: mid-epoch) and checks the rerun starts there, trains on the
+// same rows as the uninterrupted run from there on, and ends with the
+// same weights; each epoch of the uninterrupted run sees every row once.
 func TestResume(t *testing.T) {
 	cfg, newModel, job := maeResumeSetup(t)
 	ref := newModel()
-	refRes, err := Run(context.Background(), cfg, job(ref, pipeline.NewMemArtifacts()))
+	var refRows []float32
+	refRes, err := Run(context.Background(), cfg, recordRows(job(ref, pipeline.NewMemArtifacts()), &refRows))
 	if err != nil {
 		t.Fatal(err)
+	}
+	data := job(ref, nil).Data.(*Data)
+	var all []float32
+	for i := range data.Len() {
+		all = append(all, data.Images[i*data.Side*data.Side])
+	}
+	slices.Sort(all)
+	for e := range 2 {
+		got := slices.Sorted(slices.Values(refRows[e*64 : (e+1)*64]))
+		if !slices.Equal(got, all) {
+			t.Fatalf("epoch %d did not train on every row once", e)
+		}
+	}
+	if slices.Equal(refRows[:64], refRows[64:]) {
+		t.Fatalf("epochs 0 and 1 trained on the rows in the same order")
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -237,9 +270,13 @@ func TestResume(t *testing.T) {
 		t.Fatalf("interrupted run: err %v, want context.Canceled", err)
 	}
 	m := newModel()
-	res, err := Run(context.Background(), cfg, job(m, st))
+	var rows []float32
+	res, err := Run(context.Background(), cfg, recordRows(job(m, st), &rows))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(rows, refRows[3*16:]) {
+		t.Fatalf("resumed run trained on other rows than the uninterrupted one from step 3")
 	}
 	if res.ResumedFrom != 3 {
 		t.Fatalf("resumed from step %d, want 3", res.ResumedFrom)
@@ -350,8 +387,8 @@ func TestNonFiniteStopsRun(t *testing.T) {
 	init := m.Params.Clone()
 	j := job(m, nil)
 	good := j.Batch
-	j.Batch = func(idx []int, step int64, rng *rand.Rand) ([]*tensors.Tensor, error) {
-		d, err := good(idx, step, rng)
+	j.Batch = func(batch *Data, step int64, rng *rand.Rand) ([]*tensors.Tensor, error) {
+		d, err := good(batch, step, rng)
 		if err != nil || step != 2 {
 			return d, err
 		}

@@ -44,6 +44,8 @@ type Result struct {
 	Run *pipeline.Run
 	// Artifacts are the stages' artifact stores, by stage name.
 	Artifacts map[string]*pipeline.MemArtifacts
+	// SpillDir is the run's spill and temp directory (pipeline.TempDir).
+	SpillDir string
 }
 
 // Column returns the values of column name that reached sink, in order.
@@ -138,7 +140,8 @@ func run(t testing.TB, reg *pipeline.Registry, opts pipeline.PlanOptions, betwee
 		}
 		between()
 	}
-	res.Run = plan.NewRun(pipeline.RunOptions{SpillDir: t.TempDir(),
+	res.SpillDir = t.TempDir()
+	res.Run = plan.NewRun(pipeline.RunOptions{SpillDir: res.SpillDir,
 		Artifacts: func(fp string) pipeline.Artifacts { return byFP[fp] }})
 	return res, res.Run.Execute(context.Background())
 }

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -58,12 +59,12 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _, err := train.ImageEmbeddings(b, con, data, 4)
+	want, _, err := train.ImageEmbeddings(context.Background(), b, con, data, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range []*nn.Model{ck.Model, fromTable} {
-		got, _, err := train.ImageEmbeddings(b, m, data, 4)
+		got, _, err := train.ImageEmbeddings(context.Background(), b, m, data, 4)
 		if err != nil {
 			t.Fatal(err)
 		}

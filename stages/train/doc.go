@@ -1,8 +1,8 @@
 // Package train (stages/train) adapts package train to pipeline stages.
-// All kinds are barriers over a "pairs" table (image.decode output with
-// dtype float32, joined with the report embedding): columns are read by
-// name and checked at build time (image fixed_size_list<float32>[S*S],
-// S inferred; split; embedding fixed_size_list<float32>[D] for
+// All kinds are barriers over a "pairs" table (image.decode output joined
+// with the report embedding): columns are read by name and checked at
+// build time (image fixed_size_list<uint8>[S*S] or <float32>[S*S], S
+// inferred; split; embedding fixed_size_list<float32>[D] for
 // contrastive; labels/label_mask for classifier and predict; study_id and
 // dicom_id for predict).
 //
@@ -38,6 +38,23 @@
 // [train]) and add a per-epoch validation loss on params.validate_splits
 // (default [validate]; skipped when no row matches).
 //
+// Streaming: a training stage first copies, in one pass over its input,
+// the columns its kind needs (image as delivered, embedding, labels and
+// mask, or features) of its training and validation rows into one local
+// Arrow IPC file each (blockFile: block_rows rows per record batch,
+// random access through ipc.FileReader) in the run's temp dir
+// (pipeline.TempDir: RunOptions.SpillDir); package train streams them
+// every epoch (shuffled block order, a shuffle_rows buffer, validation in
+// file order). The files are removed when the stage ends, also on error.
+//
+// Pixels: uint8 images are normalised as (x/255 - pixel_mean)/pixel_std
+// (imaging.PixelLUT) when a batch is assembled. train.mae takes
+// pixel_mean/pixel_std and records them in the model's encoder config
+// (omitted when absent, so older configs are unchanged; absent means
+// x/255); train.contrastive, train.classifier, predict.features and
+// predict.classify use the checkpoint's values. float32 images are used
+// as delivered (pixel_mean/pixel_std on float32 pairs is an error).
+//
 // Models travel between stages as model tables (schemas.Checkpoint: one
 // row per tensor; ModelRecord, ModelReader). Codec is package train's
 // checkpoint and curve codec in Arrow IPC files (a checkpoint is a model
@@ -48,9 +65,10 @@
 // loss, lr and img/s per epoch, and emit the model table only at the end.
 // predict.classify writes labels as 0 where label_mask is 0.
 //
-// Not implemented: a streaming (larger-than-memory) dataset: the chosen
-// splits (images, or features) are materialized in memory as float32;
-// predict.features itself streams (one pairs batch at a time).
-// predict.classify runs the whole classifier on the images, not on
-// features.
+// predict.features streams (one pairs batch at a time); predict.classify
+// streams its images through a block file (its ids, labels and masks, a
+// few dozen bytes a row, and the probabilities stay in memory).
+//
+// Not implemented: predict.classify runs the whole classifier on the
+// images, not on features.
 package train

@@ -157,7 +157,7 @@ func (f *Features) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.
 		if err != nil {
 			return fmt.Errorf("read pairs: %w", err)
 		}
-		rec, err := f.batch(ctx, b, ex, src)
+		rec, err := f.batch(ctx, b, ex, src, pixelLUT(from.Config.Encoder))
 		if err != nil {
 			return fmt.Errorf("pairs rows %d..: %w", rows, err)
 		}
@@ -175,7 +175,7 @@ func (f *Features) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.
 
 // batch is the output record of one pairs batch (nil when none of its
 // rows is in the chosen splits).
-func (f *Features) batch(ctx context.Context, b arrow.RecordBatch, ex *train.FeatureExtractor, src string) (arrow.RecordBatch, error) {
+func (f *Features) batch(ctx context.Context, b arrow.RecordBatch, ex *train.FeatureExtractor, src string, lut *[256]float32) (arrow.RecordBatch, error) {
 	split := b.Column(f.cols.split).(*array.String)
 	mb := array.NewBooleanBuilder(f.b.Alloc)
 	defer mb.Release()
@@ -197,14 +197,14 @@ func (f *Features) batch(ctx context.Context, b arrow.RecordBatch, ex *train.Fea
 		return nil, err
 	}
 	defer kept.Release()
-	d := &train.Data{Side: f.cols.side}
-	img := pairsCols{image: f.cols.image, emb: -1, labels: -1, study: -1, side: f.cols.side}
+	d := &train.Data{Side: f.cols.side, PixelLUT: lut}
+	img := pairsCols{image: f.cols.image, emb: -1, labels: -1, study: -1, side: f.cols.side, u8: f.cols.u8}
 	for i := range int(kept.NumRows()) {
 		if err := appendPair(d, kept, i, img); err != nil {
 			return nil, fmt.Errorf("row %d: %w", i, err)
 		}
 	}
-	feats, err := ex.Features(d.Images)
+	feats, err := ex.Features(d.NormalisedImages())
 	if err != nil {
 		return nil, err
 	}
@@ -236,47 +236,25 @@ func featureRecord(alloc memory.Allocator, schema *arrow.Schema, kept arrow.Reco
 	return array.NewRecordBatch(schema, append(cols, fa, sa), int64(n))
 }
 
-// readFeatures reads, in one pass, the features rows whose split is in
-// each of groups, checking that they are the features of m.
-func readFeatures(ctx context.Context, ds pipeline.Dataset, c pairsCols, m *nn.Model, groups ...[]string) ([]*train.Features, error) {
+// addFeatures returns the function adding a features row to a Data,
+// checking that it holds the features of m.
+func addFeatures(c pairsCols, m *nn.Model) func(d *train.Data, b arrow.RecordBatch, i int) error {
 	want, dim := featureSource(m), m.Config.FeatureDim()
-	out := make([]*train.Features, len(groups))
-	for g := range out {
-		out[g] = &train.Features{Dim: dim, NumLabels: c.numLabels}
-	}
-	row := 0
-	for b, err := range ds.Batches(ctx) {
-		if err != nil {
-			return nil, fmt.Errorf("read features: %w", err)
-		}
-		split := b.Column(c.split).(*array.String)
+	return func(d *train.Data, b arrow.RecordBatch, i int) error {
 		src := b.Column(c.src).(*array.String)
 		fl := b.Column(c.feat).(*array.List)
-		fv := fl.ListValues().(*array.Float32).Float32Values()
-		for i := range int(b.NumRows()) {
-			row++
-			if split.IsNull(i) {
-				continue
-			}
-			for g, splits := range groups {
-				if !slices.Contains(splits, split.Value(i)) {
-					continue
-				}
-				if src.IsNull(i) || src.Value(i) != want {
-					return nil, fmt.Errorf("features row %d: %w: %q is %q, but the checkpoint's frozen encoder gives %q (features of another checkpoint or pooling)",
-						row, schemas.ErrMismatch, FeatureSourceColumn, src.Value(i), want)
-				}
-				lo, hi := fl.ValueOffsets(i)
-				if fl.IsNull(i) || int(hi-lo) != dim {
-					return nil, fmt.Errorf("features row %d: %w: %d features, the classifier head takes %d", row, train.ErrData, hi-lo, dim)
-				}
-				d := out[g]
-				d.Values = append(d.Values, fv[lo:hi]...)
-				d.Labels, d.Mask = appendLabels(d.Labels, d.Mask, b, i, c)
-			}
+		if src.IsNull(i) || src.Value(i) != want {
+			return fmt.Errorf("%w: %q is %q, but the checkpoint's frozen encoder gives %q (features of another checkpoint or pooling)",
+				schemas.ErrMismatch, FeatureSourceColumn, src.Value(i), want)
 		}
+		lo, hi := fl.ValueOffsets(i)
+		if fl.IsNull(i) || int(hi-lo) != dim {
+			return fmt.Errorf("%w: %d features, the classifier head takes %d", train.ErrData, hi-lo, dim)
+		}
+		d.Features = append(d.Features, fl.ListValues().(*array.Float32).Float32Values()[lo:hi]...)
+		d.Labels, d.Mask = appendLabels(d.Labels, d.Mask, b, i, c)
+		return nil
 	}
-	return out, nil
 }
 
 // runHead trains a probe classifier's head on predict.features' table:
@@ -291,11 +269,13 @@ func (s *Stage) runHead(ctx context.Context, backend backends.Backend, in []pipe
 	if err != nil {
 		return err
 	}
-	sets, err := readFeatures(ctx, in[1], s.cols, model, groups...)
+	files, err := s.writeBlocks(ctx, in[1], groups, &train.Data{FeatureDim: model.Config.FeatureDim(), NumLabels: s.cols.numLabels},
+		addFeatures(s.cols, model))
+	defer func() { _ = closeBlocks(files) }()
 	if err != nil {
-		return err
+		return fmt.Errorf("features input: %w", err)
 	}
-	data, val, err := trainVal(sets, s.split)
+	data, val, err := trainVal(files, s.split)
 	if err != nil {
 		return err
 	}
@@ -306,9 +286,9 @@ func (s *Stage) runHead(ctx context.Context, backend backends.Backend, in []pipe
 			head.Params.Add(t)
 		}
 	}
-	job := train.Job{Name: s.name, Model: head, N: data.Len(), Loss: nn.HeadStep(), Batch: train.HeadBatcher(data),
+	job := train.Job{Name: s.name, Model: head, Data: data, Loss: nn.HeadStep(), Batch: train.HeadBatcher(),
 		Backend: backend, Store: s.b.Artifacts, Codec: headCodec{Codec: Codec{Alloc: s.b.Alloc}, full: model},
-		Logger: s.b.Logger, ValN: val.Len(), ValBatch: train.HeadBatcher(val)}
+		Logger: s.b.Logger, Val: val}
 	return s.train(ctx, job, model, out)
 }
 

@@ -29,6 +29,7 @@ type pairsCols struct {
 	image, split, emb, labels, mask, study, dicom int
 	feat, src                                     int // features table (predict.features) instead of images
 	side, embDim, numLabels                       int
+	u8                                            bool // image is fixed_size_list<uint8>, else float32
 }
 
 // need says which columns a kind reads besides the split and the image
@@ -65,8 +66,13 @@ func checkPairs(s *arrow.Schema, n need) (pairsCols, error) {
 			return c, wrap(err)
 		}
 	} else {
-		if c.image, px, err = fslFloat32(s, ImageColumn, arrow.PrimitiveTypes.Float32); err != nil {
-			return c, wrap(fmt.Errorf("%w (run image.decode with dtype: float32)", err))
+		if c.image, err = schemas.Column(s, ImageColumn, arrow.FIXED_SIZE_LIST); err != nil {
+			return c, wrap(err)
+		}
+		t := s.Field(c.image).Type.(*arrow.FixedSizeListType)
+		px, c.u8 = int(t.Len()), arrow.TypeEqual(t.Elem(), arrow.PrimitiveTypes.Uint8)
+		if !c.u8 && !arrow.TypeEqual(t.Elem(), arrow.PrimitiveTypes.Float32) {
+			return c, wrap(fmt.Errorf("%w: column %q is %s, want fixed_size_list<uint8> or fixed_size_list<float32>", schemas.ErrMismatch, ImageColumn, t))
 		}
 		c.side = int(math.Sqrt(float64(px)) + 0.5)
 		if c.side*c.side != px {
@@ -104,20 +110,18 @@ func checkPairs(s *arrow.Schema, n need) (pairsCols, error) {
 	return c, nil
 }
 
-// readPairs materializes, in one pass over ds, the rows whose split is in
-// each of groups: one Data per group (a row joins every group naming its
-// split).
-func readPairs(ctx context.Context, ds pipeline.Dataset, c pairsCols, groups ...[]string) ([]*train.Data, error) {
-	out := make([]*train.Data, len(groups))
-	for g := range out {
-		out[g] = &train.Data{Side: c.side, EmbedDim: c.embDim, NumLabels: c.numLabels}
-	}
+// eachRow calls fn, in one pass over ds, with every row whose split is
+// in groups[g], for each such g (a row joins every group naming its
+// split); fn's error is wrapped with the row's number.
+func eachRow(ctx context.Context, ds pipeline.Dataset, splitCol int, groups [][]string, fn func(g int, b arrow.RecordBatch, i int) error) error {
+	row := 0
 	for b, err := range ds.Batches(ctx) {
 		if err != nil {
-			return nil, fmt.Errorf("read pairs: %w", err)
+			return fmt.Errorf("read input: %w", err)
 		}
-		split := b.Column(c.split).(*array.String)
+		split := b.Column(splitCol).(*array.String)
 		for i := range int(b.NumRows()) {
+			row++
 			if split.IsNull(i) {
 				continue
 			}
@@ -125,25 +129,35 @@ func readPairs(ctx context.Context, ds pipeline.Dataset, c pairsCols, groups ...
 				if !slices.Contains(splits, split.Value(i)) {
 					continue
 				}
-				if err := appendPair(out[g], b, i, c); err != nil {
-					return nil, fmt.Errorf("row %d: %w", i, err)
+				if err := fn(g, b, i); err != nil {
+					return fmt.Errorf("row %d: %w", row, err)
 				}
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
-// appendPair appends row i of b to d.
+// proto is an empty Data of the pairs' dims.
+func (c pairsCols) proto() *train.Data {
+	return &train.Data{Side: c.side, EmbedDim: c.embDim, NumLabels: c.numLabels}
+}
+
+// appendPair appends row i of b to d (the columns of c that are >= 0).
 func appendPair(d *train.Data, b arrow.RecordBatch, i int, c pairsCols) error {
 	px := c.side * c.side
-	img := b.Column(c.image).(*array.FixedSizeList)
-	if img.IsNull(i) {
-		return fmt.Errorf("%w: null %q", train.ErrData, ImageColumn)
+	if c.image >= 0 {
+		img := b.Column(c.image).(*array.FixedSizeList)
+		if img.IsNull(i) {
+			return fmt.Errorf("%w: null %q", train.ErrData, ImageColumn)
+		}
+		off := (img.Offset() + i) * px
+		if c.u8 {
+			d.Pixels = append(d.Pixels, img.ListValues().(*array.Uint8).Uint8Values()[off:off+px]...)
+		} else {
+			d.Images = append(d.Images, img.ListValues().(*array.Float32).Float32Values()[off:off+px]...)
+		}
 	}
-	imgV := img.ListValues().(*array.Float32).Float32Values()
-	off := (img.Offset() + i) * px
-	d.Images = append(d.Images, imgV[off:off+px]...)
 	if c.emb >= 0 {
 		e := b.Column(c.emb).(*array.FixedSizeList)
 		if e.IsNull(i) {

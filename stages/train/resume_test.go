@@ -57,9 +57,11 @@ func runMAE(t *testing.T, ctx context.Context, store pipeline.Artifacts) ([]any,
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := plan.NewRun(pipeline.RunOptions{SpillDir: t.TempDir(),
+	dir := t.TempDir()
+	run := plan.NewRun(pipeline.RunOptions{SpillDir: dir,
 		Artifacts: func(string) pipeline.Artifacts { return store }})
 	err = run.Execute(ctx)
+	noBlockFiles(t, dir) // also when killed
 	return res.Column("out", schemas.CheckpointValuesColumn), log.String(), err
 }
 
@@ -122,8 +124,10 @@ func TestResumeAtEveryCheckpoint(t *testing.T) {
 	stages := []pipeline.StageSpec{
 		pipelinetest.Stage("pairs", "test.pairs", nil, nil),
 		pipelinetest.Stage("mae", "train.mae", []string{"pairs"}, tinyParams(map[string]any{
-			"patch": 8, "width": 32, "depth": 1, "heads": 2, "decoder_width": 16, "decoder_depth": 1, "checkpoint_every": 2})),
-		pipelinetest.Stage("clf", "train.classifier", []string{"mae", "pairs"}, tinyParams(map[string]any{"checkpoint_every": 2})),
+			"patch": 8, "width": 32, "depth": 1, "heads": 2, "decoder_width": 16, "decoder_depth": 1, "checkpoint_every": 2,
+			"block_rows": 5, "shuffle_rows": 8})),
+		pipelinetest.Stage("clf", "train.classifier", []string{"mae", "pairs"}, tinyParams(map[string]any{"checkpoint_every": 2,
+			"block_rows": 3, "shuffle_rows": 10})),
 		pipelinetest.Stage("pred", "predict.classify", []string{"clf", "pairs"}, nil),
 		pipelinetest.Stage("model", "test.collect", []string{"clf"}, nil),
 		pipelinetest.Stage("out", "test.collect", []string{"pred"}, nil),

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/medflow/medflow/connectors/formats"
+	"github.com/medflow/medflow/imaging"
 	"github.com/medflow/medflow/nn"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/schemas"
@@ -88,6 +89,10 @@ func loopParams(epochs int) []pipeline.Param {
 		{Name: "seed", Type: pipeline.Int, Default: 1, Range: "[0,)", Doc: "seed of initialization, shuffling and masks: same seed, same model"},
 		{Name: "checkpoint_every", Type: pipeline.Int, Default: 50, Range: "[0,)", Doc: "steps between checkpoints (0: only at the end)"},
 		{Name: "keep_checkpoints", Type: pipeline.Int, Default: 2, Range: "[1,)", Doc: "checkpoints kept in the stage's artifacts (older ones are deleted)"},
+		{Name: "block_rows", Type: pipeline.Int, Default: train.DefaultBlockRows, Range: "[1,)",
+			Doc: "rows per block of the trainer's local copy of its split (read from disk every epoch, blocks in a shuffled order)"},
+		{Name: "shuffle_rows", Type: pipeline.Int, Default: train.DefaultShuffleRows, Range: "[1,)",
+			Doc: "rows held by the shuffle buffer (bounds memory); a split of at most this many rows is shuffled as a whole"},
 	}
 }
 
@@ -106,6 +111,9 @@ var maeParams = []pipeline.Param{
 	{Name: "decoder_depth", Type: pipeline.Int, Default: 1, Range: "[1,)", Doc: "transformer blocks of the decoder"},
 	{Name: "decoder_heads", Type: pipeline.Int, Default: 2, Range: "[1,)", Doc: "attention heads of the decoder"},
 	{Name: "mask_ratio", Type: pipeline.Float, Default: 0.75, Range: "(0,1)", Doc: "fraction of patches hidden from the encoder"},
+	{Name: "pixel_mean", Type: pipeline.Float, Example: 0.5,
+		Doc: "uint8 images are normalised as (x/255 - pixel_mean)/pixel_std, recorded in the model for every later stage (absent: 0)"},
+	{Name: "pixel_std", Type: pipeline.Float, Range: "(0,)", Example: 0.25, Doc: "see pixel_mean (absent: 1)"},
 }
 
 var contrastiveParams = []pipeline.Param{
@@ -172,12 +180,21 @@ func newStage(b *pipeline.BuildContext, k kind) (pipeline.Stage, error) {
 	s.cfg = train.Config{Epochs: p.Int("epochs"), BatchSize: p.Int("batch_size"), MaxSteps: int64(p.Int("max_steps")),
 		LR: p.Float("lr"), MinLRRatio: p.Float("min_lr_ratio"), WarmupSteps: int64(p.Int("warmup_steps")),
 		WarmupFrac: p.Float("warmup_frac"), ClipNorm: p.Float("clip_norm"), Seed: uint64(p.Int("seed")),
-		CheckpointEvery: int64(p.Int("checkpoint_every")), Keep: p.Int("keep_checkpoints"),
+		CheckpointEvery: int64(p.Int("checkpoint_every")), Keep: p.Int("keep_checkpoints"), ShuffleRows: p.Int("shuffle_rows"),
 		Adam: nn.AdamWConfig{Beta1: 0.9, Beta2: p.Float("beta2"), Eps: 1e-8, WeightDecay: p.Float("weight_decay")}}
 	switch k {
 	case kindMAE:
 		s.enc = nn.ViTConfig{Image: s.cols.side, Patch: p.Int("patch"), Width: p.Int("width"), Depth: p.Int("depth"),
 			Heads: p.Int("heads"), MLPRatio: p.Float("mlp_ratio"), Pos: p.String("pos")}
+		for _, k := range []string{"pixel_mean", "pixel_std"} {
+			if !p.Has(k) {
+				continue
+			}
+			if !s.cols.u8 {
+				return nil, pipeline.ParamErrorf(k, "column %q is float32 (normalised by image.decode); %s applies to uint8 images", ImageColumn, k)
+			}
+			*map[string]*float64{"pixel_mean": &s.enc.PixelMean, "pixel_std": &s.enc.PixelStd}[k] = p.Float(k)
+		}
 		if err := s.enc.Validate(); err != nil {
 			return nil, pipeline.ParamErrorf(configKey(err, "patch", "heads", "depth", "mlp_ratio", "pos", "width"),
 				"image side %d from column %q: %v", s.cols.side, ImageColumn, err)
@@ -207,47 +224,48 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 	if s.feats {
 		return s.runHead(ctx, backend, in, groups, out)
 	}
-	sets, err := readPairs(ctx, in[len(in)-1], s.cols, groups...)
+	files, err := s.writeBlocks(ctx, in[len(in)-1], groups, s.cols.proto(), func(d *train.Data, b arrow.RecordBatch, i int) error {
+		return appendPair(d, b, i, s.cols)
+	})
+	defer func() { _ = closeBlocks(files) }()
 	if err != nil {
 		return err
 	}
-	data, val, err := trainVal(sets, s.split)
+	data, val, err := trainVal(files, s.split)
 	if err != nil {
 		return err
 	}
 	seed := s.cfg.Seed
 	var (
-		model    *nn.Model
-		loss     nn.LossFn
-		batch    train.Batcher
-		valBatch train.Batcher
+		model *nn.Model
+		loss  nn.LossFn
+		batch train.Batcher
 	)
+	side := s.cols.side
 	switch s.kind {
 	case kindMAE:
 		model, err = nn.NewMAE(s.enc, s.maeConfig(), seed)
 		if err == nil {
-			loss, batch = nn.MAEStep(model.Config), train.MAEBatcher(data, model.Config)
-			valBatch = train.MAEBatcher(val, model.Config)
+			loss, batch = nn.MAEStep(model.Config), train.MAEBatcher(model.Config)
 		}
 	case kindContrastive:
 		var from *nn.Model
-		if from, err = s.readEncoder(ctx, in[0], data.Side); err != nil {
+		if from, err = s.readEncoder(ctx, in[0], side); err != nil {
 			return err
 		}
 		heads := s.p.Int("pool_heads")
 		if heads == 0 {
 			heads = from.Config.Encoder.Heads
 		}
-		model, err = nn.NewContrastive(from, nn.PoolConfig{Queries: s.p.Int("pool_queries"), Heads: heads, EmbedDim: data.EmbedDim},
+		model, err = nn.NewContrastive(from, nn.PoolConfig{Queries: s.p.Int("pool_queries"), Heads: heads, EmbedDim: s.cols.embDim},
 			nn.ContrastiveConfig{Loss: s.p.String("loss"), Margin: s.p.Float("margin"), Normalize: s.p.Bool("normalize"),
 				TemperatureInit: s.p.Float("temperature_init"), FreezeEncoder: s.p.Bool("freeze_encoder")}, seed)
 		if err == nil {
-			loss, batch = nn.ContrastiveStep(model.Config), train.ContrastiveBatcher(data)
-			valBatch = train.ContrastiveBatcher(val)
+			loss, batch = nn.ContrastiveStep(model.Config), train.ContrastiveBatcher()
 		}
 	case kindClassifier:
 		var from *nn.Model
-		if from, err = s.readEncoder(ctx, in[0], data.Side); err != nil {
+		if from, err = s.readEncoder(ctx, in[0], side); err != nil {
 			return err
 		}
 		features := s.p.String("features")
@@ -257,17 +275,36 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 				features = "attention"
 			}
 		}
-		model, err = nn.NewClassifier(from, features, s.p.String("mode"), data.NumLabels, seed)
+		model, err = nn.NewClassifier(from, features, s.p.String("mode"), s.cols.numLabels, seed)
 		if err == nil {
-			loss, batch = nn.ClassifierStep(model.Config), train.ClassifierBatcher(data)
-			valBatch = train.ClassifierBatcher(val)
+			loss, batch = nn.ClassifierStep(model.Config), train.ClassifierBatcher()
 		}
 	}
 	if err != nil {
 		return err
 	}
-	return s.train(ctx, train.Job{Name: s.name, Model: model, N: data.Len(), Loss: loss, Batch: batch,
-		Backend: backend, Store: s.b.Artifacts, Codec: Codec{Alloc: s.b.Alloc}, Logger: s.b.Logger, ValN: val.Len(), ValBatch: valBatch}, model, out)
+	for _, f := range files {
+		f.proto.PixelLUT = pixelLUT(model.Config.Encoder)
+	}
+	return s.train(ctx, train.Job{Name: s.name, Model: model, Data: data, Loss: loss, Batch: batch,
+		Backend: backend, Store: s.b.Artifacts, Codec: Codec{Alloc: s.b.Alloc}, Logger: s.b.Logger, Val: val}, model, out)
+}
+
+// pixelLUT normalises the uint8 images of a model with encoder e.
+func pixelLUT(e nn.ViTConfig) *[256]float32 {
+	return imaging.PixelLUT(float32(e.PixelMean), float32(e.PixelStd))
+}
+
+// writeBlocks writes the trainer's local block files of groups (see
+// blockFile) into the run's temp dir; the caller closes them (also on
+// error).
+func (s *Stage) writeBlocks(ctx context.Context, ds pipeline.Dataset, groups [][]string, proto *train.Data,
+	add func(d *train.Data, b arrow.RecordBatch, i int) error) ([]*blockFile, error) {
+	files, err := writeBlocks(ctx, ds, pipeline.TempDir(ctx), s.p.Int("block_rows"), s.b.Alloc, proto, s.cols.split, groups, add)
+	if err == nil {
+		s.b.Logger.Debug("block files", "rows", files[0].Len(), "blocks", files[0].NumBlocks(), "path", files[0].path)
+	}
+	return files, err
 }
 
 // train runs job and emits model (which holds job's trained parameters).
@@ -278,7 +315,7 @@ func (s *Stage) train(ctx context.Context, job train.Job, model *nn.Model, out p
 		return err
 	}
 	s.b.Logger.Info("trained", "model", model.Kind, "steps", res.Steps, "resumed_from", res.ResumedFrom,
-		"examples", job.N, "seconds", time.Since(t0).Seconds(), "steady_img_per_s", res.SteadyImagesPerS())
+		"examples", job.Data.Len(), "seconds", time.Since(t0).Seconds(), "steady_img_per_s", res.SteadyImagesPerS())
 	curve, err := Codec{Alloc: s.b.Alloc}.encodeCurve(res.Curve, formats.Parquet)
 	if err == nil {
 		err = s.b.Artifacts.Put(ctx, CurveParquet, curve)
@@ -330,16 +367,29 @@ func (p *Predict) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.E
 	if model.Kind != nn.KindClassifier {
 		return fmt.Errorf("%w: checkpoint is a %s model, want %s", schemas.ErrMismatch, model.Kind, nn.KindClassifier)
 	}
-	sets, err := readPairs(ctx, in[1], p.cols, p.split)
+	// The images go to a local block file streamed by the forward pass;
+	// ids, labels and masks (small) stay in memory for the output.
+	imgCols, metaCols := p.cols, p.cols
+	imgCols.labels, imgCols.study = -1, -1
+	metaCols.image = -1
+	data := p.cols.proto()
+	files, err := writeBlocks(ctx, in[1], pipeline.TempDir(ctx), train.DefaultBlockRows, p.b.Alloc, &train.Data{Side: p.cols.side},
+		p.cols.split, [][]string{p.split}, func(d *train.Data, b arrow.RecordBatch, i int) error {
+			if err := appendPair(d, b, i, imgCols); err != nil {
+				return err
+			}
+			return appendPair(data, b, i, metaCols)
+		})
+	defer func() { _ = closeBlocks(files) }()
 	if err != nil {
 		return err
 	}
-	data := sets[0]
-	if model.Config.Encoder.Image != data.Side || model.Config.Classifier.Labels != data.NumLabels {
+	if model.Config.Encoder.Image != p.cols.side || model.Config.Classifier.Labels != p.cols.numLabels {
 		return fmt.Errorf("%w: model takes %d×%d images and %d labels, pairs have %d×%d and %d", schemas.ErrMismatch,
-			model.Config.Encoder.Image, model.Config.Encoder.Image, model.Config.Classifier.Labels, data.Side, data.Side, data.NumLabels)
+			model.Config.Encoder.Image, model.Config.Encoder.Image, model.Config.Classifier.Labels, p.cols.side, p.cols.side, p.cols.numLabels)
 	}
-	probs, err := train.Probabilities(backend, model, data, p.batch)
+	files[0].proto.PixelLUT = pixelLUT(model.Config.Encoder)
+	probs, err := train.Probabilities(ctx, backend, model, files[0], p.batch)
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 
+	"github.com/medflow/medflow/imaging"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/pipeline/pipelinetest"
 	"github.com/medflow/medflow/schemas"
@@ -25,7 +29,21 @@ import (
 // timing run can try the demo's 64×64).
 var side, embDim = 32, 16
 
-func pairsSchema(withEmb bool) *arrow.Schema {
+// Image kinds of test.pairs: float32 as drawn, uint8 pixels, or those
+// pixels as float32 through testLUT (what image.decode's float32 gives).
+const (
+	pixFloat = iota
+	pixUint8
+	pixLUT
+)
+
+var testLUT = imaging.PixelLUT(0.5, 0.25)
+
+func pairsSchema(withEmb bool, pix int) *arrow.Schema {
+	img := arrow.DataType(arrow.PrimitiveTypes.Float32)
+	if pix == pixUint8 {
+		img = arrow.PrimitiveTypes.Uint8
+	}
 	nl := int32(len(cxrschema.LabelNames))
 	f := []arrow.Field{
 		{Name: "study_id", Type: arrow.PrimitiveTypes.Int64},
@@ -33,7 +51,7 @@ func pairsSchema(withEmb bool) *arrow.Schema {
 		{Name: "split", Type: arrow.BinaryTypes.String},
 		{Name: "labels", Type: arrow.FixedSizeListOfNonNullable(nl, arrow.PrimitiveTypes.Float32)},
 		{Name: "label_mask", Type: arrow.FixedSizeListOfNonNullable(nl, arrow.PrimitiveTypes.Uint8)},
-		{Name: "image", Type: arrow.FixedSizeListOfNonNullable(int32(side*side), arrow.PrimitiveTypes.Float32)},
+		{Name: "image", Type: arrow.FixedSizeListOfNonNullable(int32(side*side), img)},
 	}
 	if withEmb {
 		f = append(f, arrow.Field{Name: "embedding", Type: arrow.FixedSizeListOfNonNullable(int32(embDim), arrow.PrimitiveTypes.Float32)})
@@ -44,10 +62,10 @@ func pairsSchema(withEmb bool) *arrow.Schema {
 // registerPairs adds test.pairs: n synthetic rows (4 classes; a class sets
 // a bright block of the image, the embedding's prototype and label bits),
 // 2 in 10 rows in split "test", 1 in 10 in "validate", in batches of 16.
-func registerPairs(r *pipeline.Registry, n int, withEmb bool) {
+func registerPairs(r *pipeline.Registry, n int, withEmb bool, pix int) {
 	r.MustRegister(pipeline.Definition{Kind: "test.pairs", Doc: "test kind", Role: pipeline.RoleSource,
 		New: func(b *pipeline.BuildContext) (pipeline.Stage, error) {
-			return &pairsSrc{n: n, schema: pairsSchema(withEmb), alloc: b.Alloc}, nil
+			return &pairsSrc{n: n, schema: pairsSchema(withEmb, pix), alloc: b.Alloc, pix: pix}, nil
 		}})
 }
 
@@ -55,6 +73,7 @@ type pairsSrc struct {
 	n      int
 	schema *arrow.Schema
 	alloc  memory.Allocator
+	pix    int
 }
 
 func (p *pairsSrc) Schema() *arrow.Schema { return p.schema }
@@ -97,7 +116,15 @@ func (p *pairsSrc) Produce(ctx context.Context, out pipeline.Emitter) error {
 					if y/(side/2) == c/2 && x/(side/2) == c%2 {
 						v += 2
 					}
-					ib.ValueBuilder().(*array.Float32Builder).Append(v)
+					px := uint8(min(255, max(0, 100+50*v)))
+					switch p.pix {
+					case pixFloat:
+						ib.ValueBuilder().(*array.Float32Builder).Append(v)
+					case pixUint8:
+						ib.ValueBuilder().(*array.Uint8Builder).Append(px)
+					case pixLUT:
+						ib.ValueBuilder().(*array.Float32Builder).Append(testLUT[px])
+					}
 				}
 			}
 			if len(p.schema.Fields()) > 6 {
@@ -140,12 +167,25 @@ func chain(contrastiveLoss string) []pipeline.StageSpec {
 }
 
 func newRegistry(t *testing.T, withEmb bool) *pipeline.Registry {
+	return newRegistryPix(t, withEmb, pixFloat)
+}
+
+func newRegistryPix(t *testing.T, withEmb bool, pix int) *pipeline.Registry {
 	r := pipeline.NewRegistry()
 	if err := Register(r); err != nil {
 		t.Fatal(err)
 	}
-	registerPairs(r, 80, withEmb)
+	registerPairs(r, 80, withEmb, pix)
 	return r
+}
+
+// noBlockFiles fails t when dir holds a trainer's block file.
+func noBlockFiles(t *testing.T, dir string) {
+	t.Helper()
+	left, err := filepath.Glob(filepath.Join(dir, "medflow-train-*"))
+	if err != nil || len(left) > 0 {
+		t.Fatalf("block files left in %s: %v (%v)", dir, left, err)
+	}
 }
 
 // TestChain runs mae -> contrastive -> classifier -> predict (and the
@@ -157,6 +197,7 @@ func TestChain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			noBlockFiles(t, res.SpillDir)
 			if got := res.Rows("out"); got != 16 {
 				t.Fatalf("predictions: %d rows, want 16 (the test split)", got)
 			}
@@ -226,6 +267,10 @@ func TestBuildErrors(t *testing.T) {
 		{"pairs as checkpoint", true, []pipeline.StageSpec{pipelinetest.Stage("pairs", "test.pairs", nil, nil),
 			pipelinetest.Stage("con", "train.contrastive", []string{"pairs", "pairs"}, nil),
 			pipelinetest.Stage("o", "test.collect", []string{"con"}, nil)}, "checkpoint"},
+		{"block_rows 0", false, maeOnly(map[string]any{"block_rows": 0}), "block_rows"},
+		{"shuffle_rows 0", false, maeOnly(map[string]any{"shuffle_rows": 0}), "shuffle_rows"},
+		{"pixel_std 0", false, maeOnly(map[string]any{"pixel_std": 0.0}), "pixel_std"},
+		{"pixel_mean on float32", false, maeOnly(map[string]any{"pixel_mean": 0.5}), "pixel_mean"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -241,4 +286,75 @@ func TestBuildErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func maeOnly(params map[string]any) []pipeline.StageSpec {
+	return []pipeline.StageSpec{pipelinetest.Stage("pairs", "test.pairs", nil, nil),
+		pipelinetest.Stage("mae", "train.mae", []string{"pairs"}, params),
+		pipelinetest.Stage("o", "test.collect", []string{"mae"}, nil)}
+}
+
+// TestUint8MatchesFloat32: mae (pixel_mean/pixel_std) -> fine-tuned
+// classifier -> predict on uint8 pairs give bit for bit the models and
+// predictions of the same chain on the float32 pairs image.decode gives
+// with that mean and std (the classifier and predict take the values
+// from the checkpoint); and the block files are gone after the run.
+func TestUint8MatchesFloat32(t *testing.T) {
+	run := func(pix int, maeExtra map[string]any) (*pipelinetest.Result, error) {
+		mae := map[string]any{"patch": 8, "width": 32, "depth": 1, "heads": 2, "decoder_width": 16, "block_rows": 7, "shuffle_rows": 20}
+		for k, v := range maeExtra {
+			mae[k] = v
+		}
+		return pipelinetest.Run(t, newRegistryPix(t, false, pix), pipeline.PlanOptions{Logger: slog.New(slog.DiscardHandler)},
+			pipelinetest.Stage("pairs", "test.pairs", nil, nil),
+			pipelinetest.Stage("mae", "train.mae", []string{"pairs"}, tinyParams(mae)),
+			pipelinetest.Stage("cls", "train.classifier", []string{"mae", "pairs"}, tinyParams(map[string]any{"mode": "finetune", "block_rows": 5})),
+			pipelinetest.Stage("pred", "predict.classify", []string{"cls", "pairs"}, nil),
+			pipelinetest.Stage("m", "test.collect", []string{"mae"}, nil),
+			pipelinetest.Stage("c", "test.collect", []string{"cls"}, nil),
+			pipelinetest.Stage("out", "test.collect", []string{"pred"}, nil))
+	}
+	ref, err := run(pixLUT, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := run(pixUint8, map[string]any{"pixel_mean": 0.5, "pixel_std": 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sink := range []string{"m", "c"} {
+		if !reflect.DeepEqual(tensors(t, got, sink), tensors(t, ref, sink)) {
+			t.Fatalf("%s: the model trained on uint8 pairs differs from the one on float32 pairs", sink)
+		}
+	}
+	if p := got.Column("out", cxrschema.ProbsColumn); len(p) == 0 || !reflect.DeepEqual(p, ref.Column("out", cxrschema.ProbsColumn)) {
+		t.Fatalf("predictions on uint8 pairs differ from those on float32 pairs (%d rows)", len(p))
+	}
+	cfg := got.Column("m", schemas.CheckpointConfigColumn)
+	if len(cfg) == 0 || !strings.Contains(fmt.Sprint(cfg[0]), `"pixel_mean":0.5,"pixel_std":0.25`) ||
+		strings.Contains(fmt.Sprint(ref.Column("m", schemas.CheckpointConfigColumn)[0]), "pixel_") {
+		t.Fatalf("model configs: uint8 %v, float32 %v", cfg[:min(1, len(cfg))], ref.Column("m", schemas.CheckpointConfigColumn)[:1])
+	}
+	// Without the mean and std the uint8 model sees x/255: another model.
+	plain, err := run(pixUint8, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(tensors(t, plain, "m"), tensors(t, ref, "m")) {
+		t.Fatalf("uint8 pairs without pixel_mean/pixel_std trained the same model")
+	}
+	for _, r := range []*pipelinetest.Result{ref, got, plain} {
+		noBlockFiles(t, r.SpillDir)
+	}
+}
+
+// TestBlockFilesRemovedOnError: a trainer that fails after writing its
+// block files (no training rows) leaves none behind.
+func TestBlockFilesRemovedOnError(t *testing.T) {
+	res, err := pipelinetest.Run(t, newRegistry(t, false), pipeline.PlanOptions{Logger: slog.New(slog.DiscardHandler)},
+		maeOnly(map[string]any{"splits": []any{"nosuch"}})...)
+	if !errors.Is(err, train.ErrData) {
+		t.Fatalf("err %v, want ErrData (no training rows)", err)
+	}
+	noBlockFiles(t, res.SpillDir)
 }
