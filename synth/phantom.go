@@ -386,19 +386,22 @@ func (ch *chest) pleuralOther(a float64) {
 }
 
 // supportDevices: endotracheal and nasogastric tubes, a central line or a
-// pacemaker with leads.
+// pacemaker with leads. Sizes are real ones on MIMIC-CXR's detector
+// (2544x3056 pixels of 0.139 mm: 354x425 mm): an adult endotracheal tube
+// ~10 mm across (its walls 0.028 of the width apart), a pacemaker
+// generator ~50x45 mm (0.14x0.105 of the width and height).
 func (ch *chest) supportDevices(a float64) {
 	c, s, cx, cy := ch.c, ch.s, ch.cx, ch.cy
 	switch ch.rng.IntN(3) {
 	case 0: // endotracheal + nasogastric tubes
-		c.line(cx-0.004, 0, cx-0.004, cy-0.12*s, 0.006, 0.5*a)
-		c.line(cx+0.004, 0, cx+0.004, cy-0.12*s, 0.006, 0.5*a)
+		c.line(cx-0.014, 0, cx-0.014, cy-0.12*s, 0.006, 0.5*a)
+		c.line(cx+0.014, 0, cx+0.014, cy-0.12*s, 0.006, 0.5*a)
 		c.polyline([][2]float64{{cx + 0.02, 0}, {cx + 0.025, cy}, {cx + 0.08, cy + 0.32*s}}, 0.005, 0.45*a)
 	case 1: // right internal jugular central line
 		c.polyline([][2]float64{{cx - 0.1, 0.02}, {cx - 0.07, cy - 0.25*s}, {cx - 0.04, cy - 0.05}}, 0.005, 0.5*a)
 	default: // pacemaker with leads
 		px, py := cx+0.25*s, cy-0.25*s
-		c.ellipse(px, py, 0.035, 0.025, 0.7*a, 0.003)
+		c.ellipse(px, py, 0.07, 0.053, 0.7*a, 0.003)
 		c.polyline([][2]float64{{px, py}, {cx + 0.1, cy - 0.2*s}, {cx + 0.03, cy + 0.05}, {cx + 0.06, cy + 0.18*s}}, 0.004, 0.5*a)
 	}
 }
