@@ -51,15 +51,17 @@ build: $(IMAGING_DEPS)
 DEMO_MIMIC := data/demo-mimic
 DEMO_LLAMA := data/models/llama-tiny.onnx
 DEMO_SYNTH := --studies 1500 --size 256x320 --splits 0.6,0.1,0.3 --corrupt-fraction 0.03
-# The data is written again when DEMO_SYNTH changes (a stamp holds the args
-# it was written with), so an old checkout's data/ does not keep an older
-# demo's size.
+# The data is written again when DEMO_SYNTH or the generator's source
+# changes (a stamp holds the args and a hash of synth/'s non-test sources),
+# so an old checkout's data/ does not keep an older demo's size or older
+# phantoms.
 DEMO_STAMP := $(DEMO_MIMIC)/.synth-args
+DEMO_SYNTH_ID = $(DEMO_SYNTH) synth:$(shell cat $(sort $(filter-out %_test.go,$(wildcard synth/*.go))) | sha256sum | cut -c1-16)
 
 $(DEMO_MIMIC)/mimic-cxr-2.0.0-split.csv.gz: $(DEMO_STAMP)
 $(DEMO_STAMP): FORCE | build
-	@if [ "$$(cat $@ 2>/dev/null)" != "$(DEMO_SYNTH)" ]; then \
-	  rm -rf $(DEMO_MIMIC) && bin/medflow synth --out $(DEMO_MIMIC) $(DEMO_SYNTH) && echo "$(DEMO_SYNTH)" > $@; fi
+	@if [ "$$(cat $@ 2>/dev/null)" != "$(DEMO_SYNTH_ID)" ]; then \
+	  rm -rf $(DEMO_MIMIC) && bin/medflow synth --out $(DEMO_MIMIC) $(DEMO_SYNTH) && echo "$(DEMO_SYNTH_ID)" > $@; fi
 
 .PHONY: FORCE
 FORCE:

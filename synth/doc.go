@@ -11,7 +11,12 @@
 //   - Phantom: chest radiograph phantoms (body, lungs, mediastinum, heart,
 //     diaphragm, ribs, clavicles, vessel markings, quantum noise; patient
 //     size, position, exposure, AP vs PA) with a visible sign per positive
-//     label and a faint one per uncertain label;
+//     label and a faint one per uncertain label. The anatomy is drawn on a
+//     grid 4x coarser than the image; strokes thinner than its cells
+//     (tubes, leads, vessel markings, the visceral pleural line) are drawn
+//     at full resolution. The tone curve rolls off with a shoulder instead
+//     of clipping, so tubes and lines stay visible over the heart and
+//     mediastinum as on a well-penetrated film;
 //   - Write: the whole layout (files/pXX/..., metadata/split/chexpert/
 //     negbio tables, gzip by default) with realistic planted faults; with
 //     PermuteLabels (`medflow synth --permute-labels`) the label tables

@@ -33,12 +33,22 @@ func RandomPatient(rng *rand.Rand, view string) Patient {
 // the image, then upsampled; pixel noise is added at full resolution.
 const renderScale = 4
 
-// canvas is a density map in [0, ~1] on the coarse grid; coordinates are
-// fractions of the image width and height.
+// canvas is a density map in [0, ~1]; coordinates are fractions of the
+// image width and height. The anatomy is drawn on a coarse canvas; lines
+// and blobs thinner than its cells (tubes, leads, vessel markings, the
+// visceral pleural line) would be point-sampled there, coming out dashed
+// or not at all, so the coarse canvas keeps them in fine and render draws
+// them on the full-resolution canvas.
 type canvas struct {
 	w, h int
 	d    []float32
+	fine []func(*canvas) // nil on the full-resolution canvas
+	full bool            // the full-resolution canvas: draws everything itself
 }
+
+// thin reports whether a stroke of this width (a fraction of the image
+// width) is left to the full-resolution canvas.
+func (c *canvas) thin(width float64) bool { return !c.full && width*float64(c.w) < 2 }
 
 func (c *canvas) px(x, y float64) (int, int) { return int(x * float64(c.w)), int(y * float64(c.h)) }
 
@@ -78,6 +88,10 @@ func (c *canvas) ellipse(cx, cy, rx, ry, amp, edge float64) {
 }
 
 func (c *canvas) blob(cx, cy, r, amp float64) {
+	if c.thin(2 * r) {
+		c.fine = append(c.fine, func(f *canvas) { f.blob(cx, cy, r, amp) })
+		return
+	}
 	c.paint(cx-3*r, cy-3*r, cx+3*r, cy+3*r, amp, func(x, y float64) float64 {
 		d2 := ((x-cx)*(x-cx) + (y-cy)*(y-cy)) / (r * r)
 		return math.Exp(-d2 / 2)
@@ -86,6 +100,10 @@ func (c *canvas) blob(cx, cy, r, amp float64) {
 
 // line paints a segment of the given width with soft edges.
 func (c *canvas) line(x0, y0, x1, y1, width, amp float64) {
+	if c.thin(width) {
+		c.fine = append(c.fine, func(f *canvas) { f.line(x0, y0, x1, y1, width, amp) })
+		return
+	}
 	dx, dy := x1-x0, y1-y0
 	l2 := dx*dx + dy*dy
 	pad := width * 2
@@ -368,35 +386,38 @@ func (ch *chest) pleuralOther(a float64) {
 }
 
 // supportDevices: endotracheal and nasogastric tubes, a central line or a
-// pacemaker with leads.
+// pacemaker with leads. Sizes are real ones on MIMIC-CXR's detector
+// (2544x3056 pixels of 0.139 mm: 354x425 mm): an adult endotracheal tube
+// ~10 mm across (its walls 0.028 of the width apart), a pacemaker
+// generator ~50x45 mm (0.14x0.105 of the width and height).
 func (ch *chest) supportDevices(a float64) {
 	c, s, cx, cy := ch.c, ch.s, ch.cx, ch.cy
 	switch ch.rng.IntN(3) {
 	case 0: // endotracheal + nasogastric tubes
-		c.line(cx-0.004, 0, cx-0.004, cy-0.12*s, 0.006, 0.5*a)
-		c.line(cx+0.004, 0, cx+0.004, cy-0.12*s, 0.006, 0.5*a)
+		c.line(cx-0.014, 0, cx-0.014, cy-0.12*s, 0.006, 0.5*a)
+		c.line(cx+0.014, 0, cx+0.014, cy-0.12*s, 0.006, 0.5*a)
 		c.polyline([][2]float64{{cx + 0.02, 0}, {cx + 0.025, cy}, {cx + 0.08, cy + 0.32*s}}, 0.005, 0.45*a)
 	case 1: // right internal jugular central line
 		c.polyline([][2]float64{{cx - 0.1, 0.02}, {cx - 0.07, cy - 0.25*s}, {cx - 0.04, cy - 0.05}}, 0.005, 0.5*a)
 	default: // pacemaker with leads
 		px, py := cx+0.25*s, cy-0.25*s
-		c.ellipse(px, py, 0.035, 0.025, 0.7*a, 0.003)
+		c.ellipse(px, py, 0.07, 0.053, 0.7*a, 0.003)
 		c.polyline([][2]float64{{px, py}, {cx + 0.1, cy - 0.2*s}, {cx + 0.03, cy + 0.05}, {cx + 0.06, cy + 0.18*s}}, 0.004, 0.5*a)
 	}
 }
 
-// render upsamples the density map bilinearly, applies exposure, and adds
-// quantum noise at full resolution.
+// render upsamples the density map bilinearly onto a full-resolution
+// canvas, draws the thin strokes there, applies exposure, and adds quantum
+// noise at full resolution.
 func (c *canvas) render(noiseSeed uint64, w, h int, exposure float64) *image.Gray {
-	img := image.NewGray(image.Rect(0, 0, w, h))
+	f := &canvas{w: w, h: h, d: make([]float32, w*h), full: true}
 	fx, fy := float64(c.w)/float64(w), float64(c.h)/float64(h)
-	noise := &noise{s: noiseSeed}
 	for y := range h {
 		sy := max(0, (float64(y)+0.5)*fy-0.5)
 		j0 := min(int(sy), c.h-1)
 		j1 := min(j0+1, c.h-1)
 		ty := float32(sy - float64(j0))
-		row := img.Pix[y*img.Stride:]
+		row := f.d[y*w:]
 		for x := range w {
 			sx := max(0, (float64(x)+0.5)*fx-0.5)
 			i0 := min(int(sx), c.w-1)
@@ -404,19 +425,45 @@ func (c *canvas) render(noiseSeed uint64, w, h int, exposure float64) *image.Gra
 			tx := float32(sx - float64(i0))
 			top := c.d[j0*c.w+i0]*(1-tx) + c.d[j0*c.w+i1]*tx
 			bot := c.d[j1*c.w+i0]*(1-tx) + c.d[j1*c.w+i1]*tx
-			d := float64(top*(1-ty)+bot*ty)*exposure + noise.next()*0.018
-			row[x] = toneCurve[int(max(0, min(1, d*1.25))*(toneSteps-1))]
+			row[x] = top*(1-ty) + bot*ty
+		}
+	}
+	for _, draw := range c.fine {
+		draw(f)
+	}
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	noise := &noise{s: noiseSeed}
+	for y := range h {
+		src, row := f.d[y*w:(y+1)*w], img.Pix[y*img.Stride:]
+		for x, d := range src {
+			row[x] = tone((float64(d)*exposure + noise.next()*0.018) * gain)
 		}
 	}
 	return img
 }
 
-// toneCurve maps detector density in [0,1] to 8-bit gray (gamma 0.8).
-const toneSteps = 4096
+// The detector: signal = density × exposure × gain, then the tone curve,
+// linear up to toneKnee with a smooth shoulder above it (a film's or a
+// detector LUT's, not a hard clip: on a well-penetrated film the spine and
+// lines and tubes stay visible through the heart and mediastinum) and gamma
+// 0.8.
+const (
+	gain      = 1.25
+	toneKnee  = 0.6
+	toneMax   = 3.0 // signals above it are white
+	toneSteps = 8192
+)
+
+// tone maps a detector signal to 8-bit gray.
+func tone(v float64) uint8 { return toneCurve[int(max(0, min(toneMax, v))/toneMax*(toneSteps-1))] }
 
 var toneCurve = func() (lut [toneSteps]uint8) {
 	for i := range lut {
-		lut[i] = uint8(255*math.Pow(float64(i)/(toneSteps-1), 0.8) + 0.5)
+		x := float64(i) / (toneSteps - 1) * toneMax
+		if x > toneKnee {
+			x = toneKnee + (1-toneKnee)*math.Tanh((x-toneKnee)/(1-toneKnee))
+		}
+		lut[i] = uint8(255*math.Pow(x, 0.8) + 0.5)
 	}
 	return lut
 }()

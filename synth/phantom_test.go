@@ -2,6 +2,7 @@ package synth
 
 import (
 	"image"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -100,5 +101,41 @@ func TestPhantomSpecificSigns(t *testing.T) {
 	t.Logf("pneumothorax: %.1f -> %.1f", a, b)
 	if b > a-3 {
 		t.Errorf("pneumothorax: apex %.1f -> %.1f", a, b)
+	}
+}
+
+// Strokes thinner than the coarse grid (a 1.3-pixel tube here) are drawn at
+// full resolution: continuous, not point-sampled into dashes or nothing.
+func TestThinStrokesContinuous(t *testing.T) {
+	const w, h = 256, 320
+	c := &canvas{w: w / renderScale, h: h / renderScale, d: make([]float32, w/renderScale*h/renderScale)}
+	c.line(0.5, 0.1, 0.52, 0.9, 0.005, 0.5)
+	img := c.render(1, w, h, 1)
+	for y := int(0.15 * h); y < int(0.85*h); y++ {
+		var peak uint8
+		for x := range w {
+			peak = max(peak, img.GrayAt(x, y).Y)
+		}
+		if peak < 100 {
+			t.Fatalf("row %d: brightest pixel %d: the tube is broken there", y, peak)
+		}
+	}
+}
+
+// The tone curve has a shoulder, not a clip: a tube (density +0.5) over the
+// heart and mediastinum (~0.9) stays visible at the highest exposure, and
+// below the knee the curve is the linear one with gamma 0.8.
+func TestToneShoulder(t *testing.T) {
+	const exposure = 1.15
+	for _, d := range []float64{0.7, 0.9} {
+		under, over := tone(d*exposure*gain), tone((d+0.5)*exposure*gain)
+		if int(over)-int(under) < 5 {
+			t.Errorf("density %.1f: %d, with a tube %d: the tube is lost", d, under, over)
+		}
+	}
+	for v := 0.0; v <= toneKnee; v += 0.05 {
+		if got, want := float64(tone(v)), 255*math.Pow(v, 0.8); math.Abs(got-want) > 1 {
+			t.Errorf("tone(%.2f) = %v, want %.1f", v, got, want)
+		}
 	}
 }
