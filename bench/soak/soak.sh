@@ -7,7 +7,14 @@
 # per training stage (memory, not accuracy, is measured), then reruns each
 # stage of SOAK_STAGES alone in a fresh process (`--target S --force S`:
 # its inputs come from the cache the first run materialized), so that the
-# process's peak RSS is that stage's and nothing else's.
+# process's peak RSS is that stage's and nothing else's. Images are
+# decoded at 128 px (the demo uses 64) so that 30,000 studies are ~0.5 GB
+# of pairs, more than every in-memory budget. Each stage of
+# SOAK_SMALL_STAGES runs alone once more with small budgets (--spill-mib 8,
+# shuffle_rows 512), recorded as stage "S-small": the budgets (64 MiB of
+# each barrier input, 4,096 shuffled rows) fill between 3,000 and 30,000
+# studies, so at the default budgets part of the growth measured is the
+# budgets filling, not memory that keeps growing with the data.
 #
 # Output (SOAK_RESULTS, Go benchmark lines that benchreport reads):
 #   BenchmarkSoakRun/studies=N/stage=S  the cold run's per-stage figures:
@@ -21,6 +28,7 @@ bin=${MEDFLOW:-bin/medflow}
 dir=${SOAK_DIR:-out/soak}
 sizes=${SOAK_SIZES:-300 3000 30000}
 stages=${SOAK_STAGES:-mae contrastive feats-mae clf-mae pred-mae}
+small=${SOAK_SMALL_STAGES:-mae contrastive}
 results=${SOAK_RESULTS:-$dir/soak.txt}
 mkdir -p "$dir"
 
@@ -43,7 +51,7 @@ for n in $sizes; do
   rm -rf "$work"
   args=(demo --no-progress --log-level warn --work "$work"
     --set index.root="$data" --set studies.root="$data" --set images.root="$data" --set sections.root="$data"
-    --set mae.epochs=1 --set contrastive.epochs=1 --set clf-mae.epochs=1 --set clf-llm.epochs=1)
+    --set images.size=128 --set mae.epochs=1 --set contrastive.epochs=1 --set clf-mae.epochs=1 --set clf-llm.epochs=1)
   echo "== soak: $n studies, cold run" >&2
   "$bin" run "${args[@]}" 2> "$dir/log-$n.txt"
   out=$(show "$(last_run "$work")" "$work")
@@ -53,15 +61,19 @@ for n in $sizes; do
   awk -v n="$n" 'NR > 2 && $5 == "done" && $10 == "MiB" {
       printf "BenchmarkSoakRun/studies=%s/stage=%s 1 %s peak-RSS-MiB %s rows-in %s s\n", n, $1, $9, $6, $8 }' <<<"$out" >> "$tmp"
   echo "BenchmarkSoakRun/studies=$n/stage=all 1 $(mib "$out") peak-RSS-MiB" >> "$tmp"
-  for s in $stages; do
-    echo "== soak: $n studies, $s alone" >&2
-    "$bin" run "${args[@]}" --target "$s" --force "$s" 2>> "$dir/log-$n.txt"
+  # alone LABEL STAGE ARGS...: STAGE alone in a fresh process, recorded as LABEL.
+  alone() {
+    local label=$1 s=$2; shift 2
+    echo "== soak: $n studies, $label alone" >&2
+    "$bin" run "${args[@]}" --target "$s" --force "$s" "$@" 2>> "$dir/log-$n.txt"
     out=$(show "$(last_run "$work")" "$work")
-    echo "$out" > "$dir/show-$n-$s.txt"
-    awk -v n="$n" -v s="$s" -v peak="$(mib "$out")" '$1 == s && $5 == "done" {
-        printf "BenchmarkSoak/studies=%s/stage=%s 1 %s peak-RSS-MiB %s rows-in %s s\n", n, s, peak, $6, $8 }' <<<"$out" >> "$tmp"
-    grep "stage=$s " "$tmp" | tail -1 >&2
-  done
+    echo "$out" > "$dir/show-$n-$label.txt"
+    awk -v n="$n" -v s="$s" -v label="$label" -v peak="$(mib "$out")" '$1 == s && $5 == "done" {
+        printf "BenchmarkSoak/studies=%s/stage=%s 1 %s peak-RSS-MiB %s rows-in %s s\n", n, label, peak, $6, $8 }' <<<"$out" >> "$tmp"
+    grep "stage=$label " "$tmp" | tail -1 >&2
+  }
+  for s in $stages; do alone "$s" "$s"; done
+  for s in $small; do alone "$s-small" "$s" --spill-mib 8 --set "$s.shuffle_rows=512"; done
 done
 mv "$tmp" "$results"
 echo "soak: wrote $results" >&2

@@ -36,6 +36,7 @@ func (a *app) runCmd() *cobra.Command {
 		maxQuar    int
 		maxRate    float64
 		spillDir   string
+		spillMiB   int64
 		allocator  string
 		force      []string
 		targets    []string
@@ -69,7 +70,7 @@ func (a *app) runCmd() *cobra.Command {
 			if err := a.resolve(cmd.Context(), store, plan, alloc, force); err != nil {
 				return err
 			}
-			return a.execute(store, plan, spillDir, !noProgress)
+			return a.execute(store, plan, pipeline.RunOptions{SpillDir: spillDir, SpillBytes: spillMiB << 20}, !noProgress)
 		},
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a param: stage.param=value (repeatable)")
@@ -80,6 +81,7 @@ func (a *app) runCmd() *cobra.Command {
 	cmd.Flags().Float64Var(&maxRate, "max-error-rate", config.DefaultMaxErrorRate,
 		"fail when a stage quarantines more than this fraction of its records, checked before anything is committed (0: no limit; a stage's max_error_rate overrides it)")
 	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "folder for barrier inputs that exceed memory (default: system temp)")
+	cmd.Flags().Int64Var(&spillMiB, "spill-mib", 0, "MiB of each barrier input held in memory before the rest spills to --spill-dir (0: the engine's default, 64; -1: never spill)")
 	cmd.Flags().StringArrayVar(&force, "force", nil, "recompute this materialized stage and everything downstream (repeatable)")
 	cmd.Flags().StringArrayVar(&targets, targetFlag, nil, targetUsage)
 	cmd.Flags().StringVar(&allocator, "allocator", "pool", "Arrow buffer allocator: pool (reuses freed buffers) or go (leaves them to the GC)")
@@ -104,12 +106,13 @@ func newAllocator(name string) (memory.Allocator, error) {
 	return nil, fmt.Errorf("--allocator %q: want pool or go", name)
 }
 
-func (a *app) execute(store objstore.Store, plan *pipeline.Plan, spillDir string, showProgress bool) error {
+func (a *app) execute(store objstore.Store, plan *pipeline.Plan, opts pipeline.RunOptions, showProgress bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	run := plan.NewRun(pipeline.RunOptions{SpillDir: spillDir, Artifacts: func(fp string) pipeline.Artifacts {
+	opts.Artifacts = func(fp string) pipeline.Artifacts {
 		return dataset.NewArtifacts(store, ArtifactsPrefix, fp).WithLogger(a.log)
-	}})
+	}
+	run := plan.NewRun(opts)
 	a.log.Info("run started", "variant", plan.Spec.Variant, "stages", len(plan.Nodes), "version", version)
 
 	// Progress is owned here and stopped before the summary is printed.

@@ -205,6 +205,8 @@ var Rows = []Row{
 	soakRow("soak-features", "predict.features (the frozen MAE encoder's features)", "feats-mae"),
 	soakRow("soak-classifier", "train.classifier (probe head on those features)", "clf-mae"),
 	soakRow("soak-predict", "predict.classify", "pred-mae"),
+	soakRow("soak-mae-small", "train.mae with small budgets (--spill-mib 8, shuffle_rows 512: both full at 3,000 studies)", "mae-small"),
+	soakRow("soak-contrastive-small", "train.contrastive with the same small budgets", "contrastive-small"),
 }
 
 // soakRow is the memory-growth row of one stage run alone by `make soak`
