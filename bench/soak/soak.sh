@@ -27,7 +27,7 @@ set -euo pipefail
 bin=${MEDFLOW:-bin/medflow}
 dir=${SOAK_DIR:-out/soak}
 sizes=${SOAK_SIZES:-300 3000 30000}
-stages=${SOAK_STAGES:-mae contrastive feats-mae clf-mae pred-mae}
+stages=${SOAK_STAGES:-mae contrastive clf-mae pred-mae}
 small=${SOAK_SMALL_STAGES:-mae contrastive}
 results=${SOAK_RESULTS:-$dir/soak.txt}
 mkdir -p "$dir"

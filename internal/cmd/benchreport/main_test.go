@@ -320,7 +320,7 @@ func TestRows(t *testing.T) {
 	}
 	// bench/soak/soak.sh: each stage of its SOAK_STAGES at each size.
 	for _, n := range []int{300, 3000, 30000} {
-		for _, s := range []string{"mae", "contrastive", "feats-mae", "clf-mae", "pred-mae", "mae-small", "contrastive-small"} {
+		for _, s := range []string{"mae", "contrastive", "clf-mae", "pred-mae", "mae-small", "contrastive-small"} {
 			names = append(names, fmt.Sprintf("BenchmarkSoak/studies=%d/stage=%s", n, s))
 		}
 	}
