@@ -19,13 +19,18 @@ import (
 // rows, only the columns the kind reads (train.Data.Columns: image as
 // delivered, uint8 or float32; embedding; labels and mask; features),
 // blockRows rows per record batch: train.Blocks with random access, so
-// each epoch reads the split from disk. close removes it.
+// each epoch reads the split from disk. The file is unlinked as soon as
+// it is created (it is written and read through the open descriptor), so
+// the kernel frees it when the process ends, even by kill -9: a killed
+// trainer leaves no gigabytes behind in the spill dir. Where unlinking an
+// open file fails, close removes it.
 type blockFile struct {
-	path  string
-	f     *os.File
-	r     *ipc.FileReader
-	n     int
-	proto *train.Data // dims and LUT; its column slices are empty, not nil
+	path     string
+	unlinked bool
+	f        *os.File
+	r        *ipc.FileReader
+	n        int
+	proto    *train.Data // dims and LUT; its column slices are empty, not nil
 }
 
 func (bf *blockFile) Len() int { return bf.n }
@@ -70,7 +75,10 @@ func (bf *blockFile) close() error {
 	if bf.r != nil {
 		err = bf.r.Close()
 	}
-	err = errors.Join(err, bf.f.Close(), os.Remove(bf.path))
+	err = errors.Join(err, bf.f.Close())
+	if !bf.unlinked {
+		err = errors.Join(err, os.Remove(bf.path))
+	}
 	bf.f, bf.r = nil, nil
 	return err
 }
@@ -166,7 +174,7 @@ func writeBlocks(ctx context.Context, ds pipeline.Dataset, dir string, blockRows
 		if err != nil {
 			return files, fmt.Errorf("block file: %w", err)
 		}
-		files = append(files, &blockFile{path: f.Name(), f: f, proto: proto})
+		files = append(files, &blockFile{path: f.Name(), unlinked: os.Remove(f.Name()) == nil, f: f, proto: proto})
 		cur := *proto
 		ws[g] = &blockWriter{bf: files[g], cur: &cur, rows: blockRows, alloc: alloc}
 	}
