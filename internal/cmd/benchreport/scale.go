@@ -140,7 +140,7 @@ func renderScale(b *strings.Builder, lines []ScaleLine) {
 		"224 px ViT-S/16, the flagship's MAE decoder, a Llama of 7B width with 2 random layers). " +
 		"A sum of hours is a plan for one host, stage after stage; stages of different rows can overlap. " +
 		"Hours scale down with hosts for the data-parallel stages (decode, embed, predict) only: medflow trains on one device. " +
-		"Peak RSS is the check process's high-water mark while the stage ran (600 phantom studies, all held in memory: it grows with the data until training streams its input).\n\n")
+		"Peak RSS is the check process's high-water mark while the stage ran (600 phantom studies; measured while the trainers still held their split in memory: they stream it since 2026-12-04, see the Soak section).\n\n")
 	b.WriteString("| stage | work at full size | how counted | rate from | measured rate | hours | host peak RSS in the check |\n|---|---|---|---|---|---|---|\n")
 	best := map[*ScaleRow]int{} // the fastest measured medflow way of each row
 	for i, l := range lines {
