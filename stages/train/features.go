@@ -134,13 +134,9 @@ func (f *Features) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.
 	if err != nil {
 		return err
 	}
-	from, err := readModel(ctx, in[0])
+	from, err := readEncoder(ctx, in[0], f.cols.side)
 	if err != nil {
 		return err
-	}
-	if from.Config.Encoder.Image != f.cols.side {
-		return fmt.Errorf("%w: checkpoint encoder takes %d×%d images, pairs have %d×%d", schemas.ErrMismatch,
-			from.Config.Encoder.Image, from.Config.Encoder.Image, f.cols.side, f.cols.side)
 	}
 	m, err := probeModel(from, f.b.Params.String("features"), f.cols.numLabels, 0)
 	if err != nil {

@@ -186,14 +186,17 @@ func newStage(b *pipeline.BuildContext, k kind) (pipeline.Stage, error) {
 	case kindMAE:
 		s.enc = nn.ViTConfig{Image: s.cols.side, Patch: p.Int("patch"), Width: p.Int("width"), Depth: p.Int("depth"),
 			Heads: p.Int("heads"), MLPRatio: p.Float("mlp_ratio"), Pos: p.String("pos")}
-		for _, k := range []string{"pixel_mean", "pixel_std"} {
-			if !p.Has(k) {
+		for _, px := range []struct {
+			key string
+			dst *float64
+		}{{"pixel_mean", &s.enc.PixelMean}, {"pixel_std", &s.enc.PixelStd}} {
+			if !p.Has(px.key) {
 				continue
 			}
 			if !s.cols.u8 {
-				return nil, pipeline.ParamErrorf(k, "column %q is float32 (normalised by image.decode); %s applies to uint8 images", ImageColumn, k)
+				return nil, pipeline.ParamErrorf(px.key, "column %q is float32 (normalised by image.decode); %s applies to uint8 images", ImageColumn, px.key)
 			}
-			*map[string]*float64{"pixel_mean": &s.enc.PixelMean, "pixel_std": &s.enc.PixelStd}[k] = p.Float(k)
+			*px.dst = p.Float(px.key)
 		}
 		if err := s.enc.Validate(); err != nil {
 			return nil, pipeline.ParamErrorf(configKey(err, "patch", "heads", "depth", "mlp_ratio", "pos", "width"),
@@ -250,7 +253,7 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 		}
 	case kindContrastive:
 		var from *nn.Model
-		if from, err = s.readEncoder(ctx, in[0], side); err != nil {
+		if from, err = readEncoder(ctx, in[0], side); err != nil {
 			return err
 		}
 		heads := s.p.Int("pool_heads")
@@ -265,7 +268,7 @@ func (s *Stage) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Emi
 		}
 	case kindClassifier:
 		var from *nn.Model
-		if from, err = s.readEncoder(ctx, in[0], side); err != nil {
+		if from, err = readEncoder(ctx, in[0], side); err != nil {
 			return err
 		}
 		features := s.p.String("features")
@@ -427,7 +430,7 @@ func (p *Predict) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.E
 
 // readEncoder reads the upstream checkpoint and checks that its encoder
 // takes images of the pairs' side.
-func (s *Stage) readEncoder(ctx context.Context, ds pipeline.Dataset, side int) (*nn.Model, error) {
+func readEncoder(ctx context.Context, ds pipeline.Dataset, side int) (*nn.Model, error) {
 	from, err := readModel(ctx, ds)
 	if err != nil {
 		return nil, err
