@@ -22,6 +22,7 @@ import (
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/internal/bufpool"
 	"github.com/medflow/medflow/internal/memwatch"
+	"github.com/medflow/medflow/internal/profiling"
 	"github.com/medflow/medflow/internal/progress"
 	"github.com/medflow/medflow/internal/runrecord"
 	"github.com/medflow/medflow/pipeline"
@@ -40,6 +41,7 @@ func (a *app) runCmd() *cobra.Command {
 		allocator  string
 		force      []string
 		targets    []string
+		pprofDir   string
 	)
 	cmd := &cobra.Command{
 		Use:   "run VARIANT",
@@ -70,6 +72,19 @@ func (a *app) runCmd() *cobra.Command {
 			if err := a.resolve(cmd.Context(), store, plan, alloc, force); err != nil {
 				return err
 			}
+			if pprofDir != "" {
+				p, err := profiling.Start(pprofDir, time.Second)
+				if err != nil {
+					return fmt.Errorf("--pprof: %w", err)
+				}
+				defer func() {
+					if err := p.Stop(); err != nil {
+						a.log.Error("writing profiles failed", "dir", pprofDir, "err", err)
+					} else {
+						a.log.Info("profiles written", "dir", pprofDir)
+					}
+				}()
+			}
 			return a.execute(store, plan, pipeline.RunOptions{SpillDir: spillDir, SpillBytes: spillMiB << 20}, !noProgress)
 		},
 	}
@@ -84,6 +99,7 @@ func (a *app) runCmd() *cobra.Command {
 	cmd.Flags().Int64Var(&spillMiB, "spill-mib", 0, "MiB of each barrier input held in memory before the rest spills to --spill-dir (0: the engine's default, 64; -1: never spill)")
 	cmd.Flags().StringArrayVar(&force, "force", nil, "recompute this materialized stage and everything downstream (repeatable)")
 	cmd.Flags().StringArrayVar(&targets, targetFlag, nil, targetUsage)
+	cmd.Flags().StringVar(&pprofDir, "pprof", "", "write Go profiles of this run to this folder: cpu.pprof, heap-peak.pprof at the RSS high-water mark, heap-end.pprof (go tool pprof)")
 	cmd.Flags().StringVar(&allocator, "allocator", "pool", "Arrow buffer allocator: pool (reuses freed buffers) or go (leaves them to the GC)")
 	return cmd
 }

@@ -105,9 +105,15 @@ func TestDemoEndToEnd(t *testing.T) {
 	if code, _, errs := medflow(t, "run", "data", "--config", cfg, "--no-progress"); code != 0 {
 		t.Fatalf("run data: exit %d\n%s", code, errs)
 	}
-	code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--no-progress")
+	prof := filepath.Join(dir, "prof")
+	code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--no-progress", "--pprof", prof)
 	if code != 0 {
 		t.Fatalf("run demo: exit %d\n%s", code, errs)
+	}
+	for _, name := range []string{"cpu.pprof", "heap-end.pprof", "heap-end.json"} {
+		if st, err := os.Stat(filepath.Join(prof, name)); err != nil || st.Size() == 0 {
+			t.Errorf("--pprof wrote no %s: %v", name, err)
+		}
 	}
 	for _, want := range []string{"STAGE", "rescale", "col.scale", "20000"} {
 		if !strings.Contains(errs, want) {

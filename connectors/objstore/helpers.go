@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"time"
 )
@@ -97,8 +98,30 @@ var ErrChanged = errors.New("object changed since the run's inputs were listed")
 // Snapshot is the identity of the objects a stage was fingerprinted with,
 // by key, to check them again when they are read: an input rewritten
 // during a run must not flow into an output recorded under the
-// fingerprint of the old one.
-type Snapshot map[string]ObjectInfo
+// fingerprint of the old one. It is held for the whole run, so it keeps
+// 24 bytes per object (a 64-bit hash of the key, the size, a 64-bit hash
+// of the ETag or modification time), not the listing: ~9 MB for
+// MIMIC-CXR's 377,110 images instead of ~130 MB. Keys whose hashes
+// collide are kept whole, so a lookup never confuses two listed objects;
+// an unlisted key taken for a listed one (chance 2^-64 per lookup) still
+// fails the check unless its size and version hash match too.
+type Snapshot struct {
+	seed  maphash.Seed
+	ids   map[uint64]objID // by hash of the key
+	exact map[string]objID // keys sharing a hash with another key
+}
+
+// keyHash hashes keys (a variable so that tests can force collisions).
+var keyHash = maphash.String
+
+type objID struct {
+	size int64
+	ver  uint64 // hash of version()
+}
+
+func (sn *Snapshot) id(o ObjectInfo) objID {
+	return objID{size: o.Size, ver: maphash.String(sn.seed, version(o))}
+}
 
 // version is what tells two contents of an object apart.
 func version(o ObjectInfo) string {
@@ -110,30 +133,58 @@ func version(o ObjectInfo) string {
 
 // TakeSnapshot lists prefix and returns the objects keep accepts (nil
 // keeps all) and their Fingerprint.
-func TakeSnapshot(ctx context.Context, s Store, prefix string, keep func(key string) bool) (Snapshot, string, error) {
+func TakeSnapshot(ctx context.Context, s Store, prefix string, keep func(key string) bool) (*Snapshot, string, error) {
 	objs, err := s.List(ctx, prefix)
 	if err != nil {
 		return nil, "", err
 	}
-	snap := Snapshot{}
+	sn := &Snapshot{seed: maphash.MakeSeed(), ids: map[uint64]objID{}}
+	var dup map[uint64]bool
 	h := sha256.New()
 	for _, o := range objs { // List is sorted by key
 		if keep == nil || keep(o.Key) {
-			snap[o.Key] = o
+			k := keyHash(sn.seed, o.Key)
+			if _, seen := sn.ids[k]; seen {
+				if dup == nil {
+					dup = map[uint64]bool{}
+				}
+				dup[k] = true
+			}
+			sn.ids[k] = sn.id(o)
 			fmt.Fprintf(h, "%s\t%d\t%s\n", o.Key, o.Size, version(o))
 		}
 	}
-	return snap, hex.EncodeToString(h.Sum(nil)), nil
+	if dup != nil {
+		sn.exact = map[string]objID{}
+		for _, o := range objs {
+			if k := keyHash(sn.seed, o.Key); dup[k] && (keep == nil || keep(o.Key)) {
+				sn.exact[o.Key] = sn.id(o)
+				delete(sn.ids, k)
+			}
+		}
+	}
+	return sn, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Len is the number of objects in the snapshot.
+func (sn *Snapshot) Len() int {
+	if sn == nil {
+		return 0
+	}
+	return len(sn.ids) + len(sn.exact)
 }
 
 // Check stats key and fails, naming it and wrapping ErrChanged, when it
 // was not in the snapshot or its size or version differs. A nil Snapshot
 // (no fingerprint was taken) checks nothing.
-func (sn Snapshot) Check(ctx context.Context, s Store, key string) error {
+func (sn *Snapshot) Check(ctx context.Context, s Store, key string) error {
 	if sn == nil {
 		return nil
 	}
-	was, ok := sn[key]
+	was, ok := sn.exact[key]
+	if !ok {
+		was, ok = sn.ids[keyHash(sn.seed, key)]
+	}
 	if !ok {
 		return Errorf("check", s, key, fmt.Errorf("%w: it was not there", ErrChanged))
 	}
@@ -141,8 +192,11 @@ func (sn Snapshot) Check(ctx context.Context, s Store, key string) error {
 	if err != nil {
 		return err
 	}
-	if now.Size != was.Size || version(now) != version(was) {
-		return Errorf("check", s, key, fmt.Errorf("%w: size %d, version %s then; size %d, version %s now", ErrChanged, was.Size, version(was), now.Size, version(now)))
+	switch {
+	case now.Size != was.size:
+		return Errorf("check", s, key, fmt.Errorf("%w: size %d then, %d now", ErrChanged, was.size, now.Size))
+	case sn.id(now) != was:
+		return Errorf("check", s, key, fmt.Errorf("%w: same size, version %s now differs from the listed one", ErrChanged, version(now)))
 	}
 	return nil
 }

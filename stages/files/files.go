@@ -70,8 +70,8 @@ type Read struct {
 	pattern string
 	batch   int64
 	quar    bool
-	uncomm  bool              // allow_uncommitted
-	snap    objstore.Snapshot // what InputFingerprint listed, checked again at read
+	uncomm  bool               // allow_uncommitted
+	snap    *objstore.Snapshot // what InputFingerprint listed, checked again at read
 	shard   pipeline.Shard
 	alloc   memory.Allocator
 	q       pipeline.Quarantine

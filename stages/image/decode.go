@@ -70,12 +70,12 @@ func Register(r *pipeline.Registry, d stagekit.Deps) error {
 type Decode struct {
 	root     string
 	store    *stagekit.Store
-	snap     objstore.Snapshot // what InputFingerprint listed, checked again at read
-	pathCol  int               // -1 unless path mode
-	bytesCol int               // -1 unless bytes mode
-	keyCol   int               // -1: default key
-	rowsCol  int               // -1: no check
-	colsCol  int               // -1: no check
+	snap     *objstore.Snapshot // what InputFingerprint listed, checked again at read
+	pathCol  int                // -1 unless path mode
+	bytesCol int                // -1 unless bytes mode
+	keyCol   int                // -1: default key
+	rowsCol  int                // -1: no check
+	colsCol  int                // -1: no check
 	float    bool
 	size     int
 	batch    int

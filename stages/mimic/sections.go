@@ -24,7 +24,7 @@ import (
 type Sections struct {
 	root   string
 	store  *stagekit.Store
-	snap   objstore.Snapshot // what InputFingerprint listed, checked again at read
+	snap   *objstore.Snapshot // what InputFingerprint listed, checked again at read
 	col    int
 	sel    cxr.Selector
 	schema *arrow.Schema
