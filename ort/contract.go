@@ -3,8 +3,6 @@ package ort
 import (
 	"fmt"
 	"strings"
-
-	onnx "github.com/yalue/onnxruntime_go"
 )
 
 // Spec is what the caller expects of one model input or output.
@@ -61,18 +59,6 @@ func dimsString(d []int64) string {
 		}
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
-}
-
-func infos(in []onnx.InputOutputInfo) []Info {
-	out := make([]Info, len(in))
-	for i, x := range in {
-		dt := dtypeOf(x.DataType)
-		if x.OrtValueType != onnx.ONNXTypeTensor {
-			dt = Other
-		}
-		out[i] = Info{Name: x.Name, DType: dt, Dims: []int64(x.Dimensions.Clone())}
-	}
-	return out
 }
 
 func listInfos(in []Info) string {

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	onnx "github.com/yalue/onnxruntime_go"
+
+	"github.com/medflow/medflow/onnx/onnxwire"
 )
 
 // Model is a loaded ONNX model: a pool of ORT sessions that any number of
@@ -54,19 +56,16 @@ func Load(path string, c Contract, o Options) (*Model, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrLoad, err)
 	}
+	inputs, outputs, err := signature(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrLoad, path, err)
+	}
 	so, err := o.sessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
 	defer so.Destroy()
-	rawIn, rawOut, err := onnx.GetInputOutputInfoWithOptions(path, so)
-	if err != nil {
-		if o.Provider == ProviderCUDA {
-			return nil, fmt.Errorf("%w: %s: device %d: %v", ErrNoCUDAProvider, path, o.DeviceID, err)
-		}
-		return nil, fmt.Errorf("%w: %s: %v", ErrLoad, path, err)
-	}
-	m := &Model{path: path, opts: o, contract: c, inputs: infos(rawIn), outputs: infos(rawOut)}
+	m := &Model{path: path, opts: o, contract: c, inputs: inputs, outputs: outputs}
 	if err := c.Check(path, m.inputs, m.outputs); err != nil {
 		return nil, err
 	}
@@ -87,6 +86,9 @@ func Load(path string, c Contract, o Options) (*Model, error) {
 		s, err := onnx.NewDynamicAdvancedSession(path, inNames, outNames, so)
 		if err != nil {
 			m.destroy()
+			if o.Provider == ProviderCUDA {
+				return nil, fmt.Errorf("%w: %s: device %d: %v", ErrNoCUDAProvider, path, o.DeviceID, err)
+			}
 			return nil, fmt.Errorf("%w: %s: %v", ErrLoad, path, err)
 		}
 		m.sessions = append(m.sessions, s)
@@ -289,4 +291,70 @@ func (m *Model) destroy() error {
 		return fmt.Errorf("ort: %s: close: %w", m.path, err)
 	}
 	return nil
+}
+
+// signature reads the model's declared inputs and outputs from the file
+// (onnxwire.Signature), so that checking the contract does not cost a
+// session load of its own (for a 7B model, every weight once more). A
+// model that leaves a tensor's shape undeclared is asked through a session
+// instead, which infers it.
+func signature(path string) (inputs, outputs []Info, err error) {
+	in, out, err := onnxwire.Signature(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	conv := func(vs []onnxwire.Value) ([]Info, bool) {
+		infos := make([]Info, len(vs))
+		for i, v := range vs {
+			infos[i] = Info{Name: v.Name, DType: Other, Dims: v.Dims}
+			if v.Tensor {
+				if v.Dims == nil {
+					return nil, false
+				}
+				infos[i].DType = dtypeOf(onnx.TensorElementDataType(v.ElemType))
+			}
+		}
+		return infos, true
+	}
+	inputs, okIn := conv(in)
+	outputs, okOut := conv(out)
+	if okIn && okOut {
+		return inputs, outputs, nil
+	}
+	return sessionInfo(path)
+}
+
+// sessionInfo asks a session that only loads the model: CPU, one thread,
+// no graph optimization, no weight prepacking.
+func sessionInfo(path string) (inputs, outputs []Info, err error) {
+	so, err := onnx.NewSessionOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer so.Destroy()
+	if err := errors.Join(
+		so.SetIntraOpNumThreads(1),
+		so.SetInterOpNumThreads(1),
+		so.SetGraphOptimizationLevel(onnx.GraphOptimizationLevelDisableAll),
+		so.AddSessionConfigEntry("session.disable_prepacking", "1"),
+	); err != nil {
+		return nil, nil, fmt.Errorf("session options: %w", err)
+	}
+	in, out, err := onnx.GetInputOutputInfoWithOptions(path, so)
+	if err != nil {
+		return nil, nil, err
+	}
+	return infos(in), infos(out), nil
+}
+
+func infos(in []onnx.InputOutputInfo) []Info {
+	out := make([]Info, len(in))
+	for i, x := range in {
+		dt := dtypeOf(x.DataType)
+		if x.OrtValueType != onnx.ONNXTypeTensor {
+			dt = Other
+		}
+		out[i] = Info{Name: x.Name, DType: dt, Dims: []int64(x.Dimensions.Clone())}
+	}
+	return out
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/zeebo/xxh3"
+
+	"github.com/medflow/medflow/onnx/onnxwire"
 )
 
 // identityFullHashBytes is the largest file whose whole content is hashed
@@ -30,7 +32,7 @@ const identitySample = 4 << 20
 func FileIdentity(path string) string {
 	id := fileIdentity(path)
 	if strings.EqualFold(filepath.Ext(path), ".onnx") {
-		for _, d := range onnxExternalData(path) {
+		for _, d := range onnxwire.ExternalData(path) {
 			id += "; data " + filepath.Base(d) + ": " + fileIdentity(d)
 		}
 	}
