@@ -35,6 +35,20 @@ type spillDataset struct {
 	file     *os.File
 	w        *ipc.Writer
 	spilled  int
+	gone     bool // discarded: iterating fails
+}
+
+// Discard frees a barrier input early: its batches held in memory and its
+// spill file. A Barrier that has copied what it needs (a trainer writes
+// its split to its own block file) calls it so that the input's memory
+// is not held for the rest of Run (hours of training); iterating d
+// afterwards yields ErrDiscarded. Datasets that are not barrier inputs
+// are left alone. Not safe to call while d is being iterated.
+func Discard(d Dataset) {
+	if s, ok := d.(*spillDataset); ok {
+		s.release()
+		s.gone = true
+	}
 }
 
 func newSpillDataset(schema *arrow.Schema, alloc memory.Allocator, budget int64, dir string) *spillDataset {
@@ -81,6 +95,10 @@ func (d *spillDataset) seal() error {
 
 func (d *spillDataset) Batches(ctx context.Context) iter.Seq2[arrow.RecordBatch, error] {
 	return func(yield func(arrow.RecordBatch, error) bool) {
+		if d.gone {
+			yield(nil, ErrDiscarded)
+			return
+		}
 		for _, b := range d.mem {
 			if err := ctx.Err(); err != nil {
 				yield(nil, err)
@@ -127,9 +145,11 @@ func (d *spillDataset) release() {
 	d.mem = nil
 	if d.w != nil {
 		d.w.Close()
+		d.w = nil
 	}
 	if d.file != nil {
 		d.file.Close()
 		os.Remove(d.file.Name())
+		d.file = nil
 	}
 }

@@ -24,6 +24,7 @@ var (
 	ErrUnknownStage   = errors.New("unknown stage")
 	ErrInputCount     = errors.New("wrong number of inputs")
 	ErrPanic          = errors.New("stage panicked")
+	ErrDiscarded      = errors.New("barrier input discarded")
 )
 
 // PlanError is a validation failure found before anything runs. File and

@@ -360,6 +360,20 @@ func TestBarrierSpillIsUsed(t *testing.T) {
 	if !slices.Equal(got, []int64{10, 10, 10}) || d.NumRows() != 30 {
 		t.Fatalf("batches %v rows %d", got, d.NumRows())
 	}
+	// Discard frees the batches held in memory (the checked allocator
+	// sees them released) and removes the spill file; iterating fails.
+	spill := d.file.Name()
+	Discard(d)
+	mem.AssertSize(t, 0)
+	if _, err := os.Stat(spill); !os.IsNotExist(err) {
+		t.Fatalf("spill file after Discard: %v", err)
+	}
+	for _, err := range d.Batches(context.Background()) {
+		if !errors.Is(err, ErrDiscarded) {
+			t.Fatalf("iterating a discarded input: %v, want ErrDiscarded", err)
+		}
+	}
+	Discard(d) // twice, then release by the deferred call: no panic, no double free
 }
 
 func TestQuarantineBudget(t *testing.T) {

@@ -154,7 +154,8 @@ func dataRecord(d *train.Data) (arrow.RecordBatch, error) {
 // writeBlocks writes, in one pass over ds, the rows whose split is in
 // each of groups into one blockFile per group in dir (a row joins every
 // group naming its split); add appends row i of b to a group's current
-// block. On error every file is removed.
+// block. On error every file is removed. After the pass ds is discarded
+// (pipeline.Discard): the caller does not read it again.
 func writeBlocks(ctx context.Context, ds pipeline.Dataset, dir string, blockRows int, alloc memory.Allocator, proto *train.Data,
 	splitCol int, groups [][]string, add func(d *train.Data, b arrow.RecordBatch, i int) error) (files []*blockFile, err error) {
 	ws := make([]*blockWriter, len(groups))
@@ -191,6 +192,9 @@ func writeBlocks(ctx context.Context, ds pipeline.Dataset, dir string, blockRows
 	if err != nil {
 		return files, err
 	}
+	// Everything needed is in the block files now: the barrier input's
+	// memory (up to --spill-mib) is not held through training.
+	pipeline.Discard(ds)
 	for g, w := range ws {
 		if err := w.flush(); err != nil {
 			return files, err
