@@ -14,11 +14,11 @@
 #                  goes on: its rows say "not measured" and the table lists it
 #   bench-table    only regenerate $(BENCH_TABLE) from the existing outputs
 #   bench-<step>   one step (engine rss s3 imaging tokenizer ort train eval llama
-#                  rerun embed-resume demo), writing $(BENCH_OUT)/bench-<step>.txt
+#                  rerun embed-resume demo rehearsal), writing $(BENCH_OUT)/bench-<step>.txt
 #
 # Duration on 2 cores (AMD EPYC, measured by step at -benchtime 1x and scaled):
-# about 20-25 minutes, most of it the demo (~5 min), text.embed resume (~3 min),
-# training, S3 and imaging.
+# about 30-35 minutes, most of it the demo (~5 min), the real-shape rehearsal
+# (~10 min), text.embed resume (~3 min), training, S3 and imaging.
 
 ifndef DEMO_MIMIC
 $(error mk/bench.mk: include it after DEMO_MIMIC and DEMO_LLAMA are defined (end of Makefile))
@@ -38,7 +38,7 @@ BENCH_LLAMA_COUNT ?= 3
 BENCH_RERUN       ?= -benchtime 3x -count 1
 BENCH_EMBED_RESUME ?= -benchtime 3x -count 1
 BENCH_DEMO        ?= -benchtime 1x -count 1
-BENCH_STEPS       := engine rss s3 imaging tokenizer ort train eval llama rerun embed-resume demo
+BENCH_STEPS       := engine rss s3 imaging tokenizer ort train eval llama rerun embed-resume demo rehearsal
 
 # $(call bench_step,NAME,COMMAND): COMMAND's output to the terminal and to
 # $(BENCH_OUT)/bench-NAME.txt; when it fails, a BENCHSTEP FAIL line (read by
@@ -146,3 +146,8 @@ bench-embed-resume:
 # The end-to-end demo: wall time, rerun, peak RSS per stage.
 bench-demo:
 	$(call bench_step,demo,$(BENCH_GOTEST) -bench 'Demo' $(BENCH_DEMO) -timeout 30m ./bench)
+
+# The flagship at real shapes on this machine's CPU (mk/gpu.mk): rates and
+# peak RSS for the Scale table's "this machine" rows.
+bench-rehearsal:
+	$(call bench_step,rehearsal,$(MAKE) --no-print-directory rehearsal >&2 && cat out/rehearsal/bench-gpu.txt)

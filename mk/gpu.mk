@@ -3,9 +3,14 @@
 #                     small enough to carry (< 64 MiB): the xla binary, the
 #                     ONNX Runtime library, libjpeg and the tokenizer model
 #   make gpu-dry-run  the check's steps on the CPU at tiny shapes (in make test)
+#   make rehearsal    the check's real shapes (224 px ViT-S/16, Llama width
+#                     4096) on this machine's CPU for a few steps: per-stage
+#                     rates and peak RSS for BENCHMARKS.md's Scale table (in
+#                     make bench; ~10 min on 2 cores, writes a 2 GB model
+#                     once to out/rehearsal-scratch)
 GPU_BUNDLE := out/gpu-bundle.tar.xz
 
-.PHONY: gpu-bundle gpu-dry-run
+.PHONY: gpu-bundle gpu-dry-run rehearsal
 
 gpu-bundle: xla $(TOKENIZER_MODEL) $(ORT_LIB)
 	@rm -rf out/gpu-bundle && mkdir -p out/gpu-bundle/lib
@@ -24,3 +29,9 @@ gpu-dry-run: xla $(TOKENIZER_MODEL) $(ORT_LIB)
 		|| { echo "gpu-dry-run: results incomplete"; exit 1; }
 	@for b in embed/gomlx embed/ort-cpu train/mae train/contrastive train/clf stage/images stage/tokens rss/gomlx/mae rss/ort/embed numerics; do \
 		grep -q "^BenchmarkGPUCheck/$$b	" out/gpu-dry-run/bench-gpu.txt || { echo "gpu-dry-run: no BenchmarkGPUCheck/$$b line"; exit 1; }; done
+
+rehearsal: build $(TOKENIZER_MODEL) $(ORT_LIB)
+	rm -rf out/rehearsal out/rehearsal-scratch/work
+	CPU=1 OUT=out/rehearsal SCRATCH=out/rehearsal-scratch MEDFLOW=bin/medflow bench/gpu/check.sh
+	@for b in embed/ort-cpu train/mae train/contrastive train/clf stage/images stage/tokens rss/ort/mae rss/ort/embed; do \
+		grep -q "^BenchmarkRehearsal/$$b	" out/rehearsal/bench-gpu.txt || { echo "rehearsal: no BenchmarkRehearsal/$$b line"; exit 1; }; done

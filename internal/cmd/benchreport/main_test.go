@@ -317,6 +317,9 @@ func TestRows(t *testing.T) {
 		"BenchmarkGPUCheck/torch/embed/fp32", "BenchmarkGPUCheck/torch/embed/bf16",
 		"BenchmarkGPUCheck/torch/train/mae-fp32", "BenchmarkGPUCheck/torch/train/mae-bf16",
 		"BenchmarkGPUCheck/torch/train/clf-fp32", "BenchmarkGPUCheck/torch/train/clf-bf16",
+		// make rehearsal's bench-gpu.txt
+		"BenchmarkRehearsal/embed/ort-cpu", "BenchmarkRehearsal/train/mae", "BenchmarkRehearsal/train/contrastive",
+		"BenchmarkRehearsal/train/clf", "BenchmarkRehearsal/stage/images",
 	}
 	// bench/soak/soak.sh: each stage of its SOAK_STAGES at each size.
 	for _, n := range []int{300, 3000, 30000} {
@@ -455,6 +458,20 @@ func TestScale(t *testing.T) {
 			// 377,110 images / (16 cores / 16 ms) = 0.105 h
 			"| 1000 images/s | **0.105 h** |",
 			"**164 h**.",
+		}},
+		{"this machine", gpu + "machine: this machine\n" +
+			"BenchmarkRehearsal/embed/ort-cpu\t1\t1 ns/op\t100 tokens/s\t100 tokens/row\n" +
+			"BenchmarkRehearsal/train/mae\t1\t1 ns/op\t0.1 steps/s\t10 img/s\n" +
+			"BenchmarkRehearsal/train/contrastive\t1\t1 ns/op\t0.1 steps/s\t1 img/s\n" +
+			"BenchmarkRehearsal/train/clf\t1\t1 ns/op\t0.1 steps/s\t2 img/s\n" +
+			"BenchmarkRehearsal/stage/images\t1\t1 ns/op\t100 rows/s\n" +
+			"BenchmarkRehearsal/rss/ort/mae\t1\t0 ns/op\t900 MiB\n", []string{
+			// 36.90 M images / 10 img/s = 1025 h, italic: this machine's fastest
+			"| 10.0 images/s | *1025 h* | 900 MiB |",
+			// the GPU host's total is unchanged
+			"**164 h** (without image.decode: not measured)",
+			// 1.048 + 16 x 227,835 x 100 / 100 / 3600 = 10,127 + 1025 + 2050 + 104.8 h (clf: 754 k / 2)
+			"On this machine's CPU alone",
 		}},
 		{"nothing measured", "pkg: x\nBenchmarkOther-2 1 5 ns/op\n", nil},
 	} {
