@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"runtime/debug"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -44,10 +45,18 @@ type spillDataset struct {
 // is not held for the rest of Run (hours of training); iterating d
 // afterwards yields ErrDiscarded. Datasets that are not barrier inputs
 // are left alone. Not safe to call while d is being iterated.
+//
+// It then collects garbage and returns free memory to the OS
+// (debug.FreeOSMemory: a few milliseconds): the buffers just freed, and
+// those the pooled allocator kept from reading the input, would otherwise
+// still count in the process's memory while the stage's next phase fills
+// its own buffers, so the peak would be the sum of both phases, not the
+// larger one.
 func Discard(d Dataset) {
-	if s, ok := d.(*spillDataset); ok {
+	if s, ok := d.(*spillDataset); ok && !s.gone {
 		s.release()
 		s.gone = true
+		debug.FreeOSMemory()
 	}
 }
 
