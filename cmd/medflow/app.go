@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -188,19 +189,54 @@ func (a *app) plan(variant string, sets, targets []string, opts pipeline.PlanOpt
 	if err != nil {
 		return nil, err
 	}
-	if spec, err = spec.Upstream(targets...); err != nil {
+	cut, err := spec.Upstream(targets...)
+	if err != nil {
 		return nil, err
 	}
 	reg, err := a.registry()
 	if err != nil {
 		return nil, err
 	}
+	if err := checkCutAway(reg, spec, cut, overrides); err != nil {
+		return nil, err
+	}
+	spec = cut
 	opts.CodeVersion = version
 	opts.Logger = a.log
 	if dir := filepath.Dir(a.cfgPath); dir != "." {
 		opts.BaseDir = dir // relative model and dataset paths are the config file's
 	}
 	return reg.Plan(spec, opts)
+}
+
+// checkCutAway checks the params of the stages that --target cut away
+// (full's stages missing from cut) when a --set or MEDFLOW_SET override
+// names them: planning only builds the stages it keeps, and a typo in an
+// override must not pass silently because its stage did not run.
+func checkCutAway(reg *pipeline.Registry, full, cut pipeline.Spec, overrides []config.Override) error {
+	kept := map[string]bool{}
+	for _, s := range cut.Stages {
+		kept[s.Name] = true
+	}
+	named := map[string]bool{}
+	for _, o := range overrides {
+		named[o.Stage] = true
+	}
+	var errs []error
+	for _, s := range full.Stages {
+		if kept[s.Name] || !named[s.Name] {
+			continue
+		}
+		def, ok := reg.Lookup(s.Kind)
+		if !ok {
+			continue // the variant's own check reports unknown kinds
+		}
+		if _, perrs := pipeline.NewParams(def.Params, s.Params); len(perrs) > 0 {
+			errs = append(errs, &pipeline.PlanError{Variant: full.Variant, Stage: s.Name, Key: "params",
+				Err: fmt.Errorf("not run (--target), but its overridden params are checked: %w", errors.Join(perrs...))})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // resolve decides which stages run, which reuse an output committed by an

@@ -551,6 +551,13 @@ func TestMaterializeReuse(t *testing.T) {
 	if code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--target", "nope"); code != 1 || !strings.Contains(errs, `stage "nope": unknown stage`) {
 		t.Errorf("--target nope: exit %d %s", code, errs)
 	}
+	// A --set on a stage --target cuts away is still checked.
+	for _, set := range []string{"stats.bogus=1", "stats-out.format=xml"} {
+		code, _, errs := medflow(t, "run", "demo", "--config", cfg, "--target", "rescale", "--set", set)
+		if stage, _, _ := strings.Cut(set, "."); code != 1 || !strings.Contains(errs, `stage "`+stage+`"`) || !strings.Contains(errs, "not run (--target)") {
+			t.Errorf("--target rescale --set %s: exit %d %s", set, code, errs)
+		}
+	}
 }
 
 func TestRunsAndShow(t *testing.T) {
