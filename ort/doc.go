@@ -19,8 +19,11 @@
 //     the missing files and the folder (checked before ORT is asked).
 //   - Checks a model against the Contract the caller expects (input/output
 //     names, element types, ranks and any fixed dims) when it is loaded, with
-//     the model's own input/output info; a mismatch is ErrContract naming the
-//     model file, what was expected and what the model has.
+//     the model's own input/output info, read from the file without loading
+//     the weights (onnx/onnxwire; a model that leaves a shape undeclared is
+//     asked through a light session, which infers it); a mismatch is
+//     ErrContract naming the model file, what was expected and what the
+//     model has, found before any session is built.
 //   - Shares a model between goroutines through a pool: Options.Sessions
 //     ORT sessions and Options.Concurrency run slots over them. ORT's
 //     Session.Run is thread-safe, so one session with several slots is valid
