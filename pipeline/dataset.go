@@ -53,10 +53,51 @@ type spillDataset struct {
 // its own buffers, so the peak would be the sum of both phases, not the
 // larger one.
 func Discard(d Dataset) {
-	if s, ok := d.(*spillDataset); ok && !s.gone {
-		s.release()
+	switch s := d.(type) {
+	case *spillDataset:
+		if !s.gone {
+			s.release()
+			s.gone = true
+			debug.FreeOSMemory()
+		}
+	case *cacheDataset:
 		s.gone = true
-		debug.FreeOSMemory()
+	}
+}
+
+// cacheDataset is a barrier input the run reuses from the cache: each
+// iteration reads the committed output again (parts checked against
+// their checksums as any cache read), nothing is held between them.
+type cacheDataset struct {
+	cache  Cache
+	fp     string
+	name   string // the upstream stage, for errors
+	schema *arrow.Schema
+	rows   int64
+	gone   bool
+}
+
+func (d *cacheDataset) Schema() *arrow.Schema { return d.schema }
+func (d *cacheDataset) NumRows() int64        { return d.rows }
+
+var errStopRead = errors.New("iteration stopped")
+
+func (d *cacheDataset) Batches(ctx context.Context) iter.Seq2[arrow.RecordBatch, error] {
+	return func(yield func(arrow.RecordBatch, error) bool) {
+		if d.gone {
+			yield(nil, ErrDiscarded)
+			return
+		}
+		err := d.cache.Read(ctx, d.fp, func(b arrow.RecordBatch) error {
+			defer b.Release()
+			if !yield(b, nil) {
+				return errStopRead
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStopRead) {
+			yield(nil, fmt.Errorf("read the cached output of %q: %w", d.name, err))
+		}
 	}
 }
 

@@ -101,6 +101,17 @@ func (e *edge) producerDone() {
 	}
 }
 
+// direct reports whether barriers read up's output from the cache
+// themselves (cacheDataset) rather than through an edge: up is reused
+// from a cache that knows its rows.
+func (r *Run) direct(up *Node) bool {
+	if up.Decision != Reuse || !up.Spec.Materialize || up.Def.Role == RoleSink || r.plan.cache == nil {
+		return false
+	}
+	_, ok := r.plan.cache.(CacheRows)
+	return ok
+}
+
 // Execute runs the plan to completion. The first failure cancels every
 // stage and is returned as a *StageError naming the stage (and the record,
 // when the stage said which). Every batch in flight is released before
@@ -125,6 +136,9 @@ func (r *Run) Execute(ctx context.Context) error {
 		inboxes[i] = make([]*edge, len(n.Inputs))
 		if n.Def.Role == RoleBarrier {
 			for j, up := range n.Inputs {
+				if r.direct(up) {
+					continue // read from the cache by the barrier itself
+				}
 				e := &edge{ch: make(chan arrow.RecordBatch, up.Buffer)}
 				e.producers.Store(1)
 				inboxes[i][j] = e
@@ -173,6 +187,9 @@ func (r *Run) Execute(ctx context.Context) error {
 			continue
 		case n.Decision == Reuse && n.Def.Role == RoleSink:
 			r.stats[i].state.Store(int32(Reused)) // its output is committed already
+			continue
+		case n.Decision == Reuse && len(outs[i]) == 0:
+			r.stats[i].state.Store(int32(Reused)) // only barriers read it, from the cache
 			continue
 		}
 		if c, ok := n.Stage.(Committer); ok && n.Def.Role == RoleSink {

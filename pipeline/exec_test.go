@@ -551,12 +551,21 @@ func TestMaterializedResume(t *testing.T) {
 				t.Fatalf("workers %d run %d: a is %v, want %v", workers, i, d, want)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
-			if i == 0 {
-				time.AfterFunc(60*time.Millisecond, cancel)
-			}
 			run := plan.NewRun(RunOptions{})
+			var watch sync.WaitGroup
+			if i == 0 {
+				// Interrupt once the sink has 10 of the 40 batches (a
+				// fixed delay found nothing committed on a loaded machine).
+				watch.Go(func() {
+					for ctx.Err() == nil && run.Stats()[2].BatchesIn < 10 {
+						time.Sleep(time.Millisecond)
+					}
+					cancel()
+				})
+			}
 			err = run.Execute(ctx)
 			cancel()
+			watch.Wait()
 			if (err != nil) != (i == 0) {
 				t.Fatalf("workers %d run %d: %v", workers, i, err)
 			}
@@ -579,5 +588,78 @@ func TestMaterializedResume(t *testing.T) {
 			}
 			mem.AssertSize(t, 0)
 		}
+	}
+}
+
+// TestBarrierReadsReusedInputFromCache: a barrier whose input the run
+// reuses reads it from the cache, twice (two epochs, NumRows from the
+// manifest), holding no copy: with a spill dir that cannot be created and
+// a 1-byte memory budget the rerun still succeeds, while the first run
+// (input computed, through an edge) fails to spill. A streaming consumer
+// of the same reused stage still gets it through its edge.
+func TestBarrierReadsReusedInputFromCache(t *testing.T) {
+	dir := t.TempDir()
+	store, err := local.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noDir := filepath.Join(dir, "file")
+	if err := os.WriteFile(noDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		spillDir string
+		want     Decision
+		fails    bool
+	}{
+		{dir, Compute, false},  // computes and commits a
+		{noDir, Reuse, false},  // a reused: cnt reads the cache, nothing spills
+		{noDir, Compute, true}, // a forced: its output reaches cnt by an edge, which must spill
+	} {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		a := stage("a", "add", []string{"gen"}, map[string]any{"delta": 1})
+		a.Materialize = true
+		sinks := map[string]*collectSink{}
+		plan, err := testRegistry(sinks).Plan(Spec{Variant: "d", Stages: []StageSpec{
+			stage("gen", "gen", nil, map[string]any{"batches": 20, "rows": 1000}), a,
+			stage("cnt", "count", []string{"a"}, nil),
+			stage("out", "collect", []string{"cnt"}, nil),
+			stage("rows", "collect", []string{"a"}, nil),
+		}}, PlanOptions{Alloc: mem})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var force []string
+		if i == 2 {
+			force = []string{"a"}
+		}
+		if err := plan.Resolve(context.Background(), dataset.NewCache(store, "cache", mem), force); err != nil {
+			t.Fatal(err)
+		}
+		if d := plan.Node("a").Decision; d != tc.want {
+			t.Fatalf("run %d: a is %v, want %v", i, d, tc.want)
+		}
+		run := plan.NewRun(RunOptions{SpillDir: tc.spillDir, SpillBytes: 1})
+		err = run.Execute(context.Background())
+		if tc.fails {
+			if err == nil || !strings.Contains(err.Error(), "spill") {
+				t.Fatalf("run %d: err = %v, want a spill failure", i, err)
+			}
+			mem.AssertSize(t, 0)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if got := sinks["out"].xs; !slices.Equal(got, []int64{20000}) {
+			t.Fatalf("run %d: count %v, want [20000]", i, got)
+		}
+		if got := len(sinks["rows"].xs); got != 20000 {
+			t.Fatalf("run %d: the streaming consumer got %d rows", i, got)
+		}
+		if st := run.Stats()[2]; st.RowsIn != 20000 {
+			t.Fatalf("run %d: cnt rows in %d", i, st.RowsIn)
+		}
+		mem.AssertSize(t, 0)
 	}
 }

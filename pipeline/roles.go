@@ -6,6 +6,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 
 	"github.com/sourcegraph/conc"
@@ -48,7 +49,9 @@ func (s *stageRun) barrier(ctx context.Context, k Barrier) error {
 	datasets := make([]Dataset, len(s.in))
 	defer func() {
 		for _, d := range inputs {
-			d.release()
+			if d != nil {
+				d.release()
+			}
 		}
 	}()
 	// Drain every input concurrently: reading them one after another could
@@ -56,6 +59,15 @@ func (s *stageRun) barrier(ctx context.Context, k Barrier) error {
 	errs := make([]error, len(s.in))
 	var wg conc.WaitGroup
 	for i, up := range s.node.Inputs {
+		if s.in[i] == nil { // reused: read from the cache (Run.direct)
+			rows, err := s.run.plan.cache.(CacheRows).Rows(ctx, up.Fingerprint)
+			if err != nil {
+				return fmt.Errorf("the cached output of %q: %w", up.Spec.Name, err)
+			}
+			datasets[i] = &cacheDataset{cache: s.run.plan.cache, fp: up.Fingerprint, name: up.Spec.Name, schema: up.Stage.Schema(), rows: rows}
+			s.st.rowsIn.Add(rows)
+			continue
+		}
 		d := newSpillDataset(up.Stage.Schema(), s.run.plan.opts.Alloc, s.run.opts.SpillBytes, s.run.opts.SpillDir)
 		inputs[i], datasets[i] = d, d
 		wg.Go(func() {

@@ -98,6 +98,16 @@ func (c *Cache) drop(ctx context.Context, fp string) error {
 	return nil
 }
 
+// Rows returns the number of rows of fp's committed output, from its
+// manifest (nothing else is read).
+func (c *Cache) Rows(ctx context.Context, fp string) (int64, error) {
+	d, err := Open(ctx, c.store, c.key(fp))
+	if err != nil {
+		return 0, err
+	}
+	return d.manifest.Rows, nil
+}
+
 // Read emits fp's committed output in order; emit owns each batch. Parts
 // are checked against their checksums unless Has just did.
 func (c *Cache) Read(ctx context.Context, fp string, emit func(arrow.RecordBatch) error) error {
