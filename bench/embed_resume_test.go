@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+
 	"github.com/medflow/medflow/internal/runrecord"
 )
 
@@ -28,26 +31,26 @@ const embedResumeYAML = `variants:
 `
 
 // BenchmarkEmbedResume: what a rerun of text.embed costs after `kill -9`
-// at half its parts, against a cold run of the stage. On 1,800 phantom
+// at half its work, against a cold run of the stage. On 1,800 phantom
 // studies with a random-weight Llama (width 512, 2 layers, 1 ORT thread),
 // once the tokens are materialized, each iteration runs the CLI with
 // --force embed (cold: text.embed computes everything, its input read from
-// the cache), then, its cache entry deleted, again, SIGKILLed once
-// text.embed has committed half the bytes of parts the cold run did (half
-// its rows: every row is one fixed-width embedding; parts differ in rows,
-// since length buckets fill unevenly, so half the parts is not half the
-// work), then
-// reruns it (it resumes), then once more with the output uncommitted and
-// every part kept (base: every row replayed, nothing embedded, no model
-// loaded). Cost is the process's CPU time (user + system: it holds on a
-// loaded machine where wall time does not) less the base's, which is what
-// the process spends outside text.embed (start, plan, reading the tokens)
-// and replaying; so the stage's model load counts in both. Reports the
-// medians over the iterations of both costs (cold-s, rerun-s), of the
-// per-iteration ratio rerun/cold (issue 13: <= 0.55), of the ratio of the
-// processes' whole CPU times (process-rerun/cold) and of text.embed's work
-// time from the run records (work-rerun/cold, wall time: noisy under
-// load), and the fraction of rows the rerun replayed. Needs
+// the cache), then, its cache entry deleted, again, SIGKILLed once the
+// parts text.embed has committed hold half the tokens the cold run
+// embedded (the work is the tokens; rows differ in length and length
+// buckets fill unevenly, so half the parts or half the rows is not half
+// the work), then reruns it (it resumes), then once more with the output
+// uncommitted and every part kept (base: every row replayed, nothing
+// embedded, no model loaded). Cost is the process's CPU time (user +
+// system: it holds on a loaded machine where wall time does not) less the
+// base's, which is what the process spends outside text.embed (start,
+// plan, reading the tokens) and replaying; so the stage's model load
+// counts in both. Reports the medians over the iterations of both costs
+// (cold-s, rerun-s), of the per-iteration ratio rerun/cold (issue 13: <=
+// 0.55), of the ratio of the processes' whole CPU times
+// (process-rerun/cold) and of text.embed's work time from the run records
+// (work-rerun/cold, wall time: noisy under load), and the fractions of
+// rows and of tokens the rerun replayed. Needs
 // .cache/tokenizer/llama2/tokenizer.model (make tokenizer-model) and ONNX
 // Runtime (make ort).
 func BenchmarkEmbedResume(b *testing.B) {
@@ -82,18 +85,21 @@ func BenchmarkEmbedResume(b *testing.B) {
 		return runrecord.Stage{}
 	}
 	fp := embed().Fingerprint
-	var cold, rerun, ratios, procRatios, workRatios, replayed []float64
+	var cold, rerun, ratios, procRatios, workRatios, replayed, replayedTok []float64
 	for b.Loop() {
 		c := runCLI(b, dir, bin, force...)
 		ce := embed()
-		parts, bytes := embedParts(b, work, fp)
+		counted := map[string]int64{} // tokens per committed part (parts are immutable)
+		parts, tokens := embedParts(b, work, fp, counted)
 		// A fresh start for the run to kill: no committed output or part.
 		for _, p := range []string{"cache", "artifacts"} {
 			if err := os.RemoveAll(filepath.Join(work, p, fp)); err != nil {
 				b.Fatal(err)
 			}
 		}
-		killAt(b, dir, bin, func() bool { _, n := embedParts(b, work, fp); return 2*n >= bytes }, run...)
+		clear(counted)
+		killAt(b, dir, bin, func() bool { _, n := embedParts(b, work, fp, counted); return 2*n >= tokens }, run...)
+		_, killed := embedParts(b, work, fp, counted)
 		r := runCLI(b, dir, bin, run...)
 		re := embed()
 		if re.ResumedRows == 0 || re.Decision != "compute" {
@@ -114,8 +120,9 @@ func BenchmarkEmbedResume(b *testing.B) {
 		procRatios = append(procRatios, r.cpu/c.cpu)
 		workRatios = append(workRatios, re.WorkSeconds/ce.WorkSeconds)
 		replayed = append(replayed, float64(re.ResumedRows)/float64(ce.RowsOut))
-		b.Logf("CPU: cold %.2f s, rerun %.2f s, base %.2f s: (rerun-base)/(cold-base) %.3f, rerun/cold %.3f; %d of %d rows replayed",
-			c.cpu, r.cpu, base.cpu, ratios[len(ratios)-1], procRatios[len(procRatios)-1], re.ResumedRows, ce.RowsOut)
+		replayedTok = append(replayedTok, float64(killed)/float64(tokens))
+		b.Logf("CPU: cold %.2f s, rerun %.2f s, base %.2f s: (rerun-base)/(cold-base) %.3f, rerun/cold %.3f; %d of %d rows, %d of %d tokens replayed",
+			c.cpu, r.cpu, base.cpu, ratios[len(ratios)-1], procRatios[len(procRatios)-1], re.ResumedRows, ce.RowsOut, killed, tokens)
 	}
 	b.ReportMetric(median(cold), "cold-s")
 	b.ReportMetric(median(rerun), "rerun-s")
@@ -123,22 +130,61 @@ func BenchmarkEmbedResume(b *testing.B) {
 	b.ReportMetric(median(procRatios), "process-rerun/cold")
 	b.ReportMetric(median(workRatios), "work-rerun/cold")
 	b.ReportMetric(median(replayed), "replayed-fraction")
+	b.ReportMetric(median(replayedTok), "replayed-token-fraction")
 }
 
 // embedParts counts the parts committed under work's cache entry fp and
-// their bytes.
-func embedParts(b *testing.B, work, fp string) (int, int64) {
+// the tokens their rows hold (the num_tokens column), reading each part
+// once: counted keeps the parts already read.
+func embedParts(b *testing.B, work, fp string, counted map[string]int64) (int, int64) {
 	m, err := filepath.Glob(filepath.Join(work, "cache", fp, "batch-*-*.arrow"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	var n int64
 	for _, p := range m {
-		if fi, err := os.Stat(p); err == nil { // a part may be replaced while listed
-			n += fi.Size()
+		if _, ok := counted[p]; !ok {
+			tok, err := partTokens(p)
+			if err != nil {
+				continue // a part may be replaced while listed: read it next time
+			}
+			counted[p] = tok
 		}
+		n += counted[p]
 	}
 	return len(m), n
+}
+
+// partTokens sums the num_tokens column of one committed part (an Arrow
+// IPC file).
+func partTokens(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r, err := ipc.NewFileReader(f)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	var n int64
+	for i := range r.NumRecords() {
+		rec, err := r.RecordBatchAt(i)
+		if err != nil {
+			return 0, err
+		}
+		idx := rec.Schema().FieldIndices("num_tokens")
+		if len(idx) != 1 {
+			rec.Release()
+			return 0, fmt.Errorf("%s: no num_tokens column", path)
+		}
+		for _, v := range rec.Column(idx[0]).(*array.Int32).Int32Values() {
+			n += int64(v)
+		}
+		rec.Release()
+	}
+	return n, nil
 }
 
 // killAt runs bin with args in dir and SIGKILLs it once reached() holds.
@@ -153,7 +199,7 @@ func killAt(b *testing.B, dir, bin string, reached func() bool, args ...string) 
 	for !reached() {
 		select {
 		case err := <-done:
-			b.Fatalf("the run ended (%v) before text.embed committed half its rows", err)
+			b.Fatalf("the run ended (%v) before text.embed committed half its work", err)
 		case <-time.After(time.Millisecond):
 		}
 	}

@@ -167,7 +167,7 @@ var Rows = []Row{
 	{ID: "rerun-vs-cold", What: "unchanged rerun vs cold run: `medflow run` of a small materialized ingest (synthetic MIMIC, decode + tokenize) twice in one work dir",
 		Medflow: sel(`BenchmarkRerun`, "rerun-s"), Ref: sel(`BenchmarkRerun`, "cold-s"),
 		RatioMetric: sel(`BenchmarkRerun`, "rerun/cold"), Better: Lower, Unit: "s", Scale: 1, Goal: &Goal{Better: Lower, Bound: 0.2}},
-	{ID: "embed-resume", What: "text.embed rerun after kill at 50%: `kill -9` once text.embed has committed half its rows (half the bytes of a cold run's parts), then rerun; CPU time of the rerun (parts replayed, the rest embedded) vs a cold run of the stage, each less a run that only replays (1,800 phantom studies, random Llama width 512, 2 layers)",
+	{ID: "embed-resume", What: "text.embed rerun after kill at 50%: `kill -9` once the parts text.embed has committed hold half the tokens a cold run embeds (its work), then rerun; CPU time of the rerun (parts replayed, the rest embedded) vs a cold run of the stage, each less a run that only replays (1,800 phantom studies, random Llama width 512, 2 layers)",
 		Medflow: sel(`BenchmarkEmbedResume`, "rerun-s"), Ref: sel(`BenchmarkEmbedResume`, "cold-s"),
 		RatioMetric: sel(`BenchmarkEmbedResume`, "rerun/cold"), Better: Lower, Unit: "s", Scale: 1, Goal: &Goal{Better: Lower, Bound: 0.55}},
 	{ID: "demo", What: "end to end: `medflow run demo` (make demo's study) from a fresh work dir, wall time",
