@@ -22,7 +22,8 @@ var demoInputs = []string{
 // medians over the iterations of cold-s, rerun-s and rerun/cold, the
 // cold process's peak RSS (peak-RSS-MiB, the largest over iterations),
 // and from the last cold run's record, per stage: stage-s:NAME (seconds),
-// stage-MiB:NAME (the process's peak RSS while the stage ran) and
+// stage-MiB:NAME (the process's peak RSS while the stage ran),
+// stage-rows:NAME (rows out: images vs embedded reports) and
 // stage-order:NAME (its position in the record). It skips, saying why,
 // when the demo's inputs are missing (run `make demo` once) or the demo
 // variant does not plan (stage kinds still missing).
@@ -59,6 +60,7 @@ func BenchmarkDemo(b *testing.B) {
 		for i, s := range rec.Stages {
 			b.ReportMetric(s.Seconds, "stage-s:"+s.Name)
 			b.ReportMetric(float64(s.PeakRSSBytes)/(1<<20), "stage-MiB:"+s.Name)
+			b.ReportMetric(float64(s.RowsOut), "stage-rows:"+s.Name)
 			b.ReportMetric(float64(i), "stage-order:"+s.Name)
 		}
 	}

@@ -247,7 +247,7 @@ func TestGoalDirection(t *testing.T) {
 
 func TestRender(t *testing.T) {
 	r := mustRead(t, cannedOutput+"pkg: bench\n"+
-		"BenchmarkDemo-2 1 9 ns/op 40 cold-s 120 stage-MiB:index 300 stage-MiB:mae 0 stage-order:index 1 stage-order:mae 1.5 stage-s:index 30 stage-s:mae\n"+
+		"BenchmarkDemo-2 1 9 ns/op 40 cold-s 120 stage-MiB:index 300 stage-MiB:mae 0 stage-order:index 1 stage-order:mae 1.5 stage-s:index 30 stage-s:mae 1500 stage-rows:index\n"+
 		"--- SKIP: BenchmarkGone-2\n    x_test.go:1: no library\n")
 	m := Machine{Cores: 2, CPU: "Test CPU", MemGiB: 8, GoVersion: "go1.26", OS: "linux/amd64", Date: "2026-01-02 03:04 UTC"}
 	var b strings.Builder
@@ -263,7 +263,7 @@ func TestRender(t *testing.T) {
 		"| on-medflow |  | 12.0 % (n=1) | 30.0 % (n=1) | 0.400 (m/r ↓) | ≤ 10.0 % | **no** |",
 		"| missing |  | not measured | 1.00 ms (n=2) | not measured | ratio ≤ 1.00 | not measured |",
 		"## How to read this",
-		"| index | 1.50 s (n=1) | 120 MiB (n=1) |\n| mae | 30.0 s (n=1) | 300 MiB (n=1) |",
+		"| index | 1.50 s (n=1) | 120 MiB (n=1) | 1500 |\n| mae | 30.0 s (n=1) | 300 MiB (n=1) | — |",
 		"- SKIP BenchmarkGone: x_test.go:1: no library",
 	} {
 		if !strings.Contains(out, want) {

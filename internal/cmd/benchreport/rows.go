@@ -219,12 +219,14 @@ func soakRow(id, what, stage string) Row {
 		Medflow: bench(30000), Ref: bench(3000), Better: Lower, Unit: "MiB", Scale: 1, Goal: &Goal{Better: Lower, Bound: 1.2}}
 }
 
-// Per-stage metrics of BenchmarkDemo: units "stage-s:NAME" and
-// "stage-MiB:NAME" (seconds and peak RSS of stage NAME in the cold run).
+// Per-stage metrics of BenchmarkDemo: units "stage-s:NAME",
+// "stage-MiB:NAME" and "stage-rows:NAME" (seconds, peak RSS and rows out
+// of stage NAME in the cold run).
 const (
 	demoBench       = "BenchmarkDemo"
 	stageSecPrefix  = "stage-s:"
 	stageMiBPrefix  = "stage-MiB:"
+	stageRowsPrefix = "stage-rows:"
 	stageRankPrefix = "stage-order:"
 )
 

@@ -140,10 +140,15 @@ func Render(w io.Writer, m Machine, lines []Line, r *Results) error {
 		"(one run of -benchtime Nx) and tokenizer rows are the medians tokbench prints over its runs, so their n is 1.\n")
 	if stages := demoStages(r); len(stages) > 0 {
 		b.WriteString("\n## Demo per stage (cold run)\n\n")
-		b.WriteString("Stages overlap in time; a stage's peak RSS is the process's peak while it ran, not memory it alone held.\n\n")
-		b.WriteString("| stage | seconds | peak RSS |\n|---|---|---|\n")
+		b.WriteString("Stages overlap in time; a stage's peak RSS is the process's peak while it ran, not memory it alone held. " +
+			"Rows out: what the stage emitted (images: one row per image; sections, tokens and embed: one per study, so embed's rows are the reports embedded).\n\n")
+		b.WriteString("| stage | seconds | peak RSS | rows out |\n|---|---|---|---|\n")
 		for _, s := range stages {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", s.name, fmtValue(s.sec, "s"), fmtValue(s.mib, "MiB"))
+			rows := "—"
+			if s.rows.OK {
+				rows = fmt.Sprintf("%.0f", s.rows.V)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", s.name, fmtValue(s.sec, "s"), fmtValue(s.mib, "MiB"), rows)
 		}
 	}
 	renderScale(&b, EvaluateScale(ScaleRows, r))
@@ -247,7 +252,7 @@ func fmtNum(v float64) string {
 type demoStage struct {
 	name     string
 	order    float64
-	sec, mib Value
+	sec, mib, rows Value
 }
 
 // demoStages collects BenchmarkDemo's per-stage metrics, in run order.
@@ -271,6 +276,8 @@ func demoStages(r *Results) []demoStage {
 			get(strings.TrimPrefix(unit, stageMiBPrefix)).mib = v
 		case strings.HasPrefix(unit, stageRankPrefix):
 			get(strings.TrimPrefix(unit, stageRankPrefix)).order = v.V
+		case strings.HasPrefix(unit, stageRowsPrefix):
+			get(strings.TrimPrefix(unit, stageRowsPrefix)).rows = v
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
