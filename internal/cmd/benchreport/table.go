@@ -250,8 +250,8 @@ func fmtNum(v float64) string {
 }
 
 type demoStage struct {
-	name     string
-	order    float64
+	name           string
+	order          float64
 	sec, mib, rows Value
 }
 
