@@ -30,12 +30,12 @@ def main(out, prefix="GPUCheck"):
                 lines.append(f"| text.embed {rt}: rows, tokens, work s, tokens/s | {rows}, {tok}, {secs:.1f}, {tok / secs if secs else 0:.0f} |")
                 name = "gomlx" if rt == "gomlx" else "ort-cpu"
                 if secs and rows:
-                    bench.append(f"Benchmark{prefix}/embed/{name}\t1\t{int(secs * 1e9)} ns/op\t{tok / secs:.1f} tokens/s\t{tok / rows:.1f} tokens/row")
+                    bench.append(f"Benchmark{prefix}/embed/{name}\t1\t{int(secs * 1e9)} ns/op\t{tok / secs:.4g} tokens/s\t{tok / rows:.1f} tokens/row")
             if r.get("msg") == "trained" and first:
                 sps = r.get("steps", 0) / max(r.get("seconds", 1), 1e-9)
                 steady = r.get("steady_img_per_s", 0)
-                lines.append(f"| {r['stage']}: steps, examples, s (with compile), steps/s, steady img/s (median after step 1) | {r.get('steps')}, {r.get('examples')}, {r.get('seconds'):.1f}, {sps:.2f}, {steady:.1f} |")
-                bench.append(f"Benchmark{prefix}/train/{r['stage']}\t1\t{int(r.get('seconds', 0) * 1e9)} ns/op\t{sps:.3f} steps/s\t{steady:.1f} img/s")
+                lines.append(f"| {r['stage']}: steps, examples, s (with compile), steps/s, steady img/s (median after step 1) | {r.get('steps')}, {r.get('examples')}, {r.get('seconds'):.1f}, {sps:.3g}, {steady:.3g} |")
+                bench.append(f"Benchmark{prefix}/train/{r['stage']}\t1\t{int(r.get('seconds', 0) * 1e9)} ns/op\t{sps:.4g} steps/s\t{steady:.4g} img/s")
         if first:
             # Host-side stages (the phantoms are 256 px JPEGs, not MIMIC's full size).
             for st in ("images", "tokens"):
