@@ -17,7 +17,7 @@
 #                  rerun embed-resume demo), writing $(BENCH_OUT)/bench-<step>.txt
 #
 # Duration on 2 cores (AMD EPYC, measured by step at -benchtime 1x and scaled):
-# about 20-25 minutes, most of it the demo (~5 min), text.embed resume (~3 min),
+# about 25-30 minutes, most of it the demo (~7 min), text.embed resume (~3 min),
 # training, S3 and imaging.
 
 ifndef DEMO_MIMIC
