@@ -42,7 +42,7 @@ build: $(IMAGING_DEPS)
 
 # The main job: the whole flagship study (the `demo` variant of
 # pipelines.yaml) on the embedded default. A phantom MIMIC-CXR dataset
-# (1500 studies, small JPEGs, a few planted faults) and a tiny random-weight
+# (3000 studies, small JPEGs, a few planted faults) and a tiny random-weight
 # Llama ONNX model are written under ./data once; the run then indexes,
 # decodes, tokenizes (real Llama-2 tokenizer) and embeds (ONNX Runtime),
 # pretrains the MAE, trains the contrastive and both classifiers, evaluates
@@ -50,7 +50,7 @@ build: $(IMAGING_DEPS)
 # names report.html). A second `make demo` reuses every materialized stage.
 DEMO_MIMIC := data/demo-mimic
 DEMO_LLAMA := data/models/llama-tiny.onnx
-DEMO_SYNTH := --studies 1500 --size 256x320 --splits 0.6,0.1,0.3 --corrupt-fraction 0.03
+DEMO_SYNTH := --studies 3000 --size 256x320 --splits 0.6,0.1,0.3 --corrupt-fraction 0.03
 # The data is written again when DEMO_SYNTH or the generator's source
 # changes (a stamp holds the args and a hash of synth/'s non-test sources),
 # so an old checkout's data/ does not keep an older demo's size or older

@@ -17,8 +17,8 @@
 #                  rerun embed-resume demo rehearsal), writing $(BENCH_OUT)/bench-<step>.txt
 #
 # Duration on 2 cores (AMD EPYC, measured by step at -benchtime 1x and scaled):
-# about 30-35 minutes, most of it the demo (~5 min), the real-shape rehearsal
-# (~10 min), text.embed resume (~3 min), training, S3 and imaging.
+# about 35-40 minutes, most of it the demo (~7 min), the real-shape rehearsal
+# (~10-15 min), text.embed resume (~3 min), training, S3 and imaging.
 
 ifndef DEMO_MIMIC
 $(error mk/bench.mk: include it after DEMO_MIMIC and DEMO_LLAMA are defined (end of Makefile))
