@@ -17,8 +17,13 @@
 //   - Sink: Consume takes every batch on one goroutine; Close commits,
 //     Abort discards.
 //   - Barrier: Run gets each input whole as a re-iterable Dataset (for
-//     training, joins). Inputs beyond RunOptions.SpillBytes are spilled
-//     to an Arrow IPC file so memory stays bounded. TempDir(ctx) is the
+//     training, joins). An input the run reuses from a cache that knows
+//     its rows (CacheRows) is read from the cache at each iteration, with
+//     no copy; an input computed in the run is held in memory up to
+//     RunOptions.SpillBytes and the rest spilled to an Arrow IPC file, so
+//     memory stays bounded (not yet: reading a materialized upstream from
+//     the cache once it commits, which would drop that copy too). Discard
+//     frees an input the barrier no longer needs. TempDir(ctx) is the
 //     run's SpillDir, for a barrier's own temporary files (it removes
 //     them).
 //
