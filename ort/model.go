@@ -327,17 +327,12 @@ func signature(path string) (inputs, outputs []Info, err error) {
 // sessionInfo asks a session that only loads the model: CPU, one thread,
 // no graph optimization, no weight prepacking.
 func sessionInfo(path string) (inputs, outputs []Info, err error) {
-	so, err := onnx.NewSessionOptions()
+	so, err := Options{IntraOpThreads: 1, InterOpThreads: 1, GraphOptimization: "disable"}.sessionOptions()
 	if err != nil {
 		return nil, nil, err
 	}
 	defer so.Destroy()
-	if err := errors.Join(
-		so.SetIntraOpNumThreads(1),
-		so.SetInterOpNumThreads(1),
-		so.SetGraphOptimizationLevel(onnx.GraphOptimizationLevelDisableAll),
-		so.AddSessionConfigEntry("session.disable_prepacking", "1"),
-	); err != nil {
+	if err := so.AddSessionConfigEntry("session.disable_prepacking", "1"); err != nil {
 		return nil, nil, fmt.Errorf("session options: %w", err)
 	}
 	in, out, err := onnx.GetInputOutputInfoWithOptions(path, so)

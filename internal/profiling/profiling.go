@@ -15,7 +15,6 @@
 package profiling
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,8 +34,7 @@ type Profiler struct {
 	cpu      *os.File
 	done     chan struct{}
 	wg       sync.WaitGroup
-	mu       sync.Mutex
-	err      error // the first failed heap snapshot
+	err      error // the failed heap snapshot that stopped watch (read after wg.Wait)
 	lastPeak int64
 }
 
@@ -73,9 +71,7 @@ func (p *Profiler) watch(every time.Duration) {
 		if rss := memwatch.RSS(); rss > p.lastPeak+p.lastPeak/20 {
 			p.lastPeak = rss
 			if err := p.snapshot("heap-peak", rss); err != nil {
-				p.mu.Lock()
-				p.err = cmp.Or(p.err, err)
-				p.mu.Unlock()
+				p.err = err
 				return
 			}
 		}
