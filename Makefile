@@ -22,12 +22,13 @@ include mk/onnx.mk
 include mk/onnxruntime.mk
 include mk/gpu.mk
 include mk/image.mk
+include mk/blas.mk
 
 .PHONY: all deps go-deps build demo test lint race fuzz bench clean docs xla
 
 all: build
 
-deps: go-deps $(VERSITYGW) $(TOKENIZER_DEPS) $(IMAGING_DEPS) $(ORT_DEPS)
+deps: go-deps blas-deps $(VERSITYGW) $(TOKENIZER_DEPS) $(IMAGING_DEPS) $(ORT_DEPS)
 
 go-deps:
 	$(GO) mod download
@@ -89,9 +90,9 @@ lint:
 # plugin is installed, and medflow never downloads one (GPU host: see
 # bench/gpu).
 xla:
-	$(GO) vet -tags xla ./nn/... ./train/... ./cmd/medflow
-	$(GO) build -tags xla -ldflags "-s -w $(LDFLAGS)" -o bin/medflow-xla ./cmd/medflow
-	$(GO) test -count=1 -tags xla -run 'TestXLA' ./nn
+	$(GO) vet -tags xla,medflowblas ./nn/... ./train/... ./cmd/medflow
+	$(GO) build -tags xla,medflowblas -ldflags "-s -w $(LDFLAGS)" -o bin/medflow-xla ./cmd/medflow
+	$(GO) test -count=1 -tags xla,medflowblas -run 'TestXLA' ./nn
 
 # Tests that need ONNX Runtime fail (not skip) without the library.
 export MEDFLOW_REQUIRE_ORT := 1

@@ -2,6 +2,8 @@ package nn
 
 import (
 	"fmt"
+	"log/slog"
+	"strings"
 	"os"
 	"sync"
 
@@ -12,6 +14,10 @@ import (
 // BackendEnv is the environment variable naming the GoMLX backend
 // ("go:parallelism=-1", "xla:cuda", ...), GoMLX's own GOMLX_BACKEND.
 const BackendEnv = backends.ConfigEnvVar
+
+// FastKernelsEnv switches medflow's float32 element-wise and reduction
+// executors for simplego off ("off"); see package nn/blas.
+const FastKernelsEnv = "MEDFLOW_FAST_KERNELS"
 
 // DefaultBackend is used when GOMLX_BACKEND is unset: simplego running
 // the ops of a graph one at a time (each matmul still uses all cores) with
@@ -70,6 +76,9 @@ func BackendFor(config string) (b backends.Backend, err error) {
 		return nil, fmt.Errorf("%w %q: %v%s", ErrBackend, config, err, backendHint(config, err))
 	}
 	backendCache[config] = b
+	if b.Name() == "go" || strings.HasPrefix(config, "go") {
+		slog.Info("training backend", "backend", config, "matmul", MatmulKernels(), "kernels", FastKernels())
+	}
 	return b, nil
 }
 

@@ -1,0 +1,155 @@
+package blas
+
+/*
+#cgo LDFLAGS: -ldl
+#include <dlfcn.h>
+#include <stdlib.h>
+
+typedef void (*medflow_sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
+typedef int (*medflow_threads_fn)(void);
+typedef char *(*medflow_config_fn)(void);
+
+static medflow_sgemm_fn medflow_sgemm_p;
+static medflow_threads_fn medflow_threads_p;
+static medflow_config_fn medflow_config_p;
+
+// medflow_blas_open loads path and finds cblas_sgemm; it returns NULL or
+// dlerror's message.
+static const char *medflow_blas_open(const char *path) {
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) return dlerror();
+	medflow_sgemm_fn f = (medflow_sgemm_fn)dlsym(h, "cblas_sgemm");
+	if (!f) return dlerror();
+	medflow_sgemm_p = f;
+	medflow_threads_p = (medflow_threads_fn)dlsym(h, "openblas_get_num_threads");
+	medflow_config_p = (medflow_config_fn)dlsym(h, "openblas_get_config");
+	return NULL;
+}
+
+// CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112.
+static void medflow_sgemm(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
+	medflow_sgemm_p(101, ta ? 112 : 111, tb ? 112 : 111, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
+static int medflow_blas_threads(void) { return medflow_threads_p ? medflow_threads_p() : 0; }
+static const char *medflow_blas_config(void) { return medflow_config_p ? medflow_config_p() : ""; }
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// Env names the library to load ("off" disables BLAS; a path or soname
+// picks the library; unset tries Candidates).
+const Env = "MEDFLOW_BLAS"
+
+// Candidates are the sonames Load tries, in order, when MEDFLOW_BLAS is
+// unset: Debian's libopenblas0-pthread, then a plain OpenBLAS build.
+var Candidates = []string{"libopenblas.so.0", "libopenblas.so"}
+
+// ErrUnavailable: no usable BLAS library (or MEDFLOW_BLAS=off).
+var ErrUnavailable = errors.New("blas: no OpenBLAS library")
+
+var (
+	loadOnce sync.Once
+	loadErr  error
+	loaded   string
+)
+
+// Load finds and opens the BLAS library once per process; later calls
+// return the first result. The error names every library tried.
+func Load() error {
+	loadOnce.Do(func() { loaded, loadErr = load(os.Getenv(Env)) })
+	return loadErr
+}
+
+func load(env string) (string, error) {
+	names := Candidates
+	switch {
+	case strings.EqualFold(env, "off"):
+		return "", fmt.Errorf("%w: %s=off", ErrUnavailable, Env)
+	case env != "":
+		names = []string{env}
+	}
+	var tried []string
+	for _, name := range names {
+		cs := C.CString(name)
+		msg := C.medflow_blas_open(cs)
+		C.free(unsafe.Pointer(cs))
+		if msg == nil {
+			return name, nil
+		}
+		tried = append(tried, C.GoString(msg))
+	}
+	return "", fmt.Errorf("%w (tried %s: %s)", ErrUnavailable, strings.Join(names, ", "), strings.Join(tried, "; "))
+}
+
+// Describe says which library Load opened and with how many threads, or
+// why none, for logs and benchmark rows.
+func Describe() string {
+	if err := Load(); err != nil {
+		return "none: " + err.Error()
+	}
+	s := loaded
+	if cfg := strings.TrimSpace(C.GoString(C.medflow_blas_config())); cfg != "" {
+		s += " (" + cfg + ")"
+	}
+	if n := int(C.medflow_blas_threads()); n > 0 {
+		s += fmt.Sprintf(", %d threads", n)
+	}
+	return s
+}
+
+// Sgemm sets c (m×n, row-major, leading dimension ldc) to op(a)·op(b),
+// where op(a) is a (m×k, leading dimension lda) or, with transA, the
+// transpose of a stored k×m; likewise b is k×n or, with transB, n×k.
+// c's previous contents are ignored (beta is 0). Load must have
+// succeeded; the slices must hold the elements the dimensions address
+// (checked: a short slice panics here, not in C).
+func Sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if err := Load(); err != nil {
+		panic("blas.Sgemm: " + err.Error())
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	need := func(what string, s []float32, rows, cols, ld int) {
+		if ld < max(cols, 1) || len(s) < (rows-1)*ld+cols {
+			panic(fmt.Sprintf("blas.Sgemm: %s holds %d elements, leading dimension %d, for %d×%d", what, len(s), ld, rows, cols))
+		}
+	}
+	need("c", c, m, n, ldc)
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		return
+	}
+	need("a", a, ar, ac, lda)
+	need("b", b, br, bc, ldb)
+	C.medflow_sgemm(cbool(transA), cbool(transB), C.int(m), C.int(n), C.int(k),
+		(*C.float)(unsafe.Pointer(&a[0])), C.int(lda),
+		(*C.float)(unsafe.Pointer(&b[0])), C.int(ldb),
+		(*C.float)(unsafe.Pointer(&c[0])), C.int(ldc))
+}
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,30 @@
+// Package blas multiplies float32 matrices with OpenBLAS's cblas_sgemm,
+// loaded at run time with dlopen, for the simplego training backend.
+//
+// Why: GoMLX's pure-Go backend (simplego, v0.26.0) spends about two
+// thirds of a ViT training step in its own DotGeneral kernels, at about
+// 1% of this CPU's float32 peak (issue 18; profile in BENCHMARKS.md).
+// OpenBLAS is what the PyTorch reference uses on the same machine.
+//
+// How it reaches GoMLX: simplego's op table is unexported, so medflow adds
+// one file to that package at build time with `go build -overlay`
+// (_simplego/gemm.go; the Makefile writes out/gomlx-overlay.json and
+// builds with -tags medflowblas). That file registers a DotGeneral
+// executor that calls the hook simplego.Float32Gemm for float32 operands
+// and otherwise runs simplego's own executor; package nn (gemm_blas.go,
+// -tags medflowblas) sets the hook to Sgemm when Load succeeds. Nothing
+// in simplego itself is edited.
+//
+// The way back: build without the overlay and the tag (plain `go build`),
+// or set MEDFLOW_BLAS=off at run time; simplego's kernels are then used
+// unchanged. A binary built with the hook still runs where no OpenBLAS is
+// installed: Load fails with the names it tried and the pure-Go kernels
+// are used.
+//
+// What is implemented: row-major float32 GEMM (C = op(A)·op(B), beta 0)
+// through cblas_sgemm; OpenBLAS's own thread pool (OPENBLAS_NUM_THREADS,
+// default all cores). Not implemented: float64/bfloat16 (simplego's
+// kernels serve them), batched GEMM in one call (batches loop over
+// Sgemm), other BLAS libraries than OpenBLAS (MKL, BLIS: MEDFLOW_BLAS
+// may name any library exporting cblas_sgemm, untested).
+package blas
