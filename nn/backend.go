@@ -3,8 +3,8 @@ package nn
 import (
 	"fmt"
 	"log/slog"
-	"strings"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/gomlx/gomlx/backends"
