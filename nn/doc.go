@@ -33,7 +33,12 @@
 // head alone on features computed once.
 //
 // Backend: Backend() reads GOMLX_BACKEND; the default is
-// "go:ops_sequential,parallelism=-1" (pure-Go simplego, no native library).
+// "go:ops_sequential,parallelism=-1" (simplego). Built by the Makefile
+// (-tags medflowblas and its GoMLX workspace), simplego's float32
+// DotGeneral runs in OpenBLAS and its float32 element-wise and reduction
+// ops in medflow's executors (package nn/blas; MatmulKernels and
+// FastKernels say what runs, and the backend's creation is logged with
+// them); a plain go build keeps simplego's pure-Go kernels.
 // simplego's default config deadlocks on 2 cores with these graphs, and its
 // parallel op scheduler has a data race on buffer reuse (see
 // DefaultBackend); sequential ops with parallel matmuls avoid both.
