@@ -2,13 +2,11 @@ package nn
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/gomlx/gomlx/backends"
-	_ "github.com/gomlx/gomlx/backends/simplego" // the pure-Go default backend
+	"github.com/gomlx/gomlx/backends/simplego" // the pure-Go default backend
 )
 
 // BackendEnv is the environment variable naming the GoMLX backend
@@ -57,6 +55,16 @@ func Backend() (backends.Backend, error) {
 	return BackendFor(cfg)
 }
 
+// BackendAttrs are log attributes saying what computes on b: its name
+// and, for simplego, what runs its matrix products and element-wise ops.
+func BackendAttrs(b backends.Backend) []any {
+	attrs := []any{"backend", b.Name()}
+	if _, ok := b.(*simplego.Backend); ok {
+		attrs = append(attrs, "matmul", MatmulKernels(), "kernels", FastKernels())
+	}
+	return attrs
+}
+
 // BackendFor returns the backend for config, created once per process.
 func BackendFor(config string) (b backends.Backend, err error) {
 	backendMu.Lock()
@@ -76,9 +84,6 @@ func BackendFor(config string) (b backends.Backend, err error) {
 		return nil, fmt.Errorf("%w %q: %v%s", ErrBackend, config, err, backendHint(config, err))
 	}
 	backendCache[config] = b
-	if b.Name() == "go" || strings.HasPrefix(config, "go") {
-		slog.Info("training backend", "backend", config, "matmul", MatmulKernels(), "kernels", FastKernels())
-	}
 	return b, nil
 }
 

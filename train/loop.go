@@ -225,8 +225,8 @@ func Run(ctx context.Context, cfg Config, job Job) (*Result, error) {
 		defer val.Finalize()
 	}
 	sched := nn.Schedule{Peak: cfg.LR, Warmup: plan.Warmup, Total: plan.Total, MinRatio: cfg.MinLRRatio}
-	job.Logger.Info("training", "examples", n, "shuffle_rows", cfg.ShuffleRows, "batch", plan.BatchSize,
-		"steps_per_epoch", plan.StepsPerEpoch, "steps", plan.Total, "params", job.Model.Params.Count())
+	job.Logger.Info("training", append([]any{"examples", n, "shuffle_rows", cfg.ShuffleRows, "batch", plan.BatchSize,
+		"steps_per_epoch", plan.StepsPerEpoch, "steps", plan.Total, "params", job.Model.Params.Count()}, nn.BackendAttrs(job.Backend)...)...)
 
 	// One stream per epoch; a resumed epoch skips the rows of its steps
 	// already taken.
