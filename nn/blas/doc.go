@@ -23,7 +23,8 @@
 //
 // What is implemented: row-major float32 GEMM (C = op(A)·op(B), beta 0)
 // through cblas_sgemm; OpenBLAS's own thread pool (OPENBLAS_NUM_THREADS,
-// default all cores). Not implemented: float64/bfloat16 (simplego's
+// default all cores), whose idle threads sleep almost at once
+// (OPENBLAS_THREAD_TIMEOUT=4 unless set: see ThreadTimeoutEnv). Not implemented: float64/bfloat16 (simplego's
 // kernels serve them), batched GEMM in one call (batches loop over
 // Sgemm), other BLAS libraries than OpenBLAS (MKL, BLIS: MEDFLOW_BLAS
 // may name any library exporting cblas_sgemm, untested).
