@@ -137,7 +137,7 @@ func TestReusedEntryChecks(t *testing.T) {
 		},
 	}
 	const (
-		small  = 1  // bytes: every entry is above it
+		small  = 1 // bytes: every entry is above it
 		always = math.MaxInt64
 		never  = -1
 	)
