@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/medflow/medflow/connectors/dataset"
@@ -63,8 +64,8 @@ func runVerify(t *testing.T, store *objstoretest.Counting, budget int64, consume
 }
 
 // entryPart returns the key of the first part of stage name's cache entry,
-// and the size of the entry's manifest.
-func entryPart(t *testing.T, store objstore.Store, p *Plan, name string) (part string, manifest int64) {
+// the size of the entry's manifest and of all its parts.
+func entryPart(t *testing.T, store objstore.Store, p *Plan, name string) (part string, manifest, parts int64) {
 	t.Helper()
 	d, err := dataset.Open(t.Context(), store, path.Join("cache", p.Node(name).Fingerprint))
 	if err != nil {
@@ -74,7 +75,22 @@ func entryPart(t *testing.T, store objstore.Store, p *Plan, name string) (part s
 	if err != nil {
 		t.Fatal(err)
 	}
-	return path.Join("cache", p.Node(name).Fingerprint, d.Manifest().Parts[0].Key), info.Size
+	return path.Join("cache", p.Node(name).Fingerprint, d.Manifest().Parts[0].Key), info.Size, d.Bytes()
+}
+
+// decodeBytes returns the bytes a read of fp's cache entry reads once its
+// parts are checked (manifest included).
+func decodeBytes(t *testing.T, store *objstoretest.Counting, fp string) int64 {
+	t.Helper()
+	c := dataset.NewCache(store, "cache", memory.DefaultAllocator)
+	if ok, err := c.Verify(t.Context(), fp, math.MaxInt64); !ok || err != nil {
+		t.Fatalf("verify %s: %v, %v", fp, ok, err)
+	}
+	store.Read("")
+	if err := c.Read(t.Context(), fp, func(b arrow.RecordBatch) error { b.Release(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return store.Read("")
 }
 
 // damage flips a bit in the middle of key, or truncates it by one byte.
@@ -114,6 +130,9 @@ func decisionsOf(p *Plan) []Decision {
 //     rerun succeeds, and reads nothing of a's entry but its manifest (the
 //     damage is still there);
 //   - a truncated part of b: damaged at plan time whatever the budget.
+//
+// When a is reused and read (b recomputed), it is verified at plan time
+// and not again as the run reads it.
 func TestReusedEntryChecks(t *testing.T) {
 	srv := s3test.Start(t)
 	srv.CreateBucket(t, "medflow")
@@ -165,7 +184,8 @@ func TestReusedEntryChecks(t *testing.T) {
 				if cold.err != nil {
 					t.Fatal(cold.err)
 				}
-				part, manifest := entryPart(t, store, cold.plan, tc.target)
+				_, manifestA, partsA := entryPart(t, store, cold.plan, "a")
+				part, _, _ := entryPart(t, store, cold.plan, tc.target)
 				damaged := damage(t, store, part, tc.how)
 
 				rerun := runVerify(t, store, tc.budget, tc.consumer)
@@ -196,9 +216,24 @@ func TestReusedEntryChecks(t *testing.T) {
 						t.Fatalf("the run after: %v, b %v, same output as cold: %v", third.err, third.plan.Node("b").Decision, slices.Equal(third.out, cold.out))
 					}
 				}
+				if want[1] == Reuse {
+					// a is read by b: its parts are read back once, at plan
+					// time when the budget allows, else as the run reads
+					// them; decoding reads what a checked read of a's
+					// checked parts reads.
+					atPlan := tc.budget == 0 || tc.budget == always
+					// (Has, then Verify, each read the manifest.)
+					wantPlan, wantRun := 2*manifestA+partsA, decodeBytes(t, store, cold.plan.Node("a").Fingerprint)
+					if !atPlan {
+						wantPlan, wantRun = rerun.planBytes, wantRun+partsA
+					}
+					if rerun.planBytes != wantPlan || rerun.runBytes != wantRun {
+						t.Fatalf("reused a (parts: %d bytes): read %d bytes at plan time, want %d; %d in the run, want %d", partsA, rerun.planBytes, wantPlan, rerun.runBytes, wantRun)
+					}
+				}
 				if tc.target == "a" {
-					if rerun.planBytes != manifest || rerun.runBytes != 0 {
-						t.Fatalf("skipped entry: read %d bytes at plan time (manifest: %d), %d in the run", rerun.planBytes, manifest, rerun.runBytes)
+					if rerun.planBytes != manifestA || rerun.runBytes != 0 {
+						t.Fatalf("skipped entry: read %d bytes at plan time (manifest: %d), %d in the run", rerun.planBytes, manifestA, rerun.runBytes)
 					}
 					got, err := objstore.ReadAll(t.Context(), store, part)
 					if err != nil || !slices.Equal(got, damaged) {
