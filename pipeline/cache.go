@@ -40,6 +40,17 @@ type CacheRows interface {
 	Rows(ctx context.Context, fp string) (int64, error)
 }
 
+// CacheVerifier is implemented by caches whose Has checks only what is
+// cheap (dataset.Cache: the manifest, and a stat of each part): Verify
+// reads fp's committed output back against its checksums when it holds at
+// most maxBytes (maxBytes < 0: never), dropping a damaged entry and
+// reporting false; a larger entry is reported true unread, and Read then
+// checks each part as it reads it (a damaged part fails the read). Resolve
+// calls Verify only for reused entries the run reads.
+type CacheVerifier interface {
+	Verify(ctx context.Context, fp string, maxBytes int64) (bool, error)
+}
+
 // InputFingerprinter is implemented by sources whose output depends on data
 // outside their params (files, tables): the fingerprint of what they would
 // read now (keys, sizes, ETags) joins the stage fingerprint when a plan is
@@ -75,11 +86,15 @@ func (d Decision) String() string { return [...]string{"compute", "reuse", "skip
 
 // Resolve prepares the plan for a run with cache: sources that implement
 // InputFingerprinter fold their inputs into the fingerprints, then every
-// materialized stage whose output is in the cache, and every Committer sink
-// whose committed output carries its fingerprint, is marked Reuse (unless
-// it or one of its upstream stages is in force), and stages that only
-// reused stages need are marked Skip. Execute then writes the output of every
-// materialized stage it runs to cache and commits it when the stage
+// materialized stage whose output is in the cache (Cache.Has), and every
+// Committer sink whose committed output carries its fingerprint, is marked
+// Reuse (unless it or one of its upstream stages is in force), and stages
+// that only reused stages need are marked Skip. With a CacheVerifier, each
+// reused output that a computed stage reads is then verified (up to
+// PlanOptions.VerifyBytes); one found damaged is computed instead, and the
+// decisions are taken again (what it reads may now be needed). Skipped and
+// unread outputs are never verified. Execute then writes the output of
+// every materialized stage it runs to cache and commits it when the stage
 // finishes.
 func (p *Plan) Resolve(ctx context.Context, cache Cache, force []string) error {
 	forced := map[*Node]bool{}
@@ -91,6 +106,7 @@ func (p *Plan) Resolve(ctx context.Context, cache Cache, force []string) error {
 		forced[n] = true
 	}
 	p.cache = cache
+	committed := map[*Node]bool{}
 	for _, n := range p.Nodes { // topological: inputs first
 		if f, ok := n.Stage.(InputFingerprinter); ok {
 			in, err := f.InputFingerprint(ctx)
@@ -104,7 +120,6 @@ func (p *Plan) Resolve(ctx context.Context, cache Cache, force []string) error {
 			forced[n] = forced[n] || forced[up]
 		}
 		n.forced = forced[n]
-		n.Decision = Compute
 		var ok bool
 		var err error
 		switch c, isCommitter := n.Stage.(Committer); {
@@ -117,7 +132,52 @@ func (p *Plan) Resolve(ctx context.Context, cache Cache, force []string) error {
 		if err != nil {
 			return &StageError{Stage: n.Spec.Name, Record: -1, Err: fmt.Errorf("lookup of committed output: %w", err)}
 		}
-		if ok {
+		committed[n] = ok
+	}
+	v, _ := cache.(CacheVerifier)
+	budget := p.opts.VerifyBytes
+	if budget == 0 {
+		budget = DefaultVerifyBytes
+	}
+	verified := map[*Node]bool{}
+	for {
+		p.decide(committed)
+		damaged := false
+		for _, n := range p.Nodes {
+			if v == nil || n.Decision != Reuse || verified[n] || !readInRun(n) {
+				continue
+			}
+			verified[n] = true
+			ok, err := v.Verify(ctx, n.Fingerprint, budget)
+			if err != nil {
+				return &StageError{Stage: n.Spec.Name, Record: -1, Err: fmt.Errorf("verify the committed output: %w", err)}
+			}
+			if !ok {
+				committed[n], damaged = false, true
+			}
+		}
+		if !damaged {
+			return nil
+		}
+	}
+}
+
+// readInRun reports whether a computed stage reads n's output.
+func readInRun(n *Node) bool {
+	for _, c := range n.Outputs {
+		if c.Decision == Compute {
+			return true
+		}
+	}
+	return false
+}
+
+// decide marks the stages whose output is committed Reuse and the rest
+// Compute, then marks Skip those that no computed stage needs.
+func (p *Plan) decide(committed map[*Node]bool) {
+	for _, n := range p.Nodes {
+		n.Decision = Compute
+		if committed[n] {
 			n.Decision = Reuse
 		}
 	}
@@ -138,7 +198,6 @@ func (p *Plan) Resolve(ctx context.Context, cache Cache, force []string) error {
 			n.Decision = Skip
 		}
 	}
-	return nil
 }
 
 // PartCache is implemented by caches that can keep a materialized

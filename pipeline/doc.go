@@ -99,9 +99,22 @@
 // committed part when its first row's turn comes in input order, so the
 // output equals an uninterrupted run's row for row (the stage must emit
 // rows in input order; the engine checks it). StageStats.ResumedRows
-// counts the rows replayed. Sinks implementing Committer record
-// their fingerprint with what they commit, and are marked Reuse when the
+// counts the rows replayed. Sinks implementing Committer record their
+// fingerprint with what they commit, and are marked Reuse when the
 // committed output already carries it.
+//
+// Checking reused outputs costs by need. Resolve looks each materialized
+// stage up with Cache.Has, which for dataset.Cache reads only the
+// manifest and stats each part; with a CacheVerifier it then verifies
+// (reads back against checksums) the reused outputs that a computed stage
+// reads, when they hold at most PlanOptions.VerifyBytes (default
+// DefaultVerifyBytes, 256 MiB): a damaged one is recomputed in the same
+// run, and the decisions are taken again (its inputs may now be needed).
+// Larger ones are checked part by part as the run reads them (streamed to
+// consumers, or read by a barrier, CacheRows): a damaged part fails the
+// run naming the stage and the part (wrapping dataset.ErrCorrupt), and the
+// cache drops the entry so that the next run recomputes it. Skipped
+// outputs, and reused ones nothing reads, are never verified.
 //
 // # Not implemented
 //
@@ -110,5 +123,8 @@
 // granularity), and for sinks (files.write rewrites its dataset). Keyed
 // parts need the key artifacts (RunOptions.Artifacts persistent across
 // runs, as the CLI's are); record numbers in errors of a resumed keyed
-// stage count every row received, the dropped ones included.
+// stage count every row received, the dropped ones included. A reused
+// output above VerifyBytes found damaged while the run reads it is not
+// recomputed within that run: the run fails, and the next one recomputes
+// it.
 package pipeline

@@ -41,7 +41,22 @@ type PlanOptions struct {
 	// fraction of the records it handled (0: no limit). It is checked
 	// before every sink commits and when the run ends.
 	MaxErrorRate float64
+	// VerifyBytes is how large a reused cache entry that the run reads may
+	// be for Resolve to read it back against its checksums before
+	// anything runs (a damaged one is then recomputed in the same run);
+	// larger ones are checked part by part as they are read, and a damaged
+	// part fails the run (the next run recomputes the entry). Default
+	// DefaultVerifyBytes; < 0 never at plan time; math.MaxInt64 always.
+	// Used with caches that implement CacheVerifier.
+	VerifyBytes int64
 }
+
+// DefaultVerifyBytes is PlanOptions.VerifyBytes when 0: reused entries the
+// run reads of up to 256 MiB are read back at plan time (seconds at
+// most), so a flipped bit in one still means "recompute before anything
+// starts"; MIMIC-CXR's pairs entry (~19 GB) is checked as it is read
+// instead of being read twice.
+const DefaultVerifyBytes = 256 << 20
 
 // Node is one validated stage of a Plan.
 type Node struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path"
@@ -38,6 +39,7 @@ func (a *app) runCmd() *cobra.Command {
 		maxRate    float64
 		spillDir   string
 		spillMiB   int64
+		verifyMiB  int64
 		allocator  string
 		force      []string
 		targets    []string
@@ -60,7 +62,8 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			plan, err := a.plan(args[0], sets, targets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar, MaxErrorRate: a.settings.MaxErrorRate, Alloc: alloc})
+			plan, err := a.plan(args[0], sets, targets, pipeline.PlanOptions{Shard: sh, MaxQuarantined: maxQuar, MaxErrorRate: a.settings.MaxErrorRate, Alloc: alloc,
+				VerifyBytes: verifyBytes(verifyMiB)})
 			if err != nil {
 				return err
 			}
@@ -97,11 +100,26 @@ func (a *app) runCmd() *cobra.Command {
 		"fail when a stage quarantines more than this fraction of its records, checked before anything is committed (0: no limit; a stage's max_error_rate overrides it)")
 	cmd.Flags().StringVar(&spillDir, "spill-dir", "", "folder for barrier inputs that exceed memory (default: system temp)")
 	cmd.Flags().Int64Var(&spillMiB, "spill-mib", 0, "MiB of each barrier input held in memory before the rest spills to --spill-dir (0: the engine's default, 64; -1: never spill)")
+	cmd.Flags().Int64Var(&verifyMiB, "verify-mib", pipeline.DefaultVerifyBytes>>20,
+		"reused cache entries the run reads of up to this many MiB are read back against their checksums before anything starts (a damaged one is recomputed); larger ones are checked as they are read, and a damaged part fails the run and drops the entry (0: all at plan time; -1: none)")
 	cmd.Flags().StringArrayVar(&force, "force", nil, "recompute this materialized stage and everything downstream (repeatable)")
 	cmd.Flags().StringArrayVar(&targets, targetFlag, nil, targetUsage)
 	cmd.Flags().StringVar(&pprofDir, "pprof", "", "write Go profiles of this run to this folder: cpu.pprof, heap-peak.pprof at the RSS high-water mark, heap-end.pprof (go tool pprof)")
 	cmd.Flags().StringVar(&allocator, "allocator", "pool", "Arrow buffer allocator: pool (reuses freed buffers) or go (leaves them to the GC)")
 	return cmd
+}
+
+// verifyBytes turns --verify-mib into PlanOptions.VerifyBytes.
+func verifyBytes(mib int64) int64 {
+	switch {
+	case mib == 0:
+		return math.MaxInt64
+	case mib < 0:
+		return -1
+	case mib > math.MaxInt64>>20:
+		return math.MaxInt64
+	}
+	return mib << 20
 }
 
 // --target cuts a variant down to a stage and what it reads from.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -92,6 +93,33 @@ func TestDamagedCacheIsRecomputed(t *testing.T) {
 					t.Fatalf("%s offset %d: %s differs from the clean run", tc.stage, off, name)
 				}
 			}
+		}
+	}
+
+	// --verify-mib -1: nothing is read back before the run starts; the
+	// damaged part fails the run when stats-out reads it, naming the stage
+	// and the part, and the entry is dropped, so the next run recomputes
+	// stats and writes what the clean run wrote.
+	path := cached("part-")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 1
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := medflow(t, "run", "job", "--config", cfg, "--no-progress", "--verify-mib", "-1", "--set", "out.rows_per_part=4000", "--set", "stats-out.rows_per_part=4000")
+	if code == 0 || !strings.Contains(errs, filepath.Base(path)) || !strings.Contains(errs, `"stats`) || !strings.Contains(errs, "differs from the committed checksum") {
+		t.Fatalf("--verify-mib -1 over a damaged part: exit %d, want a failure naming stats and %s:\n%s", code, filepath.Base(path), errs)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(path), "_manifest.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the damaged entry is still committed: %v", err)
+	}
+	run(4001)
+	for name, want := range clean {
+		if got := datasetDigest(t, store, name); got != want {
+			t.Fatalf("after the failed run: %s differs from the clean run", name)
 		}
 	}
 }

@@ -26,24 +26,32 @@ const cacheCompression = formats.Zstd
 
 // Cache keeps materialized stage outputs as committed datasets under
 // prefix/<fingerprint>/ (Arrow IPC parts, ZSTD): it satisfies
-// pipeline.Cache. A crashed run leaves only uncommitted parts, which are
-// never read and are overwritten by the next run of the same stage. Has
-// reads every part of an entry back and checks its checksum: an entry
-// that differs (or predates checksums) is logged as a warning naming the
-// part, dropped, and reported absent, so that the stage is recomputed.
+// pipeline.Cache and pipeline.CacheVerifier. A crashed run leaves only
+// uncommitted parts, which are never read and are overwritten by the next
+// run of the same stage.
+//
+// Checks are split by cost. Has reads the manifest and stats every part
+// (a missing part or one of another size makes the entry damaged);
+// Verify reads an entry's parts back against their checksums, when the
+// entry is small enough; Read checks each part it reads that was not
+// checked before in this process. A damaged entry found by Has or Verify
+// is logged as a warning naming the part, dropped and reported absent, so
+// that the stage is recomputed; one found by Read fails the read, naming
+// the part and wrapping ErrCorrupt, and is dropped too (the next run
+// recomputes it). No part is read back twice by one Cache.
 type Cache struct {
-	store    objstore.Store
-	prefix   string
-	mem      memory.Allocator
-	log      *slog.Logger
-	mu       sync.Mutex
-	verified map[string]bool // fingerprints Has found intact
+	store   objstore.Store
+	prefix  string
+	mem     memory.Allocator
+	log     *slog.Logger
+	mu      sync.Mutex
+	checked map[string]*partSet // per fingerprint: parts read back intact
 }
 
 // NewCache returns a cache in store under prefix. It logs to
 // slog.Default until WithLogger.
 func NewCache(store objstore.Store, prefix string, mem memory.Allocator) *Cache {
-	return &Cache{store: store, prefix: prefix, mem: mem, log: slog.Default(), verified: map[string]bool{}}
+	return &Cache{store: store, prefix: prefix, mem: mem, log: slog.Default(), checked: map[string]*partSet{}}
 }
 
 // WithLogger sets where corrupt entries are reported, and returns c.
@@ -54,8 +62,23 @@ func (c *Cache) WithLogger(l *slog.Logger) *Cache {
 
 func (c *Cache) key(fp string) string { return path.Join(c.prefix, fp) }
 
-// Has reports whether fp's output is committed and intact (every part
-// read back matches its checksum). A damaged entry is dropped.
+// parts returns the set of fp's parts read back intact.
+func (c *Cache) parts(fp string) *partSet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.checked[fp]
+	if s == nil {
+		s = &partSet{m: map[string]bool{}}
+		c.checked[fp] = s
+	}
+	return s
+}
+
+// Has reports whether fp's output is committed with every part present
+// at its committed size: it reads the manifest and stats each part, and
+// reads no part (Verify and Read check the checksums). A damaged entry
+// (missing or resized part, damaged manifest, or one written before parts
+// had checksums) is dropped and reported absent.
 func (c *Cache) Has(ctx context.Context, fp string) (bool, error) {
 	d, err := Open(ctx, c.store, c.key(fp))
 	switch {
@@ -64,12 +87,44 @@ func (c *Cache) Has(ctx context.Context, fp string) (bool, error) {
 	case err == nil && d.manifest.Version < 2:
 		err = objstore.Errorf("verify", c.store, path.Join(c.key(fp), ManifestName), fmt.Errorf("%w: written before parts had checksums", ErrCorrupt))
 	case err == nil:
-		err = d.Verify(ctx)
+		err = d.CheckSizes(ctx)
 	}
+	return c.intact(ctx, fp, err)
+}
+
+// Verify reads fp's committed output back and checks every part against
+// its checksum, if the entry holds at most maxBytes (maxBytes < 0: never);
+// parts already checked in this process are not read again. A damaged
+// entry is dropped (logged) and reported false. An entry larger than
+// maxBytes is reported true unread: Read checks its parts as it reads
+// them. Call it after Has reported the entry present.
+func (c *Cache) Verify(ctx context.Context, fp string, maxBytes int64) (bool, error) {
+	if maxBytes < 0 {
+		return true, nil
+	}
+	d, err := Open(ctx, c.store, c.key(fp))
 	if err == nil {
-		c.mu.Lock()
-		c.verified[fp] = true
-		c.mu.Unlock()
+		if d.Bytes() > maxBytes {
+			return true, nil
+		}
+		checked := c.parts(fp)
+		for _, p := range d.manifest.Parts {
+			if checked.has(p) {
+				continue
+			}
+			if err = d.verifyPart(ctx, p); err != nil {
+				break
+			}
+			checked.add(p)
+		}
+	}
+	return c.intact(ctx, fp, err)
+}
+
+// intact turns the outcome of a check of fp into Has's answer: a damaged
+// entry is logged and dropped.
+func (c *Cache) intact(ctx context.Context, fp string, err error) (bool, error) {
+	if err == nil {
 		return true, nil
 	}
 	var oe *objstore.Error
@@ -83,6 +138,9 @@ func (c *Cache) Has(ctx context.Context, fp string) (bool, error) {
 
 // drop uncommits fp's entry (manifest first), then deletes its objects.
 func (c *Cache) drop(ctx context.Context, fp string) error {
+	c.mu.Lock()
+	delete(c.checked, fp)
+	c.mu.Unlock()
 	if err := c.store.Delete(ctx, path.Join(c.key(fp), ManifestName)); err != nil {
 		return err
 	}
@@ -108,8 +166,12 @@ func (c *Cache) Rows(ctx context.Context, fp string) (int64, error) {
 	return d.manifest.Rows, nil
 }
 
-// Read emits fp's committed output in order; emit owns each batch. Parts
-// are checked against their checksums unless Has just did.
+// Read emits fp's committed output in order; emit owns each batch. Each
+// part not yet read back intact by this Cache (Verify, an earlier Read) is
+// checked against its checksum before it is decoded. A part that differs
+// or is missing fails the read with an error naming it (wrapping
+// ErrCorrupt or objstore.ErrNotFound), and the entry is dropped, manifest
+// first, so that the next run recomputes it.
 func (c *Cache) Read(ctx context.Context, fp string, emit func(arrow.RecordBatch) error) error {
 	d, err := Open(ctx, c.store, c.key(fp))
 	if err != nil {
@@ -117,9 +179,7 @@ func (c *Cache) Read(ctx context.Context, fp string, emit func(arrow.RecordBatch
 	}
 	r := d.NewReader(ctx, c.mem, formats.ReaderOptions{})
 	defer r.Release()
-	c.mu.Lock()
-	r.verified = c.verified[fp]
-	c.mu.Unlock()
+	r.checked = c.parts(fp)
 	for r.Next() {
 		b := r.RecordBatch()
 		b.Retain()
@@ -127,7 +187,15 @@ func (c *Cache) Read(ctx context.Context, fp string, emit func(arrow.RecordBatch
 			return err
 		}
 	}
-	return r.Err()
+	err = r.Err()
+	if err == nil || ctx.Err() != nil || !errors.Is(err, ErrCorrupt) && !errors.Is(err, objstore.ErrNotFound) {
+		return err
+	}
+	c.log.Error("cached output is damaged: dropping it; this run fails, the next one recomputes the stage", "fingerprint", fp, "err", err)
+	if derr := c.drop(ctx, fp); derr != nil {
+		return fmt.Errorf("%w (dropping the damaged entry failed too: %v)", err, derr)
+	}
+	return fmt.Errorf("%w (entry dropped: the next run recomputes it)", err)
 }
 
 // Create starts fp's output, replacing any uncommitted leftovers.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"math"
 	"path"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/connectors/internal/storetest"
 	"github.com/medflow/medflow/connectors/objstore"
+	"github.com/medflow/medflow/connectors/objstore/objstoretest"
 )
 
 // flipBit flips bit (off*7)%8 of byte off of key, in place.
@@ -99,7 +101,7 @@ func cacheIDs(t *testing.T, c *dataset.Cache, fp string) []int64 {
 }
 
 // TestCacheDetectsFlippedBits flips one bit at a time at offsets spread
-// over a cached part (and its manifest): each time Has warns naming the
+// over a cached part (and its manifest): each time Verify warns naming the
 // part, drops the entry and reports it absent, and the recomputed entry
 // reads back equal to the clean one.
 func TestCacheDetectsFlippedBits(t *testing.T) {
@@ -109,6 +111,9 @@ func TestCacheDetectsFlippedBits(t *testing.T) {
 			defer mem.AssertSize(t, 0)
 			var logs bytes.Buffer
 			c := dataset.NewCache(store, "cache", mem).WithLogger(logTo(&logs))
+			// A Cache trusts the parts it checked for its lifetime (one
+			// run): each check after a flip is a new run's.
+			run := func() *dataset.Cache { return dataset.NewCache(store, "cache", mem).WithLogger(logTo(&logs)) }
 			const fp, rows = "fp1", 1000
 			fillCache(t, c, mem, fp, rows)
 			clean := cacheIDs(t, c, fp)
@@ -122,8 +127,8 @@ func TestCacheDetectsFlippedBits(t *testing.T) {
 				for _, off := range offs {
 					logs.Reset()
 					flipBit(t, store, key, off)
-					if ok, err := c.Has(t.Context(), fp); ok || err != nil {
-						t.Fatalf("%s: bit flipped at offset %d: Has = %v, %v; want false, nil", key, off, ok, err)
+					if ok, err := run().Verify(t.Context(), fp, math.MaxInt64); ok || err != nil {
+						t.Fatalf("%s: bit flipped at offset %d: Verify = %v, %v; want false, nil", key, off, ok, err)
 					}
 					if key == part && !strings.Contains(logs.String(), part) {
 						t.Fatalf("offset %d: the warning does not name %s:\n%s", off, part, logs.String())
@@ -132,14 +137,117 @@ func TestCacheDetectsFlippedBits(t *testing.T) {
 						t.Fatalf("offset %d: the damaged entry was not dropped: %q", off, left)
 					}
 					fillCache(t, c, mem, fp, rows) // recompute
-					if ok, err := c.Has(t.Context(), fp); !ok || err != nil {
-						t.Fatalf("offset %d: recomputed entry: Has = %v, %v", off, ok, err)
+					if ok, err := run().Verify(t.Context(), fp, math.MaxInt64); !ok || err != nil {
+						t.Fatalf("offset %d: recomputed entry: Verify = %v, %v", off, ok, err)
 					}
 					if got := cacheIDs(t, c, fp); !slices.Equal(got, clean) {
 						t.Fatalf("offset %d: recomputed entry differs from the clean one", off)
 					}
 					part = objectKeys(t, store, "cache/"+fp+"/", "part-")[0]
 				}
+			}
+		})
+	}
+}
+
+// TestCacheChecksByCost: Has reads the manifest only (a flipped bit in a
+// part goes unnoticed; a truncated or missing part drops the entry, its
+// manifest first); Verify reads an entry back only up to its byte budget;
+// Read checks each part not yet checked, once: a damaged one fails the
+// read naming the part and wrapping ErrCorrupt, and drops the entry.
+func TestCacheChecksByCost(t *testing.T) {
+	for name, store := range storetest.Stores(t) {
+		t.Run(name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			var logs bytes.Buffer
+			cs := objstoretest.NewCounting(store)
+			c := dataset.NewCache(cs, "cache", mem).WithLogger(logTo(&logs))
+			const fp = "fp1"
+			fresh := func() (part string, size int64) {
+				fillCache(t, c, mem, fp, 1000)
+				part = objectKeys(t, store, "cache/"+fp+"/", "part-")[0]
+				info, err := store.Stat(t.Context(), part)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cs.Read("")
+				return part, info.Size
+			}
+			has := func(want bool) {
+				t.Helper()
+				if ok, err := c.Has(t.Context(), fp); ok != want || err != nil {
+					t.Fatalf("Has = %v, %v; want %v", ok, err, want)
+				}
+			}
+			dropped := func() {
+				t.Helper()
+				if left := objectKeys(t, store, "cache/"+fp+"/", ""); len(left) != 0 {
+					t.Fatalf("the damaged entry was not dropped: %q", left)
+				}
+			}
+
+			// A flipped bit: Has and a small budget read no part.
+			part, size := fresh()
+			flipBit(t, store, part, int(size/2))
+			cs.Read("")
+			has(true)
+			for _, budget := range []int64{-1, size - 1} {
+				if ok, err := c.Verify(t.Context(), fp, budget); !ok || err != nil {
+					t.Fatalf("budget %d: Verify = %v, %v; want true unread", budget, ok, err)
+				}
+			}
+			if n := cs.Read(part); n != 0 {
+				t.Fatalf("Has and Verify over budget read %d bytes of the part", n)
+			}
+			// Read finds it, fails naming it, and drops the entry.
+			err := c.Read(t.Context(), fp, func(b arrow.RecordBatch) error { b.Release(); return nil })
+			if !errors.Is(err, dataset.ErrCorrupt) || !strings.Contains(err.Error(), part) {
+				t.Fatalf("Read of a damaged part: %v, want ErrCorrupt naming %s", err, part)
+			}
+			if !strings.Contains(logs.String(), part) {
+				t.Fatalf("the log does not name %s:\n%s", part, logs.String())
+			}
+			dropped()
+			has(false)
+
+			// Intact: the first Read checks the part (all of it is read
+			// once more than to decode it), the second does not; Verify
+			// after them reads nothing.
+			part, size = fresh()
+			want := cacheIDs(t, c, fp)
+			first := cs.Read(part)
+			if got := cacheIDs(t, c, fp); !slices.Equal(got, want) {
+				t.Fatal("second Read differs")
+			}
+			if second := cs.Read(part); second == 0 || first-second != size {
+				t.Fatalf("Reads of a %d-byte part read %d then %d bytes, want the first to check it (%d more) and the second not", size, first, second, size)
+			}
+			if ok, err := c.Verify(t.Context(), fp, math.MaxInt64); !ok || err != nil || cs.Read(part) != 0 {
+				t.Fatalf("Verify of a part Read checked: %v, %v, or it read it again", ok, err)
+			}
+
+			// Truncated or missing: Has drops it, whatever the budget.
+			for _, damage := range []string{"truncated", "missing"} {
+				part, _ = fresh()
+				b, err := objstore.ReadAll(t.Context(), store, part)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if damage == "missing" {
+					err = store.Delete(t.Context(), part)
+				} else {
+					err = objstore.PutBytes(t.Context(), store, part, b[:len(b)-1])
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				cs.Read("")
+				has(false)
+				if n := cs.Read(part); n != 0 {
+					t.Fatalf("%s: Has read %d bytes of the part", damage, n)
+				}
+				dropped()
 			}
 		})
 	}

@@ -28,12 +28,24 @@
 // copying. Cache keeps materialized stage outputs by fingerprint, whole
 // (Create) or per input batch (OpenParts), for pipeline.Resolve.
 //
-// Cache entries and resumable cache parts carry checksums too; Cache.Has
-// reads an entry back and drops a damaged one (logged) so that it is
-// recomputed. Artifacts are committed by a checksum sidecar (NAME.xxh3);
-// a damaged artifact is logged, deleted and reads as absent.
+// Cache entries and resumable cache parts carry checksums too, checked
+// by cost: Cache.Has reads the manifest and stats each part (a missing or
+// resized part makes the entry damaged); Cache.Verify reads an entry back
+// when it holds at most a byte budget (pipeline.Resolve passes it for the
+// reused entries a run reads); Cache.Read checks each part it reads that
+// no earlier Verify or Read of the same Cache checked, so no part is read
+// back twice, and a skipped entry is never read beyond its manifest. A
+// damaged entry found by Has or Verify is logged, dropped and reported
+// absent, so that it is recomputed in the same run; one found by Read
+// fails the read naming the part (ErrCorrupt) and is dropped, manifest
+// first, so that the next run recomputes it. Artifacts are committed by a
+// checksum sidecar (NAME.xxh3); a damaged artifact is logged, deleted and
+// reads as absent.
 //
 // Not implemented: appending to a committed dataset, concurrent writers on
 // one prefix (shard outputs use distinct prefixes), partitioned
-// (hive-style) layouts and column pruning.
+// (hive-style) layouts and column pruning. A part checked as it is read is
+// read twice (checksum pass, then decode; not hashed while decoding), and
+// a Cache trusts the parts it checked for its lifetime (one run): bytes
+// that change under it after the check are not noticed.
 package dataset

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -68,6 +69,15 @@ func (d *Dataset) Schema() *arrow.Schema { return d.schema }
 // NumRows returns the committed row count.
 func (d *Dataset) NumRows() int64 { return d.manifest.Rows }
 
+// Bytes returns the committed size of all parts together.
+func (d *Dataset) Bytes() int64 {
+	var n int64
+	for _, p := range d.manifest.Parts {
+		n += p.Size
+	}
+	return n
+}
+
 // NewReader starts one pass over the parts, in manifest order. Call it
 // again for another epoch.
 func (d *Dataset) NewReader(ctx context.Context, mem memory.Allocator, opts formats.ReaderOptions) *Reader {
@@ -87,9 +97,37 @@ type Reader struct {
 	cur  *formats.Reader
 	err  error
 	refs atomic.Int64
-	// verified skips the checksum check of each part (the caller has
-	// just run Verify).
-	verified bool
+	// checked, when set, holds the parts already read back intact (a
+	// cache entry's): they are not verified again, and the parts this
+	// reader verifies join it.
+	checked *partSet
+}
+
+// partSet is a set of parts (by key and checksum) read back intact. It
+// is safe for concurrent use; the nil set is empty and stays so.
+type partSet struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func partID(p Part) string { return p.Key + "@" + p.Checksum }
+
+func (s *partSet) has(p Part) bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[partID(p)]
+}
+
+func (s *partSet) add(p Part) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[partID(p)] = true
 }
 
 var _ array.RecordReader = (*Reader)(nil)
@@ -159,7 +197,11 @@ func (d *Dataset) verifyPart(ctx context.Context, p Part) error {
 }
 
 func (r *Reader) openPart(p Part) (err error) {
-	r.cur, err = r.d.openPart(r.ctx, p, !r.verified, r.mem, r.opts)
+	verify := !r.checked.has(p)
+	r.cur, err = r.d.openPart(r.ctx, p, verify, r.mem, r.opts)
+	if err == nil && verify {
+		r.checked.add(p)
+	}
 	return err
 }
 
