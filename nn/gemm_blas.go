@@ -39,3 +39,16 @@ func FastKernels() string {
 	}
 	return "simplego's own (" + FastKernelsEnv + "=off)"
 }
+
+// SetFastKernels switches OpenBLAS matmuls and medflow's float32
+// executors on (as far as available) or off for the whole process, and
+// returns a function restoring the previous state. For benchmarks and
+// tests that compare both in one run; not while graphs execute.
+func SetFastKernels(on bool) (restore func()) {
+	gemm, kernels := simplego.Float32Gemm, simplego.MedflowKernels
+	simplego.Float32Gemm, simplego.MedflowKernels = nil, on
+	if on && blas.Load() == nil {
+		simplego.Float32Gemm = blas.Sgemm
+	}
+	return func() { simplego.Float32Gemm, simplego.MedflowKernels = gemm, kernels }
+}

@@ -120,6 +120,18 @@ type stepWay struct {
 
 var stepWays = []stepWay{
 	{"custom", inGraphWay(false)},
+	// custom with simplego's own pure-Go kernels (no OpenBLAS, no
+	// medflow float32 executors), in the same run.
+	{"purego", func(b *testing.B, backend backends.Backend, m *nn.Model, fn nn.LossFn) func([]*tensors.Tensor) {
+		restore := nn.SetFastKernels(false)
+		run := inGraphWay(false)(b, backend, m, fn)
+		return func(data []*tensors.Tensor) {
+			run(data)
+			if data == nil {
+				restore()
+			}
+		}
+	}},
 	{"stock", inGraphWay(true)},
 	{"hostopt", func(b *testing.B, backend backends.Backend, m *nn.Model, fn nn.LossFn) func([]*tensors.Tensor) {
 		p := m.Params.Clone()

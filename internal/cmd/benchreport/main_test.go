@@ -303,7 +303,7 @@ func TestRows(t *testing.T) {
 		"BenchmarkPadding/lognormal-120/bucketed", "BenchmarkPadding/lognormal-120/arrival-order",
 		"BenchmarkThreads", "BenchmarkTrainStep/custom/batch64", "BenchmarkTrainStep/stock/batch64",
 		"BenchmarkTrainStep/forward/batch64", "BenchmarkMAEStep/custom/batch64", "BenchmarkMAEStep/stock/batch64",
-		"BenchmarkTrainStep/hostopt/batch64", "BenchmarkTrainStepViTS16/custom/batch8",
+		"BenchmarkTrainStep/hostopt/batch64", "BenchmarkTrainStep/purego/batch64", "BenchmarkTrainStepViTS16/custom/batch8",
 		// bench/torchref/train_step.py
 		"BenchmarkTorchTrainStep/tiny/batch64", "BenchmarkTorchTrainStep/vits16/batch8",
 		"BenchmarkEvaluate/evaluate-1M-x14", "BenchmarkEvaluate/reference-sort-only-1M-x14",
