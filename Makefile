@@ -16,6 +16,21 @@ export MEDFLOW_VERSITYGW := $(VERSITYGW)
 
 BENCH_COUNT ?= 5
 
+# $(call apt_pinned,TARGET,PKG=VERSION ...): install with apt-get (through
+# sudo when not root) the packages not installed at exactly that version.
+APT_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+define apt_pinned
+	@missing=""; for p in $(2); do \
+	  dpkg-query -W -f='$${Status} $${Version}' $${p%%=*} 2>/dev/null | grep -q "ok installed $${p#*=}" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "$(1): installing$$missing"; \
+	  $(APT_SUDO) apt-get update && $(APT_SUDO) apt-get install -y --no-install-recommends $$missing; \
+	else \
+	  echo "$(1): $(2) already installed"; \
+	fi
+endef
+
 include mk/tokenizer.mk
 include mk/imaging.mk
 include mk/onnx.mk
@@ -43,7 +58,7 @@ build: $(IMAGING_DEPS)
 
 # The main job: the whole flagship study (the `demo` variant of
 # pipelines.yaml) on the embedded default. A phantom MIMIC-CXR dataset
-# (3000 studies, small JPEGs, a few planted faults) and a tiny random-weight
+# (6000 studies, small JPEGs, a few planted faults) and a tiny random-weight
 # Llama ONNX model are written under ./data once; the run then indexes,
 # decodes, tokenizes (real Llama-2 tokenizer) and embeds (ONNX Runtime),
 # pretrains the MAE, trains the contrastive and both classifiers, evaluates
@@ -51,7 +66,7 @@ build: $(IMAGING_DEPS)
 # names report.html). A second `make demo` reuses every materialized stage.
 DEMO_MIMIC := data/demo-mimic
 DEMO_LLAMA := data/models/llama-tiny.onnx
-DEMO_SYNTH := --studies 3000 --size 256x320 --splits 0.6,0.1,0.3 --corrupt-fraction 0.03
+DEMO_SYNTH := --studies 6000 --size 256x320 --splits 0.6,0.1,0.3 --corrupt-fraction 0.03
 # The data is written again when DEMO_SYNTH or the generator's source
 # changes (a stamp holds the args and a hash of synth/'s non-test sources),
 # so an old checkout's data/ does not keep an older demo's size or older

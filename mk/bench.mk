@@ -113,19 +113,10 @@ bench-train: bench-torch-deps
 # torch falls back to the reference BLAS, ~6x slower), pinned; run with
 # Debian's /usr/bin/python3 (a pyenv python3 on PATH has no torch).
 TORCH_APT_PKGS ?= python3-torch=1.13.1+dfsg-4 libopenblas0-pthread=0.3.21+ds-4
-TORCH_SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: bench-torch-deps
 bench-torch-deps:
-	@missing=""; for p in $(TORCH_APT_PKGS); do \
-	  dpkg-query -W -f='$${Status} $${Version}' $${p%%=*} 2>/dev/null | grep -q "ok installed $${p#*=}" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing$$missing"; \
-	  $(TORCH_SUDO) apt-get update && $(TORCH_SUDO) apt-get install -y --no-install-recommends $$missing; \
-	else \
-	  echo "bench-torch-deps: $(TORCH_APT_PKGS) already installed"; \
-	fi
+	$(call apt_pinned,bench-torch-deps,$(TORCH_APT_PKGS))
 
 # Evaluation of 1M predictions: package metrics and the eval.summary stage.
 bench-eval:

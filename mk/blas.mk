@@ -20,7 +20,6 @@
 #               library only: medflow dlopens it, no headers needed)
 
 BLAS_APT_PKGS   ?= libopenblas0-pthread=0.3.21+ds-4
-BLAS_SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 GOMLX_PATCH     := $(sort $(wildcard nn/blas/_simplego/*.go))
 GOMLX_WORK      := $(CURDIR)/out/medflow.work
 
@@ -32,15 +31,7 @@ export MEDFLOW_REQUIRE_BLAS := 1
 .PHONY: blas-deps
 
 blas-deps:
-	@missing=""; for p in $(BLAS_APT_PKGS); do \
-	  dpkg-query -W -f='$${Status} $${Version}' $${p%%=*} 2>/dev/null | grep -q "ok installed $${p#*=}" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing$$missing"; \
-	  $(BLAS_SUDO) apt-get update && $(BLAS_SUDO) apt-get install -y --no-install-recommends $$missing; \
-	else \
-	  echo "blas-deps: $(BLAS_APT_PKGS) already installed"; \
-	fi
+	$(call apt_pinned,blas-deps,$(BLAS_APT_PKGS))
 
 # The workspace: GoMLX's module directory (downloaded if needed) mirrored
 # with symlinks, the two files linked in as zz_medflow_*.go.
