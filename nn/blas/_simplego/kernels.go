@@ -139,6 +139,9 @@ func execBinaryF32(backend *Backend, node *Node, inputs []*Buffer, owned []bool)
 			bAcc *= runs[i].dim
 		}
 	}
+	if len(c) == 0 {
+		return output, nil
+	}
 	inner := runs[len(runs)-1]
 	outer := runs[:len(runs)-1]
 	rows := len(c) / inner.dim
