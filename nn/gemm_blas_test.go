@@ -115,6 +115,12 @@ func TestMedflowKernelsBitIdentical(t *testing.T) {
 		{"sub broadcast both", []int{3, 1, 7}, []int{1, 5, 7}, graph.Sub, true},
 		{"div middle axis", []int{2, 9, 3}, []int{2, 1, 3}, graph.Div, true},
 		{"scalar-like", big, []int{1, 1, 1}, graph.Mul, true},
+		{"rank-0 scalar", big, nil, func(a, _ *graph.Node) *graph.Node { return graph.MulScalar(a, 0.37) }, true},
+		{"broadcast prefix", []int{8, 130}, nil, func(a, _ *graph.Node) *graph.Node { return graph.BroadcastPrefix(a, 3, 40) }, true},
+		{"broadcast middle", []int{65, 1, 130}, nil, func(a, _ *graph.Node) *graph.Node { return graph.BroadcastToDims(a, 65, 7, 130) }, true},
+		{"expand and broadcast", []int{4, 5}, nil, func(a, _ *graph.Node) *graph.Node {
+			return graph.ExpandAndBroadcast(a, []int{4, 3, 5, 2}, []int{1, 3})
+		}, true},
 		{"sum last axis", big, nil, func(a, _ *graph.Node) *graph.Node { return graph.ReduceSum(a, 2) }, true},
 		{"sum leading axes", big, nil, func(a, _ *graph.Node) *graph.Node { return graph.ReduceSum(a, 0, 1) }, true},
 		{"sum middle axis", big, nil, func(a, _ *graph.Node) *graph.Node { return graph.ReduceSum(a, 1) }, true},

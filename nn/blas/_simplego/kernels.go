@@ -20,6 +20,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
 var (
@@ -38,7 +39,7 @@ func init() {
 	for _, op := range []backends.OpType{backends.OpTypeAdd, backends.OpTypeSub, backends.OpTypeMul, backends.OpTypeDiv} {
 		generic := nodeExecutors[op]
 		setNodeExecutor(op, priorityUser, func(backend *Backend, node *Node, inputs []*Buffer, owned []bool) (*Buffer, error) {
-			if !MedflowKernels || node.shape.DType != dtypes.Float32 || inputs[0].shape.Rank() != inputs[1].shape.Rank() {
+			if !MedflowKernels || node.shape.DType != dtypes.Float32 || !broadcastable(inputs[0].shape, node.shape) || !broadcastable(inputs[1].shape, node.shape) {
 				return generic(backend, node, inputs, owned)
 			}
 			return execBinaryF32(backend, node, inputs, owned)
@@ -65,6 +66,13 @@ func init() {
 			return output, nil
 		})
 	}
+	broadcast := nodeExecutors[backends.OpTypeBroadcastInDim]
+	setNodeExecutor(backends.OpTypeBroadcastInDim, priorityUser, func(backend *Backend, node *Node, inputs []*Buffer, owned []bool) (*Buffer, error) {
+		if !MedflowKernels || node.shape.DType != dtypes.Float32 || inputs[0].shape.Size() == 1 {
+			return broadcast(backend, node, inputs, owned) // a single value: simplego fills
+		}
+		return execBroadcastInDimF32(backend, node, inputs[0]), nil
+	})
 	for _, op := range []backends.OpType{backends.OpTypeReduceSum, backends.OpTypeReduceMax} {
 		generic := nodeExecutors[op]
 		setNodeExecutor(op, priorityUser, func(backend *Backend, node *Node, inputs []*Buffer, owned []bool) (*Buffer, error) {
@@ -76,6 +84,12 @@ func init() {
 			return generic(backend, node, inputs, owned)
 		})
 	}
+}
+
+// broadcastable: an operand of s can be read by walkBroadcast for an
+// output of shape out (same rank, or a single element).
+func broadcastable(s, out shapes.Shape) bool {
+	return s.Rank() == out.Rank() || s.Size() == 1
 }
 
 // parallelFor calls fn on [lo, hi) ranges covering [0, n), on up to
@@ -98,20 +112,73 @@ func parallelFor(n, cost int, fn func(lo, hi int)) {
 	wg.Wait()
 }
 
-// execBinaryF32 computes a float32 Add/Sub/Mul/Div of same-rank operands.
-// The output's axes (those of size 1 dropped) are merged into runs over
-// which each operand is either read along (stride 1 within the run) or
-// broadcast (stride 0); the last run is the inner loop, the others are
-// walked by an odometer per output row.
+// execBinaryF32 computes a float32 Add/Sub/Mul/Div whose operands have
+// the output's rank or a single element.
 func execBinaryF32(backend *Backend, node *Node, inputs []*Buffer, owned []bool) (*Buffer, error) {
 	MedflowKernelRuns.Add(1)
 	lhs, rhs, output, _, _ := binaryOperandsAndOutput(backend, inputs, owned, node.shape)
 	a, b, c := lhs.flat.([]float32), rhs.flat.([]float32), output.flat.([]float32)
-	// runs: dims and per-operand strides of the merged axes.
+	op := node.opType
+	walkBroadcast(node.shape.Dimensions, broadcastDims(lhs.shape, node.shape.Rank()), broadcastDims(rhs.shape, node.shape.Rank()),
+		func(out []float32, aOff, aStride, bOff, bStride int) {
+			binaryRowF32(op, out, a[aOff:], aStride, b[bOff:], bStride)
+		}, c)
+	return output, nil
+}
+
+// execBroadcastInDimF32 writes a float32 operand broadcast to the
+// node's shape (axes data: the output axis of each operand axis).
+func execBroadcastInDimF32(backend *Backend, node *Node, operand *Buffer) *Buffer {
+	MedflowKernelRuns.Add(1)
+	output := backend.getBuffer(node.shape.DType, node.shape.Size())
+	output.shape = node.shape
+	dims := make([]int, node.shape.Rank())
+	for i := range dims {
+		dims[i] = 1
+	}
+	for operandAxis, outputAxis := range node.data.([]int) {
+		dims[outputAxis] = operand.shape.Dimensions[operandAxis]
+	}
+	a, c := operand.flat.([]float32), output.flat.([]float32)
+	walkBroadcast(node.shape.Dimensions, dims, dims, func(out []float32, aOff, aStride, _, _ int) {
+		if aStride == 1 {
+			copy(out, a[aOff:aOff+len(out)])
+			return
+		}
+		v := a[aOff]
+		for i := range out {
+			out[i] = v
+		}
+	}, c)
+	return output
+}
+
+// broadcastDims returns an operand's dimensions at the output's rank: its
+// own, or all 1 for a single element of another rank.
+func broadcastDims(s shapes.Shape, rank int) []int {
+	if s.Rank() == rank {
+		return s.Dimensions
+	}
+	dims := make([]int, rank)
+	for i := range dims {
+		dims[i] = 1
+	}
+	return dims
+}
+
+// walkBroadcast calls row for each output row of c (dims) with the
+// offsets and strides (0 or 1) at which two operands of dimensions aDims
+// and bDims (1 on broadcast axes) are read along the row. The output's
+// axes (those of size 1 dropped) are merged into runs over which each
+// operand is either read along or broadcast; the last run is the row, the
+// others are walked by an odometer. Rows are split across goroutines for
+// large outputs.
+func walkBroadcast(dims, aDims, bDims []int, row func(out []float32, aOff, aStride, bOff, bStride int), c []float32) {
+	if len(c) == 0 {
+		return
+	}
 	type run struct{ dim, aStride, bStride int }
 	var runs []run
-	dims := node.shape.Dimensions
-	aDims, bDims := lhs.shape.Dimensions, rhs.shape.Dimensions
 	for axis, d := range dims {
 		if d == 1 {
 			continue
@@ -139,13 +206,9 @@ func execBinaryF32(backend *Backend, node *Node, inputs []*Buffer, owned []bool)
 			bAcc *= runs[i].dim
 		}
 	}
-	if len(c) == 0 {
-		return output, nil
-	}
 	inner := runs[len(runs)-1]
 	outer := runs[:len(runs)-1]
 	rows := len(c) / inner.dim
-	op := node.opType
 	parallelFor(rows, inner.dim, func(lo, hi int) {
 		// Odometer position of row lo.
 		idx := make([]int, len(outer))
@@ -156,9 +219,8 @@ func execBinaryF32(backend *Backend, node *Node, inputs []*Buffer, owned []bool)
 			aOff += idx[r] * outer[r].aStride
 			bOff += idx[r] * outer[r].bStride
 		}
-		for row := lo; row < hi; row++ {
-			out := c[row*inner.dim : (row+1)*inner.dim]
-			binaryRowF32(op, out, a[aOff:], inner.aStride, b[bOff:], inner.bStride)
+		for rw := lo; rw < hi; rw++ {
+			row(c[rw*inner.dim:(rw+1)*inner.dim], aOff, inner.aStride, bOff, inner.bStride)
 			for r := len(outer) - 1; r >= 0; r-- {
 				idx[r]++
 				aOff += outer[r].aStride
@@ -172,7 +234,6 @@ func execBinaryF32(backend *Backend, node *Node, inputs []*Buffer, owned []bool)
 			}
 		}
 	})
-	return output, nil
 }
 
 func boolToStride(b bool) int {
