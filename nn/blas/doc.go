@@ -21,6 +21,14 @@
 // installed: Load fails with the names it tried and the pure-Go kernels
 // are used.
 //
+// The second file, _simplego/kernels.go, gives simplego float32
+// executors for Add/Sub/Mul/Div with broadcasting, BroadcastInDim,
+// ReduceSum/ReduceMax over contiguous axes and Tanh/Exp/Log/Rsqrt/Sqrt/
+// Logistic, split across cores for large tensors; their results are
+// bit-identical to simplego's own (same float32 operations, same
+// summation order; tested in package nn), so only the matrix products
+// change numerics (OpenBLAS sums in another order).
+//
 // What is implemented: row-major float32 GEMM (C = op(A)·op(B), beta 0)
 // through cblas_sgemm; OpenBLAS's own thread pool (OPENBLAS_NUM_THREADS,
 // default all cores), whose idle threads sleep almost at once

@@ -3,9 +3,10 @@
 // medflow's nn/blas/doc.go for why and the way back).
 //
 // Float32 executors for the element-wise and reduction ops that dominate
-// a ViT training step once matrix products run in OpenBLAS: binary ops
-// with broadcasting, sums over contiguous axes, and the transcendental
-// unary ops, split across cores for large tensors. Every value is computed
+// a ViT training step once matrix products run in OpenBLAS: Add, Sub,
+// Mul and Div with broadcasting, BroadcastInDim, sums and maxima over
+// contiguous axes, and the transcendental unary ops (Tanh, Exp, Log,
+// Rsqrt, Sqrt, Logistic), split across cores for large tensors. Every value is computed
 // with the same float32 operation, and every sum accumulates in the same
 // order, as simplego's own executor, so results are bit-identical to it
 // (medflow's nn tests compare them); any other case runs simplego's own
