@@ -18,7 +18,7 @@ import (
 // MEDFLOW_FAST_KERNELS=off.
 func init() {
 	if blas.Load() == nil {
-		simplego.Float32Gemm = blas.Sgemm
+		simplego.Float32Gemm = blas.SgemmBatch
 	}
 	simplego.MedflowKernels = !strings.EqualFold(os.Getenv(FastKernelsEnv), "off")
 }
@@ -48,7 +48,7 @@ func SetFastKernels(on bool) (restore func()) {
 	gemm, kernels := simplego.Float32Gemm, simplego.MedflowKernels
 	simplego.Float32Gemm, simplego.MedflowKernels = nil, on
 	if on && blas.Load() == nil {
-		simplego.Float32Gemm = blas.Sgemm
+		simplego.Float32Gemm = blas.SgemmBatch
 	}
 	return func() { simplego.Float32Gemm, simplego.MedflowKernels = gemm, kernels }
 }

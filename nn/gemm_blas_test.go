@@ -69,9 +69,9 @@ func TestDotGeneralGemm(t *testing.T) {
 			hook := simplego.Float32Gemm
 			defer func() { simplego.Float32Gemm = hook }()
 			calls := 0
-			simplego.Float32Gemm = func(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+			simplego.Float32Gemm = func(transA, transB bool, m, n, k int, a []float32, lda, sa int, b []float32, ldb, sb int, c []float32, ldc, sc, batch int) {
 				calls++
-				hook(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+				hook(transA, transB, m, n, k, a, lda, sa, b, ldb, sb, c, ldc, sc, batch)
 			}
 			got, gotDims := run()
 			if calls == 0 {

@@ -40,6 +40,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"unsafe"
@@ -69,23 +70,20 @@ func Load() error {
 	return loadErr
 }
 
-// ThreadTimeoutEnv is OpenBLAS's own setting of how long its idle threads
-// spin before sleeping (2^N cycles, N in 4..30). Load sets it to
-// DefaultThreadTimeout unless the user did: OpenBLAS's default (2^28
-// cycles, ~0.1 s) keeps an idle thread spinning on a core between the
-// matrix products of a training step, where simplego's element-wise
-// executors need that core (measured on 2 cores: tiny-ViT step 245 ms
-// with the default, 200 ms with 4).
-const ThreadTimeoutEnv = "OPENBLAS_THREAD_TIMEOUT"
-
-// DefaultThreadTimeout is the value Load gives ThreadTimeoutEnv.
-const DefaultThreadTimeout = "4"
+// ThreadsEnv is OpenBLAS's own thread count. Load sets it to 1 unless the
+// user did: SgemmBatch splits the work across goroutines itself, each
+// running a single-threaded OpenBLAS call. Measured on 2 cores: OpenBLAS's
+// own threads ran small products (attention, 197x197x64) at 22 GFLOP/s,
+// waking sleeping threads per call, against 60 single-threaded; left
+// spinning between calls (its default), they took the core simplego's
+// element-wise executors need (tiny-ViT step 245 ms against 200 ms).
+const ThreadsEnv = "OPENBLAS_NUM_THREADS"
 
 func load(env string) (string, error) {
-	if _, set := os.LookupEnv(ThreadTimeoutEnv); !set {
+	if _, set := os.LookupEnv(ThreadsEnv); !set {
 		// Read by OpenBLAS when it is loaded; with cgo, os.Setenv
 		// reaches the C environment.
-		_ = os.Setenv(ThreadTimeoutEnv, DefaultThreadTimeout)
+		_ = os.Setenv(ThreadsEnv, "1")
 	}
 	names := Candidates
 	switch {
@@ -162,6 +160,57 @@ func Sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 		(*C.float)(unsafe.Pointer(&a[0])), C.int(lda),
 		(*C.float)(unsafe.Pointer(&b[0])), C.int(ldb),
 		(*C.float)(unsafe.Pointer(&c[0])), C.int(ldc))
+}
+
+// minParallel is the smallest product (m*n*k) worth splitting across
+// goroutines (~30 µs of work single-threaded here).
+const minParallel = 1 << 20
+
+// SgemmBatch computes batch products: C_i = op(A_i)·op(B_i) for i <
+// batch, with A_i at a[i*strideA:], B_i at b[i*strideB:] and C_i at
+// c[i*strideC:], each stored as Sgemm says. The work is split across up
+// to GOMAXPROCS goroutines: whole products when there are at least as
+// many as goroutines, else row blocks of each product. Every element of
+// C is computed by one single-threaded OpenBLAS call whose rows depend
+// only on the shapes and GOMAXPROCS, so results do not depend on
+// scheduling (they can differ in the last bit from an unsplit call, or
+// between machines with other core counts: OpenBLAS's blocking depends
+// on a call's rows).
+func SgemmBatch(transA, transB bool, m, n, k int, a []float32, lda, strideA int, b []float32, ldb, strideB int, c []float32, ldc, strideC, batch int) {
+	one := func(i, r0, r1 int) { // rows [r0, r1) of product i
+		ao := i*strideA + r0*lda
+		if transA {
+			ao = i*strideA + r0 // op(A)'s rows are A's columns
+		}
+		Sgemm(transA, transB, r1-r0, n, k, a[ao:], lda, b[i*strideB:], ldb, c[i*strideC+r0*ldc:], ldc)
+	}
+	p := runtime.GOMAXPROCS(0)
+	if p < 2 || batch*m*n*k < minParallel {
+		for i := range batch {
+			one(i, 0, m)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	if batch >= p {
+		for w := range p {
+			lo, hi := batch*w/p, batch*(w+1)/p
+			wg.Go(func() {
+				for i := lo; i < hi; i++ {
+					one(i, 0, m)
+				}
+			})
+		}
+	} else {
+		parts := min(p, max(1, m/32)) // at least 32 rows a call
+		for i := range batch {
+			for w := range parts {
+				r0, r1 := m*w/parts, m*(w+1)/parts
+				wg.Go(func() { one(i, r0, r1) })
+			}
+		}
+	}
+	wg.Wait()
 }
 
 func cbool(b bool) C.int {

@@ -142,3 +142,60 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("Describe() = %q, want the library and its threads", d)
 	}
 }
+
+// TestSgemmBatch: batches split across goroutines (whole products, or
+// row blocks of each) give the naive product, and the same bits every
+// time. (A row block can differ from the unsplit product in the last
+// bit: OpenBLAS's blocking depends on the rows of the call.)
+func TestSgemmBatch(t *testing.T) {
+	requireBLAS(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	fill := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(rng.NormFloat64())
+		}
+		return s
+	}
+	cases := []struct {
+		name           string
+		transA, transB bool
+		m, n, k, batch int
+	}{
+		{"one product, row blocks", false, false, 300, 64, 64, 1},
+		{"one product, row blocks, A transposed", true, false, 300, 64, 64, 1},
+		{"one product, row blocks, both transposed", true, true, 257, 70, 66, 1},
+		{"many products", false, true, 64, 64, 80, 5},
+		{"many products, A transposed", true, false, 64, 70, 80, 4},
+		{"small: not split", false, false, 8, 8, 8, 3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			lda, ldb := c.k, c.n
+			if c.transA {
+				lda = c.m
+			}
+			if c.transB {
+				ldb = c.k
+			}
+			sa, sb, sc := c.m*c.k, c.k*c.n, c.m*c.n
+			a, b := fill(sa*c.batch), fill(sb*c.batch)
+			got, again := make([]float32, sc*c.batch), make([]float32, sc*c.batch)
+			SgemmBatch(c.transA, c.transB, c.m, c.n, c.k, a, lda, sa, b, ldb, sb, got, c.n, sc, c.batch)
+			SgemmBatch(c.transA, c.transB, c.m, c.n, c.k, a, lda, sa, b, ldb, sb, again, c.n, sc, c.batch)
+			for i := range c.batch {
+				ref := naive(c.transA, c.transB, c.m, c.n, c.k, a[i*sa:], lda, b[i*sb:], ldb)
+				for j, w := range ref {
+					if g := float64(got[i*sc+j]); math.Abs(g-w) > 1e-4*(1+math.Abs(w)) {
+						t.Fatalf("product %d element %d: %v, naive %v", i, j, g, w)
+					}
+				}
+			}
+			for j := range got {
+				if math.Float32bits(got[j]) != math.Float32bits(again[j]) {
+					t.Fatalf("element %d: %v, then %v", j, got[j], again[j])
+				}
+			}
+		})
+	}
+}

@@ -12,7 +12,7 @@
 // builds with -tags medflowblas). That file registers a DotGeneral
 // executor that calls the hook simplego.Float32Gemm for float32 operands
 // and otherwise runs simplego's own executor; package nn (gemm_blas.go,
-// -tags medflowblas) sets the hook to Sgemm when Load succeeds. Nothing
+// -tags medflowblas) sets the hook to SgemmBatch when Load succeeds. Nothing
 // in simplego itself is edited.
 //
 // The way back: build without the overlay and the tag (plain `go build`),
@@ -30,10 +30,10 @@
 // change numerics (OpenBLAS sums in another order).
 //
 // What is implemented: row-major float32 GEMM (C = op(A)·op(B), beta 0)
-// through cblas_sgemm; OpenBLAS's own thread pool (OPENBLAS_NUM_THREADS,
-// default all cores), whose idle threads sleep almost at once
-// (OPENBLAS_THREAD_TIMEOUT=4 unless set: see ThreadTimeoutEnv). Not implemented: float64/bfloat16 (simplego's
+// through cblas_sgemm, and batches of them split across goroutines
+// (SgemmBatch) with OpenBLAS itself single-threaded (OPENBLAS_NUM_THREADS=1
+// unless set: see ThreadsEnv). Not implemented: float64/bfloat16 (simplego's
 // kernels serve them), batched GEMM in one call (batches loop over
-// Sgemm), other BLAS libraries than OpenBLAS (MKL, BLIS: MEDFLOW_BLAS
+// SgemmBatch), other BLAS libraries than OpenBLAS (MKL, BLIS: MEDFLOW_BLAS
 // may name any library exporting cblas_sgemm, untested).
 package blas

@@ -10,18 +10,20 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 )
 
-// Float32Gemm, when set, computes c (m×n, row-major, leading dimension
-// ldc) = op(a)·op(b): a is m×k (lda) or, with transA, k×m; b is k×n (ldb)
-// or, with transB, n×k. c's previous contents must be ignored. medflow
-// sets it to OpenBLAS's cblas_sgemm (nn/blas).
-var Float32Gemm func(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int)
+// Float32Gemm, when set, computes batch products C_i = op(A_i)·op(B_i)
+// (i < batch; A_i at a[i*strideA:], B_i at b[i*strideB:], C_i at
+// c[i*strideC:]): C_i is m×n, row-major, leading dimension ldc; A_i is
+// m×k (lda) or, with transA, k×m; B_i is k×n (ldb) or, with transB, n×k.
+// c's previous contents must be ignored. medflow sets it to OpenBLAS's
+// cblas_sgemm, batches split across goroutines (nn/blas.SgemmBatch).
+var Float32Gemm func(transA, transB bool, m, n, k int, a []float32, lda, strideA int, b []float32, ldb, strideB int, c []float32, ldc, strideC, batch int)
 
 func init() {
 	setNodeExecutor(backends.OpTypeDotGeneral, priorityUser, execDotGeneralGemm)
 }
 
-// execDotGeneralGemm runs a float32 DotGeneral as one GEMM per batch
-// element when Float32Gemm is set, and simplego's own executor otherwise.
+// execDotGeneralGemm runs a float32 DotGeneral as a batch of GEMMs when
+// Float32Gemm is set, and simplego's own executor otherwise.
 // An operand whose axes are [batch..., cross..., contracting...] or
 // [batch..., contracting..., cross...] (axes in the order DotGeneral
 // lists them) is passed as it is, transposed or not; any other layout is
@@ -49,9 +51,7 @@ func execDotGeneralGemm(backend *Backend, node *Node, inputs []*Buffer, owned []
 	}
 	output := backend.getBufferForShape(node.shape)
 	c := output.flat.([]float32)
-	for i := 0; i < batch; i++ {
-		Float32Gemm(transA, transB, m, n, k, a[i*m*k:(i+1)*m*k], lda, b[i*n*k:(i+1)*n*k], ldb, c[i*m*n:(i+1)*m*n], n)
-	}
+	Float32Gemm(transA, transB, m, n, k, a, lda, m*k, b, ldb, n*k, c, n, m*n, batch)
 	for _, t := range []*Buffer{aTmp, bTmp} {
 		if t != nil {
 			backend.putBuffer(t)
