@@ -594,9 +594,11 @@ func TestMaterializedResume(t *testing.T) {
 // TestBarrierReadsReusedInputFromCache: a barrier whose input the run
 // reuses reads it from the cache, twice (two epochs, NumRows from the
 // manifest), holding no copy: with a spill dir that cannot be created and
-// a 1-byte memory budget the rerun still succeeds, while the first run
-// (input computed, through an edge) fails to spill. A streaming consumer
-// of the same reused stage still gets it through its edge.
+// a 1-byte memory budget the rerun succeeds, as does a run that forces
+// the input (computed in the run, read from the cache once committed:
+// TestBarrierReadsComputedInputFromCache), while a run over an input that
+// is not materialized fails to spill. A streaming consumer of the same
+// stage still gets it through its edge.
 func TestBarrierReadsReusedInputFromCache(t *testing.T) {
 	dir := t.TempDir()
 	store, err := local.New(dir)
@@ -612,13 +614,14 @@ func TestBarrierReadsReusedInputFromCache(t *testing.T) {
 		want     Decision
 		fails    bool
 	}{
-		{dir, Compute, false},  // computes and commits a
-		{noDir, Reuse, false},  // a reused: cnt reads the cache, nothing spills
-		{noDir, Compute, true}, // a forced: its output reaches cnt by an edge, which must spill
+		{dir, Compute, false},   // computes and commits a
+		{noDir, Reuse, false},   // a reused: cnt reads the cache, nothing spills
+		{noDir, Compute, false}, // a forced: cnt reads the cache once a commits, nothing spills
+		{noDir, Compute, true},  // a not materialized: its output reaches cnt by an edge, which must spill
 	} {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		a := stage("a", "add", []string{"gen"}, map[string]any{"delta": 1})
-		a.Materialize = true
+		a.Materialize = i < 3
 		sinks := map[string]*collectSink{}
 		plan, err := testRegistry(sinks).Plan(Spec{Variant: "d", Stages: []StageSpec{
 			stage("gen", "gen", nil, map[string]any{"batches": 20, "rows": 1000}), a,
