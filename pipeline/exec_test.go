@@ -309,7 +309,7 @@ func TestBackpressure(t *testing.T) {
 
 func TestBarrierSpills(t *testing.T) {
 	dir := t.TempDir()
-	sinks, _, err := runSpec(t, context.Background(), RunOptions{SpillDir: dir, SpillBytes: 64 << 10},
+	sinks, run, err := runSpec(t, context.Background(), RunOptions{SpillDir: dir, SpillBytes: 64 << 10},
 		stage("gen", "gen", nil, map[string]any{"batches": 40, "rows": 4096}),
 		stage("cnt", "count", []string{"gen"}, nil),
 		stage("out", "collect", []string{"cnt"}, nil),
@@ -319,6 +319,10 @@ func TestBarrierSpills(t *testing.T) {
 	}
 	if got := sinks["out"].xs; !slices.Equal(got, []int64{40 * 4096}) {
 		t.Fatalf("count %v", got)
+	}
+	// All but the first 64 KiB (two batches) went to the spill file.
+	if got, min := run.Stats()[1].Spilled, int64(38*4096*8); got < min || got > min+64<<10 {
+		t.Fatalf("spilled %d bytes, want %d and IPC framing", got, min)
 	}
 	left, _ := filepath.Glob(filepath.Join(dir, "*"))
 	if len(left) != 0 {
@@ -660,8 +664,8 @@ func TestBarrierReadsReusedInputFromCache(t *testing.T) {
 		if got := len(sinks["rows"].xs); got != 20000 {
 			t.Fatalf("run %d: the streaming consumer got %d rows", i, got)
 		}
-		if st := run.Stats()[2]; st.RowsIn != 20000 {
-			t.Fatalf("run %d: cnt rows in %d", i, st.RowsIn)
+		if st := run.Stats()[2]; st.RowsIn != 20000 || st.Spilled != 0 {
+			t.Fatalf("run %d: cnt rows in %d, %d bytes spilled", i, st.RowsIn, st.Spilled)
 		}
 		mem.AssertSize(t, 0)
 	}

@@ -91,6 +91,7 @@ func (s *stageRun) barrier(ctx context.Context, k Barrier) error {
 					if !ok {
 						if err == nil {
 							err = d.seal()
+							s.st.spilled.Add(d.fileBytes())
 						}
 						errs[i] = err
 						return
