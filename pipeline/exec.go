@@ -15,7 +15,7 @@ import (
 // RunOptions tune one execution of a Plan.
 type RunOptions struct {
 	// SpillDir holds barrier inputs that exceed SpillBytes; default
-	// os.TempDir().
+	// os.TempDir(). Inputs read from the cache (CacheRows) take none.
 	SpillDir string
 	// SpillBytes is how much of each barrier input stays in memory before
 	// the rest is spilled to disk; default DefaultSpillBytes, < 0 never
