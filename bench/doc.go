@@ -5,6 +5,8 @@
 //   - BenchmarkPeakRSS: peak RSS of the CLI at 10M vs 100M rows;
 //   - BenchmarkRerun: an unchanged rerun vs a cold run of a small
 //     materialized variant through the CLI;
+//   - BenchmarkBarrierInput: the spill files (and time) of three barriers
+//     over a streamed input vs a materialized one, read from the cache;
 //   - BenchmarkDemo: `medflow run demo` end to end (cold and rerun), with
 //     per-stage seconds and peak RSS from its run record (skips, saying
 //     why, without `make demo`'s inputs or when the demo does not plan).

@@ -14,7 +14,7 @@
 #                  goes on: its rows say "not measured" and the table lists it
 #   bench-table    only regenerate $(BENCH_TABLE) from the existing outputs
 #   bench-<step>   one step (engine rss s3 imaging tokenizer ort train eval llama
-#                  rerun embed-resume demo rehearsal), writing $(BENCH_OUT)/bench-<step>.txt
+#                  rerun barrier embed-resume demo rehearsal), writing $(BENCH_OUT)/bench-<step>.txt
 #
 # Duration on 2 cores (AMD EPYC, measured by step at -benchtime 1x and scaled):
 # about 35-40 minutes, most of it the demo (~7 min), the real-shape rehearsal
@@ -37,8 +37,9 @@ BENCH_EVAL        ?= -benchtime 1x -count $(BENCH_COUNT)
 BENCH_LLAMA_COUNT ?= 3
 BENCH_RERUN       ?= -benchtime 3x -count 1
 BENCH_EMBED_RESUME ?= -benchtime 3x -count 1
+BENCH_BARRIER     ?= -benchtime 5x -count 1
 BENCH_DEMO        ?= -benchtime 1x -count 1
-BENCH_STEPS       := engine rss s3 imaging tokenizer ort train eval llama rerun embed-resume demo rehearsal
+BENCH_STEPS       := engine rss s3 imaging tokenizer ort train eval llama rerun barrier embed-resume demo rehearsal
 
 # $(call bench_step,NAME,COMMAND): COMMAND's output to the terminal and to
 # $(BENCH_OUT)/bench-NAME.txt; when it fails, a BENCHSTEP FAIL line (read by
@@ -129,6 +130,11 @@ bench-llama:
 # Unchanged rerun vs cold run of a small materialized variant.
 bench-rerun:
 	$(call bench_step,rerun,$(BENCH_GOTEST) -bench 'Rerun' $(BENCH_RERUN) ./bench)
+
+# Barrier inputs: spill files of three barriers over a streamed vs a
+# materialized input (read from the cache once committed).
+bench-barrier:
+	$(call bench_step,barrier,$(BENCH_GOTEST) -bench 'BarrierInput' $(BENCH_BARRIER) ./bench)
 
 # text.embed rerun after kill -9 at half its parts vs its cold run.
 bench-embed-resume:

@@ -32,10 +32,12 @@ type CacheWriter = interface {
 
 // CacheRows is implemented by caches that know how many rows a committed
 // output has without reading it (dataset.Cache: its manifest). With such
-// a cache, a Barrier reads an input the run reuses straight from the
-// cache, each time it iterates it, instead of holding a copy of its own
-// in memory and in a spill file (for a trainer over MIMIC-CXR's pairs,
-// 19 GB of temp files per trainer).
+// a cache, a Barrier reads a materialized input straight from the cache,
+// each time it iterates it, instead of holding a copy of its own in
+// memory and in a spill file (for a trainer over MIMIC-CXR's pairs,
+// 19 GB of temp files per trainer): at once when the run reuses the
+// input, after the input's stage has committed it when the run computes
+// it.
 type CacheRows interface {
 	Rows(ctx context.Context, fp string) (int64, error)
 }

@@ -92,6 +92,8 @@ func (s *stageRun) commit(ctx context.Context) {
 			}
 			if err != nil {
 				s.failCommit(err)
+			} else {
+				s.committed.Store(true)
 			}
 		}
 		return
@@ -112,6 +114,8 @@ func (s *stageRun) commit(ctx context.Context) {
 	}
 	if err != nil {
 		s.failCommit(err)
+	} else {
+		s.committed.Store(true)
 	}
 }
 

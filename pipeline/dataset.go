@@ -143,6 +143,18 @@ func (d *spillDataset) seal() error {
 	return err
 }
 
+// fileBytes is the size of the sealed spill file (0: none).
+func (d *spillDataset) fileBytes() int64 {
+	if d.file == nil {
+		return 0
+	}
+	fi, err := d.file.Stat()
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
 func (d *spillDataset) Batches(ctx context.Context) iter.Seq2[arrow.RecordBatch, error] {
 	return func(yield func(arrow.RecordBatch, error) bool) {
 		if d.gone {

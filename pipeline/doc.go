@@ -17,14 +17,19 @@
 //   - Sink: Consume takes every batch on one goroutine; Close commits,
 //     Abort discards.
 //   - Barrier: Run gets each input whole as a re-iterable Dataset (for
-//     training, joins). An input the run reuses from a cache that knows
-//     its rows (CacheRows) is read from the cache at each iteration, with
-//     no copy; an input computed in the run is held in memory up to
+//     training, joins), once every input is complete. An input whose
+//     stage is materialized in a cache that knows its rows (CacheRows) is
+//     read from the cache at each iteration, with no copy: when the run
+//     reuses it, straight away; when the run computes it, the barrier
+//     drains its edge without keeping the batches (the materialization
+//     writes them) and, once the edge closes, after the stage has
+//     committed its output, reads the committed output (an upstream that
+//     fails, or whose commit fails, fails the run with its error and Run
+//     never starts). Any other input is held in memory up to
 //     RunOptions.SpillBytes and the rest spilled to an Arrow IPC file, so
-//     memory stays bounded (not yet: reading a materialized upstream from
-//     the cache once it commits, which would drop that copy too). Discard
-//     frees an input the barrier no longer needs. TempDir(ctx) is the
-//     run's SpillDir, for a barrier's own temporary files (it removes
+//     memory stays bounded (StageStats.Spilled counts the file's bytes).
+//     Discard frees an input the barrier no longer needs. TempDir(ctx) is
+//     the run's SpillDir, for a barrier's own temporary files (it removes
 //     them).
 //
 // Transforms and sinks with several inputs receive them merged (the
@@ -118,9 +123,15 @@
 //
 // # Not implemented
 //
-// Part-level resume for barriers, multi-input transforms, Flushers that
-// name no key (PartKeyer) and unordered runs (they resume at stage
-// granularity), and for sinks (files.write rewrites its dataset). Keyed
+// A barrier over a materialized input computed in the run reads
+// nothing until the input is committed, and then each epoch reads and
+// decodes the cache's compressed parts (the first read also checks them
+// against their checksums) where a spill file is read uncompressed: no
+// temp-dir copy, for some more time (BenchmarkBarrierInput); there is no
+// option to keep the copy instead. A cache without CacheRows still gives
+// barriers a spilled copy. Part-level resume for barriers, multi-input
+// transforms, Flushers that name no key (PartKeyer) and unordered runs
+// (they resume at stage granularity), and for sinks (files.write rewrites its dataset). Keyed
 // parts need the key artifacts (RunOptions.Artifacts persistent across
 // runs, as the CLI's are); record numbers in errors of a resumed keyed
 // stage count every row received, the dropped ones included. A reused

@@ -15,7 +15,7 @@ import (
 // RunOptions tune one execution of a Plan.
 type RunOptions struct {
 	// SpillDir holds barrier inputs that exceed SpillBytes; default
-	// os.TempDir().
+	// os.TempDir(). Inputs read from the cache (CacheRows) take none.
 	SpillDir string
 	// SpillBytes is how much of each barrier input stays in memory before
 	// the rest is spilled to disk; default DefaultSpillBytes, < 0 never
@@ -48,6 +48,10 @@ type Run struct {
 	errOnce sync.Once
 	err     error
 	cleanup []func()
+	// runs holds the stages that run, by node, once Execute has opened
+	// them (before any starts): a barrier looks up whether a computed
+	// upstream committed its output.
+	runs map[*Node]*stageRun
 }
 
 // NewRun prepares an execution of p.
@@ -101,16 +105,22 @@ func (e *edge) producerDone() {
 	}
 }
 
-// direct reports whether barriers read up's output from the cache
-// themselves (cacheDataset) rather than through an edge: up is reused
-// from a cache that knows its rows.
-func (r *Run) direct(up *Node) bool {
-	if up.Decision != Reuse || !up.Spec.Materialize || up.Def.Role == RoleSink || r.plan.cache == nil {
+// fromCache reports whether barriers read up's output from the cache
+// (cacheDataset) rather than holding a copy of it (spillDataset): up is
+// materialized, in a cache that knows its rows.
+func (r *Run) fromCache(up *Node) bool {
+	if !up.Spec.Materialize || up.Def.Role == RoleSink || r.plan.cache == nil {
 		return false
 	}
 	_, ok := r.plan.cache.(CacheRows)
 	return ok
 }
+
+// direct reports whether barriers read up's output from the cache with
+// no edge at all: it is reused. One computed in the run still reaches them
+// by an edge, which they drain without keeping the batches (its
+// materialization writes them) until it closes, after up's commit.
+func (r *Run) direct(up *Node) bool { return up.Decision == Reuse && r.fromCache(up) }
 
 // Execute runs the plan to completion. The first failure cancels every
 // stage and is returned as a *StageError naming the stage (and the record,
@@ -206,6 +216,10 @@ func (r *Run) Execute(ctx context.Context) error {
 			return err
 		}
 		runs = append(runs, sr)
+	}
+	r.runs = map[*Node]*stageRun{}
+	for _, sr := range runs {
+		r.runs[sr.node] = sr
 	}
 	var wg conc.WaitGroup
 	for _, sr := range runs {

@@ -309,7 +309,7 @@ func TestBackpressure(t *testing.T) {
 
 func TestBarrierSpills(t *testing.T) {
 	dir := t.TempDir()
-	sinks, _, err := runSpec(t, context.Background(), RunOptions{SpillDir: dir, SpillBytes: 64 << 10},
+	sinks, run, err := runSpec(t, context.Background(), RunOptions{SpillDir: dir, SpillBytes: 64 << 10},
 		stage("gen", "gen", nil, map[string]any{"batches": 40, "rows": 4096}),
 		stage("cnt", "count", []string{"gen"}, nil),
 		stage("out", "collect", []string{"cnt"}, nil),
@@ -319,6 +319,10 @@ func TestBarrierSpills(t *testing.T) {
 	}
 	if got := sinks["out"].xs; !slices.Equal(got, []int64{40 * 4096}) {
 		t.Fatalf("count %v", got)
+	}
+	// All but the first 64 KiB (two batches) went to the spill file.
+	if got, min := run.Stats()[1].Spilled, int64(38*4096*8); got < min || got > min+64<<10 {
+		t.Fatalf("spilled %d bytes, want %d and IPC framing", got, min)
 	}
 	left, _ := filepath.Glob(filepath.Join(dir, "*"))
 	if len(left) != 0 {
@@ -594,9 +598,11 @@ func TestMaterializedResume(t *testing.T) {
 // TestBarrierReadsReusedInputFromCache: a barrier whose input the run
 // reuses reads it from the cache, twice (two epochs, NumRows from the
 // manifest), holding no copy: with a spill dir that cannot be created and
-// a 1-byte memory budget the rerun still succeeds, while the first run
-// (input computed, through an edge) fails to spill. A streaming consumer
-// of the same reused stage still gets it through its edge.
+// a 1-byte memory budget the rerun succeeds, as does a run that forces
+// the input (computed in the run, read from the cache once committed:
+// TestBarrierReadsComputedInputFromCache), while a run over an input that
+// is not materialized fails to spill. A streaming consumer of the same
+// stage still gets it through its edge.
 func TestBarrierReadsReusedInputFromCache(t *testing.T) {
 	dir := t.TempDir()
 	store, err := local.New(dir)
@@ -612,13 +618,14 @@ func TestBarrierReadsReusedInputFromCache(t *testing.T) {
 		want     Decision
 		fails    bool
 	}{
-		{dir, Compute, false},  // computes and commits a
-		{noDir, Reuse, false},  // a reused: cnt reads the cache, nothing spills
-		{noDir, Compute, true}, // a forced: its output reaches cnt by an edge, which must spill
+		{dir, Compute, false},   // computes and commits a
+		{noDir, Reuse, false},   // a reused: cnt reads the cache, nothing spills
+		{noDir, Compute, false}, // a forced: cnt reads the cache once a commits, nothing spills
+		{noDir, Compute, true},  // a not materialized: its output reaches cnt by an edge, which must spill
 	} {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		a := stage("a", "add", []string{"gen"}, map[string]any{"delta": 1})
-		a.Materialize = true
+		a.Materialize = i < 3
 		sinks := map[string]*collectSink{}
 		plan, err := testRegistry(sinks).Plan(Spec{Variant: "d", Stages: []StageSpec{
 			stage("gen", "gen", nil, map[string]any{"batches": 20, "rows": 1000}), a,
@@ -657,8 +664,8 @@ func TestBarrierReadsReusedInputFromCache(t *testing.T) {
 		if got := len(sinks["rows"].xs); got != 20000 {
 			t.Fatalf("run %d: the streaming consumer got %d rows", i, got)
 		}
-		if st := run.Stats()[2]; st.RowsIn != 20000 {
-			t.Fatalf("run %d: cnt rows in %d", i, st.RowsIn)
+		if st := run.Stats()[2]; st.RowsIn != 20000 || st.Spilled != 0 {
+			t.Fatalf("run %d: cnt rows in %d, %d bytes spilled", i, st.RowsIn, st.Spilled)
 		}
 		mem.AssertSize(t, 0)
 	}

@@ -170,6 +170,26 @@ func (c *countBarrier) Run(ctx context.Context, in []Dataset, out Emitter) error
 	return out.Emit(ctx, array.NewRecordBatch(xSchema, []arrow.Array{col}, int64(col.Len())))
 }
 
+// echoBarrier emits its input's batches, epochs times over: a sink after
+// it sees the input's rows, in order, once per epoch.
+type echoBarrier struct{ epochs int }
+
+func (e *echoBarrier) Schema() *arrow.Schema { return xSchema }
+func (e *echoBarrier) Run(ctx context.Context, in []Dataset, out Emitter) error {
+	for range e.epochs {
+		for b, err := range in[0].Batches(ctx) {
+			if err != nil {
+				return err
+			}
+			b.Retain() // borrowed; Emit takes ownership
+			if err := out.Emit(ctx, b); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // ySource declares a column "y" (and emits nothing).
 type ySource struct{}
 
@@ -225,6 +245,9 @@ func testRegistryHolds(sinks map[string]*collectSink, holds map[string]*holdTran
 		}})
 	r.MustRegister(Definition{Kind: "count", Doc: "test kind", Role: RoleBarrier, MinInputs: 1, MaxInputs: -1,
 		New: func(b *BuildContext) (Stage, error) { return &countBarrier{alloc: b.Alloc}, nil }})
+	r.MustRegister(Definition{Kind: "echo", Doc: "test kind", Role: RoleBarrier, MinInputs: 1, MaxInputs: 1,
+		Params: []Param{{Name: "epochs", Type: Int, Default: 2, Doc: "epochs (test param)"}},
+		New:    func(b *BuildContext) (Stage, error) { return &echoBarrier{epochs: b.Params.Int("epochs")}, nil }})
 	r.MustRegister(Definition{Kind: "hold", Doc: "test kind", Role: RoleTransform,
 		New: func(b *BuildContext) (Stage, error) {
 			h := &holdTransform{}

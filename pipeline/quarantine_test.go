@@ -114,7 +114,9 @@ func (h *idHold) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.Em
 				}
 				continue
 			}
-			keep = append(keep, col.Value(i))
+			// b is borrowed: its buffers go back to the allocator's pool
+			// after this iteration (a cache read's at once).
+			keep = append(keep, strings.Clone(col.Value(i)))
 		}
 	}
 	return out.Emit(ctx, idBatch(h.mem, keep))

@@ -55,44 +55,91 @@ func (s *stageRun) barrier(ctx context.Context, k Barrier) error {
 		}
 	}()
 	// Drain every input concurrently: reading them one after another could
-	// deadlock when they share an upstream.
+	// deadlock when they share an upstream. An input the cache will hold
+	// once its upstream commits (Run.fromCache) is drained without keeping
+	// anything; drained[i] counts its rows.
 	errs := make([]error, len(s.in))
+	drained := make([]int64, len(s.in))
 	var wg conc.WaitGroup
 	for i, up := range s.node.Inputs {
-		if s.in[i] == nil { // reused: read from the cache (Run.direct)
-			rows, err := s.run.plan.cache.(CacheRows).Rows(ctx, up.Fingerprint)
+		switch {
+		case s.in[i] == nil: // reused: read from the cache (Run.direct)
+			d, err := s.cacheInput(ctx, up)
 			if err != nil {
-				return fmt.Errorf("the cached output of %q: %w", up.Spec.Name, err)
+				return err
 			}
-			datasets[i] = &cacheDataset{cache: s.run.plan.cache, fp: up.Fingerprint, name: up.Spec.Name, schema: up.Stage.Schema(), rows: rows}
-			s.st.rowsIn.Add(rows)
-			continue
-		}
-		d := newSpillDataset(up.Stage.Schema(), s.run.plan.opts.Alloc, s.run.opts.SpillBytes, s.run.opts.SpillDir)
-		inputs[i], datasets[i] = d, d
-		wg.Go(func() {
-			for {
-				b, _, ok, err := s.recv(ctx, i)
-				if !ok {
-					if err == nil {
-						err = d.seal()
+			datasets[i] = d
+			s.st.rowsIn.Add(d.rows)
+		case s.run.fromCache(up):
+			wg.Go(func() {
+				for {
+					b, _, ok, err := s.recv(ctx, i)
+					if !ok {
+						errs[i] = err
+						return
 					}
-					errs[i] = err
-					return
+					drained[i] += b.NumRows()
+					b.Release()
 				}
-				if err := d.add(b); err != nil {
-					errs[i] = err
-					return
+			})
+		default:
+			d := newSpillDataset(up.Stage.Schema(), s.run.plan.opts.Alloc, s.run.opts.SpillBytes, s.run.opts.SpillDir)
+			inputs[i], datasets[i] = d, d
+			wg.Go(func() {
+				for {
+					b, _, ok, err := s.recv(ctx, i)
+					if !ok {
+						if err == nil {
+							err = d.seal()
+							s.st.spilled.Add(d.fileBytes())
+						}
+						errs[i] = err
+						return
+					}
+					if err := d.add(b); err != nil {
+						errs[i] = err
+						return
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	// The drained inputs' edges closed after their upstream's commit: read
+	// what it committed.
+	for i, up := range s.node.Inputs {
+		if datasets[i] != nil {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err // the upstream (or another stage) failed
+		}
+		if !s.run.runs[up].committed.Load() {
+			return fmt.Errorf("input %q: its output was not committed", up.Spec.Name)
+		}
+		d, err := s.cacheInput(ctx, up)
+		if err != nil {
+			return err
+		}
+		if d.rows != drained[i] {
+			return fmt.Errorf("the cached output of %q holds %d rows, the stage emitted %d", up.Spec.Name, d.rows, drained[i])
+		}
+		datasets[i] = d
+	}
 	ctx = context.WithValue(ctx, tempDirKey{}, s.run.opts.SpillDir)
 	return s.call(-1, func() error { return k.Run(ctx, datasets, s.out) })
+}
+
+// cacheInput is the barrier input read from up's committed output.
+func (s *stageRun) cacheInput(ctx context.Context, up *Node) (*cacheDataset, error) {
+	rows, err := s.run.plan.cache.(CacheRows).Rows(ctx, up.Fingerprint)
+	if err != nil {
+		return nil, fmt.Errorf("the cached output of %q: %w", up.Spec.Name, err)
+	}
+	return &cacheDataset{cache: s.run.plan.cache, fp: up.Fingerprint, name: up.Spec.Name, schema: up.Stage.Schema(), rows: rows}, nil
 }
 
 type tempDirKey struct{}

@@ -31,6 +31,9 @@ type stageRun struct {
 	// (QuarantinePartPattern), when parts is set.
 	partQuar map[string]bool
 	keyed    *keyedParts // resuming by keyed parts (PartKeyer), or nil
+	// committed is set once the stage's materialized output is committed,
+	// before its output edges close.
+	committed atomic.Bool
 }
 
 // start launches the stage's goroutines on wg.

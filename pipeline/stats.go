@@ -17,6 +17,7 @@ type stageStats struct {
 	startNs, endNs      atomic.Int64 // unix nanoseconds; 0 = not yet
 	resumed             atomic.Int64 // input batches (or keyed parts) replayed from an interrupted run's parts
 	resumedRows         atomic.Int64 // rows of the keyed parts replayed
+	spilled             atomic.Int64 // bytes of barrier input written to spill files
 	state               atomic.Int32
 }
 
@@ -60,6 +61,9 @@ type StageStats struct {
 	// ResumedRows counts the rows of the keyed parts (PartKeyer) this run
 	// replayed; the stage itself was given only the other rows.
 	ResumedRows int64
+	// Spilled is the size of the spill files a barrier's inputs took in
+	// RunOptions.SpillDir (those read from the cache take none).
+	Spilled int64
 }
 
 // Work is Busy minus Blocked: time the stage really worked.
@@ -91,6 +95,7 @@ func (st *stageStats) snapshot(n *Node, now time.Time) StageStats {
 		Idle:        time.Duration(st.idleNs.Load()),
 		Resumed:     st.resumed.Load(),
 		ResumedRows: st.resumedRows.Load(),
+		Spilled:     st.spilled.Load(),
 	}
 	if start := st.startNs.Load(); start > 0 {
 		end := st.endNs.Load()

@@ -119,24 +119,13 @@ func decisionsOf(p *Plan) []Decision {
 	return out
 }
 
-// TestReusedEntryChecks damages one part of a reused cache entry between a
-// cold run and a rerun, on a local folder and on S3:
-//   - a flipped bit in b (read by the rerun) below the verify budget: b is
-//     recomputed in the same run (from a, now reused);
-//   - the same above the budget: the rerun fails naming b, the part and
-//     ErrCorrupt, b's entry is dropped, and the run after recomputes b
-//     and gives the cold run's output;
-//   - a flipped bit in a, skipped (b is reused), whatever the budget: the
-//     rerun succeeds, and reads nothing of a's entry but its manifest (the
-//     damage is still there);
-//   - a truncated part of b: damaged at plan time whatever the budget.
-//
-// When a is reused and read (b recomputed), it is verified at plan time
-// and not again as the run reads it.
-func TestReusedEntryChecks(t *testing.T) {
+// testStores returns constructors of fresh, empty object stores, by name:
+// a local folder, and a prefix (named after the subtest) of a bucket on
+// a versitygw S3 server started for t.
+func testStores(t *testing.T) map[string]func(t *testing.T) objstore.Store {
 	srv := s3test.Start(t)
 	srv.CreateBucket(t, "medflow")
-	stores := map[string]func(t *testing.T) objstore.Store{
+	return map[string]func(t *testing.T) objstore.Store{
 		"local": func(t *testing.T) objstore.Store {
 			s, err := local.New(t.TempDir())
 			if err != nil {
@@ -155,6 +144,24 @@ func TestReusedEntryChecks(t *testing.T) {
 			return s
 		},
 	}
+}
+
+// TestReusedEntryChecks damages one part of a reused cache entry between a
+// cold run and a rerun, on a local folder and on S3:
+//   - a flipped bit in b (read by the rerun) below the verify budget: b is
+//     recomputed in the same run (from a, now reused);
+//   - the same above the budget: the rerun fails naming b, the part and
+//     ErrCorrupt, b's entry is dropped, and the run after recomputes b
+//     and gives the cold run's output;
+//   - a flipped bit in a, skipped (b is reused), whatever the budget: the
+//     rerun succeeds, and reads nothing of a's entry but its manifest (the
+//     damage is still there);
+//   - a truncated part of b: damaged at plan time whatever the budget.
+//
+// When a is reused and read (b recomputed), it is verified at plan time
+// and not again as the run reads it.
+func TestReusedEntryChecks(t *testing.T) {
+	stores := testStores(t)
 	const (
 		small  = 1 // bytes: every entry is above it
 		always = math.MaxInt64

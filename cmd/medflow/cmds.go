@@ -343,7 +343,7 @@ func (a *app) summary(stats []pipeline.StageStats) {
 	for _, s := range stats {
 		a.log.Info("stage summary", "stage", s.Stage, "kind", s.Kind, "state", s.State.String(),
 			"rows_in", s.RowsIn, "rows_out", s.RowsOut, "batches_out", s.BatchesOut, "bytes_in", s.BytesIn,
-			"bytes_out", s.BytesOut, "elapsed", s.Elapsed, "work", s.Work(), "blocked", s.Blocked, "idle", s.Idle)
+			"bytes_out", s.BytesOut, "elapsed", s.Elapsed, "work", s.Work(), "blocked", s.Blocked, "idle", s.Idle, "spilled_bytes", s.Spilled)
 	}
 }
 

@@ -310,6 +310,7 @@ func TestRows(t *testing.T) {
 		"BenchmarkSummaryStage/eval.summary-1M-rows", "BenchmarkSummaryStage/reference-metrics-only",
 		"BenchmarkFromHFMemory/stream/float16=false", "BenchmarkFromHFMemory/load-all/float16=false",
 		"BenchmarkRerun", "BenchmarkEmbedResume", "BenchmarkDemo",
+		"BenchmarkBarrierInput/upstream=streamed", "BenchmarkBarrierInput/upstream=materialized",
 		// bench/gpu/check.sh's bench-gpu.txt
 		"BenchmarkGPUCheck/embed/gomlx", "BenchmarkGPUCheck/embed/ort-cpu",
 		"BenchmarkGPUCheck/train/mae", "BenchmarkGPUCheck/train/contrastive", "BenchmarkGPUCheck/train/clf",
