@@ -16,9 +16,10 @@
 #   bench-<step>   one step (engine rss s3 imaging tokenizer ort train eval llama
 #                  rerun barrier embed-resume demo rehearsal), writing $(BENCH_OUT)/bench-<step>.txt
 #
-# Duration on 2 cores (AMD EPYC, measured by step at -benchtime 1x and scaled):
-# about 35-40 minutes, most of it the demo (~7 min), the real-shape rehearsal
-# (~10-15 min), text.embed resume (~3 min), training, S3 and imaging.
+# Duration on 2 cores (AMD EPYC): about 25 minutes, estimated from the
+# steps rerun on 2026-12-04 after the CPU kernels (train ~2.5 min, demo
+# ~2 min, rehearsal ~2.5 min, barrier ~1 min) and the 2026-11-28 run of
+# the others (S3, imaging, tokenizer, ORT, text.embed resume ~3 min).
 
 ifndef DEMO_MIMIC
 $(error mk/bench.mk: include it after DEMO_MIMIC and DEMO_LLAMA are defined (end of Makefile))
