@@ -2,6 +2,7 @@ package blas
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -26,20 +27,9 @@ func BenchmarkSgemm(b *testing.B) {
 		{"tiny-attention", false, true, 17, 17, 16, 256},
 	} {
 		b.Run(fmt.Sprintf("%s/%dx%dx%dx%d", c.name, c.batch, c.m, c.n, c.k), func(b *testing.B) {
-			a, bm, out := make([]float32, c.batch*c.m*c.k), make([]float32, c.batch*c.k*c.n), make([]float32, c.batch*c.m*c.n)
-			for i := range a {
-				a[i] = float32(i%7) * 0.1
-			}
-			for i := range bm {
-				bm[i] = float32(i%5) * 0.1
-			}
-			lda, ldb := c.k, c.n
-			if c.transA {
-				lda = c.m
-			}
-			if c.transB {
-				ldb = c.k
-			}
+			rng := rand.New(rand.NewPCG(1, 1))
+			a, bm, out := randFloats(rng, c.batch*c.m*c.k), randFloats(rng, c.batch*c.k*c.n), make([]float32, c.batch*c.m*c.n)
+			lda, ldb := leading(c.transA, c.transB, c.m, c.n, c.k)
 			for b.Loop() {
 				SgemmBatch(c.transA, c.transB, c.m, c.n, c.k, a, lda, c.m*c.k, bm, ldb, c.k*c.n, out, c.n, c.m*c.n, c.batch)
 			}

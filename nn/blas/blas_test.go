@@ -21,6 +21,27 @@ func requireBLAS(t *testing.T) {
 	}
 }
 
+// randFloats returns n standard normal values.
+func randFloats(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+// leading returns the leading dimensions of tightly stored operands.
+func leading(transA, transB bool, m, n, k int) (lda, ldb int) {
+	lda, ldb = k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	return lda, ldb
+}
+
 // naive computes op(a)·op(b) in float64 with the same storage rules as
 // Sgemm.
 func naive(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int) []float64 {
@@ -47,13 +68,7 @@ func naive(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 func TestSgemm(t *testing.T) {
 	requireBLAS(t)
 	rng := rand.New(rand.NewPCG(1, 2))
-	fill := func(n int) []float32 {
-		s := make([]float32, n)
-		for i := range s {
-			s[i] = float32(rng.NormFloat64())
-		}
-		return s
-	}
+	fill := func(n int) []float32 { return randFloats(rng, n) }
 	cases := []struct {
 		name           string
 		transA, transB bool
@@ -150,13 +165,6 @@ func TestDescribe(t *testing.T) {
 func TestSgemmBatch(t *testing.T) {
 	requireBLAS(t)
 	rng := rand.New(rand.NewPCG(3, 4))
-	fill := func(n int) []float32 {
-		s := make([]float32, n)
-		for i := range s {
-			s[i] = float32(rng.NormFloat64())
-		}
-		return s
-	}
 	cases := []struct {
 		name           string
 		transA, transB bool
@@ -171,15 +179,9 @@ func TestSgemmBatch(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			lda, ldb := c.k, c.n
-			if c.transA {
-				lda = c.m
-			}
-			if c.transB {
-				ldb = c.k
-			}
+			lda, ldb := leading(c.transA, c.transB, c.m, c.n, c.k)
 			sa, sb, sc := c.m*c.k, c.k*c.n, c.m*c.n
-			a, b := fill(sa*c.batch), fill(sb*c.batch)
+			a, b := randFloats(rng, sa*c.batch), randFloats(rng, sb*c.batch)
 			got, again := make([]float32, sc*c.batch), make([]float32, sc*c.batch)
 			SgemmBatch(c.transA, c.transB, c.m, c.n, c.k, a, lda, sa, b, ldb, sb, got, c.n, sc, c.batch)
 			SgemmBatch(c.transA, c.transB, c.m, c.n, c.k, a, lda, sa, b, ldb, sb, again, c.n, sc, c.batch)
