@@ -4,7 +4,9 @@
 // so this test checks what can be checked without one: the Dockerfile's
 // pins, and that the Dockerfile, the rootfs script, the Makefile fragments
 // and the manifests agree on versions, paths, user and environment, so
-// that what rootfs-test proves is what the image contains.
+// that what rootfs-test proves is what the image contains, and that the
+// image's medflow is built as `make build` builds it (the GoMLX workspace,
+// -tags medflowblas) with OpenBLAS in the runtime.
 package deploy
 
 import (
