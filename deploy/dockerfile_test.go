@@ -4,7 +4,9 @@
 // so this test checks what can be checked without one: the Dockerfile's
 // pins, and that the Dockerfile, the rootfs script, the Makefile fragments
 // and the manifests agree on versions, paths, user and environment, so
-// that what rootfs-test proves is what the image contains.
+// that what rootfs-test proves is what the image contains, and that the
+// image's medflow is built as `make build` builds it (the GoMLX workspace,
+// -tags medflowblas) with OpenBLAS in the runtime.
 package deploy
 
 import (
@@ -163,6 +165,18 @@ func makeVar(t *testing.T, file, name string) string {
 	return m[1]
 }
 
+// runtimePackages reads deploy/runtime-packages.txt: one package a line,
+// # comments.
+func runtimePackages(t *testing.T) []string {
+	var pkgs []string
+	for _, l := range strings.Split(readFile(t, "runtime-packages.txt"), "\n") {
+		if l = strings.TrimSpace(strings.SplitN(l, "#", 2)[0]); l != "" {
+			pkgs = append(pkgs, l)
+		}
+	}
+	return pkgs
+}
+
 // Base images are pinned: a version tag (never latest), the Debian base
 // also by digest; the build stage's Go and Debian match go.mod and the
 // runtime base (the binary links the runtime's glibc and libjpeg).
@@ -210,16 +224,11 @@ func TestBaseImagesPinned(t *testing.T) {
 // rootfs script from the same list, and libjpeg matches what the build
 // stage and make's imaging-deps compile against.
 func TestRuntimePackagesPinned(t *testing.T) {
-	var pkgs []string
-	for _, l := range strings.Split(readFile(t, "runtime-packages.txt"), "\n") {
-		l = strings.TrimSpace(strings.SplitN(l, "#", 2)[0])
-		if l == "" {
-			continue
+	pkgs := runtimePackages(t)
+	for _, p := range pkgs {
+		if !regexp.MustCompile(`^[a-z0-9.+-]+=[0-9][A-Za-z0-9.+~:-]*$`).MatchString(p) {
+			t.Errorf("runtime-packages.txt: %q is not name=version", p)
 		}
-		if !regexp.MustCompile(`^[a-z0-9.+-]+=[0-9][A-Za-z0-9.+~:-]*$`).MatchString(l) {
-			t.Errorf("runtime-packages.txt: %q is not name=version", l)
-		}
-		pkgs = append(pkgs, l)
 	}
 	jpeg := makeVar(t, "../mk/imaging.mk", "IMAGING_JPEG_VERSION")
 	if !slices.Contains(pkgs, "libjpeg62-turbo="+jpeg) {
@@ -348,5 +357,76 @@ func TestLayoutAgrees(t *testing.T) {
 	}
 	if genv["MEDFLOW_ORT_LIB"] != ortPath {
 		t.Error("gpu target lost MEDFLOW_ORT_LIB")
+	}
+}
+
+// The image's binaries get the CPU training kernels `make build` gives
+// (nn/blas/doc.go): every go build of the build stages runs in the Go
+// workspace mk/gomlx-workspace.sh writes, the one script mk/blas.mk runs
+// too, with -tags medflowblas (build-xla: and xla); the runtime installs
+// the OpenBLAS make deps installs, and the cpu target fails to build
+// unless its binary reports OpenBLAS.
+func TestImageTrainingKernels(t *testing.T) {
+	const script = "mk/gomlx-workspace.sh"
+	if !strings.Contains(readFile(t, "../mk/blas.mk"), script) {
+		t.Errorf("mk/blas.mk does not write the workspace with %s", script)
+	}
+	d := parseDockerfile(t, "Dockerfile")
+	build := d.stage(t, "build")
+	workdir := one(t, build, "WORKDIR")
+	gowork := workdir + strings.TrimPrefix(makeVar(t, "../mk/blas.mk", "GOMLX_WORK"), "$(CURDIR)")
+	tagsRe := regexp.MustCompile(`\sgo build .*-tags[= ](\S+)`)
+	wsLine := 0
+	for _, in := range build.instrs {
+		if in.cmd == "RUN" && strings.Contains(in.args, script) && wsLine == 0 {
+			wsLine = in.line
+		}
+	}
+	if wsLine == 0 {
+		t.Errorf("build stage does not run %s", script)
+	}
+	for _, tc := range []struct {
+		stage string
+		tags  []string
+	}{{"build", []string{"medflowblas"}}, {"build-xla", []string{"xla", "medflowblas"}}} {
+		s := d.stage(t, tc.stage)
+		var builds int
+		for _, in := range s.instrs {
+			if in.cmd != "RUN" || !strings.Contains(in.args, "go build") {
+				continue
+			}
+			builds++
+			if !strings.Contains(in.args, "GOWORK="+gowork+" go build") {
+				t.Errorf("Dockerfile:%d: go build without GOWORK=%s (%s's workspace)", in.line, gowork, script)
+			}
+			if tc.stage == "build" && in.line < wsLine {
+				t.Errorf("Dockerfile:%d: go build before %s (line %d)", in.line, script, wsLine)
+			}
+			var tags []string
+			if m := tagsRe.FindStringSubmatch(in.args); m != nil {
+				tags = strings.Split(m[1], ",")
+			}
+			for _, tag := range tc.tags {
+				if !slices.Contains(tags, tag) {
+					t.Errorf("Dockerfile:%d: go build -tags %v lacks %s", in.line, tags, tag)
+				}
+			}
+		}
+		if builds == 0 {
+			t.Errorf("stage %s builds nothing", tc.stage)
+		}
+	}
+
+	blasPkg := makeVar(t, "../mk/blas.mk", "BLAS_APT_PKGS")
+	if !slices.Contains(runtimePackages(t), blasPkg) {
+		t.Errorf("runtime-packages.txt lacks %s (mk/blas.mk's BLAS_APT_PKGS): the image's medflow would train on pure-Go matmuls", blasPkg)
+	}
+	if !slices.ContainsFunc(d.stage(t, "cpu").instrs, func(in instr) bool {
+		return in.cmd == "RUN" && strings.Contains(in.args, "medflow version --verbose") && strings.Contains(in.args, "grep -q '^matmul: OpenBLAS '")
+	}) {
+		t.Error("cpu target does not check that its binary reports OpenBLAS (medflow version --verbose)")
+	}
+	if !strings.Contains(readFile(t, "rootfs/build.sh"), `matmul="OpenBLAS `) {
+		t.Error("rootfs/build.sh's smoke test does not check that training ran its matmuls in OpenBLAS")
 	}
 }

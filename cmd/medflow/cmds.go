@@ -26,6 +26,7 @@ import (
 	"github.com/medflow/medflow/internal/profiling"
 	"github.com/medflow/medflow/internal/progress"
 	"github.com/medflow/medflow/internal/runrecord"
+	"github.com/medflow/medflow/nn"
 	"github.com/medflow/medflow/pipeline"
 	"github.com/medflow/medflow/pipeline/specdoc"
 )
@@ -488,15 +489,26 @@ and what each does. The same declarations drive plan-time checks.
 	return cmd
 }
 
+// versionCmd prints the version; --verbose adds what runs the simplego
+// training backend's float32 matrix products and element-wise ops
+// (OpenBLAS and medflow's executors, or simplego's own kernels), so that
+// an image or a build can be checked without training anything.
 func versionCmd() *cobra.Command {
-	return &cobra.Command{
+	var verbose bool
+	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
+		Short: "Print the version (--verbose: and the CPU training kernels)",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, args []string) {
-			fmt.Fprintf(cmd.OutOrStdout(), "medflow %s %s %s/%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "medflow %s %s %s/%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			if verbose {
+				fmt.Fprintf(w, "matmul: %s\nkernels: %s\n", nn.MatmulKernels(), nn.FastKernels())
+			}
 		},
 	}
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print what runs simplego's float32 matmuls and element-wise ops")
+	return cmd
 }
 
 // mib formats a byte count for tables ("-" when unknown).

@@ -20,7 +20,8 @@ var examples = map[string]string{
 	"kinds": `  medflow kinds | less
   medflow kinds --format markdown > stages/KINDS.md
   medflow kinds --format json-schema > pipelines.schema.json`,
-	"version": `  medflow version`,
+	"version": `  medflow version
+  medflow version --verbose   # and whether OpenBLAS runs the training matmuls`,
 	"tokenize": `  echo "No acute process." | medflow tokenize --model .cache/tokenizer/tokenizer.model
   medflow tokenize --model tokenizer.model --jsonl < reports.jsonl`,
 	"models": `  medflow models llama-onnx --tiny --out data/models/llama-tiny.onnx

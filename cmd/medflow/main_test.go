@@ -23,6 +23,7 @@ import (
 	"github.com/medflow/medflow/connectors/objstore"
 	"github.com/medflow/medflow/internal/runrecord"
 	"github.com/medflow/medflow/internal/testenv"
+	"github.com/medflow/medflow/nn"
 	"github.com/medflow/medflow/pipeline/pipelinetest"
 )
 
@@ -214,6 +215,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"run", "demo", "--log-format", "yaml"}, 1, []string{"yaml"}},
 		{[]string{"kinds"}, 0, []string{"files.read (source, no inputs)", "columns", "required"}},
 		{[]string{"version"}, 0, []string{"medflow dev"}},
+		{[]string{"version", "--verbose"}, 0, []string{"medflow dev", "\nmatmul: " + nn.MatmulKernels() + "\nkernels: " + nn.FastKernels() + "\n"}},
 		{[]string{"run"}, 2, []string{"run: want one VARIANT, got 0 arguments (see `medflow list`)"}},
 		{[]string{"plan", "a", "b"}, 2, []string{"plan: want one VARIANT, got 2 arguments"}},
 	} {

@@ -26,7 +26,9 @@
 #      `medflow run llm-contrastive` (the GPU job's variant, shrunk with
 #      --set to a tiny random Llama ONNX model and a tiny ViT: ONNX Runtime,
 #      libjpeg-turbo and GoMLX all run) from the ConfigMap's pipelines file,
-#      then `medflow inspect` of the outputs.
+#      then `medflow inspect` of the outputs. `medflow version --verbose`
+#      and the trainers' "training" log lines must name OpenBLAS (the
+#      medflowblas build with libopenblas0-pthread).
 #
 # Needs root (mmdebstrap, chroot, mount, unshare) and the Debian mirror for
 # step 1 only. Usage (make rootfs-test builds the inputs first):
@@ -150,7 +152,8 @@ export MIMIC_ROOT=/work/mimic MEDFLOW_DATASETS=/work/datasets MEDFLOW_WORK=/work
 fail() { echo "smoke: \$*" >&2; exit 1; }
 echo "+ id"; id
 echo "+ network interfaces:" \$(awk -F: 'NR>2{print \$1}' /proc/net/dev)
-echo "+ medflow version"; medflow version
+echo "+ medflow version --verbose"; medflow version --verbose | tee /work/version.txt
+grep -q '^matmul: OpenBLAS ' /work/version.txt || fail "the training matmuls do not run in OpenBLAS (libopenblas0-pthread, a medflowblas build)"
 if touch /usr/local/bin/x 2>/dev/null; then fail "the root filesystem is writable"; fi
 echo "+ medflow synth"
 medflow synth --config $PIPELINES_PATH --out /work/mimic --studies $studies --size 128x160 --splits 0.5,0.1,0.4 --corrupt-fraction 0.05
@@ -174,6 +177,7 @@ medflow run llm-contrastive --config $PIPELINES_PATH --no-progress --log-format 
 cat /work/llm.log
 grep -q 'msg=embedded stage=embed .* embedded=[1-9]' /work/llm.log || fail "text.embed (ONNX Runtime) embedded nothing"
 grep -q 'msg=predicted stage=pred-llm rows=[1-9]' /work/llm.log || fail "no test-split predictions"
+grep -q 'msg=training .* matmul="OpenBLAS ' /work/llm.log || fail "training did not run its matmuls in OpenBLAS"
 echo "+ medflow runs"; medflow runs --config $PIPELINES_PATH
 EOF
 chmod 0644 "$run/work/smoke.sh"

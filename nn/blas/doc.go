@@ -7,15 +7,18 @@
 // OpenBLAS is what the PyTorch reference uses on the same machine.
 //
 // How it reaches GoMLX: simplego's op table is unexported, so medflow adds
-// one file to that package at build time with `go build -overlay`
-// (_simplego/gemm.go; the Makefile writes out/gomlx-overlay.json and
-// builds with -tags medflowblas). That file registers a DotGeneral
+// files to that package at build time through a Go workspace
+// (mk/gomlx-workspace.sh writes out/medflow.work, which replaces GoMLX with
+// out/gomlx, a symlinked copy of the module plus _simplego/*.go; the
+// Makefile and deploy/Dockerfile's build stages run it and build with
+// -tags medflowblas, and the image installs libopenblas0-pthread).
+// _simplego/gemm.go registers a DotGeneral
 // executor that calls the hook simplego.Float32Gemm for float32 operands
 // and otherwise runs simplego's own executor; package nn (gemm_blas.go,
 // -tags medflowblas) sets the hook to SgemmBatch when Load succeeds. Nothing
 // in simplego itself is edited.
 //
-// The way back: build without the overlay and the tag (plain `go build`),
+// The way back: build without the workspace and the tag (plain `go build`),
 // or set MEDFLOW_BLAS=off at run time; simplego's kernels are then used
 // unchanged. A binary built with the hook still runs where no OpenBLAS is
 // installed: Load fails with the names it tried and the pure-Go kernels
