@@ -19,8 +19,9 @@
 // in simplego itself is edited.
 //
 // The way back: build without the workspace and the tag (plain `go build`),
-// or set MEDFLOW_BLAS=off at run time; simplego's kernels are then used
-// unchanged. A binary built with the hook still runs where no OpenBLAS is
+// or set MEDFLOW_BLAS=off (matrix products) and MEDFLOW_FAST_KERNELS=off
+// (the element-wise executors below) at run time; simplego's kernels are
+// then used unchanged. A binary built with the hook still runs where no OpenBLAS is
 // installed: Load fails with the names it tried and the pure-Go kernels
 // are used.
 //
@@ -36,7 +37,7 @@
 // through cblas_sgemm, and batches of them split across goroutines
 // (SgemmBatch) with OpenBLAS itself single-threaded (OPENBLAS_NUM_THREADS=1
 // unless set: see ThreadsEnv). Not implemented: float64/bfloat16 (simplego's
-// kernels serve them), batched GEMM in one call (batches loop over
-// SgemmBatch), other BLAS libraries than OpenBLAS (MKL, BLIS: MEDFLOW_BLAS
+// kernels serve them), a batched-GEMM library call (SgemmBatch makes one
+// cblas_sgemm call per product or row block), other BLAS libraries than OpenBLAS (MKL, BLIS: MEDFLOW_BLAS
 // may name any library exporting cblas_sgemm, untested).
 package blas
