@@ -41,18 +41,25 @@ func TestDotGeneralGemm(t *testing.T) {
 		lhsDims, rhsDims      []int
 		lhsContract, lhsBatch []int
 		rhsContract, rhsBatch []int
+		copies                int64 // operands copied before the GEMM
 	}{
-		{"matmul NN", []int{5, 3}, []int{3, 4}, []int{1}, nil, []int{0}, nil},
-		{"lhs transposed", []int{3, 5}, []int{3, 4}, []int{0}, nil, []int{0}, nil},
-		{"rhs transposed", []int{5, 3}, []int{4, 3}, []int{1}, nil, []int{1}, nil},
-		{"linear on tokens", []int{2, 6, 8}, []int{8, 7}, []int{2}, nil, []int{0}, nil},
-		{"weight gradient", []int{2, 6, 8}, []int{2, 6, 7}, []int{0, 1}, nil, []int{0, 1}, nil},
-		{"attention scores", []int{2, 3, 5, 4}, []int{2, 3, 6, 4}, []int{3}, []int{0, 1}, []int{3}, []int{0, 1}},
-		{"attention values", []int{2, 3, 5, 6}, []int{2, 3, 6, 4}, []int{3}, []int{0, 1}, []int{2}, []int{0, 1}},
-		{"batch axis not leading (copied)", []int{5, 2, 4}, []int{2, 4, 3}, []int{2}, []int{1}, []int{1}, []int{0}},
-		{"contracting axes reversed (copied)", []int{3, 4, 5}, []int{5, 4, 2}, []int{2, 1}, nil, []int{0, 1}, nil},
-		{"contracting axis in the middle (copied)", []int{3, 4, 5}, []int{4, 2}, []int{1}, nil, []int{0}, nil},
-		{"dot product", []int{9}, []int{9}, []int{0}, nil, []int{0}, nil},
+		{"matmul NN", []int{5, 3}, []int{3, 4}, []int{1}, nil, []int{0}, nil, 0},
+		{"lhs transposed", []int{3, 5}, []int{3, 4}, []int{0}, nil, []int{0}, nil, 0},
+		{"rhs transposed", []int{5, 3}, []int{4, 3}, []int{1}, nil, []int{1}, nil, 0},
+		{"linear on tokens", []int{2, 6, 8}, []int{8, 7}, []int{2}, nil, []int{0}, nil, 0},
+		{"weight gradient", []int{2, 6, 8}, []int{2, 6, 7}, []int{0, 1}, nil, []int{0, 1}, nil, 0},
+		{"attention scores, batch leading", []int{2, 3, 5, 4}, []int{2, 3, 6, 4}, []int{3}, []int{0, 1}, []int{3}, []int{0, 1}, 0},
+		{"attention values", []int{2, 3, 5, 6}, []int{2, 3, 6, 4}, []int{3}, []int{0, 1}, []int{2}, []int{0, 1}, 0},
+		// [batch, tokens, heads, dim]: heads is a batch axis after the
+		// tokens; rows are read with stride heads*dim.
+		{"attention scores, heads inside", []int{2, 5, 3, 4}, []int{2, 6, 3, 4}, []int{3}, []int{0, 2}, []int{3}, []int{0, 2}, 0},
+		{"attention values, heads inside", []int{2, 3, 5, 6}, []int{2, 6, 3, 4}, []int{3}, []int{0, 1}, []int{1}, []int{0, 2}, 0},
+		{"batch axis not leading", []int{5, 2, 4}, []int{2, 4, 3}, []int{2}, []int{1}, []int{1}, []int{0}, 0},
+		{"cross axes split by a batch axis (copied)", []int{3, 2, 4, 5}, []int{2, 5, 6}, []int{3}, []int{1}, []int{1}, []int{0}, 1},
+		{"contracting axes reversed (copied)", []int{3, 4, 5}, []int{5, 4, 2}, []int{2, 1}, nil, []int{0, 1}, nil, 1},
+		{"contracting axis in the middle (copied)", []int{3, 4, 5}, []int{4, 2}, []int{1}, nil, []int{0}, nil, 1},
+		{"dot product", []int{9}, []int{9}, []int{0}, nil, []int{0}, nil, 0},
+		{"size-1 axes", []int{1, 4, 1, 3}, []int{3, 1, 5}, []int{3}, nil, []int{0}, nil, 0},
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, c := range cases {
@@ -69,13 +76,17 @@ func TestDotGeneralGemm(t *testing.T) {
 			hook := simplego.Float32Gemm
 			defer func() { simplego.Float32Gemm = hook }()
 			calls := 0
-			simplego.Float32Gemm = func(transA, transB bool, m, n, k int, a []float32, lda, sa int, b []float32, ldb, sb int, c []float32, ldc, sc, batch int) {
+			simplego.Float32Gemm = func(transA, transB bool, m, n, k int, a []float32, lda int, aOff []int, b []float32, ldb int, bOff []int, c []float32, ldc, sc, batch int) {
 				calls++
-				hook(transA, transB, m, n, k, a, lda, sa, b, ldb, sb, c, ldc, sc, batch)
+				hook(transA, transB, m, n, k, a, lda, aOff, b, ldb, bOff, c, ldc, sc, batch)
 			}
+			copies := simplego.MedflowGemmCopies.Load()
 			got, gotDims := run()
 			if calls == 0 {
 				t.Fatal("the OpenBLAS hook was not called")
+			}
+			if d := simplego.MedflowGemmCopies.Load() - copies; d != c.copies {
+				t.Errorf("%d operands copied before the GEMM, want %d", d, c.copies)
 			}
 			simplego.Float32Gemm = nil
 			want, wantDims := run()

@@ -30,8 +30,9 @@ func BenchmarkSgemm(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 1))
 			a, bm, out := randFloats(rng, c.batch*c.m*c.k), randFloats(rng, c.batch*c.k*c.n), make([]float32, c.batch*c.m*c.n)
 			lda, ldb := leading(c.transA, c.transB, c.m, c.n, c.k)
+			aOff, bOff := Offsets(c.batch, c.m*c.k), Offsets(c.batch, c.k*c.n)
 			for b.Loop() {
-				SgemmBatch(c.transA, c.transB, c.m, c.n, c.k, a, lda, c.m*c.k, bm, ldb, c.k*c.n, out, c.n, c.m*c.n, c.batch)
+				SgemmBatch(c.transA, c.transB, c.m, c.n, c.k, a, lda, aOff, bm, ldb, bOff, out, c.n, c.m*c.n, c.batch)
 			}
 			b.ReportMetric(2*float64(c.batch*c.m*c.n*c.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})

@@ -167,22 +167,23 @@ func Sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, 
 const minParallel = 1 << 20
 
 // SgemmBatch computes batch products: C_i = op(A_i)·op(B_i) for i <
-// batch, with A_i at a[i*strideA:], B_i at b[i*strideB:] and C_i at
-// c[i*strideC:], each stored as Sgemm says. The work is split across up
-// to GOMAXPROCS goroutines: whole products when there are at least as
-// many as goroutines, else row blocks of each product. Every element of
-// C is computed by one single-threaded OpenBLAS call whose rows depend
-// only on the shapes and GOMAXPROCS, so results do not depend on
-// scheduling (they can differ in the last bit from an unsplit call, or
-// between machines with other core counts: OpenBLAS's blocking depends
-// on a call's rows).
-func SgemmBatch(transA, transB bool, m, n, k int, a []float32, lda, strideA int, b []float32, ldb, strideB int, c []float32, ldc, strideC, batch int) {
+// batch, with A_i at a[aOff[i]:], B_i at b[bOff[i]:] and C_i at
+// c[i*strideC:], each stored as Sgemm says (per-product offsets let a
+// caller read operands whose batch axes are not the leading ones in
+// place). The work is split across up to GOMAXPROCS goroutines: whole
+// products when there are at least as many as goroutines, else row blocks
+// of each product. Every element of C is computed by one single-threaded
+// OpenBLAS call whose rows depend only on the shapes and GOMAXPROCS, so
+// results do not depend on scheduling (they can differ in the last bit
+// from an unsplit call, or between machines with other core counts:
+// OpenBLAS's blocking depends on a call's rows).
+func SgemmBatch(transA, transB bool, m, n, k int, a []float32, lda int, aOff []int, b []float32, ldb int, bOff []int, c []float32, ldc, strideC, batch int) {
 	one := func(i, r0, r1 int) { // rows [r0, r1) of product i
-		ao := i*strideA + r0*lda
+		ao := aOff[i] + r0*lda
 		if transA {
-			ao = i*strideA + r0 // op(A)'s rows are A's columns
+			ao = aOff[i] + r0 // op(A)'s rows are A's columns
 		}
-		Sgemm(transA, transB, r1-r0, n, k, a[ao:], lda, b[i*strideB:], ldb, c[i*strideC+r0*ldc:], ldc)
+		Sgemm(transA, transB, r1-r0, n, k, a[ao:], lda, b[bOff[i]:], ldb, c[i*strideC+r0*ldc:], ldc)
 	}
 	p := runtime.GOMAXPROCS(0)
 	if p < 2 || batch*m*n*k < minParallel {
@@ -211,6 +212,16 @@ func SgemmBatch(transA, transB bool, m, n, k int, a []float32, lda, strideA int,
 		}
 	}
 	wg.Wait()
+}
+
+// Offsets returns the offsets 0, stride, 2*stride, ... of n products
+// stored one after another, for SgemmBatch.
+func Offsets(n, stride int) []int {
+	off := make([]int, n)
+	for i := range off {
+		off[i] = i * stride
+	}
+	return off
 }
 
 func cbool(b bool) C.int {

@@ -183,8 +183,8 @@ func TestSgemmBatch(t *testing.T) {
 			sa, sb, sc := c.m*c.k, c.k*c.n, c.m*c.n
 			a, b := randFloats(rng, sa*c.batch), randFloats(rng, sb*c.batch)
 			got, again := make([]float32, sc*c.batch), make([]float32, sc*c.batch)
-			SgemmBatch(c.transA, c.transB, c.m, c.n, c.k, a, lda, sa, b, ldb, sb, got, c.n, sc, c.batch)
-			SgemmBatch(c.transA, c.transB, c.m, c.n, c.k, a, lda, sa, b, ldb, sb, again, c.n, sc, c.batch)
+			SgemmBatch(c.transA, c.transB, c.m, c.n, c.k, a, lda, Offsets(c.batch, sa), b, ldb, Offsets(c.batch, sb), got, c.n, sc, c.batch)
+			SgemmBatch(c.transA, c.transB, c.m, c.n, c.k, a, lda, Offsets(c.batch, sa), b, ldb, Offsets(c.batch, sb), again, c.n, sc, c.batch)
 			for i := range c.batch {
 				ref := naive(c.transA, c.transB, c.m, c.n, c.k, a[i*sa:], lda, b[i*sb:], ldb)
 				for j, w := range ref {
