@@ -85,7 +85,7 @@ FORCE:
 $(DEMO_LLAMA): | build
 	bin/medflow models llama-onnx --tiny --seed 1 --out $@
 
-demo: build $(TOKENIZER_MODEL) $(ORT_LIB) $(DEMO_MIMIC)/mimic-cxr-2.0.0-split.csv.gz $(DEMO_LLAMA)
+demo: build blas-deps $(TOKENIZER_MODEL) $(ORT_LIB) $(DEMO_MIMIC)/mimic-cxr-2.0.0-split.csv.gz $(DEMO_LLAMA)
 	bin/medflow run demo
 
 # Generated references (TestGeneratedDocsUpToDate fails when they are stale):
