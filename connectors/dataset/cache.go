@@ -107,16 +107,7 @@ func (c *Cache) Verify(ctx context.Context, fp string, maxBytes int64) (bool, er
 		if d.Bytes() > maxBytes {
 			return true, nil
 		}
-		checked := c.parts(fp)
-		for _, p := range d.manifest.Parts {
-			if checked.has(p) {
-				continue
-			}
-			if err = d.verifyPart(ctx, p); err != nil {
-				break
-			}
-			checked.add(p)
-		}
+		err = d.verifyParts(ctx, c.parts(fp))
 	}
 	return c.intact(ctx, fp, err)
 }

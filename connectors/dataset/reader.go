@@ -158,12 +158,29 @@ func (r *Reader) Next() bool {
 // Verify reads every part and checks it against its committed size and
 // checksum; the error names the first part that differs and wraps
 // ErrCorrupt.
-func (d *Dataset) Verify(ctx context.Context) error {
+func (d *Dataset) Verify(ctx context.Context) error { return d.verifyParts(ctx, nil) }
+
+// verifyParts checks every part checked does not hold yet (nil: every
+// part), in manifest order; see checkPart.
+func (d *Dataset) verifyParts(ctx context.Context, checked *partSet) error {
 	for _, p := range d.manifest.Parts {
-		if err := d.verifyPart(ctx, p); err != nil {
+		if err := d.checkPart(ctx, p, checked); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// checkPart checks p against its committed size and checksum unless
+// checked holds it, and adds it to checked once read back intact.
+func (d *Dataset) checkPart(ctx context.Context, p Part, checked *partSet) error {
+	if checked.has(p) {
+		return nil
+	}
+	if err := d.verifyPart(ctx, p); err != nil {
+		return err
+	}
+	checked.add(p)
 	return nil
 }
 
@@ -197,11 +214,10 @@ func (d *Dataset) verifyPart(ctx context.Context, p Part) error {
 }
 
 func (r *Reader) openPart(p Part) (err error) {
-	verify := !r.checked.has(p)
-	r.cur, err = r.d.openPart(r.ctx, p, verify, r.mem, r.opts)
-	if err == nil && verify {
-		r.checked.add(p)
+	if err := r.d.checkPart(r.ctx, p, r.checked); err != nil {
+		return err
 	}
+	r.cur, err = r.d.openPart(r.ctx, p, r.mem, r.opts)
 	return err
 }
 
@@ -211,16 +227,16 @@ func (d *Dataset) NumParts() int { return len(d.manifest.Parts) }
 // OpenPart checks part i against its committed checksum, then opens it
 // (for callers that read parts selectively, such as a shard of a source).
 func (d *Dataset) OpenPart(ctx context.Context, i int, mem memory.Allocator, opts formats.ReaderOptions) (*formats.Reader, error) {
-	return d.openPart(ctx, d.manifest.Parts[i], true, mem, opts)
+	p := d.manifest.Parts[i]
+	if err := d.checkPart(ctx, p, nil); err != nil {
+		return nil, err
+	}
+	return d.openPart(ctx, p, mem, opts)
 }
 
-func (d *Dataset) openPart(ctx context.Context, p Part, verify bool, mem memory.Allocator, opts formats.ReaderOptions) (*formats.Reader, error) {
+// openPart opens p (checked by the caller: checkPart).
+func (d *Dataset) openPart(ctx context.Context, p Part, mem memory.Allocator, opts formats.ReaderOptions) (*formats.Reader, error) {
 	key := join(d.prefix, p.Key)
-	if verify {
-		if err := d.verifyPart(ctx, p); err != nil {
-			return nil, err
-		}
-	}
 	opts.Size = p.Size
 	if d.manifest.Format == formats.CSV {
 		opts.Schema = d.schema // CSV carries no types: read with the committed schema
