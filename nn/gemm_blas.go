@@ -17,9 +17,7 @@ import (
 // element-wise and reduction ops run medflow's executors unless
 // MEDFLOW_FAST_KERNELS=off.
 func init() {
-	if blas.Load() == nil {
-		simplego.Float32Gemm = blas.SgemmBatch
-	}
+	SetFastKernels(true)
 	simplego.MedflowKernels = !strings.EqualFold(os.Getenv(FastKernelsEnv), "off")
 }
 

@@ -133,10 +133,7 @@ func execBroadcastInDimF32(backend *Backend, node *Node, operand *Buffer) *Buffe
 	MedflowKernelRuns.Add(1)
 	output := backend.getBuffer(node.shape.DType, node.shape.Size())
 	output.shape = node.shape
-	dims := make([]int, node.shape.Rank())
-	for i := range dims {
-		dims[i] = 1
-	}
+	dims := ones(node.shape.Rank())
 	for operandAxis, outputAxis := range node.data.([]int) {
 		dims[outputAxis] = operand.shape.Dimensions[operandAxis]
 	}
@@ -160,7 +157,12 @@ func broadcastDims(s shapes.Shape, rank int) []int {
 	if s.Rank() == rank {
 		return s.Dimensions
 	}
-	dims := make([]int, rank)
+	return ones(rank)
+}
+
+// ones returns the dimensions of a single element at rank n.
+func ones(n int) []int {
+	dims := make([]int, n)
 	for i := range dims {
 		dims[i] = 1
 	}
