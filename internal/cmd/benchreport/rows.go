@@ -176,7 +176,7 @@ var Rows = []Row{
 	{ID: "barrier-input-time", What: "the same cold runs' wall time: materialized (cache write, three cache reads) vs streamed (three spill copies)",
 		Medflow: sel(`BenchmarkBarrierInput/upstream=materialized`, "cold-s"), Ref: sel(`BenchmarkBarrierInput/upstream=streamed`, "cold-s"),
 		Better: Lower, Unit: "s", Scale: 1},
-	{ID: "embed-resume", What: "text.embed rerun after kill at 50%: `kill -9` once the parts text.embed has committed hold half the tokens a cold run embeds (its work), then rerun; CPU time of the rerun (parts replayed, the rest embedded) vs a cold run of the stage, each less a run that only replays (1,800 phantom studies, random Llama width 512, 2 layers)",
+	{ID: "embed-resume", What: "text.embed rerun after kill at 50%: `kill -9` once the parts text.embed has committed hold half the tokens a cold run embeds (its work), then rerun; CPU time of the rerun (parts replayed, the rest embedded) vs a cold run of the stage, each less a run that only replays (1,800 phantom studies, random Llama width 512, 2 layers, weights in external data as a converted checkpoint's are)",
 		Medflow: sel(`BenchmarkEmbedResume`, "rerun-s"), Ref: sel(`BenchmarkEmbedResume`, "cold-s"),
 		RatioMetric: sel(`BenchmarkEmbedResume`, "rerun/cold"), Better: Lower, Unit: "s", Scale: 1, Goal: &Goal{Better: Lower, Bound: 0.55}},
 	{ID: "demo", What: "end to end: `medflow run demo` (make demo's study) from a fresh work dir, wall time",
