@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
+	"github.com/medflow/medflow/internal/offheap"
 	"github.com/medflow/medflow/nn"
 )
 
@@ -104,6 +105,31 @@ func (d *Data) like(rows int, normalise bool) *Data {
 		}
 	}
 	return o
+}
+
+// likeOffHeap is like(rows, false) with each column's room outside the Go
+// heap (package offheap), for the shuffle buffer: its bytes then count
+// once in resident memory instead of up to twice (the collector lets the
+// heap grow to twice what is live), and they do not pace the collector.
+// free releases them; o must not be used after, and rows taken from it
+// must be copied (putRow copies).
+func (d *Data) likeOffHeap(rows int) (o *Data, free func()) {
+	o = d.like(0, false)
+	var frees []func()
+	for _, c := range o.Columns() {
+		if c.U8 != nil {
+			s, f := offheap.Make[uint8](rows * c.Width)
+			*c.U8, frees = s[:0], append(frees, f)
+		} else {
+			s, f := offheap.Make[float32](rows * c.Width)
+			*c.F32, frees = s[:0], append(frees, f)
+		}
+	}
+	return o, func() {
+		for _, f := range frees {
+			f()
+		}
+	}
 }
 
 // putRow writes row i of src into row j of d (j == d.Len(): appends),

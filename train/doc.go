@@ -11,7 +11,10 @@
 // dropped) while the step runs; 8-bit Pixels are normalised through the
 // Data's PixelLUT when a batch is assembled, so blocks and the buffer
 // stay uint8. Memory is bounded by the buffer, one block and a few
-// batches (at most 5), not by the split. The Batcher gets the assembled
+// batches (at most 5), not by the split. The buffer lives outside the Go
+// heap (package internal/offheap: an anonymous mapping, freed at the end
+// of each pass), so its bytes count once in resident memory rather than
+// up to twice under GOGC=100, and do not pace the collector. The Batcher gets the assembled
 // batch and per-step randomness from the seed and step (StepRNG). Then
 // AdamW + warm-up/cosine schedule + global-norm clipping from package nn
 // (all in one compiled graph, nn.TrainStep: the parameters and moments

@@ -56,7 +56,8 @@ var errStop = errors.New("stop")
 // shuffledRows calls yield with each row of src once: blocks in an order
 // permuted by rng, through a buffer of at most k rows from which rng picks
 // the row to yield (k >= src.Len(): a uniform permutation). With rng nil,
-// rows come in order, unbuffered. buf is valid only during the call.
+// rows come in order, unbuffered. buf is valid only during the call: it
+// lives outside the Go heap (likeOffHeap) and is freed on return.
 // peak, when not nil, records the most rows the buffer held.
 func shuffledRows(src Blocks, rng *rand.Rand, k int, peak *int, yield func(buf *Data, i int) error) error {
 	nb := src.NumBlocks()
@@ -68,6 +69,8 @@ func shuffledRows(src Blocks, rng *rand.Rand, k int, peak *int, yield func(buf *
 		order = rng.Perm(nb)
 	}
 	var buf *Data
+	free := func() {}
+	defer func() { free() }()
 	for _, bi := range order {
 		blk, err := src.Block(bi)
 		if err != nil {
@@ -86,7 +89,7 @@ func shuffledRows(src Blocks, rng *rand.Rand, k int, peak *int, yield func(buf *
 			continue
 		}
 		if buf == nil {
-			buf = blk.like(min(k, src.Len()), false)
+			buf, free = blk.likeOffHeap(min(k, src.Len()))
 		}
 		for i := range n {
 			if m := buf.Len(); m < k {

@@ -191,3 +191,49 @@ func TestBlocksOfData(t *testing.T) {
 		t.Fatalf("pixels without a LUT: err %v, want ErrData", err)
 	}
 }
+
+// TestShuffleBufferOffHeap: the shuffle buffer's rows do not grow the Go
+// heap (they live in an offheap mapping), so a full buffer costs its size
+// in resident memory once, not up to twice; and the rows that come out
+// are still every row once (the mapping is read back correctly).
+func TestShuffleBufferOffHeap(t *testing.T) {
+	const rows, side = 2048, 64 // 8 MiB of 8-bit pixels, all in the buffer
+	d := &Data{Side: side, BlockRows: 256, NumLabels: 1}
+	d.Pixels = make([]uint8, rows*side*side)
+	for i := range rows {
+		d.Pixels[i*side*side] = uint8(i)
+		d.Labels = append(d.Labels, float32(i))
+		d.Mask = append(d.Mask, 1)
+	}
+	var lut [256]float32
+	d.PixelLUT = &lut
+	heap := func() int64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc)
+	}
+	before := heap()
+	var during int64
+	seen := make([]bool, rows)
+	err := shuffledRows(d, EpochRNG(1, 0), rows, nil, func(buf *Data, i int) error {
+		if during == 0 {
+			during = heap() // the buffer is full: its first row is being drawn
+		}
+		id := int(buf.Labels[i])
+		if seen[id] || buf.Pixels[i*side*side] != uint8(id) {
+			t.Fatalf("row %d: seen before %v, pixel %d", id, seen[id], buf.Pixels[i*side*side])
+		}
+		seen[id] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(seen, false) {
+		t.Fatal("a row never came out of the shuffle buffer")
+	}
+	if grew, size := during-before, int64(len(d.Pixels)); grew > size/4 {
+		t.Fatalf("the Go heap grew by %d bytes while the shuffle buffer held %d bytes of rows: the buffer is on the heap", grew, size)
+	}
+}
