@@ -421,10 +421,14 @@ func TestImageTrainingKernels(t *testing.T) {
 	if !slices.Contains(runtimePackages(t), blasPkg) {
 		t.Errorf("runtime-packages.txt lacks %s (mk/blas.mk's BLAS_APT_PKGS): the image's medflow would train on pure-Go matmuls", blasPkg)
 	}
-	if !slices.ContainsFunc(d.stage(t, "cpu").instrs, func(in instr) bool {
-		return in.cmd == "RUN" && strings.Contains(in.args, "medflow version --verbose") && strings.Contains(in.args, "grep -q '^matmul: OpenBLAS '")
-	}) {
-		t.Error("cpu target does not check that its binary reports OpenBLAS (medflow version --verbose)")
+	// Both targets: the gpu one trains on xla:cuda, but GOMLX_BACKEND=go
+	// (or a host without a GPU) falls back to simplego's CPU kernels.
+	for _, target := range []string{"cpu", "gpu"} {
+		if !slices.ContainsFunc(d.stage(t, target).instrs, func(in instr) bool {
+			return in.cmd == "RUN" && strings.Contains(in.args, "medflow version --verbose") && strings.Contains(in.args, "grep -q '^matmul: OpenBLAS '")
+		}) {
+			t.Errorf("%s target does not check that its binary reports OpenBLAS (medflow version --verbose)", target)
+		}
 	}
 	if !strings.Contains(readFile(t, "rootfs/build.sh"), `matmul="OpenBLAS `) {
 		t.Error("rootfs/build.sh's smoke test does not check that training ran its matmuls in OpenBLAS")
