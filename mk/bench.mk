@@ -103,13 +103,14 @@ bench-ort:
 # steps take seconds each): custom vs stock gradients vs the host optimizer,
 # and the same tiny-ViT step in PyTorch (bench/torchref/train_step.py, 2
 # threads), interleaved: BENCH_TRAIN_ROUNDS rounds of torch then medflow.
-# Then the ViT-S/16 224 px step once on both (minutes on 2 cores).
+# Each round also runs the ViT-S/16 224 px step once on both (a minute on 2
+# cores), so that pair is interleaved too (n = BENCH_TRAIN_ROUNDS).
 bench-train: bench-torch-deps
 	$(call bench_step,train,(set -e; for i in $$(seq $(BENCH_TRAIN_ROUNDS)); do \
 	  $(BENCH_TORCH_PY) bench/torchref/train_step.py tiny; \
-	  $(BENCH_GOTEST) -bench '^(BenchmarkTrainStep|BenchmarkMAEStep)$$/.*/batch64' $(BENCH_TRAIN) ./train; done; \
+	  $(BENCH_GOTEST) -bench '^(BenchmarkTrainStep|BenchmarkMAEStep)$$/.*/batch64' $(BENCH_TRAIN) ./train; \
 	  STEPS=3 WARMUP=1 $(BENCH_TORCH_PY) bench/torchref/train_step.py vits16; \
-	  $(BENCH_GOTEST) -bench 'TrainStepViTS16' -benchtime 1x ./train))
+	  $(BENCH_GOTEST) -bench 'TrainStepViTS16' -benchtime 1x ./train; done))
 
 # The PyTorch reference: Debian's python3-torch with OpenBLAS (without it
 # torch falls back to the reference BLAS, ~6x slower), pinned; run with

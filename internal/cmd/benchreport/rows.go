@@ -146,7 +146,7 @@ var Rows = []Row{
 	{ID: "train-step-torch", What: "train-step's tiny-ViT fine-tuning step (fwd + bwd + clip + AdamW, batch 64) vs the same step in PyTorch 1.13 (Debian python3-torch, OpenBLAS, 2 threads; bench/torchref/train_step.py), interleaved runs (img/s)",
 		Medflow: sel(`BenchmarkTrainStep/custom/batch64`, "img/s"), Ref: sel(`BenchmarkTorchTrainStep/tiny/batch64`, "img/s"),
 		Better: Higher, Unit: "img/s", Scale: 1, Goal: &Goal{Better: Higher, Bound: 1.0}},
-	{ID: "train-step-vits16-torch", What: "the same step at ViT-S/16 size (224 px, patch 16, width 384, 12 blocks, 6 heads), batch 8, one run each (img/s)",
+	{ID: "train-step-vits16-torch", What: "the same step at ViT-S/16 size (224 px, patch 16, width 384, 12 blocks, 6 heads), batch 8, one run each per round, interleaved (img/s)",
 		Medflow: sel(`BenchmarkTrainStepViTS16/custom/batch8`, "img/s"), Ref: sel(`BenchmarkTorchTrainStep/vits16/batch8`, "img/s"),
 		Better: Higher, Unit: "img/s", Scale: 1, Goal: &Goal{Better: Higher, Bound: 1.0}},
 	{ID: "train-step-kernels", What: "the tiny step as `make` builds medflow (simplego's float32 matmuls in OpenBLAS, medflow's float32 element-wise/reduction executors: nn/blas) vs simplego's own pure-Go kernels, same run (img/s)",
