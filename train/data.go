@@ -245,28 +245,38 @@ func ClassifierBatcher() Batcher {
 // returning the concatenated [N, width] output.
 func forward(ctx context.Context, b backends.Backend, m *nn.Model, d Blocks, batch int,
 	fn func(s *nn.Scope, images *graph.Node) *graph.Node) ([]float32, int, error) {
-	f, err := nn.NewFunc(b, m.Params, false, func(s *nn.Scope, in []*graph.Node) []*graph.Node {
-		return []*graph.Node{fn(s, in[0])}
-	})
-	if err != nil {
-		return nil, 0, err
-	}
-	defer f.Finalize()
 	var out []float32
-	err = Batches(ctx, d, batch, func(lo int, bt *Data) error {
-		img := bt.images()
-		res, err := f.Run(m.Params, []*tensors.Tensor{img})
-		_ = img.FinalizeAll()
-		if err != nil {
-			return fmt.Errorf("examples %d..%d: %w", lo, lo+bt.Len()-1, err)
-		}
-		out = append(out, res[0]...)
+	err := forwardBatches(ctx, b, m, d, batch, fn, func(_ int, _ *Data, res []float32) error {
+		out = append(out, res...)
 		return nil
 	})
 	if err != nil || d.Len() == 0 {
 		return nil, 0, err
 	}
 	return out, len(out) / d.Len(), nil
+}
+
+// forwardBatches runs fn on each batch of d's images in order and calls
+// each with the batch (its first row lo) and fn's output for it, row-major;
+// both are valid only during the call.
+func forwardBatches(ctx context.Context, b backends.Backend, m *nn.Model, d Blocks, batch int,
+	fn func(s *nn.Scope, images *graph.Node) *graph.Node, each func(lo int, bt *Data, out []float32) error) error {
+	f, err := nn.NewFunc(b, m.Params, false, func(s *nn.Scope, in []*graph.Node) []*graph.Node {
+		return []*graph.Node{fn(s, in[0])}
+	})
+	if err != nil {
+		return err
+	}
+	defer f.Finalize()
+	return Batches(ctx, d, batch, func(lo int, bt *Data) error {
+		img := bt.images()
+		res, err := f.Run(m.Params, []*tensors.Tensor{img})
+		_ = img.FinalizeAll()
+		if err != nil {
+			return fmt.Errorf("examples %d..%d: %w", lo, lo+bt.Len()-1, err)
+		}
+		return each(lo, bt, res[0])
+	})
 }
 
 // ImageEmbeddings returns the contrastive model's image embeddings [N,E].
@@ -288,6 +298,20 @@ func Probabilities(ctx context.Context, b backends.Backend, m *nn.Model, d Block
 		return graph.Sigmoid(nn.ClassifierLogits(s, m.Config, x))
 	})
 	return out, err
+}
+
+// ProbabilityBatches streams the classifier's sigmoid outputs: fn gets
+// each batch of d in order (its first row lo; its other columns, e.g.
+// Labels and Mask, as d holds them) and the batch's probabilities
+// [rows, L]; both are valid only during the call. Nothing grows with d.
+func ProbabilityBatches(ctx context.Context, b backends.Backend, m *nn.Model, d Blocks, batch int,
+	fn func(lo int, bt *Data, probs []float32) error) error {
+	if m.Kind != nn.KindClassifier {
+		return fmt.Errorf("%w: predictions need a %s model, got %s", ErrData, nn.KindClassifier, m.Kind)
+	}
+	return forwardBatches(ctx, b, m, d, batch, func(s *nn.Scope, x *graph.Node) *graph.Node {
+		return graph.Sigmoid(nn.ClassifierLogits(s, m.Config, x))
+	}, fn)
 }
 
 // RetrievalTop1 is the fraction of rows i of u [N,E] whose nearest row of

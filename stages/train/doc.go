@@ -66,8 +66,10 @@
 // predict.classify writes labels as 0 where label_mask is 0.
 //
 // predict.features streams (one pairs batch at a time); predict.classify
-// streams its images through a block file (its ids, labels and masks, a
-// few dozen bytes a row, and the probabilities stay in memory).
+// streams its images, labels and masks through a block file and emits
+// each batch's predictions as they are computed (1,024 rows per output
+// batch); only the ids (study_id, dicom_id: a few dozen bytes a row) stay
+// in memory until the end.
 //
 // Not implemented: predict.classify runs the whole classifier on the
 // images, not on features.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/medflow/medflow/connectors/formats"
 	"github.com/medflow/medflow/imaging"
@@ -370,18 +371,20 @@ func (p *Predict) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.E
 	if model.Kind != nn.KindClassifier {
 		return fmt.Errorf("%w: checkpoint is a %s model, want %s", schemas.ErrMismatch, model.Kind, nn.KindClassifier)
 	}
-	// The images go to a local block file streamed by the forward pass;
-	// ids, labels and masks (small) stay in memory for the output.
-	imgCols, metaCols := p.cols, p.cols
-	imgCols.labels, imgCols.study = -1, -1
-	metaCols.image = -1
-	data := p.cols.proto()
-	files, err := writeBlocks(ctx, in[1], pipeline.TempDir(ctx), train.DefaultBlockRows, p.b.Alloc, &train.Data{Side: p.cols.side},
-		p.cols.split, [][]string{p.split}, func(d *train.Data, b arrow.RecordBatch, i int) error {
-			if err := appendPair(d, b, i, imgCols); err != nil {
+	// The images, labels and masks go to a local block file streamed by
+	// the forward pass, and each batch's predictions are emitted as they
+	// come; only the ids (a few dozen bytes a row) stay in memory.
+	blockCols, idCols := p.cols, p.cols
+	blockCols.study = -1
+	idCols.image, idCols.labels = -1, -1
+	ids := &train.Data{}
+	files, err := writeBlocks(ctx, in[1], pipeline.TempDir(ctx), train.DefaultBlockRows, p.b.Alloc,
+		&train.Data{Side: p.cols.side, NumLabels: p.cols.numLabels}, p.cols.split, [][]string{p.split},
+		func(d *train.Data, b arrow.RecordBatch, i int) error {
+			if err := appendPair(d, b, i, blockCols); err != nil {
 				return err
 			}
-			return appendPair(data, b, i, metaCols)
+			return appendPair(ids, b, i, idCols)
 		})
 	defer func() { _ = closeBlocks(files) }()
 	if err != nil {
@@ -392,40 +395,79 @@ func (p *Predict) Run(ctx context.Context, in []pipeline.Dataset, out pipeline.E
 			model.Config.Encoder.Image, model.Config.Encoder.Image, model.Config.Classifier.Labels, p.cols.side, p.cols.side, p.cols.numLabels)
 	}
 	files[0].proto.PixelLUT = pixelLUT(model.Config.Encoder)
-	probs, err := train.Probabilities(ctx, backend, model, files[0], p.batch)
+	w := predictionWriter{alloc: p.b.Alloc, out: out, labels: p.cols.numLabels}
+	defer w.release()
+	err = train.ProbabilityBatches(ctx, backend, model, files[0], p.batch, func(lo int, bt *train.Data, probs []float32) error {
+		for i := range bt.Len() {
+			if err := w.add(ctx, ids.StudyID[lo+i], ids.DicomID[lo+i], probs, bt.Labels, bt.Mask, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = w.flush(ctx)
+	}
 	if err != nil {
 		return err
 	}
-	l := data.NumLabels
-	for lo := 0; lo < data.Len(); lo += 1024 {
-		hi := min(data.Len(), lo+1024)
-		rb := array.NewRecordBuilder(p.b.Alloc, cxrschema.Predictions)
-		study := rb.Field(0).(*array.Int64Builder)
-		dicom := rb.Field(1).(*array.StringBuilder)
-		pr := rb.Field(2).(*array.FixedSizeListBuilder)
-		lb := rb.Field(3).(*array.FixedSizeListBuilder)
-		mb := rb.Field(4).(*array.FixedSizeListBuilder)
-		for i := lo; i < hi; i++ {
-			study.Append(data.StudyID[i])
-			dicom.Append(data.DicomID[i])
-			pr.Append(true)
-			pr.ValueBuilder().(*array.Float32Builder).AppendValues(probs[i*l:(i+1)*l], nil)
-			lb.Append(true)
-			lb.ValueBuilder().(*array.Float32Builder).AppendValues(data.Labels[i*l:(i+1)*l], nil)
-			mb.Append(true)
-			mv := mb.ValueBuilder().(*array.Uint8Builder)
-			for _, m := range data.Mask[i*l : (i+1)*l] {
-				mv.Append(uint8(m))
-			}
-		}
-		rec := rb.NewRecordBatch()
-		rb.Release()
-		if err := out.Emit(ctx, rec); err != nil {
-			return err
-		}
-	}
-	p.b.Logger.Info("predicted", "rows", data.Len(), "splits", p.split)
+	p.b.Logger.Info("predicted", "rows", len(ids.StudyID), "splits", p.split)
 	return nil
+}
+
+// predictionRows is how many rows predict.classify puts in one output
+// batch.
+var predictionRows = 1024 // a var for tests
+
+// predictionWriter builds cxrschema.Predictions batches of predictionRows
+// rows and emits each when full (flush: the rest).
+type predictionWriter struct {
+	alloc  memory.Allocator
+	out    pipeline.Emitter
+	labels int
+	rb     *array.RecordBuilder
+}
+
+// add appends row i of a batch's probabilities, labels and mask
+// ([rows, labels] each) with its ids.
+func (w *predictionWriter) add(ctx context.Context, study int64, dicom string, probs, labels, mask []float32, i int) error {
+	if w.rb == nil {
+		w.rb = array.NewRecordBuilder(w.alloc, cxrschema.Predictions)
+	}
+	l := w.labels
+	w.rb.Field(0).(*array.Int64Builder).Append(study)
+	w.rb.Field(1).(*array.StringBuilder).Append(dicom)
+	for k, vals := range [][]float32{probs, labels} {
+		b := w.rb.Field(2 + k).(*array.FixedSizeListBuilder)
+		b.Append(true)
+		b.ValueBuilder().(*array.Float32Builder).AppendValues(vals[i*l:(i+1)*l], nil)
+	}
+	mb := w.rb.Field(4).(*array.FixedSizeListBuilder)
+	mb.Append(true)
+	mv := mb.ValueBuilder().(*array.Uint8Builder)
+	for _, m := range mask[i*l : (i+1)*l] {
+		mv.Append(uint8(m))
+	}
+	if w.rb.Field(0).Len() == predictionRows {
+		return w.flush(ctx)
+	}
+	return nil
+}
+
+// flush emits the rows added since the last batch, if any.
+func (w *predictionWriter) flush(ctx context.Context) error {
+	if w.rb == nil || w.rb.Field(0).Len() == 0 {
+		return nil
+	}
+	rec := w.rb.NewRecordBatch()
+	return w.out.Emit(ctx, rec)
+}
+
+func (w *predictionWriter) release() {
+	if w.rb != nil {
+		w.rb.Release()
+		w.rb = nil
+	}
 }
 
 // readEncoder reads the upstream checkpoint and checks that its encoder

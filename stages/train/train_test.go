@@ -358,3 +358,57 @@ func TestBlockFilesRemovedOnError(t *testing.T) {
 	}
 	noBlockFiles(t, res.SpillDir)
 }
+
+// TestPredictStreams: predict.classify emits its predictions batch by
+// batch as the forward pass produces them (batches of predictionRows
+// rows, here 5), and every output row keeps its own ids, labels and mask
+// (test.pairs derives them from the row: study 1000+i, dicom "d"+i%26,
+// class i%4, mask 0 where k%3 == 2 and then label 0).
+func TestPredictStreams(t *testing.T) {
+	defer func(n int) { predictionRows = n }(predictionRows)
+	predictionRows = 5
+	res, err := pipelinetest.Run(t, newRegistry(t, true), pipeline.PlanOptions{Logger: slog.New(slog.DiscardHandler)}, chain("margin")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Rows("out"); got != 16 {
+		t.Fatalf("predictions: %d rows, want 16 (the test split)", got)
+	}
+	found := false
+	for _, st := range res.Run.Stats() {
+		if st.Stage == "pred" {
+			found = true
+			if st.BatchesOut != 4 {
+				t.Fatalf("predict.classify emitted %d batches for 16 rows, want 4 of at most %d", st.BatchesOut, predictionRows)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no stats for stage pred")
+	}
+	studies, dicoms := res.Column("out", "study_id"), res.Column("out", "dicom_id")
+	labels, masks := res.Column("out", cxrschema.LabelsColumn), res.Column("out", cxrschema.LabelMaskColumn)
+	for r := range studies {
+		i := int(studies[r].(int64) - 1000)
+		if i%10 != 4 && i%10 != 9 {
+			t.Fatalf("row %d: study %d is not in the test split", r, i+1000)
+		}
+		if want := "d" + string(rune('a'+i%26)); dicoms[r] != want {
+			t.Fatalf("row %d (study %d): dicom_id %v, want %s", r, i+1000, dicoms[r], want)
+		}
+		c := i % 4
+		for k := range cxrschema.LabelNames {
+			m := uint8(1 - k%3/2)
+			y := float32(0)
+			if m == 1 {
+				y = float32((c >> (k % 2)) & 1)
+			}
+			if got := labels[r].([]any)[k].(float32); got != y {
+				t.Fatalf("row %d (study %d) label %d: %v, want %v", r, i+1000, k, got, y)
+			}
+			if got := masks[r].([]any)[k]; fmt.Sprint(got) != fmt.Sprint(m) { // schemas.Value widens
+				t.Fatalf("row %d (study %d) mask %d: %v, want %v", r, i+1000, k, got, m)
+			}
+		}
+	}
+}
