@@ -161,3 +161,38 @@ func TestCapacityIsLength(t *testing.T) {
 	}
 	a.Free(b)
 }
+
+// TestClasses: every size gets the smallest class that holds it, classes
+// grow with size, and above 1 MiB a buffer is at most 12.5% larger than
+// asked (power-of-two classes wasted up to half).
+func TestClasses(t *testing.T) {
+	for _, tc := range []struct{ size, want int }{
+		{1, 64}, {64, 64}, {65, 128}, {1000, 1024},
+		{1 << 20, 1 << 20}, {1<<20 + 1, 1<<20 + 1<<17},
+		{2 << 20, 2 << 20}, {2<<20 + 1, 2<<20 + 1<<18},
+		{4<<20 + 256*14*8, 4<<20 + 1<<19}, // a 256-row block of 16 KiB images with 14 labels and masks
+		{64 << 20, 64 << 20},
+	} {
+		if got := classSize(class(tc.size)); got != tc.want {
+			t.Errorf("size %d: class %d of %d bytes, want %d", tc.size, class(tc.size), got, tc.want)
+		}
+	}
+	if class(64<<20) != maxClass || class(64<<20+1) <= maxClass {
+		t.Fatalf("64 MiB is class %d and 64 MiB + 1 class %d; maxClass is %d", class(64<<20), class(64<<20+1), maxClass)
+	}
+	prev := minClass
+	for size := 1; size <= 64<<20; size += 1 + size/97 {
+		c := class(size)
+		cs := classSize(c)
+		if cs < size || c < prev {
+			t.Fatalf("size %d: class %d (%d bytes) after class %d", size, c, cs, prev)
+		}
+		if c > minClass && classSize(c-1) >= size {
+			t.Fatalf("size %d: class %d, but class %d (%d bytes) holds it", size, c, c-1, classSize(c-1))
+		}
+		if size > 1<<20 && 8*(cs-size) > size {
+			t.Fatalf("size %d: class of %d bytes wastes more than 12.5%%", size, cs)
+		}
+		prev = c
+	}
+}
