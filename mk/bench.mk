@@ -16,10 +16,9 @@
 #   bench-<step>   one step (engine rss s3 imaging tokenizer ort train eval llama
 #                  rerun barrier embed-resume demo rehearsal), writing $(BENCH_OUT)/bench-<step>.txt
 #
-# Duration on 2 cores (AMD EPYC): about 25 minutes, estimated from the
-# steps rerun on 2026-12-04 after the CPU kernels (train ~2.5 min, demo
-# ~2 min, rehearsal ~2.5 min, barrier ~1 min) and the 2026-11-28 run of
-# the others (S3, imaging, tokenizer, ORT, text.embed resume ~3 min).
+# Duration on 2 cores (AMD EPYC): about 15 minutes (the whole run of
+# 2026-12-04 22:54-23:09 UTC, quiet machine; text.embed resume ~3.5 min,
+# train ~3 min, demo ~2 min, rehearsal ~2.5 min).
 
 ifndef DEMO_MIMIC
 $(error mk/bench.mk: include it after DEMO_MIMIC and DEMO_LLAMA are defined (end of Makefile))

@@ -3,8 +3,9 @@
 # epoch per training stage, then each model stage alone in a fresh process
 # for its own peak RSS; the figures go to $(SOAK_RESULTS), which
 # `make bench-table` renders into BENCHMARKS.md (rows soak-*, section
-# "Soak"). Takes about 45 minutes on 2 cores, most of it the 30,000 size;
-# SOAK_SIZES="300 3000" is a ~5-minute check.
+# "Soak"). Takes about 20 minutes on 2 cores (2026-12-04, a quiet
+# machine; the phantom data is made once and kept in $(SOAK_DIR)), most of
+# it the 30,000 size; SOAK_SIZES="300 3000" is a ~3-minute check.
 SOAK_DIR     ?= out/soak
 SOAK_SIZES   ?= 300 3000 30000
 SOAK_RESULTS ?= bench/soak/results.txt
