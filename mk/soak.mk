@@ -4,8 +4,9 @@
 # for its own peak RSS; the figures go to $(SOAK_RESULTS), which
 # `make bench-table` renders into BENCHMARKS.md (rows soak-*, section
 # "Soak"). Takes about 20 minutes on 2 cores (2026-12-04, a quiet
-# machine; the phantom data is made once and kept in $(SOAK_DIR)), most of
-# it the 30,000 size; SOAK_SIZES="300 3000" is a ~3-minute check.
+# machine), most of it the 30,000 size, plus ~5 minutes the first time to
+# write the phantom data (kept in $(SOAK_DIR) for later runs);
+# SOAK_SIZES="300 3000" is a ~3-minute check.
 SOAK_DIR     ?= out/soak
 SOAK_SIZES   ?= 300 3000 30000
 SOAK_RESULTS ?= bench/soak/results.txt
