@@ -289,17 +289,6 @@ func ImageEmbeddings(ctx context.Context, b backends.Backend, m *nn.Model, d Blo
 	})
 }
 
-// Probabilities returns the classifier's sigmoid outputs [N,L].
-func Probabilities(ctx context.Context, b backends.Backend, m *nn.Model, d Blocks, batch int) ([]float32, error) {
-	if m.Kind != nn.KindClassifier {
-		return nil, fmt.Errorf("%w: predictions need a %s model, got %s", ErrData, nn.KindClassifier, m.Kind)
-	}
-	out, _, err := forward(ctx, b, m, d, batch, func(s *nn.Scope, x *graph.Node) *graph.Node {
-		return graph.Sigmoid(nn.ClassifierLogits(s, m.Config, x))
-	})
-	return out, err
-}
-
 // ProbabilityBatches streams the classifier's sigmoid outputs: fn gets
 // each batch of d in order (its first row lo; its other columns, e.g.
 // Labels and Mask, as d holds them) and the batch's probabilities

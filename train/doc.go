@@ -43,8 +43,9 @@
 // order, no shuffle; lr and grad_norm 0; MAE masks fixed per validation
 // batch).
 //
-// Also here: Batches (a split in order, in batches), ImageEmbeddings,
-// Probabilities (batched forward passes over Blocks), RetrievalTop1, and
+// Also here: Batches (a split in order, in batches), ImageEmbeddings and
+// ProbabilityBatches (batched forward passes over Blocks; the latter hands
+// each batch's probabilities to a callback), RetrievalTop1, and
 // for a probe classifier a FeatureExtractor (its frozen features,
 // computed once) and HeadBatcher (a training set of those features,
 // Data.Features, for nn.HeadStep).
